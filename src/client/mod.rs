@@ -1,0 +1,26 @@
+//! What the `tradehall` CLI runs on a user's own machine, never touching the server's
+//! store or engine. Today: the DEV ONLY PKI tooling. The bidder and custodian clients
+//! (sealing, submitting, opening) join here and talk to the server over HTTP only.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// `tradehall pki init DIR`: writes the DEV ONLY PKI and describes what it wrote.
+pub fn pki_init(dir: &Path, force: bool) -> anyhow::Result<String> {
+    let layout = crate::crypto::pki::init_dev_pki(dir, chrono::Utc::now(), force)?;
+    let mut out = format!(
+        "DEV ONLY PKI written to {} — never trust it in production\n",
+        dir.display()
+    );
+    for (name, ca, crl) in &layout.cas {
+        let _ = writeln!(out, "  CA {name}: {} (CRL {})", ca.display(), crl.display());
+    }
+    for i in &layout.identities {
+        let _ = writeln!(
+            out,
+            "  {:<12} {:<15} {} {}",
+            i.name, i.role, i.usci, i.organization
+        );
+    }
+    Ok(out)
+}

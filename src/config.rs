@@ -1,0 +1,180 @@
+//! Command-line and environment configuration (clap). Secrets are redacted in `Debug`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// tradehall — public-resource e-trading platform (公共资源交易平台).
+#[derive(Debug, Parser)]
+#[command(name = "tradehall", version, about, long_about = None)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, env = "TRADEHALL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the platform server.
+    Serve(ServeArgs),
+    /// Run a self-contained demo: dev PKI, SQLite, demo organisations and a published trade.
+    Demo(DemoArgs),
+    /// Certificate tooling.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Write a DEV ONLY PKI: two root CAs with CRLs, and officer, supervisor, custodian and
+    /// bidder identities with their keys. Never trust it in production.
+    Init {
+        /// Directory to write into (created if missing).
+        dir: PathBuf,
+        /// Overwrite an existing PKI in that directory.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Whether development conveniences are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Real trades only: no time acceleration, no DEV ONLY certificate authorities.
+    Production,
+    /// Allows accelerated demo trades and the generated DEV ONLY PKI; trades are marked.
+    Demo,
+}
+
+#[derive(Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TRADEHALL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Database URL: `sqlite:PATH` or `postgres://user@host/db`. Default: a SQLite file
+    /// `tradehall.db` in the data directory.
+    #[arg(long, env = "TRADEHALL_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory for the SQLite database and local state.
+    #[arg(long, env = "TRADEHALL_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// A recognised CA root certificate (PEM). Repeat for several CAs (mutual recognition).
+    #[arg(long = "trust-ca", env = "TRADEHALL_TRUST_CA", value_delimiter = ',')]
+    pub trust_ca: Vec<PathBuf>,
+    /// A CRL (PEM or DER) for a recognised CA. Every CA needs one: certificates whose
+    /// revocation status is unknown are refused.
+    #[arg(long = "crl", env = "TRADEHALL_CRL", value_delimiter = ',')]
+    pub crl: Vec<PathBuf>,
+    /// Certificate (PEM) of an administrator, who grants officer roles. Repeatable.
+    #[arg(
+        long = "admin-cert",
+        env = "TRADEHALL_ADMIN_CERT",
+        value_delimiter = ','
+    )]
+    pub admin_cert: Vec<PathBuf>,
+    /// Rulebook file (TOML) replacing the built-in one.
+    #[arg(long, env = "TRADEHALL_RULEBOOK")]
+    pub rulebook: Option<PathBuf>,
+    /// `production` or `demo`.
+    #[arg(long, env = "TRADEHALL_MODE", value_enum, default_value_t = Mode::Production)]
+    pub mode: Mode,
+    /// Largest JSON request body in bytes (413 above).
+    #[arg(long, env = "TRADEHALL_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Largest tender document upload in bytes (413 above).
+    #[arg(long, env = "TRADEHALL_MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_document_bytes: usize,
+    /// Directory of the web pages served at `/`.
+    #[arg(long, env = "TRADEHALL_WEB_DIR", default_value = "web")]
+    pub web_dir: PathBuf,
+    /// Lifetime of a login token, in minutes.
+    #[arg(long, env = "TRADEHALL_SESSION_MINUTES", default_value_t = 480)]
+    pub session_minutes: i64,
+    /// Lifetime of a login challenge nonce, in seconds.
+    #[arg(long, env = "TRADEHALL_CHALLENGE_SECONDS", default_value_t = 120)]
+    pub challenge_seconds: i64,
+}
+
+impl ServeArgs {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("tradehall.db").display()))
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("listen", &self.listen)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("trust_ca", &self.trust_ca)
+            .field("crl", &self.crl)
+            .field("admin_cert", &self.admin_cert)
+            .field("rulebook", &self.rulebook)
+            .field("mode", &self.mode)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_document_bytes", &self.max_document_bytes)
+            .field("web_dir", &self.web_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TRADEHALL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory for the demo's database and generated DEV ONLY PKI.
+    #[arg(long, env = "TRADEHALL_DEMO_DIR", default_value = "demo-data")]
+    pub data_dir: PathBuf,
+    /// Directory of the web pages served at `/`.
+    #[arg(long, env = "TRADEHALL_WEB_DIR", default_value = "web")]
+    pub web_dir: PathBuf,
+    /// Set up the demo, print what was created, and exit instead of serving.
+    #[arg(long)]
+    pub setup_only: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_database_urls() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/th"),
+            "postgres://app:***@db:5432/th"
+        );
+        assert_eq!(redact_url("postgres://app@db/th"), "postgres://app@db/th");
+        assert_eq!(redact_url("sqlite:data/x.db"), "sqlite:data/x.db");
+    }
+}

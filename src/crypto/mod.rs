@@ -1,0 +1,6 @@
+//! Cryptography: certificate validation, the dev PKI, signing keys, digests and commitments.
+
+pub mod cert;
+pub mod digest;
+pub mod pki;
+pub mod signer;

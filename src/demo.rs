@@ -1,0 +1,242 @@
+//! `tradehall demo`: one command from a fresh clone to a running platform with a DEV ONLY
+//! PKI, registered demo organisations and published, accelerated demo trades.
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use chrono::{Duration, Utc};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::{DemoArgs, Mode, ServeArgs};
+use crate::crypto::pki::{self, DevIdentity};
+use crate::crypto::signer::Signer;
+use crate::domain::clock::{rfc3339, SystemClock};
+use crate::domain::identity::{Identity, Role};
+use crate::domain::money::{Currency, Money};
+use crate::domain::region::RegionCode;
+use crate::domain::trade::{Lot, OpeningCommittee, Principal, TradeTerms};
+use crate::domain::usci::Usci;
+use crate::engine::{AuthProof, Caller, NewTrade, Platform, Registration};
+use crate::store::TradeQuery;
+
+/// Demo trades run at 1440×: a statutory day lasts one minute.
+pub const DEMO_TIME_SCALE: u32 = 1440;
+
+fn resolve(dir: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        dir.join(p)
+    }
+}
+
+/// The serve configuration of the demo: SQLite and the dev PKI under `data_dir`.
+pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
+    let dir = &layout.dir;
+    let admin = layout
+        .identities
+        .iter()
+        .filter(|i| i.role == "admin")
+        .map(|i| resolve(dir, &i.cert_path));
+    ServeArgs {
+        listen: args.listen,
+        database_url: None,
+        data_dir: args.data_dir.clone(),
+        trust_ca: layout
+            .cas
+            .iter()
+            .map(|(_, ca, _)| resolve(dir, ca))
+            .collect(),
+        crl: layout
+            .cas
+            .iter()
+            .map(|(_, _, crl)| resolve(dir, crl))
+            .collect(),
+        admin_cert: admin.collect(),
+        rulebook: None,
+        mode: Mode::Demo,
+        max_body_bytes: 1024 * 1024,
+        max_document_bytes: 64 * 1024 * 1024,
+        web_dir: args.web_dir.clone(),
+        session_minutes: 480,
+        challenge_seconds: 120,
+    }
+}
+
+/// Generates the PKI if needed, builds the server, seeds demo data once.
+pub async fn prepare(
+    args: &DemoArgs,
+) -> anyhow::Result<(Arc<Platform>, axum::Router, Vec<String>)> {
+    let pki_dir = args.data_dir.join("pki");
+    let layout = if pki_dir.join("identities.json").exists() {
+        pki::load_dev_pki(&pki_dir)?
+    } else {
+        pki::init_dev_pki(&pki_dir, Utc::now(), false)?
+    };
+    let serve = serve_args(args, &layout);
+    let (platform, router) = crate::server::build(&serve, Arc::new(SystemClock)).await?;
+    let existing = platform
+        .store
+        .list_trades(&TradeQuery {
+            include_drafts: true,
+            limit: 10,
+            ..TradeQuery::default()
+        })
+        .await?;
+    let trades = if existing.is_empty() {
+        seed(&platform, &layout).await?
+    } else {
+        existing.into_iter().map(|t| t.id).collect()
+    };
+    Ok((platform, router, trades))
+}
+
+async fn register(platform: &Platform, dir: &Path, who: &DevIdentity) -> anyhow::Result<Identity> {
+    let cert_pem = std::fs::read_to_string(resolve(dir, &who.cert_path))?;
+    let signer = Signer::from_pkcs8(&std::fs::read(resolve(dir, &who.key_path))?)?;
+    let (nonce, _) = platform.challenge().await?;
+    let message = crate::engine::auth_message("register", &nonce);
+    let signature =
+        base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes())?);
+    let role = Role::parse(&who.role).with_context(|| format!("unknown role {}", who.role))?;
+    let reg = Registration {
+        proof: AuthProof {
+            certificate_chain: cert_pem,
+            nonce,
+            signature,
+        },
+        organization: crate::engine::OrganizationClaim {
+            name: who.organization.clone(),
+            usci: who.usci.to_string(),
+        },
+        role,
+    };
+    let setup = Caller {
+        request_id: Some("demo-setup".into()),
+        ..Caller::default()
+    };
+    Ok(platform.register(&setup, reg).await?)
+}
+
+async fn seed(platform: &Platform, layout: &pki::DevPkiLayout) -> anyhow::Result<Vec<String>> {
+    let dir = &layout.dir;
+    let mut registered = Vec::new();
+    for who in &layout.identities {
+        registered.push((who.role.clone(), register(platform, dir, who).await?));
+    }
+    let admin = registered
+        .iter()
+        .find(|(r, _)| r == "admin")
+        .map(|(_, i)| i.clone())
+        .context("no admin identity")?;
+    let as_admin = Caller {
+        identity: Some(admin),
+        request_id: Some("demo-setup".into()),
+        ..Caller::default()
+    };
+    let mut officer = None;
+    let mut custodians = Vec::new();
+    for (role, identity) in &registered {
+        let Some(role) = Role::parse(role) else {
+            continue;
+        };
+        if role.needs_grant() && role != Role::Admin {
+            let granted = platform.grant_role(&as_admin, &identity.id, role).await?;
+            match role {
+                Role::TradingCentre => officer = Some(granted),
+                Role::Custodian => custodians.push(granted.id),
+                _ => {}
+            }
+        }
+    }
+    let officer = Caller {
+        identity: Some(officer.context("no officer identity")?),
+        request_id: Some("demo-setup".into()),
+        ..Caller::default()
+    };
+    let now = Utc::now();
+    let buyer = Principal {
+        name: "乌鲁木齐市城市建设投资（集团）有限公司".into(),
+        usci: Usci::complete("91650100MA7DEM001")?,
+    };
+    let tender = TradeTerms {
+        kind: "construction_tender".into(),
+        procedure: "open_tender".into(),
+        title: "乌鲁木齐市河滩路快速路改造工程施工招标 (DEMO)".into(),
+        principal: buyer.clone(),
+        estimated_value: Money::new(1_200_000_000)?,
+        currency: Currency::Cny,
+        lots: vec![
+            Lot {
+                id: "1".into(),
+                title: "第一标段 道路工程".into(),
+                estimated_value: Money::new(800_000_000)?,
+            },
+            Lot {
+                id: "2".into(),
+                title: "第二标段 桥梁工程".into(),
+                estimated_value: Money::new(400_000_000)?,
+            },
+        ],
+        region_code: RegionCode::parse("650100")?,
+        // 30 demo days at 1440×: the deadline is 30 minutes away.
+        bid_deadline: now + Duration::minutes(30),
+        bond_amount: Money::new(24_000_000)?,
+        committee: OpeningCommittee {
+            custodians: custodians.clone(),
+            threshold: 2,
+        },
+    };
+    let procurement = TradeTerms {
+        kind: "government_procurement".into(),
+        procedure: "open_tender".into(),
+        title: "自治区人民医院医用设备采购项目 (DEMO)".into(),
+        principal: Principal {
+            name: "新疆维吾尔自治区人民医院".into(),
+            usci: Usci::complete("12650000MB0DEM002")?,
+        },
+        estimated_value: Money::new(350_000_000)?,
+        currency: Currency::Cny,
+        lots: vec![Lot {
+            id: "1".into(),
+            title: "医学影像设备".into(),
+            estimated_value: Money::new(350_000_000)?,
+        }],
+        region_code: RegionCode::parse("650000")?,
+        bid_deadline: now + Duration::minutes(45),
+        bond_amount: Money::new(7_000_000)?,
+        committee: OpeningCommittee {
+            custodians,
+            threshold: 2,
+        },
+    };
+    let mut ids = Vec::new();
+    for terms in [tender, procurement] {
+        let title = terms.title.clone();
+        let view = platform
+            .create_trade(
+                &officer,
+                NewTrade {
+                    terms,
+                    time_scale: Some(DEMO_TIME_SCALE),
+                },
+            )
+            .await?;
+        let document = format!(
+            "# {title}\n\n招标文件 (DEMO ONLY)\n\n投标截止时间即开标时间: {}\n",
+            rfc3339(view.trade.terms.bid_deadline)
+        );
+        platform
+            .add_document(
+                &officer,
+                &view.trade.id,
+                "招标文件.md",
+                "text/markdown; charset=utf-8",
+                document.as_bytes(),
+            )
+            .await?;
+        platform.publish_trade(&officer, &view.trade.id).await?;
+        ids.push(view.trade.id);
+    }
+    Ok(ids)
+}

@@ -1,0 +1,13 @@
+//! Pure rules and types of public-resource trading: no HTTP, no SQL, no I/O.
+//!
+//! Rules of law live here as plain functions so they can be read next to the article they
+//! cite and tested without a server.
+
+pub mod clock;
+pub mod event;
+pub mod identity;
+pub mod money;
+pub mod region;
+pub mod rulebook;
+pub mod trade;
+pub mod usci;

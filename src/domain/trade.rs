@@ -1,0 +1,128 @@
+//! Trades: what is being sold or bought, under which procedure, on what schedule.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::money::{Currency, Money};
+use super::region::RegionCode;
+use super::usci::Usci;
+
+/// Where a trade is in its life. Later stages (opening, evaluation, result) join here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TradeStatus {
+    /// Created by the trading centre, not yet visible to the public.
+    Draft,
+    /// Announced; bids may be prepared until the deadline.
+    Published,
+}
+
+impl TradeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TradeStatus::Draft => "draft",
+            TradeStatus::Published => "published",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "draft" => Some(Self::Draft),
+            "published" => Some(Self::Published),
+            _ => None,
+        }
+    }
+}
+
+/// One lot (标段/包) of a trade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lot {
+    pub id: String,
+    pub title: String,
+    pub estimated_value: Money,
+}
+
+/// The buyer, tenderer or seller behind a trade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    pub name: String,
+    pub usci: Usci,
+}
+
+/// The k-of-n opening committee: custodian identities whose keys together open sealed bids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningCommittee {
+    pub custodians: Vec<String>,
+    pub threshold: u8,
+}
+
+/// Everything the trading centre states when it creates a trade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TradeTerms {
+    pub kind: String,
+    pub procedure: String,
+    pub title: String,
+    pub principal: Principal,
+    pub estimated_value: Money,
+    #[serde(default)]
+    pub currency: Currency,
+    pub lots: Vec<Lot>,
+    pub region_code: RegionCode,
+    /// Bid deadline, which is also the opening time (招标投标法 第34条).
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
+    pub bid_deadline: DateTime<Utc>,
+    pub bond_amount: Money,
+    pub committee: OpeningCommittee,
+}
+
+/// A trade as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trade {
+    pub id: String,
+    #[serde(flatten)]
+    pub terms: TradeTerms,
+    pub status: TradeStatus,
+    pub rulebook_version: String,
+    pub rulebook_sha256: String,
+    /// Demo acceleration: statutory periods are divided by this factor. `1` for real trades.
+    pub time_scale: u32,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::option")]
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl Trade {
+    pub fn is_demo(&self) -> bool {
+        self.time_scale != 1
+    }
+}
+
+/// A document attached to a trade, stored by its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TradeDocument {
+    pub name: String,
+    pub sha256: String,
+    pub size: i64,
+    pub media_type: String,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
+    pub added_at: DateTime<Utc>,
+}
+
+/// A bidder's question and, once given, the centre's public answer. The asker is never
+/// part of this public view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Clarification {
+    pub id: String,
+    pub trade_id: String,
+    pub question: String,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
+    pub asked_at: DateTime<Utc>,
+    pub answer: Option<String>,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::option")]
+    pub answered_at: Option<DateTime<Utc>>,
+}

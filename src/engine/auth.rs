@@ -1,0 +1,246 @@
+//! Registration and challenge–response login with X.509 certificates.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{event, seal, Caller, EngineError, Platform, Result};
+use crate::crypto::cert::{parse_pem_certificates, VerifiedCertificate};
+use crate::crypto::digest::{random_bytes, sha256_hex};
+use crate::domain::identity::{Identity, IdentityStatus, Role};
+use crate::domain::usci::Usci;
+use crate::store::{ChallengeState, NewIdentity, StoreError};
+
+/// Domain separation for what a certificate key signs to authenticate:
+/// `tradehall-auth-v1:<purpose>:<nonce>` with purpose `login` or `register` (docs/api.md).
+pub const AUTH_MESSAGE_PREFIX: &str = "tradehall-auth-v1";
+
+/// Proof of holding a certificate's key: the chain, a nonce from `/auth/challenge`, and the
+/// signature over the auth message.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthProof {
+    /// PEM, end-entity certificate first, then any intermediates.
+    pub certificate_chain: String,
+    pub nonce: String,
+    /// Standard base64 of the signature (DER or raw r‖s for ECDSA).
+    pub signature: String,
+}
+
+/// The organisation a registering certificate speaks for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationClaim {
+    pub name: String,
+    /// Kept a string here so a bad check digit gets its own error code.
+    pub usci: String,
+}
+
+/// A registration request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    pub proof: AuthProof,
+    pub organization: OrganizationClaim,
+    pub role: Role,
+}
+
+/// A bearer token and the identity it stands for.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginOutcome {
+    pub token: String,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
+    pub expires_at: DateTime<Utc>,
+    pub identity: Identity,
+}
+
+pub fn auth_message(purpose: &str, nonce: &str) -> String {
+    format!("{AUTH_MESSAGE_PREFIX}:{purpose}:{nonce}")
+}
+
+fn token_digest(token: &str) -> String {
+    sha256_hex(token.as_bytes())
+}
+
+impl Platform {
+    /// Issues a single-use nonce with a short expiry.
+    pub async fn challenge(&self) -> Result<(String, DateTime<Utc>)> {
+        let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+        let expires_at = self.clock.now() + self.settings.challenge_ttl;
+        self.store.insert_challenge(&nonce, expires_at).await?;
+        Ok((nonce, expires_at))
+    }
+
+    /// Checks the certificate (at the current server time), the signature, then spends
+    /// the nonce.
+    async fn prove(&self, proof: &AuthProof, purpose: &str) -> Result<VerifiedCertificate> {
+        let chain = parse_pem_certificates(&proof.certificate_chain)?;
+        let now = self.clock.now();
+        let cert = self.trust.verify_identity(&chain, now)?;
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(proof.signature.trim())
+            .map_err(|_| {
+                EngineError::invalid(
+                    "invalid_signature_encoding",
+                    "signature must be standard base64",
+                )
+            })?;
+        cert.verify_signature(auth_message(purpose, &proof.nonce).as_bytes(), &signature)?;
+        match self.store.consume_challenge(&proof.nonce, now).await? {
+            ChallengeState::Consumed => Ok(cert),
+            ChallengeState::Expired => Err(EngineError::NonceExpired),
+            ChallengeState::Replayed => Err(EngineError::NonceReplayed),
+            ChallengeState::Unknown => Err(EngineError::NonceUnknown),
+        }
+    }
+
+    /// Registers an organisation's certificate. Bidders are active at once; officer roles
+    /// wait for an administrator; the admin role needs a certificate named in config.
+    #[tracing::instrument(skip_all, fields(role = reg.role.as_str()), err)]
+    pub async fn register(&self, caller: &Caller, reg: Registration) -> Result<Identity> {
+        let usci = Usci::parse(&reg.organization.usci)
+            .map_err(|e| EngineError::invalid("invalid_usci", e.to_string()))?;
+        let name = reg.organization.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(EngineError::invalid(
+                "invalid_organization_name",
+                "organisation name must be 1 to 200 characters",
+            ));
+        }
+        let cert = self.prove(&reg.proof, "register").await?;
+        if !cert
+            .subject_values
+            .iter()
+            .any(|v| v.trim().eq_ignore_ascii_case(usci.as_str()))
+        {
+            return Err(EngineError::UsciNotInCertificate(usci.to_string()));
+        }
+        let status = match reg.role {
+            Role::Admin if self.settings.admin_fingerprints.contains(&cert.fingerprint) => {
+                IdentityStatus::Active
+            }
+            Role::Admin => return Err(EngineError::AdminNotConfigured),
+            role if role.needs_grant() => IdentityStatus::Pending,
+            _ => IdentityStatus::Active,
+        };
+        let identity = Identity {
+            id: uuid::Uuid::now_v7().to_string(),
+            organization: name,
+            usci,
+            role: reg.role,
+            status,
+            cert_fingerprint: cert.fingerprint.clone(),
+            subject: cert.subject.clone(),
+        };
+        // Who registered is not public at once: a bidder's name could hint at who will bid.
+        let disclosed = serde_json::json!({
+            "organization": identity.organization, "usci": identity.usci, "certificate": identity.cert_fingerprint,
+        });
+        let (commitment, sealed) = seal(
+            "organization",
+            serde_json::to_vec(&disclosed).unwrap_or_default(),
+        );
+        let mut caller = caller.clone();
+        caller.identity = Some(identity.clone());
+        let ev = event(
+            &caller,
+            "identity.registered",
+            None,
+            serde_json::json!({
+                "identity": identity.id, "role": identity.role, "status": identity.status, "organization": commitment,
+            }),
+            vec![sealed],
+        );
+        let new = NewIdentity {
+            identity: identity.clone(),
+            cert_der: cert.der,
+        };
+        match self.store.register_identity(&new, ev).await {
+            Ok(_) => Ok(identity),
+            Err(StoreError::Conflict(c)) if c.contains("organization_name_mismatch") => {
+                Err(EngineError::OrganizationNameMismatch)
+            }
+            Err(StoreError::Conflict(_)) => Err(EngineError::AlreadyRegistered),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Logs in: returns a bearer token bound to the certificate's identity.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn login(&self, proof: AuthProof) -> Result<LoginOutcome> {
+        let cert = self.prove(&proof, "login").await?;
+        let identity = self
+            .store
+            .identity_by_fingerprint(&cert.fingerprint)
+            .await?
+            .ok_or(EngineError::NotRegistered)?;
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+        let expires_at = (self.clock.now() + self.settings.session_ttl).min(cert.not_after);
+        self.store
+            .insert_session(&token_digest(&token), &identity.id, expires_at)
+            .await?;
+        Ok(LoginOutcome {
+            token,
+            expires_at,
+            identity,
+        })
+    }
+
+    /// The identity behind a bearer token.
+    pub async fn authenticate(&self, token: &str) -> Result<Identity> {
+        self.store
+            .session_identity(&token_digest(token), self.clock.now())
+            .await?
+            .ok_or(EngineError::Unauthenticated)
+    }
+
+    /// Identities waiting for an administrator.
+    pub async fn pending_identities(&self, caller: &Caller) -> Result<Vec<Identity>> {
+        caller.require(Role::Admin)?;
+        Ok(self.store.pending_identities().await?)
+    }
+
+    /// An administrator grants a pending identity its officer role.
+    #[tracing::instrument(skip_all, fields(identity.id = %identity_id), err)]
+    pub async fn grant_role(
+        &self,
+        caller: &Caller,
+        identity_id: &str,
+        role: Role,
+    ) -> Result<Identity> {
+        caller.require(Role::Admin)?;
+        if role == Role::Admin {
+            return Err(EngineError::AdminNotConfigured);
+        }
+        let ev = event(
+            caller,
+            "identity.role_granted",
+            None,
+            serde_json::json!({ "identity": identity_id, "role": role }),
+            vec![],
+        );
+        match self.store.grant_role(identity_id, role, ev).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict(_)) => {
+                return match self.store.identity(identity_id).await? {
+                    None => Err(EngineError::NotFound {
+                        code: "identity_not_found",
+                        what: "identity",
+                    }),
+                    Some(_) => Err(EngineError::conflict(
+                        "identity_not_pending",
+                        "this identity is not waiting for a grant",
+                    )),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.store
+            .identity(identity_id)
+            .await?
+            .ok_or(EngineError::NotFound {
+                code: "identity_not_found",
+                what: "identity",
+            })
+    }
+}

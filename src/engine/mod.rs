@@ -1,0 +1,122 @@
+//! Use cases: everything the platform does, composed from `domain`, `crypto` and `store`.
+//!
+//! The [`Platform`] owns the clock, the store, the rulebook and the trust store; each use
+//! case checks who is asking, applies the rules, and hands the store one atomic change
+//! together with the log entries that describe it.
+
+mod auth;
+mod error;
+mod events;
+mod trades;
+
+pub use auth::{
+    auth_message, AuthProof, LoginOutcome, OrganizationClaim, Registration, AUTH_MESSAGE_PREFIX,
+};
+pub use error::EngineError;
+pub use events::PublicEvent;
+pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::crypto::cert::TrustStore;
+use crate::crypto::digest::{commit, random_bytes};
+use crate::domain::clock::Clock;
+use crate::domain::event::{Audit, NewEvent, Sealed};
+use crate::domain::identity::{Identity, Role};
+use crate::domain::rulebook::Rulebook;
+use crate::store::Store;
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// Settings the use cases depend on.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// SHA-256 fingerprints (hex) of the administrator certificates named in config.
+    pub admin_fingerprints: Vec<String>,
+    /// Demo/dev mode: allows accelerated trades. Never in production.
+    pub demo_mode: bool,
+    pub challenge_ttl: Duration,
+    pub session_ttl: Duration,
+    pub max_document_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            admin_fingerprints: Vec::new(),
+            demo_mode: false,
+            challenge_ttl: Duration::minutes(2),
+            session_ttl: Duration::hours(8),
+            max_document_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// The running platform: shared by every request.
+pub struct Platform {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub rulebook: Rulebook,
+    pub trust: TrustStore,
+    pub settings: Settings,
+}
+
+/// Who is asking and from where; turned into the audit record of every state change
+/// (电子招标投标办法 第49条).
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub identity: Option<Identity>,
+    pub client_addr: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Caller {
+    /// The identity, if it is active in `role`.
+    pub fn require(&self, role: Role) -> Result<&Identity> {
+        let identity = self.identity.as_ref().ok_or(EngineError::Unauthenticated)?;
+        if identity.acts_as(role) {
+            Ok(identity)
+        } else {
+            Err(EngineError::Forbidden { needed: role })
+        }
+    }
+
+    fn audit(&self) -> Audit {
+        Audit {
+            actor: self.identity.as_ref().map(|i| i.id.clone()),
+            client_addr: self.client_addr.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+/// Data to be committed now and revealed later: a commitment for the public entry, and the
+/// salt and data for the private table.
+pub(crate) fn seal(name: &'static str, data: Vec<u8>) -> (String, Sealed) {
+    let salt = random_bytes::<32>();
+    (commit(&salt, &data), Sealed { name, salt, data })
+}
+
+/// Builds a log event with the caller's audit record committed.
+pub(crate) fn event(
+    caller: &Caller,
+    kind: &'static str,
+    trade_id: Option<&str>,
+    data: serde_json::Value,
+    sealed: Vec<Sealed>,
+) -> NewEvent {
+    let audit = caller.audit();
+    let audit_salt = random_bytes::<32>();
+    let audit_commitment = commit(&audit_salt, &serde_json::to_vec(&audit).unwrap_or_default());
+    NewEvent {
+        kind,
+        trade_id: trade_id.map(str::to_owned),
+        data,
+        audit,
+        audit_salt,
+        audit_commitment,
+        sealed,
+    }
+}

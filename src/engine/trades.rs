@@ -1,0 +1,610 @@
+//! Trades: creation and publication under the rulebook, tender documents, clarifications,
+//! and the public reads.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::HashSet;
+
+use super::{event, seal, Caller, EngineError, Platform, Result};
+use crate::crypto::digest::sha256_hex;
+use crate::domain::clock::rfc3339;
+use crate::domain::identity::{Identity, Role};
+use crate::domain::rulebook::Procedure;
+use crate::domain::trade::{Clarification, Trade, TradeDocument, TradeStatus, TradeTerms};
+use crate::store::{ClarificationAnswer, StoreError, TradeQuery};
+
+/// Largest demo acceleration: a day in under a second is not a useful demo.
+const MAX_TIME_SCALE: u32 = 86_400;
+const MAX_LOTS: usize = 100;
+const MAX_TEXT: usize = 200;
+const MAX_QUESTION: usize = 4_000;
+
+/// A trade to create: its terms and, in demo mode only, an acceleration factor.
+#[derive(Debug, Clone)]
+pub struct NewTrade {
+    pub terms: TradeTerms,
+    pub time_scale: Option<u32>,
+}
+
+/// A trade as shown to the public or an officer.
+#[derive(Debug, Clone, Serialize)]
+pub struct TradeView {
+    #[serde(flatten)]
+    pub trade: Trade,
+    pub demo: bool,
+    pub kind_name: String,
+    pub procedure_name: String,
+    pub documents: Vec<TradeDocument>,
+    /// Answered clarifications only; the asker is never shown.
+    pub clarifications: Vec<Clarification>,
+}
+
+/// Public listing filters.
+#[derive(Debug, Clone, Default)]
+pub struct TradeFilter {
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub region: Option<crate::domain::region::RegionCode>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// One page of trades and the cursor of the next, if any.
+#[derive(Debug, Clone, Serialize)]
+pub struct TradePage {
+    pub trades: Vec<TradeView>,
+    pub next_cursor: Option<String>,
+}
+
+fn text(code: &'static str, what: &str, value: &str, max: usize) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(EngineError::invalid(
+            code,
+            format!("{what} must be 1 to {max} characters without control characters"),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+fn trade_not_found() -> EngineError {
+    EngineError::NotFound {
+        code: "trade_not_found",
+        what: "trade",
+    }
+}
+
+fn encode_cursor(t: &Trade) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "{}:{}",
+        t.created_at.timestamp_millis(),
+        t.id
+    ))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
+    let bad = || EngineError::invalid("invalid_cursor", "cursor is not one this server issued");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let (at, id) = raw.split_once(':').ok_or_else(bad)?;
+    Ok((at.parse().map_err(|_| bad())?, id.to_owned()))
+}
+
+impl Platform {
+    fn procedure_of(&self, terms: &TradeTerms) -> Result<&Procedure> {
+        if !self.rulebook.has_kind(&terms.kind) {
+            return Err(EngineError::invalid(
+                "unknown_kind",
+                format!(
+                    "trade kind {:?} is not in rulebook {}",
+                    terms.kind, self.rulebook.version
+                ),
+            ));
+        }
+        self.rulebook
+            .procedure(&terms.kind, &terms.procedure)
+            .ok_or_else(|| {
+                EngineError::invalid(
+                    "unknown_procedure",
+                    format!(
+                        "procedure {:?} is not defined for {} in rulebook {}",
+                        terms.procedure, terms.kind, self.rulebook.version
+                    ),
+                )
+            })
+    }
+
+    /// Structural checks that do not depend on the rulebook.
+    async fn check_terms_shape(&self, terms: &mut TradeTerms, now: DateTime<Utc>) -> Result<()> {
+        terms.title = text("invalid_title", "title", &terms.title, MAX_TEXT)?;
+        terms.principal.name = text(
+            "invalid_principal",
+            "principal name",
+            &terms.principal.name,
+            MAX_TEXT,
+        )?;
+        if terms.estimated_value.minor_units() == 0 {
+            return Err(EngineError::invalid(
+                "invalid_amount",
+                "estimated value must be positive",
+            ));
+        }
+        if terms.lots.is_empty() || terms.lots.len() > MAX_LOTS {
+            return Err(EngineError::invalid(
+                "invalid_lots",
+                format!("a trade has 1 to {MAX_LOTS} lots"),
+            ));
+        }
+        let mut ids = HashSet::new();
+        let mut total: i64 = 0;
+        for lot in &mut terms.lots {
+            lot.id = text("invalid_lots", "lot id", &lot.id, 32)?;
+            lot.title = text("invalid_lots", "lot title", &lot.title, MAX_TEXT)?;
+            if !ids.insert(lot.id.clone()) {
+                return Err(EngineError::invalid(
+                    "invalid_lots",
+                    format!("lot id {:?} appears twice", lot.id),
+                ));
+            }
+            total = total
+                .checked_add(lot.estimated_value.minor_units())
+                .ok_or_else(|| EngineError::invalid("invalid_amount", "lot estimates overflow"))?;
+        }
+        if total != terms.estimated_value.minor_units() {
+            return Err(EngineError::invalid(
+                "invalid_lots",
+                format!(
+                    "lot estimates add up to {total} 分 but the trade's estimate is {}",
+                    terms.estimated_value.minor_units()
+                ),
+            ));
+        }
+        if terms.bid_deadline <= now {
+            return Err(EngineError::invalid(
+                "deadline_not_in_future",
+                "the bid deadline must be after the current server time",
+            ));
+        }
+        let committee = &terms.committee;
+        let n = committee.custodians.len();
+        if committee.threshold == 0 || usize::from(committee.threshold) > n {
+            return Err(EngineError::invalid(
+                "invalid_committee",
+                format!("threshold must be between 1 and the {n} custodians"),
+            ));
+        }
+        if committee.custodians.iter().collect::<HashSet<_>>().len() != n {
+            return Err(EngineError::invalid(
+                "invalid_committee",
+                "a custodian appears twice",
+            ));
+        }
+        for id in &committee.custodians {
+            match self.store.identity(id).await? {
+                Some(identity) if identity.acts_as(Role::Custodian) => {}
+                _ => {
+                    return Err(EngineError::invalid(
+                        "invalid_committee",
+                        format!("{id} is not an active custodian identity"),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A trading-centre officer creates a draft trade; it is checked against the rulebook
+    /// as if it were published now.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn create_trade(&self, caller: &Caller, new: NewTrade) -> Result<TradeView> {
+        let officer = caller.require(Role::TradingCentre)?;
+        let time_scale = match new.time_scale {
+            None | Some(1) => 1,
+            Some(_) if !self.settings.demo_mode => return Err(EngineError::DemoModeRequired),
+            Some(s) if (2..=MAX_TIME_SCALE).contains(&s) => s,
+            Some(_) => {
+                return Err(EngineError::invalid(
+                    "invalid_time_scale",
+                    format!("demo time scale must be 1 to {MAX_TIME_SCALE}"),
+                ))
+            }
+        };
+        let mut terms = new.terms;
+        let now = self.clock.now();
+        let procedure = self.procedure_of(&terms)?.clone();
+        self.check_terms_shape(&mut terms, now).await?;
+        procedure.check_terms(&terms, now, time_scale)?;
+        let trade = Trade {
+            id: uuid::Uuid::now_v7().to_string(),
+            terms,
+            status: TradeStatus::Draft,
+            rulebook_version: self.rulebook.version.clone(),
+            rulebook_sha256: self.rulebook.sha256.clone(),
+            time_scale,
+            created_at: now,
+            published_at: None,
+        };
+        // A draft's terms are not public until the announcement (trade.published).
+        let ev = event(
+            caller,
+            "trade.created",
+            Some(&trade.id),
+            serde_json::json!({
+                "kind": trade.terms.kind, "procedure": trade.terms.procedure,
+                "region_code": trade.terms.region_code, "rulebook_version": trade.rulebook_version,
+                "time_scale": time_scale,
+            }),
+            vec![],
+        );
+        self.store.create_trade(&trade, &officer.id, ev).await?;
+        self.view(trade, true).await
+    }
+
+    async fn view(&self, trade: Trade, officer: bool) -> Result<TradeView> {
+        let documents = self.store.trade_documents(&trade.id).await?;
+        let clarifications = self
+            .store
+            .clarifications(&trade.id)
+            .await?
+            .into_iter()
+            .filter(|c| officer || c.answer.is_some())
+            .collect();
+        let (kind_name, procedure_name) = self
+            .rulebook
+            .procedure(&trade.terms.kind, &trade.terms.procedure)
+            .map(|p| (p.kind_name.clone(), p.procedure_name.clone()))
+            .unwrap_or_default();
+        Ok(TradeView {
+            demo: trade.is_demo(),
+            trade,
+            kind_name,
+            procedure_name,
+            documents,
+            clarifications,
+        })
+    }
+
+    fn sees_drafts(caller: &Caller) -> bool {
+        caller.identity.as_ref().is_some_and(|i: &Identity| {
+            i.acts_as(Role::TradingCentre) || i.acts_as(Role::Supervisor)
+        })
+    }
+
+    /// A trade; drafts only for trading-centre officers and supervisors.
+    pub async fn trade(&self, caller: &Caller, id: &str) -> Result<TradeView> {
+        let trade = self.store.trade(id).await?.ok_or_else(trade_not_found)?;
+        let officer = Self::sees_drafts(caller);
+        if trade.status == TradeStatus::Draft && !officer {
+            return Err(trade_not_found());
+        }
+        self.view(trade, officer).await
+    }
+
+    pub async fn list_trades(&self, caller: &Caller, filter: TradeFilter) -> Result<TradePage> {
+        let limit = filter.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(EngineError::invalid(
+                "invalid_limit",
+                "limit must be 1 to 100",
+            ));
+        }
+        if let Some(status) = &filter.status {
+            if TradeStatus::parse(status).is_none() {
+                return Err(EngineError::invalid(
+                    "invalid_status",
+                    format!("unknown trade status {status:?}"),
+                ));
+            }
+        }
+        let officer = Self::sees_drafts(caller);
+        let query = TradeQuery {
+            kind: filter.kind,
+            status: filter.status,
+            region_prefix: filter.region.as_ref().map(|r| r.prefix().to_owned()),
+            include_drafts: officer,
+            after: filter.cursor.as_deref().map(decode_cursor).transpose()?,
+            limit: limit + 1,
+        };
+        let mut trades = self.store.list_trades(&query).await?;
+        let more = trades.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        trades.truncate(usize::try_from(limit).unwrap_or(0));
+        let next_cursor = if more {
+            trades.last().map(encode_cursor)
+        } else {
+            None
+        };
+        let mut views = Vec::with_capacity(trades.len());
+        for t in trades {
+            views.push(self.view(t, officer).await?);
+        }
+        Ok(TradePage {
+            trades: views,
+            next_cursor,
+        })
+    }
+
+    /// Attaches a tender document to a draft trade. After publication documents change
+    /// only by clarification (which may move the deadline).
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn add_document(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        name: &str,
+        media_type: &str,
+        content: &[u8],
+    ) -> Result<TradeDocument> {
+        caller.require(Role::TradingCentre)?;
+        let name = text("invalid_document_name", "document name", name, MAX_TEXT)?;
+        if name.contains(['/', '\\']) {
+            return Err(EngineError::invalid(
+                "invalid_document_name",
+                "document names cannot contain slashes",
+            ));
+        }
+        if content.is_empty() {
+            return Err(EngineError::invalid(
+                "empty_document",
+                "the document is empty",
+            ));
+        }
+        if content.len() > self.settings.max_document_bytes {
+            return Err(EngineError::invalid(
+                "document_too_large",
+                format!(
+                    "documents are limited to {} bytes",
+                    self.settings.max_document_bytes
+                ),
+            ));
+        }
+        let trade = self
+            .store
+            .trade(trade_id)
+            .await?
+            .ok_or_else(trade_not_found)?;
+        if trade.status != TradeStatus::Draft {
+            return Err(EngineError::conflict(
+                "trade_not_draft",
+                "documents of a published trade change only by clarification",
+            ));
+        }
+        let doc = TradeDocument {
+            name,
+            sha256: sha256_hex(content),
+            size: i64::try_from(content.len()).unwrap_or(i64::MAX),
+            media_type: media_type.to_owned(),
+            added_at: self.clock.now(),
+        };
+        let ev = event(
+            caller,
+            "trade.document_added",
+            Some(trade_id),
+            serde_json::json!({ "sha256": doc.sha256, "size": doc.size }),
+            vec![],
+        );
+        match self.store.add_document(trade_id, &doc, content, ev).await {
+            Ok(_) => Ok(doc),
+            Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
+                "document_exists",
+                "the trade already has a document with this name",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn document(&self, sha256: &str) -> Result<(String, Vec<u8>)> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(EngineError::invalid(
+                "invalid_id",
+                "a document is named by its lower-case hex SHA-256",
+            ));
+        }
+        self.store
+            .document(&sha256.to_ascii_lowercase())
+            .await?
+            .ok_or(EngineError::NotFound {
+                code: "document_not_found",
+                what: "document",
+            })
+    }
+
+    /// Publishes a draft: the announcement. The schedule is re-checked against the
+    /// rulebook at the moment of publication.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn publish_trade(&self, caller: &Caller, trade_id: &str) -> Result<TradeView> {
+        caller.require(Role::TradingCentre)?;
+        let mut trade = self
+            .store
+            .trade(trade_id)
+            .await?
+            .ok_or_else(trade_not_found)?;
+        if trade.status != TradeStatus::Draft {
+            return Err(EngineError::conflict(
+                "trade_not_draft",
+                "the trade is already published",
+            ));
+        }
+        let now = self.clock.now();
+        let procedure = self.procedure_of(&trade.terms)?.clone();
+        let documents = self.store.trade_documents(trade_id).await?;
+        if documents.is_empty() {
+            return Err(EngineError::invalid(
+                "documents_required",
+                "publish the tender documents with the announcement",
+            ));
+        }
+        self.check_terms_shape(&mut trade.terms, now).await?;
+        procedure.check_terms(&trade.terms, now, trade.time_scale)?;
+        trade.status = TradeStatus::Published;
+        trade.published_at = Some(now);
+        let announcement = serde_json::json!({
+            "trade": trade, "documents": documents,
+        });
+        let ev = event(
+            caller,
+            "trade.published",
+            Some(trade_id),
+            serde_json::json!({ "announcement": announcement }),
+            vec![],
+        );
+        match self.store.publish_trade(trade_id, now, ev).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(EngineError::conflict(
+                    "trade_not_draft",
+                    "the trade is already published",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.trade(caller, trade_id).await
+    }
+
+    async fn open_for_questions(&self, trade_id: &str) -> Result<(Trade, DateTime<Utc>)> {
+        let trade = self
+            .store
+            .trade(trade_id)
+            .await?
+            .ok_or_else(trade_not_found)?;
+        if trade.status != TradeStatus::Published {
+            return Err(trade_not_found());
+        }
+        let now = self.clock.now();
+        if now >= trade.terms.bid_deadline {
+            return Err(EngineError::conflict(
+                "after_deadline",
+                "the bid deadline has passed",
+            ));
+        }
+        Ok((trade, now))
+    }
+
+    /// A bidder asks a question. The asker is recorded privately and never shown; the
+    /// question itself becomes public with its answer.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn ask_clarification(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        question: &str,
+    ) -> Result<Clarification> {
+        let bidder = caller.require(Role::Bidder)?;
+        // Questions may span lines, so only emptiness and length are checked.
+        let question = question.trim().to_owned();
+        if question.is_empty() || question.chars().count() > MAX_QUESTION {
+            return Err(EngineError::invalid(
+                "invalid_question",
+                format!("a question is 1 to {MAX_QUESTION} characters"),
+            ));
+        }
+        let (_, now) = self.open_for_questions(trade_id).await?;
+        let clarification = Clarification {
+            id: uuid::Uuid::now_v7().to_string(),
+            trade_id: trade_id.to_owned(),
+            question,
+            asked_at: now,
+            answer: None,
+            answered_at: None,
+        };
+        let (question_commitment, question_sealed) =
+            seal("question", clarification.question.clone().into_bytes());
+        let (asker_commitment, asker_sealed) = seal("asker", bidder.id.clone().into_bytes());
+        let salt = question_sealed.salt;
+        let ev = event(
+            caller,
+            "clarification.asked",
+            Some(trade_id),
+            serde_json::json!({
+                "clarification": clarification.id, "question": question_commitment, "asker": asker_commitment,
+            }),
+            vec![question_sealed, asker_sealed],
+        );
+        self.store
+            .ask_clarification(&clarification, &bidder.id, &salt, ev)
+            .await?;
+        Ok(clarification)
+    }
+
+    /// The centre answers publicly. An answer later than the rulebook's cut-off moves the
+    /// deadline (招标投标法实施条例 第21条).
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn answer_clarification(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        clarification_id: &str,
+        answer: &str,
+    ) -> Result<(Clarification, TradeView)> {
+        caller.require(Role::TradingCentre)?;
+        let answer = answer.trim();
+        if answer.is_empty() || answer.chars().count() > MAX_QUESTION {
+            return Err(EngineError::invalid(
+                "invalid_answer",
+                format!("an answer is 1 to {MAX_QUESTION} characters"),
+            ));
+        }
+        let (trade, now) = self.open_for_questions(trade_id).await?;
+        let (clarification, salt) = self
+            .store
+            .clarification(clarification_id)
+            .await?
+            .filter(|(c, _)| c.trade_id == trade_id)
+            .ok_or(EngineError::NotFound {
+                code: "clarification_not_found",
+                what: "clarification",
+            })?;
+        let procedure = self.procedure_of(&trade.terms)?;
+        let deadline = trade.terms.bid_deadline;
+        let moved = procedure.deadline_after_clarification(deadline, now, trade.time_scale);
+        let mut events = vec![event(
+            caller,
+            "clarification.answered",
+            Some(trade_id),
+            serde_json::json!({
+                "clarification": clarification.id, "question": clarification.question,
+                "question_salt": hex::encode(&salt), "answer": answer,
+            }),
+            vec![],
+        )];
+        let new_deadline = (moved != deadline).then_some(moved);
+        if let (Some(new), Some(rule)) = (new_deadline, &procedure.rules.clarification_cutoff_days)
+        {
+            events.push(event(
+                caller,
+                "trade.deadline_extended",
+                Some(trade_id),
+                serde_json::json!({
+                    "previous": rfc3339(deadline), "bid_deadline": rfc3339(new),
+                    "rule": "clarification_cutoff_days", "article": rule.article,
+                }),
+                vec![],
+            ));
+        }
+        let record = ClarificationAnswer {
+            trade_id: trade_id.to_owned(),
+            clarification_id: clarification_id.to_owned(),
+            answer: answer.to_owned(),
+            answered_at: now,
+            new_deadline,
+        };
+        match self.store.answer_clarification(&record, events).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(EngineError::conflict(
+                    "clarification_already_answered",
+                    "this question already has an answer",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let answered = Clarification {
+            answer: Some(answer.to_owned()),
+            answered_at: Some(now),
+            ..clarification
+        };
+        Ok((answered, self.trade(caller, trade_id).await?))
+    }
+}

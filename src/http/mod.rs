@@ -1,0 +1,120 @@
+//! The HTTP skin over the engine: one router per resource, our error shape, request
+//! spans with the matched route and request id, and static pages from `web/`.
+
+mod auth;
+pub mod error;
+mod events;
+mod extract;
+mod trades;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+use crate::engine::Platform;
+use extract::Json;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub platform: Arc<Platform>,
+}
+
+/// Limits and locations of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest JSON body accepted (413 above).
+    pub max_body_bytes: usize,
+    /// Largest tender document upload (413 above).
+    pub max_document_bytes: usize,
+    /// Directory served at `/`.
+    pub web_dir: PathBuf,
+}
+
+/// The whole application router.
+pub fn router(state: AppState, settings: &HttpSettings) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let api = Router::new()
+        .route("/healthz", get(healthz))
+        .merge(auth::router())
+        .merge(trades::router(settings.max_document_bytes))
+        .merge(events::router())
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes));
+    let web = ServeDir::new(&settings.web_dir);
+    api.with_state(state)
+        .fallback(move |req: Request| {
+            let web = web.clone();
+            async move {
+                if req.uri().path().starts_with("/api/") {
+                    error::not_found().await.into_response()
+                } else {
+                    web.oneshot(req)
+                        .await
+                        .map_or_else(|e| match e {}, IntoResponse::into_response)
+                }
+            }
+        })
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The matched route, not the raw URI: low cardinality, no ids or tokens.
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("-", MatchedPath::as_str);
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), route, request_id = id)
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Readiness: the database answers.
+async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+    match app.platform.store.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({
+                "status": "ready",
+                "server_time": crate::domain::clock::rfc3339(app.platform.clock.now()),
+                "rulebook": app.platform.rulebook.version,
+                "demo_mode": app.platform.settings.demo_mode,
+            })),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable"})),
+            )
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

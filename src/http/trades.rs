@@ -1,0 +1,186 @@
+//! `/api/v1/trades`, documents and clarifications.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::Router;
+use serde::Deserialize;
+
+use super::error::{ApiError, Result};
+use super::extract::{Json, Path, Query};
+use super::AppState;
+use crate::domain::region::RegionCode;
+use crate::domain::trade::{Clarification, TradeDocument, TradeTerms};
+use crate::engine::{Caller, NewTrade, TradeFilter, TradePage, TradeView};
+
+pub fn router(max_document_bytes: usize) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/trades", get(list).post(create))
+        .route("/api/v1/trades/{id}", get(show))
+        .route("/api/v1/trades/{id}/publish", post(publish))
+        .route(
+            "/api/v1/trades/{id}/documents/{name}",
+            // Documents are the one large upload; they get their own limit.
+            put(upload).layer(DefaultBodyLimit::max(max_document_bytes)),
+        )
+        .route("/api/v1/documents/{sha256}", get(download))
+        .route("/api/v1/trades/{id}/clarifications", post(ask))
+        .route(
+            "/api/v1/trades/{id}/clarifications/{cid}/answer",
+            post(answer),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    kind: Option<String>,
+    status: Option<String>,
+    region: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<TradePage>> {
+    let region = q
+        .region
+        .as_deref()
+        .map(RegionCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::request(StatusCode::BAD_REQUEST, "invalid_query", e.to_string()))?;
+    let filter = TradeFilter {
+        kind: q.kind,
+        status: q.status,
+        region,
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    Ok(Json(app.platform.list_trades(&caller, filter).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateQuery {
+    /// Demo acceleration factor; refused unless the server runs in demo mode.
+    demo_time_scale: Option<u32>,
+}
+
+async fn create(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<CreateQuery>,
+    Json(terms): Json<TradeTerms>,
+) -> Result<(StatusCode, Json<TradeView>)> {
+    let new = NewTrade {
+        terms,
+        time_scale: q.demo_time_scale,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(app.platform.create_trade(&caller, new).await?),
+    ))
+}
+
+async fn show(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<TradeView>> {
+    Ok(Json(app.platform.trade(&caller, &id.to_string()).await?))
+}
+
+async fn publish(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<TradeView>> {
+    Ok(Json(
+        app.platform.publish_trade(&caller, &id.to_string()).await?,
+    ))
+}
+
+async fn upload(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((id, name)): Path<(uuid::Uuid, String)>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<TradeDocument>)> {
+    let body = body?;
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    let doc = app
+        .platform
+        .add_document(&caller, &id.to_string(), &name, media_type, &body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(doc)))
+}
+
+async fn download(
+    State(app): State<AppState>,
+    Path(sha256): Path<String>,
+) -> Result<impl IntoResponse> {
+    let (media_type, content) = app.platform.document(&sha256).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, media_type),
+            (header::ETAG, format!("\"{sha256}\"")),
+        ],
+        content,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ask {
+    question: String,
+}
+
+async fn ask(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+    Json(body): Json<Ask>,
+) -> Result<(StatusCode, Json<Clarification>)> {
+    let c = app
+        .platform
+        .ask_clarification(&caller, &id.to_string(), &body.question)
+        .await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Answer {
+    answer: String,
+}
+
+#[derive(serde::Serialize)]
+struct Answered {
+    clarification: Clarification,
+    trade: TradeView,
+}
+
+async fn answer(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((id, cid)): Path<(uuid::Uuid, uuid::Uuid)>,
+    Json(body): Json<Answer>,
+) -> Result<Json<Answered>> {
+    let (clarification, trade) = app
+        .platform
+        .answer_clarification(&caller, &id.to_string(), &cid.to_string(), &body.answer)
+        .await?;
+    Ok(Json(Answered {
+        clarification,
+        trade,
+    }))
+}

@@ -1,0 +1,91 @@
+//! The `tradehall` binary: parse configuration, initialise tracing, run a subcommand.
+#![forbid(unsafe_code)]
+
+use anyhow::Context as _;
+use clap::Parser;
+use std::sync::Arc;
+use tracing_subscriber::EnvFilter;
+
+use tradehall::config::{Cli, Command, LogFormat, PkiCommand};
+use tradehall::domain::clock::SystemClock;
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("TRADEHALL_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn serve(listen: std::net::SocketAddr, router: axum::Router) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(address = %listener.local_addr()?, "tradehall listening");
+    tradehall::http::serve(listener, router, shutdown_signal()).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    match cli.command {
+        Command::Serve(args) => {
+            tracing::info!(config = ?args, "starting");
+            let (_, router) = tradehall::server::build(&args, Arc::new(SystemClock)).await?;
+            serve(args.listen, router).await
+        }
+        Command::Demo(args) => {
+            let (platform, router, trades) = tradehall::demo::prepare(&args).await?;
+            println!(
+                "tradehall demo — DEV ONLY PKI in {}",
+                args.data_dir.join("pki").display()
+            );
+            println!(
+                "  rulebook {}; demo trades run at {}x (a statutory day lasts a minute)",
+                platform.rulebook.version,
+                tradehall::demo::DEMO_TIME_SCALE
+            );
+            for id in &trades {
+                println!("  trade http://{}/api/v1/trades/{id}", args.listen);
+            }
+            println!(
+                "  list  http://{}/api/v1/trades   events http://{}/api/v1/events",
+                args.listen, args.listen
+            );
+            if args.setup_only {
+                return Ok(());
+            }
+            serve(args.listen, router).await
+        }
+        Command::Pki(PkiCommand::Init { dir, force }) => {
+            print!("{}", tradehall::client::pki_init(&dir, force)?);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Composition root of `tradehall serve`: configuration → store, trust, rulebook,
+//! platform, router. Shared by the binary, the demo and the tests.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use chrono::Duration;
+
+use crate::config::{Mode, ServeArgs};
+use crate::crypto::cert::{parse_pem_certificates, TrustStore};
+use crate::crypto::digest::sha256_hex;
+use crate::domain::clock::Clock;
+use crate::domain::rulebook::{Rulebook, BUILTIN};
+use crate::engine::{Platform, Settings};
+use crate::http::{AppState, HttpSettings};
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("rulebook {0}")]
+    Rulebook(#[from] crate::domain::rulebook::RulebookError),
+    #[error("trust configuration: {0}")]
+    Trust(#[from] crate::crypto::cert::CertError),
+    #[error("{0} is a DEV ONLY certificate authority; it is trusted only with --mode demo")]
+    DevCaInProduction(String),
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, StartupError> {
+    std::fs::read(path).map_err(|source| StartupError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Loads the rulebook from `path`, or the built-in one.
+pub fn load_rulebook(path: Option<&Path>) -> Result<Rulebook, StartupError> {
+    let text = match path {
+        Some(p) => String::from_utf8_lossy(&read(p)?).into_owned(),
+        None => BUILTIN.to_owned(),
+    };
+    Ok(Rulebook::parse(&text, sha256_hex(text.as_bytes()))?)
+}
+
+fn is_dev_only(der: &[u8]) -> bool {
+    x509_parser::parse_x509_certificate(der)
+        .map(|(_, cert)| cert.subject().to_string().contains("DEV ONLY"))
+        .unwrap_or(false)
+}
+
+/// Builds the platform and its router from configuration.
+pub async fn build(
+    args: &ServeArgs,
+    clock: Arc<dyn Clock>,
+) -> Result<(Arc<Platform>, Router), StartupError> {
+    if args.database_url.is_none() {
+        std::fs::create_dir_all(&args.data_dir).map_err(|source| StartupError::DataDir {
+            path: args.data_dir.display().to_string(),
+            source,
+        })?;
+    }
+    let trust = TrustStore::from_files(&args.trust_ca, &args.crl)?;
+    if args.mode == Mode::Production {
+        for path in &args.trust_ca {
+            let pem = String::from_utf8_lossy(&read(path)?).into_owned();
+            if parse_pem_certificates(&pem)?
+                .iter()
+                .any(|der| is_dev_only(der))
+            {
+                return Err(StartupError::DevCaInProduction(path.display().to_string()));
+            }
+        }
+    }
+    if trust.is_empty() {
+        tracing::warn!("no CA is trusted (--trust-ca): nobody can register or log in");
+    }
+    let mut admin_fingerprints = Vec::new();
+    for path in &args.admin_cert {
+        let pem = String::from_utf8_lossy(&read(path)?).into_owned();
+        if let Some(der) = parse_pem_certificates(&pem)?.first() {
+            admin_fingerprints.push(sha256_hex(der));
+        }
+    }
+    let rulebook = load_rulebook(args.rulebook.as_deref())?;
+    let store = crate::store::connect(&args.database_url(), clock.clone()).await?;
+    let platform = Arc::new(Platform {
+        store,
+        clock,
+        rulebook,
+        trust,
+        settings: Settings {
+            admin_fingerprints,
+            demo_mode: args.mode == Mode::Demo,
+            challenge_ttl: Duration::seconds(args.challenge_seconds),
+            session_ttl: Duration::minutes(args.session_minutes),
+            max_document_bytes: args.max_document_bytes,
+        },
+    });
+    let http = HttpSettings {
+        max_body_bytes: args.max_body_bytes,
+        max_document_bytes: args.max_document_bytes,
+        web_dir: args.web_dir.clone(),
+    };
+    let router = crate::http::router(
+        AppState {
+            platform: platform.clone(),
+        },
+        &http,
+    );
+    Ok((platform, router))
+}

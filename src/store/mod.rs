@@ -1,0 +1,179 @@
+//! Persistence: the [`Store`] trait and its SQLite and PostgreSQL implementations.
+//!
+//! Every method that changes state runs in one transaction that also appends the
+//! event(s) describing the change to the log, under the log's write lock (`BEGIN
+//! IMMEDIATE` on SQLite, a transaction-scoped advisory lock on PostgreSQL). Sequence
+//! numbers are assigned as `max + 1` under that lock, so the log has no gaps and commit
+//! order equals sequence order.
+
+mod postgres;
+mod rows;
+mod sql;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+use crate::domain::clock::Clock;
+use crate::domain::event::{Audit, LoggedEvent, NewEvent};
+use crate::domain::identity::{Identity, Role};
+use crate::domain::trade::{Clarification, Trade, TradeDocument};
+
+/// What went wrong in the store, in terms the engine can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or state precondition failed; the text says which.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.constraint().unwrap_or("unique").to_owned())
+            }
+            other => StoreError::Other(Box::new(other)),
+        }
+    }
+}
+
+/// The outcome of presenting a login/registration nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeState {
+    /// Valid and now spent.
+    Consumed,
+    /// Issued by us but past its expiry.
+    Expired,
+    /// Already spent: a replay.
+    Replayed,
+    /// Never issued.
+    Unknown,
+}
+
+/// A new certificate identity and its organisation.
+#[derive(Debug, Clone)]
+pub struct NewIdentity {
+    pub identity: Identity,
+    pub cert_der: Vec<u8>,
+}
+
+/// Filters and position for listing trades, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct TradeQuery {
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    /// Prefix of the 行政区划代码 (see `RegionCode::prefix`).
+    pub region_prefix: Option<String>,
+    pub include_drafts: bool,
+    /// Continue after this (created_at ms, id).
+    pub after: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// A clarification answer and the deadline it may move.
+#[derive(Debug, Clone)]
+pub struct ClarificationAnswer {
+    pub trade_id: String,
+    pub clarification_id: String,
+    pub answer: String,
+    pub answered_at: DateTime<Utc>,
+    pub new_deadline: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers (readiness).
+    async fn ping(&self) -> Result<()>;
+
+    async fn insert_challenge(&self, nonce: &str, expires_at: DateTime<Utc>) -> Result<()>;
+    /// Spends a nonce exactly once.
+    async fn consume_challenge(&self, nonce: &str, now: DateTime<Utc>) -> Result<ChallengeState>;
+
+    /// Registers an identity (creating its organisation on first use). Conflict if the
+    /// certificate is already registered or the USCI belongs to another name.
+    async fn register_identity(&self, new: &NewIdentity, event: NewEvent) -> Result<i64>;
+    async fn identity(&self, id: &str) -> Result<Option<Identity>>;
+    async fn identity_by_fingerprint(&self, fingerprint: &str) -> Result<Option<Identity>>;
+    async fn pending_identities(&self) -> Result<Vec<Identity>>;
+    /// Makes a pending identity active in `role`.
+    async fn grant_role(&self, id: &str, role: Role, event: NewEvent) -> Result<i64>;
+
+    async fn insert_session(
+        &self,
+        token_sha256: &str,
+        identity_id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn session_identity(
+        &self,
+        token_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Identity>>;
+
+    async fn create_trade(&self, trade: &Trade, created_by: &str, event: NewEvent) -> Result<i64>;
+    async fn trade(&self, id: &str) -> Result<Option<Trade>>;
+    async fn list_trades(&self, query: &TradeQuery) -> Result<Vec<Trade>>;
+    /// Draft → published. Conflict if the trade is not a draft.
+    async fn publish_trade(&self, id: &str, at: DateTime<Utc>, event: NewEvent) -> Result<i64>;
+    /// Conflict if the trade already has a document of that name.
+    async fn add_document(
+        &self,
+        trade_id: &str,
+        doc: &TradeDocument,
+        content: &[u8],
+        event: NewEvent,
+    ) -> Result<i64>;
+    async fn trade_documents(&self, trade_id: &str) -> Result<Vec<TradeDocument>>;
+    /// A stored document's media type and bytes.
+    async fn document(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>>;
+
+    async fn ask_clarification(
+        &self,
+        c: &Clarification,
+        asker_id: &str,
+        question_salt: &[u8; 32],
+        event: NewEvent,
+    ) -> Result<i64>;
+    /// Records the answer (Conflict if already answered), moves the deadline if given, and
+    /// appends `events` in order. Returns the last sequence number.
+    async fn answer_clarification(
+        &self,
+        answer: &ClarificationAnswer,
+        events: Vec<NewEvent>,
+    ) -> Result<i64>;
+    async fn clarifications(&self, trade_id: &str) -> Result<Vec<Clarification>>;
+    /// A clarification and the salt of its question's commitment.
+    async fn clarification(&self, id: &str) -> Result<Option<(Clarification, Vec<u8>)>>;
+
+    /// Appends one event on its own.
+    async fn append(&self, event: NewEvent) -> Result<i64>;
+    /// Entries with `seq > after`, in order, at most `limit`.
+    async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<LoggedEvent>>;
+    /// The private audit record of entry `seq` and the salt of its commitment.
+    async fn audit(&self, seq: i64) -> Result<Option<(Audit, Vec<u8>)>>;
+}
+
+/// Opens the store named by `url` (`sqlite:…` or `postgres://…`) and applies migrations.
+pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url, clock).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url, clock).await?))
+    } else {
+        Err(StoreError::Other(
+            "database URL must start with sqlite: or postgres://".into(),
+        ))
+    }
+}

@@ -1,0 +1,48 @@
+//! The production store: PostgreSQL. Log appends are serialized with a transaction-scoped
+//! advisory lock, so commit order equals sequence order across every server instance.
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Postgres;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::sql::impl_store;
+use super::Result;
+use crate::domain::clock::Clock;
+
+/// Key of the advisory lock that serializes log appends ("tradehall" in ASCII, truncated).
+const LOG_APPEND_LOCK: i64 = 0x7472_6164_6568_616c;
+
+/// PostgreSQL store.
+pub struct PgStore {
+    pool: PgPool,
+    clock: Arc<dyn Clock>,
+}
+
+impl PgStore {
+    /// Connects to `url` and applies migrations.
+    pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| super::StoreError::Other(Box::new(e)))?;
+        Ok(Self { pool, clock })
+    }
+
+    /// A transaction holding the log append lock until it commits or rolls back.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOG_APPEND_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+}
+
+impl_store!(PgStore, Postgres);

@@ -1,0 +1,588 @@
+//! The SQL both backends share. The statements are identical on SQLite and PostgreSQL
+//! (`$n` placeholders, `ON CONFLICT`, `RETURNING`), so one macro body instantiates the
+//! [`Store`](super::Store) trait for each backend type; only opening a write transaction
+//! differs, and each backend supplies its own `begin_write`. See docs/adr/0002.
+
+/// Implements `Store` for `$store`, whose inherent `begin_write(&self)` returns a
+/// transaction holding the log's write lock and whose `pool` and `clock` fields are the
+/// connection pool and the clock.
+macro_rules! impl_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            /// Appends `event` inside `tx`: sequence `max + 1`, time `max(now, last)` so
+            /// entry times never run backwards even if the host clock does.
+            async fn append_in(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                event: &$crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                use $crate::domain::clock::{from_millis, to_millis};
+                let last: Option<(i64, i64)> =
+                    sqlx::query_as("SELECT seq, at FROM events ORDER BY seq DESC LIMIT 1")
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                let (seq, at) = match last {
+                    Some((seq, at)) => (seq + 1, to_millis(self.clock.now()).max(at)),
+                    None => (1, to_millis(self.clock.now())),
+                };
+                let entry = $crate::domain::event::encode_entry(seq, from_millis(at), event);
+                sqlx::query("INSERT INTO events (seq, at, kind, trade_id, entry) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(seq)
+                    .bind(at)
+                    .bind(event.kind)
+                    .bind(event.trade_id.as_deref())
+                    .bind(entry)
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("INSERT INTO event_audit (seq, salt, actor, client_addr, request_id) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(seq)
+                    .bind(event.audit_salt.to_vec())
+                    .bind(event.audit.actor.as_deref())
+                    .bind(event.audit.client_addr.as_deref())
+                    .bind(event.audit.request_id.as_deref())
+                    .execute(&mut **tx)
+                    .await?;
+                for sealed in &event.sealed {
+                    sqlx::query("INSERT INTO event_sealed (seq, name, salt, data) VALUES ($1, $2, $3, $4)")
+                        .bind(seq)
+                        .bind(sealed.name)
+                        .bind(sealed.salt.to_vec())
+                        .bind(sealed.data.clone())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(seq)
+            }
+
+            async fn load_trade(
+                &self,
+                row: $crate::store::rows::TradeRow,
+            ) -> $crate::store::Result<$crate::domain::trade::Trade> {
+                let lots: Vec<$crate::store::rows::LotRow> = sqlx::query_as(
+                    "SELECT lot_id, title, estimated_value FROM trade_lots WHERE trade_id = $1 ORDER BY position",
+                )
+                .bind(&row.id)
+                .fetch_all(&self.pool)
+                .await?;
+                let custodians: Vec<(String,)> = sqlx::query_as(
+                    "SELECT identity_id FROM trade_custodians WHERE trade_id = $1 ORDER BY position",
+                )
+                .bind(&row.id)
+                .fetch_all(&self.pool)
+                .await?;
+                row.into_trade(lots, custodians.into_iter().map(|(c,)| c).collect())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            async fn ping(&self) -> $crate::store::Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn insert_challenge(
+                &self,
+                nonce: &str,
+                expires_at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<()> {
+                sqlx::query("INSERT INTO auth_challenges (nonce, expires_at) VALUES ($1, $2)")
+                    .bind(nonce)
+                    .bind(expires_at.timestamp_millis())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn consume_challenge(
+                &self,
+                nonce: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<$crate::store::ChallengeState> {
+                use $crate::store::ChallengeState;
+                let now = now.timestamp_millis();
+                let spent = sqlx::query(
+                    "UPDATE auth_challenges SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL AND expires_at > $1",
+                )
+                .bind(now)
+                .bind(nonce)
+                .execute(&self.pool)
+                .await?;
+                if spent.rows_affected() == 1 {
+                    return Ok(ChallengeState::Consumed);
+                }
+                let row: Option<(i64, Option<i64>)> =
+                    sqlx::query_as("SELECT expires_at, used_at FROM auth_challenges WHERE nonce = $1")
+                        .bind(nonce)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(match row {
+                    None => ChallengeState::Unknown,
+                    Some((_, Some(_))) => ChallengeState::Replayed,
+                    Some((_, None)) => ChallengeState::Expired,
+                })
+            }
+
+            async fn register_identity(
+                &self,
+                new: &$crate::store::NewIdentity,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let id = &new.identity;
+                let now = self.clock.now().timestamp_millis();
+                let mut tx = self.begin_write().await?;
+                let org: Option<(String, String)> =
+                    sqlx::query_as("SELECT id, name FROM organizations WHERE usci = $1")
+                        .bind(id.usci.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let org_id = match org {
+                    Some((org_id, name)) if name == id.organization => org_id,
+                    Some(_) => {
+                        return Err($crate::store::StoreError::Conflict(
+                            "organization_name_mismatch".into(),
+                        ))
+                    }
+                    None => {
+                        let org_id = uuid::Uuid::now_v7().to_string();
+                        sqlx::query("INSERT INTO organizations (id, usci, name, created_at) VALUES ($1, $2, $3, $4)")
+                            .bind(&org_id)
+                            .bind(id.usci.as_str())
+                            .bind(&id.organization)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        org_id
+                    }
+                };
+                sqlx::query(
+                    "INSERT INTO identities (id, organization_id, cert_fingerprint, cert_der, subject, role, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&id.id)
+                .bind(&org_id)
+                .bind(&id.cert_fingerprint)
+                .bind(new.cert_der.clone())
+                .bind(&id.subject)
+                .bind(id.role.as_str())
+                .bind(id.status.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let seq = self.append_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn identity(
+                &self,
+                id: &str,
+            ) -> $crate::store::Result<Option<$crate::domain::identity::Identity>> {
+                let row: Option<$crate::store::rows::IdentityRow> = sqlx::query_as(concat!(
+                    $crate::store::sql::IDENTITY_SELECT!(),
+                    " WHERE i.id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn identity_by_fingerprint(
+                &self,
+                fingerprint: &str,
+            ) -> $crate::store::Result<Option<$crate::domain::identity::Identity>> {
+                let row: Option<$crate::store::rows::IdentityRow> = sqlx::query_as(concat!(
+                    $crate::store::sql::IDENTITY_SELECT!(),
+                    " WHERE i.cert_fingerprint = $1"
+                ))
+                .bind(fingerprint)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn pending_identities(
+                &self,
+            ) -> $crate::store::Result<Vec<$crate::domain::identity::Identity>> {
+                let rows: Vec<$crate::store::rows::IdentityRow> = sqlx::query_as(concat!(
+                    $crate::store::sql::IDENTITY_SELECT!(),
+                    " WHERE i.status = 'pending' ORDER BY i.created_at"
+                ))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn grant_role(
+                &self,
+                id: &str,
+                role: $crate::domain::identity::Role,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE identities SET role = $1, status = 'active' WHERE id = $2 AND status = 'pending'")
+                    .bind(role.as_str())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::Conflict("identity_not_pending".into()));
+                }
+                let seq = self.append_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn insert_session(
+                &self,
+                token_sha256: &str,
+                identity_id: &str,
+                expires_at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<()> {
+                sqlx::query("INSERT INTO sessions (token_sha256, identity_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(token_sha256)
+                    .bind(identity_id)
+                    .bind(expires_at.timestamp_millis())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn session_identity(
+                &self,
+                token_sha256: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<Option<$crate::domain::identity::Identity>> {
+                let row: Option<$crate::store::rows::IdentityRow> = sqlx::query_as(concat!(
+                    $crate::store::sql::IDENTITY_SELECT!(),
+                    " JOIN sessions s ON s.identity_id = i.id WHERE s.token_sha256 = $1 AND s.expires_at > $2"
+                ))
+                .bind(token_sha256)
+                .bind(now.timestamp_millis())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn create_trade(
+                &self,
+                trade: &$crate::domain::trade::Trade,
+                created_by: &str,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let t = &trade.terms;
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO trades (id, kind, procedure, title, principal_name, principal_usci, estimated_value, \
+                     currency, region_code, bid_deadline, bond_amount, threshold, status, rulebook_version, \
+                     rulebook_sha256, time_scale, created_by, created_at, published_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                )
+                .bind(&trade.id)
+                .bind(&t.kind)
+                .bind(&t.procedure)
+                .bind(&t.title)
+                .bind(&t.principal.name)
+                .bind(t.principal.usci.as_str())
+                .bind(t.estimated_value.minor_units())
+                .bind(t.currency.code())
+                .bind(t.region_code.as_str())
+                .bind(t.bid_deadline.timestamp_millis())
+                .bind(t.bond_amount.minor_units())
+                .bind(i64::from(t.committee.threshold))
+                .bind(trade.status.as_str())
+                .bind(&trade.rulebook_version)
+                .bind(&trade.rulebook_sha256)
+                .bind(i64::from(trade.time_scale))
+                .bind(created_by)
+                .bind(trade.created_at.timestamp_millis())
+                .bind(trade.published_at.map(|p| p.timestamp_millis()))
+                .execute(&mut *tx)
+                .await?;
+                for (position, lot) in (0_i64..).zip(&t.lots) {
+                    sqlx::query("INSERT INTO trade_lots (trade_id, position, lot_id, title, estimated_value) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(&trade.id)
+                        .bind(position)
+                        .bind(&lot.id)
+                        .bind(&lot.title)
+                        .bind(lot.estimated_value.minor_units())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (position, custodian) in (0_i64..).zip(&t.committee.custodians) {
+                    sqlx::query("INSERT INTO trade_custodians (trade_id, position, identity_id) VALUES ($1, $2, $3)")
+                        .bind(&trade.id)
+                        .bind(position)
+                        .bind(custodian)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let seq = self.append_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn trade(
+                &self,
+                id: &str,
+            ) -> $crate::store::Result<Option<$crate::domain::trade::Trade>> {
+                let row: Option<$crate::store::rows::TradeRow> = sqlx::query_as(concat!(
+                    $crate::store::sql::TRADE_SELECT!(),
+                    " WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                match row {
+                    Some(row) => Ok(Some(self.load_trade(row).await?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn list_trades(
+                &self,
+                q: &$crate::store::TradeQuery,
+            ) -> $crate::store::Result<Vec<$crate::domain::trade::Trade>> {
+                let (after_at, after_id) = match &q.after {
+                    Some((at, id)) => (Some(*at), Some(id.clone())),
+                    None => (None, None),
+                };
+                let region_like = q.region_prefix.as_ref().map(|p| format!("{p}%"));
+                let rows: Vec<$crate::store::rows::TradeRow> = sqlx::query_as(concat!(
+                    $crate::store::sql::TRADE_SELECT!(),
+                    " WHERE ($1 OR status <> 'draft')",
+                    " AND ($2 IS NULL OR kind = $2)",
+                    " AND ($3 IS NULL OR status = $3)",
+                    " AND ($4 IS NULL OR region_code LIKE $4)",
+                    " AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6))",
+                    " ORDER BY created_at DESC, id DESC LIMIT $7"
+                ))
+                .bind(q.include_drafts)
+                .bind(q.kind.as_deref())
+                .bind(q.status.as_deref())
+                .bind(region_like)
+                .bind(after_at)
+                .bind(after_id)
+                .bind(q.limit)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut trades = Vec::with_capacity(rows.len());
+                for row in rows {
+                    trades.push(self.load_trade(row).await?);
+                }
+                Ok(trades)
+            }
+
+            async fn publish_trade(
+                &self,
+                id: &str,
+                at: chrono::DateTime<chrono::Utc>,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE trades SET status = 'published', published_at = $1 WHERE id = $2 AND status = 'draft'")
+                    .bind(at.timestamp_millis())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::Conflict("trade_not_draft".into()));
+                }
+                let seq = self.append_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn add_document(
+                &self,
+                trade_id: &str,
+                doc: &$crate::domain::trade::TradeDocument,
+                content: &[u8],
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("INSERT INTO documents (sha256, size, content) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
+                    .bind(&doc.sha256)
+                    .bind(doc.size)
+                    .bind(content.to_vec())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO trade_documents (trade_id, name, sha256, media_type, size, added_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(trade_id)
+                    .bind(&doc.name)
+                    .bind(&doc.sha256)
+                    .bind(&doc.media_type)
+                    .bind(doc.size)
+                    .bind(doc.added_at.timestamp_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                let seq = self.append_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn trade_documents(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Vec<$crate::domain::trade::TradeDocument>> {
+                let rows: Vec<$crate::store::rows::DocumentRow> = sqlx::query_as(
+                    "SELECT name, sha256, size, media_type, added_at FROM trade_documents WHERE trade_id = $1 ORDER BY added_at, name",
+                )
+                .bind(trade_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn document(&self, sha256: &str) -> $crate::store::Result<Option<(String, Vec<u8>)>> {
+                Ok(sqlx::query_as(
+                    "SELECT td.media_type, d.content FROM documents d JOIN trade_documents td ON td.sha256 = d.sha256 \
+                     WHERE d.sha256 = $1 ORDER BY td.added_at LIMIT 1",
+                )
+                .bind(sha256)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn ask_clarification(
+                &self,
+                c: &$crate::domain::trade::Clarification,
+                asker_id: &str,
+                question_salt: &[u8; 32],
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("INSERT INTO clarifications (id, trade_id, asker_id, question, question_salt, asked_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&c.id)
+                    .bind(&c.trade_id)
+                    .bind(asker_id)
+                    .bind(&c.question)
+                    .bind(question_salt.to_vec())
+                    .bind(c.asked_at.timestamp_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                let seq = self.append_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn answer_clarification(
+                &self,
+                a: &$crate::store::ClarificationAnswer,
+                events: Vec<$crate::domain::event::NewEvent>,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE clarifications SET answer = $1, answered_at = $2 WHERE id = $3 AND trade_id = $4 AND answer IS NULL")
+                    .bind(&a.answer)
+                    .bind(a.answered_at.timestamp_millis())
+                    .bind(&a.clarification_id)
+                    .bind(&a.trade_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::Conflict("clarification_already_answered".into()));
+                }
+                if let Some(deadline) = a.new_deadline {
+                    sqlx::query("UPDATE trades SET bid_deadline = $1 WHERE id = $2")
+                        .bind(deadline.timestamp_millis())
+                        .bind(&a.trade_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut last = 0;
+                for event in &events {
+                    last = self.append_in(&mut tx, event).await?;
+                }
+                tx.commit().await?;
+                Ok(last)
+            }
+
+            async fn clarifications(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Vec<$crate::domain::trade::Clarification>> {
+                let rows: Vec<$crate::store::rows::ClarificationRow> = sqlx::query_as(
+                    "SELECT id, trade_id, question, question_salt, asked_at, answer, answered_at FROM clarifications WHERE trade_id = $1 ORDER BY asked_at, id",
+                )
+                .bind(trade_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn clarification(
+                &self,
+                id: &str,
+            ) -> $crate::store::Result<Option<($crate::domain::trade::Clarification, Vec<u8>)>> {
+                let row: Option<$crate::store::rows::ClarificationRow> = sqlx::query_as(
+                    "SELECT id, trade_id, question, question_salt, asked_at, answer, answered_at FROM clarifications WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|r| {
+                    let salt = r.question_salt.clone();
+                    (r.into(), salt)
+                }))
+            }
+
+            async fn append(&self, event: $crate::domain::event::NewEvent) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let seq = self.append_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn audit(
+                &self,
+                seq: i64,
+            ) -> $crate::store::Result<Option<($crate::domain::event::Audit, Vec<u8>)>> {
+                let row: Option<(Vec<u8>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT salt, actor, client_addr, request_id FROM event_audit WHERE seq = $1",
+                )
+                .bind(seq)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(salt, actor, client_addr, request_id)| {
+                    ($crate::domain::event::Audit { actor, client_addr, request_id }, salt)
+                }))
+            }
+
+            async fn events_after(
+                &self,
+                after: i64,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::domain::event::LoggedEvent>> {
+                let rows: Vec<$crate::store::rows::EventRow> = sqlx::query_as(
+                    "SELECT seq, at, kind, trade_id, entry FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+        }
+    };
+}
+
+/// Columns of an identity joined with its organisation.
+macro_rules! identity_select {
+    () => {
+        "SELECT i.id, o.name, o.usci, i.role, i.status, i.cert_fingerprint, i.subject \
+         FROM identities i JOIN organizations o ON o.id = i.organization_id"
+    };
+}
+
+macro_rules! trade_select {
+    () => {
+        "SELECT id, kind, procedure, title, principal_name, principal_usci, estimated_value, currency, \
+         region_code, bid_deadline, bond_amount, threshold, status, rulebook_version, rulebook_sha256, \
+         time_scale, created_at, published_at FROM trades"
+    };
+}
+
+pub(crate) use identity_select as IDENTITY_SELECT;
+pub(crate) use impl_store;
+pub(crate) use trade_select as TRADE_SELECT;

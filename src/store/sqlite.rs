@@ -1,0 +1,49 @@
+//! The embedded default: SQLite in WAL mode, one writer at a time (`BEGIN IMMEDIATE`).
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Sqlite;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::sql::impl_store;
+use super::Result;
+use crate::domain::clock::Clock;
+
+/// SQLite store. Reads share a pool; writes take the database write lock up front with
+/// `BEGIN IMMEDIATE`, which is what serializes log appends.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    clock: Arc<dyn Clock>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url`, e.g. `sqlite:data/tradehall.db`,
+    /// and applies migrations.
+    pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged write survives power loss, not only a process crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| super::StoreError::Other(Box::new(e)))?;
+        Ok(Self { pool, clock })
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+impl_store!(SqliteStore, Sqlite);

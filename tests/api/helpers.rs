@@ -1,0 +1,489 @@
+//! `spawn_app`: a real server on a loopback port, over SQLite or a fresh PostgreSQL
+//! database, with a manual clock and a throwaway PKI.
+
+use base64::Engine as _;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tradehall::config::{Mode, ServeArgs};
+use tradehall::crypto::pki::{DevCa, IdentitySpec, IssuedIdentity, KeyUsageProfile};
+use tradehall::crypto::signer::Signer;
+use tradehall::domain::clock::ManualClock;
+use tradehall::domain::usci::Usci;
+use tradehall::engine::Platform;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed scenario `async fn name(backend: Backend)` once per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::helpers::Backend::Postgres).await } )*
+        }
+    };
+}
+
+/// A PostgreSQL database that exists for one test and is dropped after it, even if the
+/// test panics.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create() -> Self {
+        use sqlx::Connection as _;
+        let admin_url = std::env::var("TRADEHALL_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("tradehall_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL at {admin_url} is needed for the PostgreSQL suite: {e}")
+            });
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("create database: {e}"));
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
+        let url = format!("{base}/{name}");
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                use sqlx::Connection as _;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The store URL for a backend, and what must live as long as the test.
+pub async fn database(backend: Backend, dir: &std::path::Path) -> (String, Option<PgDatabase>) {
+    match backend {
+        Backend::Sqlite => (format!("sqlite:{}", dir.join("test.db").display()), None),
+        Backend::Postgres => {
+            let db = PgDatabase::create().await;
+            (db.url.clone(), Some(db))
+        }
+    }
+}
+
+/// A certificate holder the test can act as.
+pub struct User {
+    pub identity: Value,
+    pub token: String,
+    pub cert_pem: String,
+    pub signer: Signer,
+}
+
+impl User {
+    pub fn id(&self) -> String {
+        self.identity["id"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub platform: Arc<Platform>,
+    pub ca_a: DevCa,
+    pub ca_b: DevCa,
+    /// Keeps the CA files and SQLite database alive for the test.
+    pub _dir: tempfile::TempDir,
+    pub admin: Option<User>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _pg: Option<PgDatabase>,
+    orgs: std::sync::atomic::AtomicU32,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// 2026-11-28 09:00 Asia/Shanghai, a fixed start for every test clock.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 1, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+pub fn write(dir: &std::path::Path, name: &str, data: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, data).unwrap_or_else(|e| panic!("write {name}: {e}"));
+    path
+}
+
+pub fn spec(cn: &str, org: &str, usci: Option<&Usci>, profile: KeyUsageProfile) -> IdentitySpec {
+    let now = start_time();
+    IdentitySpec {
+        common_name: cn.into(),
+        organization: org.into(),
+        usci: usci.cloned(),
+        not_before: now - Duration::days(1),
+        not_after: now + Duration::days(365),
+        key_usage: profile,
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, Mode::Demo, |_| {}).await
+}
+
+/// Spawns a server; `extra` may add trusted CAs and CRLs to the configuration.
+pub async fn spawn_app_with(
+    backend: Backend,
+    mode: Mode,
+    extra: impl FnOnce(&mut ServeArgs),
+) -> TestApp {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let now = start_time();
+    let ca_a = DevCa::new(
+        "Test CA A",
+        now - Duration::days(10),
+        now + Duration::days(3650),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ca_b = DevCa::new(
+        "Test CA B",
+        now - Duration::days(10),
+        now + Duration::days(3650),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut crls = Vec::new();
+    let mut cas = Vec::new();
+    for (name, ca) in [("a", &ca_a), ("b", &ca_b)] {
+        cas.push(write(
+            dir.path(),
+            &format!("ca-{name}.pem"),
+            ca.cert_pem().as_bytes(),
+        ));
+        let crl = ca
+            .crl(&[], now - Duration::days(1), now + Duration::days(30))
+            .unwrap_or_else(|e| panic!("{e}"));
+        crls.push(write(dir.path(), &format!("crl-{name}.der"), &crl));
+    }
+    let admin_usci = usci("91650000ADMN00001");
+    let admin_cert = ca_a
+        .issue(&spec(
+            "admin",
+            "自治区公共资源交易监督管理局",
+            Some(&admin_usci),
+            KeyUsageProfile::Signing,
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let admin_path = write(dir.path(), "admin.pem", admin_cert.cert_pem.as_bytes());
+    let (database_url, pg) = database(backend, dir.path()).await;
+    let mut args = ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        database_url: Some(database_url),
+        data_dir: dir.path().to_path_buf(),
+        trust_ca: cas,
+        crl: crls,
+        admin_cert: vec![admin_path],
+        rulebook: None,
+        mode,
+        max_body_bytes: 64 * 1024,
+        max_document_bytes: 1024 * 1024,
+        web_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web"),
+        session_minutes: 60 * 24 * 365,
+        challenge_seconds: 120,
+    };
+    extra(&mut args);
+    let clock = Arc::new(ManualClock::new(now));
+    let (platform, router) = tradehall::server::build(&args, clock.clone())
+        .await
+        .unwrap_or_else(|e| panic!("build: {e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(tradehall::http::serve(listener, router, async {
+        let _ = rx.await;
+    }));
+    let mut app = TestApp {
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        clock,
+        platform,
+        ca_a,
+        ca_b,
+        _dir: dir,
+        admin: None,
+        shutdown: Some(tx),
+        _pg: pg,
+        orgs: std::sync::atomic::AtomicU32::new(0),
+    };
+    let admin = app
+        .enroll(
+            &admin_cert,
+            "自治区公共资源交易监督管理局",
+            &admin_usci,
+            "admin",
+        )
+        .await;
+    app.admin = Some(admin);
+    app
+}
+
+pub fn usci(first17: &str) -> Usci {
+    Usci::complete(first17).unwrap_or_else(|e| panic!("{first17}: {e}"))
+}
+
+pub fn sign_b64(signer: &Signer, message: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(
+        signer
+            .sign(message.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
+        let mut req = self.http.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn nonce(&self) -> String {
+        let (status, body) = self.post("/api/v1/auth/challenge", None, &json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["nonce"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// A proof for `purpose` signed by `signer`.
+    pub async fn proof(&self, cert_pem: &str, signer: &Signer, purpose: &str) -> Value {
+        let nonce = self.nonce().await;
+        let signature = sign_b64(signer, &format!("tradehall-auth-v1:{purpose}:{nonce}"));
+        json!({ "certificate_chain": cert_pem, "nonce": nonce, "signature": signature })
+    }
+
+    pub async fn try_register(
+        &self,
+        cert_pem: &str,
+        signer: &Signer,
+        org: &str,
+        usci: &str,
+        role: &str,
+    ) -> (StatusCode, Value) {
+        let proof = self.proof(cert_pem, signer, "register").await;
+        let body =
+            json!({ "proof": proof, "organization": { "name": org, "usci": usci }, "role": role });
+        self.post("/api/v1/registrations", None, &body).await
+    }
+
+    pub async fn try_login(&self, cert_pem: &str, signer: &Signer) -> (StatusCode, Value) {
+        let proof = self.proof(cert_pem, signer, "login").await;
+        self.post("/api/v1/auth/login", None, &proof).await
+    }
+
+    /// Registers a certificate, has the admin grant an officer role, logs in.
+    pub async fn enroll(
+        &self,
+        issued: &IssuedIdentity,
+        org: &str,
+        usci: &Usci,
+        role: &str,
+    ) -> User {
+        let signer =
+            Signer::from_pkcs8_der(&issued.key_pkcs8_der).unwrap_or_else(|e| panic!("{e}"));
+        let (status, identity) = self
+            .try_register(&issued.cert_pem, &signer, org, usci.as_str(), role)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "register {role}: {identity}");
+        if identity["status"] == "pending" {
+            let admin = self.admin.as_ref().unwrap_or_else(|| panic!("no admin"));
+            let path = format!(
+                "/api/v1/identities/{}/grant",
+                identity["id"].as_str().unwrap_or_default()
+            );
+            let (status, body) = self
+                .post(&path, Some(&admin.token), &json!({ "role": role }))
+                .await;
+            assert_eq!(status, StatusCode::OK, "grant {role}: {body}");
+        }
+        let (status, login) = self.try_login(&issued.cert_pem, &signer).await;
+        assert_eq!(status, StatusCode::OK, "login {role}: {login}");
+        User {
+            identity: login["identity"].clone(),
+            token: login["token"].as_str().unwrap_or_default().to_owned(),
+            cert_pem: issued.cert_pem.clone(),
+            signer,
+        }
+    }
+
+    /// A new organisation with a certificate from CA A, enrolled in `role`.
+    pub async fn user(&self, role: &str) -> User {
+        let n = self.orgs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let org = format!("测试{role}单位{n}有限公司");
+        let code = usci(&format!("91650100TEQT{n:05}"));
+        let issued = self
+            .ca_a
+            .issue(&spec(
+                &format!("{role}-{n}"),
+                &org,
+                Some(&code),
+                KeyUsageProfile::Signing,
+            ))
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.enroll(&issued, &org, &code, role).await
+    }
+
+    /// Terms of a construction tender that satisfy the rulebook at the current clock.
+    pub fn tender_terms(&self, custodians: &[String]) -> Value {
+        let now = self.clock_now();
+        json!({
+            "kind": "construction_tender",
+            "procedure": "open_tender",
+            "title": "河滩路改造工程施工招标",
+            "principal": { "name": "乌鲁木齐市城市建设投资（集团）有限公司", "usci": usci("91650100BUYER0001").as_str() },
+            "estimated_value": 10_000_000_000_i64,
+            "lots": [
+                { "id": "1", "title": "道路", "estimated_value": 6_000_000_000_i64 },
+                { "id": "2", "title": "桥梁", "estimated_value": 4_000_000_000_i64 }
+            ],
+            "region_code": "650100",
+            "bid_deadline": tradehall::domain::clock::rfc3339(now + Duration::days(25)),
+            "bond_amount": 200_000_000_i64,
+            "committee": { "custodians": custodians, "threshold": 2 }
+        })
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use tradehall::domain::clock::Clock as _;
+        self.clock.now()
+    }
+
+    /// An officer and three custodians.
+    pub async fn officer_and_committee(&self) -> (User, Vec<String>) {
+        let officer = self.user("trading_centre").await;
+        let mut custodians = Vec::new();
+        for _ in 0..3 {
+            custodians.push(self.user("custodian").await.id());
+        }
+        (officer, custodians)
+    }
+
+    pub async fn upload(
+        &self,
+        token: &str,
+        trade_id: &str,
+        name: &str,
+        content: &[u8],
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .put(self.url(&format!("/api/v1/trades/{trade_id}/documents/{name}")))
+            .bearer_auth(token)
+            .header("content-type", "application/pdf")
+            .body(content.to_vec())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("upload: {e}"));
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A published construction tender; returns its id.
+    pub async fn published_trade(&self, officer: &User, custodians: &[String]) -> String {
+        let (status, trade) = self
+            .post(
+                "/api/v1/trades",
+                Some(&officer.token),
+                &self.tender_terms(custodians),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{trade}");
+        let id = trade["id"].as_str().unwrap_or_default().to_owned();
+        let (status, body) = self
+            .upload(
+                &officer.token,
+                &id,
+                "招标文件.pdf",
+                b"%PDF-1.7 tender documents",
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/trades/{id}/publish"),
+                Some(&officer.token),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        id
+    }
+}
+
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}

@@ -1,0 +1,13 @@
+//! Integration tests: a real server per test, over SQLite and over PostgreSQL.
+//!
+//! Each scenario is an `async fn(Backend)` listed in `on_both_backends!`, so the same
+//! behaviour is checked against both stores. The PostgreSQL suite needs a server at
+//! `TRADEHALL_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`); each
+//! test creates and drops its own database.
+
+mod helpers;
+mod openssl_pki;
+
+mod auth;
+mod events;
+mod trades;

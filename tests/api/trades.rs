@@ -1,0 +1,558 @@
+//! Trades under the rulebook: creation, publication, clarifications, public reads, bad input.
+
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{code, spawn_app, usci, Backend};
+use tradehall::domain::clock::rfc3339;
+
+fn assert_rule(status: StatusCode, body: &Value, rule: &str, article: &str) {
+    assert_eq!(
+        (status, code(body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "rule_violation"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["rule"], rule, "{body}");
+    let cited = body["error"]["article"].as_str().unwrap_or_default();
+    assert!(
+        cited.contains(article),
+        "{rule} cites {cited:?}, expected {article:?}"
+    );
+}
+
+async fn a_trade_that_breaks_a_statutory_rule_is_refused_naming_the_rule(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let now = app.clock_now();
+    let token = Some(officer.token.as_str());
+
+    let mut terms = app.tender_terms(&custodians);
+    terms["bid_deadline"] = json!(rfc3339(now + Duration::days(19)));
+    let (status, body) = app.post("/api/v1/trades", token, &terms).await;
+    assert_rule(
+        status,
+        &body,
+        "min_days_to_deadline",
+        "招标投标法 第二十四条",
+    );
+
+    let mut terms = app.tender_terms(&custodians);
+    terms["kind"] = json!("government_procurement");
+    terms["bid_deadline"] = json!(rfc3339(now + Duration::days(19)));
+    let (status, body) = app.post("/api/v1/trades", token, &terms).await;
+    assert_rule(
+        status,
+        &body,
+        "min_days_to_deadline",
+        "政府采购法 第三十五条",
+    );
+
+    let mut terms = app.tender_terms(&custodians);
+    terms["bond_amount"] = json!(200_000_001_i64); // 2% of 1亿 plus one fen
+    let (status, body) = app.post("/api/v1/trades", token, &terms).await;
+    assert_rule(
+        status,
+        &body,
+        "bond_cap_basis_points",
+        "实施条例 第二十六条",
+    );
+
+    let mut terms = app.tender_terms(&custodians[..2]);
+    terms["committee"]["threshold"] = json!(2);
+    let (status, body) = app.post("/api/v1/trades", token, &terms).await;
+    assert_rule(status, &body, "min_custodians", "平台规则");
+
+    let mut terms = app.tender_terms(&custodians);
+    terms["committee"]["threshold"] = json!(1);
+    let (status, body) = app.post("/api/v1/trades", token, &terms).await;
+    assert_rule(status, &body, "min_threshold", "平台规则");
+
+    // Exactly at the limits is allowed.
+    let mut terms = app.tender_terms(&custodians);
+    terms["bid_deadline"] = json!(rfc3339(now + Duration::days(20)));
+    terms["bond_amount"] = json!(200_000_000_i64);
+    let (status, body) = app.post("/api/v1/trades", token, &terms).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "draft");
+    assert_eq!(body["rulebook_version"], "2026.1");
+    assert_eq!(body["rulebook_sha256"].as_str().map(str::len), Some(64));
+}
+
+async fn publication_is_held_to_the_rules_at_the_moment_it_happens(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let token = Some(officer.token.as_str());
+    let mut terms = app.tender_terms(&custodians);
+    terms["bid_deadline"] = json!(rfc3339(app.clock_now() + Duration::days(21)));
+    let (status, trade) = app.post("/api/v1/trades", token, &terms).await;
+    assert_eq!(status, StatusCode::CREATED, "{trade}");
+    let id = trade["id"].as_str().unwrap_or_default().to_owned();
+    let publish = format!("/api/v1/trades/{id}/publish");
+
+    let (status, body) = app.post(&publish, token, &json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "documents_required")
+    );
+    let (status, _) = app
+        .upload(&officer.token, &id, "招标文件.pdf", b"%PDF tender")
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Two days later only 19 days remain: publishing now would break 第二十四条.
+    app.clock.advance(Duration::days(2));
+    let (status, body) = app.post(&publish, token, &json!({})).await;
+    assert_rule(status, &body, "min_days_to_deadline", "第二十四条");
+    let (status, _) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a draft is not public");
+
+    app.clock.set(crate::helpers::start_time());
+    let (status, published) = app.post(&publish, token, &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!(published["status"], "published");
+    let (status, public) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        public["documents"][0]["sha256"],
+        tradehall::crypto::digest::sha256_hex(b"%PDF tender")
+    );
+    let sha = public["documents"][0]["sha256"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let doc = app
+        .http
+        .get(app.url(&format!("/api/v1/documents/{sha}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc.status(), StatusCode::OK);
+    assert_eq!(
+        doc.bytes().await.unwrap_or_default().as_ref(),
+        b"%PDF tender"
+    );
+
+    let (status, body) = app.post(&publish, token, &json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "trade_not_draft")
+    );
+    let (status, body) = app.upload(&officer.token, &id, "补充.pdf", b"late").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "trade_not_draft")
+    );
+}
+
+async fn a_clarification_answered_after_the_cutoff_pushes_the_deadline(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let id = app.published_trade(&officer, &custodians).await;
+    let bidder = app.user("bidder").await;
+    let deadline = app.clock_now() + Duration::days(25);
+    let ask = format!("/api/v1/trades/{id}/clarifications");
+
+    // Answered 25 days ahead: no change.
+    let (status, q1) = app
+        .post(
+            &ask,
+            Some(&bidder.token),
+            &json!({"question": "工期是否可以调整？"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{q1}");
+    let answer = |q: &Value| {
+        format!(
+            "/api/v1/trades/{id}/clarifications/{}/answer",
+            q["id"].as_str().unwrap_or_default()
+        )
+    };
+    let (status, body) = app
+        .post(
+            &answer(&q1),
+            Some(&officer.token),
+            &json!({"answer": "不可以。"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["trade"]["bid_deadline"], json!(rfc3339(deadline)));
+
+    // Answered 13 days ahead: the deadline moves to 15 days after the answer (第二十一条).
+    let (_, q2) = app
+        .post(
+            &ask,
+            Some(&bidder.token),
+            &json!({"question": "钢材规格以哪版图纸为准？"}),
+        )
+        .await;
+    app.clock.advance(Duration::days(12));
+    let answered_at = app.clock_now();
+    let (status, body) = app
+        .post(
+            &answer(&q2),
+            Some(&officer.token),
+            &json!({"answer": "以第二版为准。"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let moved = answered_at + Duration::days(15);
+    assert_eq!(body["trade"]["bid_deadline"], json!(rfc3339(moved)));
+    let (status, body) = app
+        .post(
+            &answer(&q2),
+            Some(&officer.token),
+            &json!({"answer": "again"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "clarification_already_answered")
+    );
+
+    let (_, public) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(public["bid_deadline"], json!(rfc3339(moved)));
+    assert_eq!(public["clarifications"].as_array().map(Vec::len), Some(2));
+    assert!(
+        !public.to_string().contains(&bidder.id()),
+        "the asker is never shown"
+    );
+    let (_, events) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    let extended: Vec<&Value> = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["entry"]["kind"] == "trade.deadline_extended")
+        .collect();
+    assert_eq!(extended.len(), 1);
+    assert_eq!(
+        extended[0]["entry"]["data"]["bid_deadline"],
+        json!(rfc3339(moved))
+    );
+    assert!(extended[0]["entry"]["data"]["article"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("第二十一条"));
+
+    // Only bidders ask, only officers answer, and nothing after the deadline.
+    let (status, _) = app
+        .post(&ask, Some(&officer.token), &json!({"question": "?"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.clock.set(moved);
+    let (status, body) = app
+        .post(
+            &ask,
+            Some(&bidder.token),
+            &json!({"question": "还能问吗？"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "after_deadline")
+    );
+}
+
+async fn the_public_listing_filters_and_pages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(app.published_trade(&officer, &custodians).await);
+        app.clock.advance(Duration::seconds(1));
+    }
+    let mut elsewhere = app.tender_terms(&custodians);
+    elsewhere["region_code"] = json!("640100");
+    elsewhere["kind"] = json!("government_procurement");
+    let (status, draft) = app
+        .post("/api/v1/trades", Some(&officer.token), &elsewhere)
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (_, all) = app.get("/api/v1/trades", None).await;
+    assert_eq!(
+        all["trades"].as_array().map(Vec::len),
+        Some(3),
+        "drafts are not listed publicly"
+    );
+    let (_, officers) = app
+        .get("/api/v1/trades?status=draft", Some(&officer.token))
+        .await;
+    assert_eq!(officers["trades"][0]["id"], draft["id"]);
+
+    let (_, region) = app
+        .get(
+            "/api/v1/trades?region=650000&kind=construction_tender",
+            None,
+        )
+        .await;
+    assert_eq!(region["trades"].as_array().map(Vec::len), Some(3));
+    let (_, other) = app.get("/api/v1/trades?region=640000", None).await;
+    assert_eq!(other["trades"].as_array().map(Vec::len), Some(0));
+
+    let (_, page1) = app.get("/api/v1/trades?limit=2", None).await;
+    assert_eq!(page1["trades"][0]["id"], json!(ids[2]), "newest first");
+    let cursor = page1["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let (_, page2) = app
+        .get(&format!("/api/v1/trades?limit=2&cursor={cursor}"), None)
+        .await;
+    assert_eq!(page2["trades"].as_array().map(Vec::len), Some(1));
+    assert_eq!(page2["trades"][0]["id"], json!(ids[0]));
+    assert!(page2["next_cursor"].is_null());
+
+    let (status, body) = app.get("/api/v1/trades?cursor=%%%", None).await;
+    assert!(status.is_client_error(), "{body}");
+    let (status, body) = app.get("/api/v1/trades?region=65", None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_query")
+    );
+    let (status, body) = app.get("/api/v1/trades?limit=1000", None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit")
+    );
+}
+
+async fn bad_input_gets_a_coded_4xx_and_never_a_500(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let token = officer.token.clone();
+    let raw = |body: String| {
+        app.http
+            .post(app.url("/api/v1/trades"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let resp = raw("{\"kind\": ".into())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        code(&resp.json().await.unwrap_or_default()),
+        "malformed_json"
+    );
+
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("unknown field", json!({"surprise": 1}), "invalid_field"),
+        (
+            "negative money",
+            json!({"bond_amount": -1}),
+            "invalid_field",
+        ),
+        (
+            "fractional money",
+            json!({"estimated_value": 100.5}),
+            "invalid_field",
+        ),
+        (
+            "money as text",
+            json!({"estimated_value": "100"}),
+            "invalid_field",
+        ),
+        ("bad region", json!({"region_code": "65"}), "invalid_field"),
+        (
+            "bad principal usci",
+            json!({"principal": {"name": "x", "usci": "91650100BUYER00010"}}),
+            "invalid_field",
+        ),
+        (
+            "bad date",
+            json!({"bid_deadline": "next tuesday"}),
+            "invalid_field",
+        ),
+        (
+            "deadline in the past",
+            json!({"bid_deadline": rfc3339(app.clock_now() - Duration::days(1))}),
+            "deadline_not_in_future",
+        ),
+        (
+            "lots not adding up",
+            json!({"lots": [{"id": "1", "title": "x", "estimated_value": 1}]}),
+            "invalid_lots",
+        ),
+        (
+            "duplicate lots",
+            json!({"lots": [
+            {"id": "1", "title": "x", "estimated_value": 5_000_000_000_i64},
+            {"id": "1", "title": "y", "estimated_value": 5_000_000_000_i64}]}),
+            "invalid_lots",
+        ),
+        (
+            "threshold above n",
+            json!({"committee": {"custodians": custodians, "threshold": 4}}),
+            "invalid_committee",
+        ),
+        (
+            "custodian not a custodian",
+            json!({"committee": {"custodians": [officer.id(), custodians[0], custodians[1]], "threshold": 2}}),
+            "invalid_committee",
+        ),
+        (
+            "unknown kind",
+            json!({"kind": "fishing_rights"}),
+            "unknown_kind",
+        ),
+        (
+            "unknown procedure",
+            json!({"procedure": "auction"}),
+            "unknown_procedure",
+        ),
+        ("empty title", json!({"title": "  "}), "invalid_title"),
+    ];
+    for (what, patch, expected) in cases {
+        let mut terms = app.tender_terms(&custodians);
+        if let (Some(t), Some(p)) = (terms.as_object_mut(), patch.as_object()) {
+            for (k, v) in p {
+                t.insert(k.clone(), v.clone());
+            }
+        }
+        let (status, body) = app
+            .post("/api/v1/trades", Some(&officer.token), &terms)
+            .await;
+        assert!(status.is_client_error(), "{what}: {status} {body}");
+        assert_eq!(code(&body), expected, "{what}: {body}");
+    }
+
+    let (status, body) = app.get("/api/v1/trades/not-a-uuid", None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_id")
+    );
+    let (status, body) = app
+        .get(&format!("/api/v1/trades/{}", uuid::Uuid::new_v4()), None)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::NOT_FOUND, "trade_not_found")
+    );
+    let (status, body) = app.get("/api/v1/documents/xyz", None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_id")
+    );
+    let (status, body) = app.get("/api/v1/nowhere", None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::NOT_FOUND, "route_not_found")
+    );
+    let (status, body) = app.get("/api/v1/events?after=-1", None).await;
+    assert!(status.is_client_error(), "{body}");
+
+    // Limits: JSON bodies (64 KiB in tests) and documents (1 MiB in tests).
+    let mut huge = app.tender_terms(&custodians);
+    huge["title"] = json!("长".repeat(40_000));
+    let (status, body) = app
+        .post("/api/v1/trades", Some(&officer.token), &huge)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")
+    );
+    let (_, draft) = app
+        .post(
+            "/api/v1/trades",
+            Some(&officer.token),
+            &app.tender_terms(&custodians),
+        )
+        .await;
+    let id = draft["id"].as_str().unwrap_or_default();
+    let (status, body) = app
+        .upload(&officer.token, id, "big.pdf", &vec![0u8; 1024 * 1024 + 1])
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")
+    );
+    let (status, _) = app
+        .upload(&officer.token, id, "ok.pdf", &vec![1u8; 1024 * 1024])
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Without a token nothing changes.
+    let (status, body) = app
+        .post("/api/v1/trades", None, &app.tender_terms(&custodians))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    let _ = usci("91650100BUYER0001");
+}
+
+async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let mut terms = app.tender_terms(&custodians);
+    // 20 statutory days at 1440× are 20 minutes.
+    terms["bid_deadline"] = json!(rfc3339(app.clock_now() + Duration::minutes(21)));
+    let (status, body) = app
+        .post("/api/v1/trades", Some(&officer.token), &terms)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "rule_violation")
+    );
+    let (status, body) = app
+        .post(
+            "/api/v1/trades?demo_time_scale=1440",
+            Some(&officer.token),
+            &terms,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        (body["demo"].clone(), body["time_scale"].clone()),
+        (json!(true), json!(1440))
+    );
+
+    // The same request to a platform that is not in demo mode.
+    let p = &app.platform;
+    let production = tradehall::engine::Platform {
+        store: p.store.clone(),
+        clock: p.clock.clone(),
+        rulebook: p.rulebook.clone(),
+        trust: p.trust.clone(),
+        settings: tradehall::engine::Settings {
+            demo_mode: false,
+            ..p.settings.clone()
+        },
+    };
+    let identity = p
+        .store
+        .identity(&officer.id())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let caller = tradehall::engine::Caller {
+        identity,
+        ..Default::default()
+    };
+    let terms = serde_json::from_value(terms).unwrap_or_else(|e| panic!("{e}"));
+    let refused = production
+        .create_trade(
+            &caller,
+            tradehall::engine::NewTrade {
+                terms,
+                time_scale: Some(1440),
+            },
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(tradehall::engine::EngineError::DemoModeRequired)
+        ),
+        "{refused:?}"
+    );
+}
+
+crate::on_both_backends!(
+    a_trade_that_breaks_a_statutory_rule_is_refused_naming_the_rule,
+    publication_is_held_to_the_rules_at_the_moment_it_happens,
+    a_clarification_answered_after_the_cutoff_pushes_the_deadline,
+    the_public_listing_filters_and_pages,
+    bad_input_gets_a_coded_4xx_and_never_a_500,
+    demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades,
+);
