@@ -121,3 +121,47 @@ pub async fn build(
     );
     Ok((platform, router))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operator_rulebook_replaces_the_builtin_one_and_is_fingerprinted() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let text = BUILTIN
+            .replace("version = \"2026.1\"", "version = \"2026.1-xj\"")
+            .replace(
+                "min_days_to_deadline = { value = 20,",
+                "min_days_to_deadline = { value = 25,",
+            );
+        let path = dir.path().join("rulebook.toml");
+        std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let book = load_rulebook(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(book.version, "2026.1-xj");
+        assert_eq!(book.sha256, sha256_hex(text.as_bytes()));
+        let rules = &book
+            .procedure("construction_tender", "open_tender")
+            .map(|p| p.rules.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            rules.min_days_to_deadline.as_ref().map(|r| r.value),
+            Some(25)
+        );
+        assert_ne!(
+            book.sha256,
+            load_rulebook(None).map(|b| b.sha256).unwrap_or_default()
+        );
+    }
+
+    #[test]
+    fn a_broken_rulebook_stops_the_server() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("rulebook.toml");
+        std::fs::write(&path, "version = 1").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            load_rulebook(Some(&path)),
+            Err(StartupError::Rulebook(_))
+        ));
+    }
+}
