@@ -39,8 +39,12 @@ impl Signer {
     /// ignored) or raw DER.
     pub fn from_pkcs8(bytes: &[u8]) -> Result<Self, SignerError> {
         if bytes.windows(10).any(|w| w == b"-----BEGIN") {
-            let block = pem_block(bytes, "PRIVATE KEY")?;
-            Self::from_pkcs8_der(&block)
+            let blocks =
+                super::cert::pem_blocks(bytes, "PRIVATE KEY").map_err(SignerError::Encoding)?;
+            let der = blocks
+                .first()
+                .ok_or_else(|| SignerError::Encoding("no PRIVATE KEY block".into()))?;
+            Self::from_pkcs8_der(der)
         } else {
             Self::from_pkcs8_der(bytes)
         }
@@ -54,26 +58,4 @@ impl Signer {
             .as_ref()
             .to_vec())
     }
-}
-
-/// Decodes the first PEM block labelled `label`.
-pub fn pem_block(pem: &[u8], label: &str) -> Result<Vec<u8>, SignerError> {
-    use base64::Engine as _;
-    let text = std::str::from_utf8(pem).map_err(|e| SignerError::Encoding(e.to_string()))?;
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = text
-        .find(&begin)
-        .ok_or_else(|| SignerError::Encoding(format!("no {label} block")))?;
-    let body = &text[start + begin.len()..];
-    let stop = body
-        .find(&end)
-        .ok_or_else(|| SignerError::Encoding(format!("unterminated {label} block")))?;
-    let b64: String = body[..stop]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|e| SignerError::Encoding(e.to_string()))
 }
