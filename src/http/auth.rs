@@ -34,9 +34,10 @@ async fn challenge(State(app): State<AppState>) -> Result<Json<Value>> {
 
 async fn login(
     State(app): State<AppState>,
+    caller: Caller,
     Json(proof): Json<AuthProof>,
 ) -> Result<Json<LoginOutcome>> {
-    Ok(Json(app.platform.login(proof).await?))
+    Ok(Json(app.platform.login(&caller, proof).await?))
 }
 
 async fn me(caller: Caller) -> Result<Json<Identity>> {

@@ -110,12 +110,14 @@ pub trait Store: Send + Sync + 'static {
     /// Makes a pending identity active in `role`.
     async fn grant_role(&self, id: &str, role: Role, event: NewEvent) -> Result<i64>;
 
+    /// Records a login session (only the token's digest) and its log entry.
     async fn insert_session(
         &self,
         token_sha256: &str,
         identity_id: &str,
         expires_at: DateTime<Utc>,
-    ) -> Result<()>;
+        event: NewEvent,
+    ) -> Result<i64>;
     async fn session_identity(
         &self,
         token_sha256: &str,

@@ -239,14 +239,18 @@ macro_rules! impl_store {
                 token_sha256: &str,
                 identity_id: &str,
                 expires_at: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::Result<()> {
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query("INSERT INTO sessions (token_sha256, identity_id, expires_at) VALUES ($1, $2, $3)")
                     .bind(token_sha256)
                     .bind(identity_id)
                     .bind(expires_at.timestamp_millis())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                Ok(())
+                let seq = self.append_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(seq)
             }
 
             async fn session_identity(
