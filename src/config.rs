@@ -60,6 +60,13 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TRADEHALL_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Serve HTTPS with this certificate chain (PEM). Needs --tls-key. Without it the server
+    /// speaks plain HTTP, for use behind a TLS-terminating reverse proxy.
+    #[arg(long, env = "TRADEHALL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM, PKCS#8, SEC1 or PKCS#1) for --tls-cert.
+    #[arg(long, env = "TRADEHALL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Database URL: `sqlite:PATH` or `postgres://user@host/db`. Default: a SQLite file
     /// `tradehall.db` in the data directory.
     #[arg(long, env = "TRADEHALL_DATABASE_URL")]
@@ -131,6 +138,7 @@ impl fmt::Debug for ServeArgs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServeArgs")
             .field("listen", &self.listen)
+            .field("tls_cert", &self.tls_cert)
             .field(
                 "database_url",
                 &self.database_url.as_deref().map(redact_url),

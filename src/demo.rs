@@ -40,6 +40,8 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         .map(|i| resolve(dir, &i.cert_path));
     ServeArgs {
         listen: args.listen,
+        tls_cert: None,
+        tls_key: None,
         database_url: None,
         data_dir: args.data_dir.clone(),
         trust_ca: layout

@@ -3,6 +3,7 @@
 
 use anyhow::Context as _;
 use clap::Parser;
+use std::path::Path;
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
@@ -41,12 +42,28 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-async fn serve(listen: std::net::SocketAddr, router: axum::Router) -> anyhow::Result<()> {
+/// Binds `listen` and serves `router`, over HTTPS when a certificate and key are given.
+async fn serve(
+    listen: std::net::SocketAddr,
+    tls: Option<(&Path, &Path)>,
+    router: axum::Router,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!(address = %listener.local_addr()?, "tradehall listening");
-    tradehall::http::serve(listener, router, shutdown_signal()).await?;
+    let address = listener.local_addr()?;
+    match tls {
+        Some((cert, key)) => {
+            tracing::info!(%address, "tradehall listening (HTTPS)");
+            tradehall::http::serve_tls(listener, router, cert, key, shutdown_signal())
+                .await
+                .with_context(|| format!("TLS with {} and {}", cert.display(), key.display()))?;
+        }
+        None => {
+            tracing::info!(%address, "tradehall listening (HTTP)");
+            tradehall::http::serve(listener, router, shutdown_signal()).await?;
+        }
+    }
     Ok(())
 }
 
@@ -58,7 +75,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => {
             tracing::info!(config = ?args, "starting");
             let (_, router) = tradehall::server::build(&args, Arc::new(SystemClock)).await?;
-            serve(args.listen, router).await
+            let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
+            serve(args.listen, tls, router).await
         }
         Command::Demo(args) => {
             let (platform, router, trades) = tradehall::demo::prepare(&args).await?;
@@ -81,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
             if args.setup_only {
                 return Ok(());
             }
-            serve(args.listen, router).await
+            serve(args.listen, None, router).await
         }
         Command::Pki(PkiCommand::Init { dir, force }) => {
             print!("{}", tradehall::client::pki_init(&dir, force)?);

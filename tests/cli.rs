@@ -88,30 +88,8 @@ fn get(port: u16, path: &str) -> Option<String> {
 #[test]
 fn the_server_starts_on_sqlite_answers_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
-    let mut child = tradehall()
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let started = Instant::now();
-    let health = loop {
-        if let Some(reply) = get(port, "/healthz") {
-            break reply;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "server did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let (mut child, port) = start_server(dir.path(), &[], |p| get(p, "/healthz").is_some());
+    let health = get(port, "/healthz").unwrap_or_default();
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.contains("\"status\":\"ready\""));
     assert!(
@@ -137,4 +115,99 @@ fn the_server_starts_on_sqlite_answers_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+/// Starts `tradehall serve` with `extra` arguments on a free port; waits until `probe`
+/// answers.
+fn start_server(
+    dir: &std::path::Path,
+    extra: &[&str],
+    probe: impl Fn(u16) -> bool,
+) -> (std::process::Child, u16) {
+    let port = free_port();
+    let mut child = tradehall()
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    while !probe(port) {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("server did not come up");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (child, port)
+}
+
+#[test]
+fn the_server_speaks_https_when_given_a_certificate_and_key() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (cert, key) = (dir.path().join("tls.pem"), dir.path().join("tls.key"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap_or_else(|e| panic!("openssl: {e}"));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let curl = |port: u16| {
+        Command::new("curl")
+            .args(["-sS", "--max-time", "5", "--cacert"])
+            .arg(&cert)
+            .arg(format!("https://127.0.0.1:{port}/healthz"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let (cert_arg, key_arg) = (cert.display().to_string(), key.display().to_string());
+    let (mut child, port) = start_server(
+        dir.path(),
+        &["--tls-cert", &cert_arg, "--tls-key", &key_arg],
+        |p| curl(p).is_some(),
+    );
+    let body = curl(port).unwrap_or_default();
+    let plain = get(port, "/healthz");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(body.contains("\"status\":\"ready\""), "{body}");
+    assert!(
+        !plain.unwrap_or_default().starts_with("HTTP/1.1 200"),
+        "plain HTTP must not be served on the TLS port"
+    );
+    assert!(status.success(), "{status}");
 }

@@ -105,6 +105,31 @@ async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<serde_json::V
     }
 }
 
+/// Longest a graceful shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves `app` over HTTPS (rustls, TLS 1.2 and 1.3) on `listener` with the PEM certificate
+/// chain and private key given, until `shutdown` resolves.
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    cert_pem: &std::path::Path,
+    key_pem: &std::path::Path,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert_pem, key_pem).await?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
+    });
+    axum_server::from_tcp_rustls(listener.into_std()?, config)?
+        .handle(handle)
+        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+        .await
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.
 pub async fn serve(
     listener: TcpListener,

@@ -219,6 +219,8 @@ pub async fn spawn_app_with(
     let (database_url, pg) = database(backend, dir.path()).await;
     let mut args = ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        tls_cert: None,
+        tls_key: None,
         database_url: Some(database_url),
         data_dir: dir.path().to_path_buf(),
         trust_ca: cas,
