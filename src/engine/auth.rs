@@ -205,10 +205,27 @@ impl Platform {
             .ok_or(EngineError::Unauthenticated)
     }
 
-    /// Identities waiting for an administrator.
-    pub async fn pending_identities(&self, caller: &Caller) -> Result<Vec<Identity>> {
-        caller.require(Role::Admin)?;
-        Ok(self.store.pending_identities().await?)
+    /// Lists identities. Administrators see everyone (e.g. those waiting for a grant);
+    /// trading-centre officers see the active custodians they can put on a committee.
+    pub async fn identities(
+        &self,
+        caller: &Caller,
+        status: IdentityStatus,
+        role: Option<Role>,
+    ) -> Result<Vec<Identity>> {
+        let officer_view = status == IdentityStatus::Active && role == Some(Role::Custodian);
+        if caller.identity.is_none() {
+            return Err(EngineError::Unauthenticated);
+        }
+        if caller.require(Role::Admin).is_err() {
+            let needed = caller.require(Role::TradingCentre);
+            if !officer_view || needed.is_err() {
+                return Err(EngineError::Forbidden {
+                    needed: Role::Admin,
+                });
+            }
+        }
+        Ok(self.store.identities(status, role).await?)
     }
 
     /// An administrator grants a pending identity its officer role.

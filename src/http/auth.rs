@@ -8,9 +8,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::Result;
-use super::extract::{Json, Path};
+use super::extract::{Json, Path, Query};
 use super::AppState;
-use crate::domain::identity::{Identity, Role};
+use crate::domain::identity::{Identity, IdentityStatus, Role};
 use crate::engine::{AuthProof, Caller, EngineError, LoginOutcome, Registration};
 
 pub fn router() -> Router<AppState> {
@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/me", get(me))
         .route("/api/v1/registrations", post(register))
-        .route("/api/v1/identities/pending", get(pending))
+        .route("/api/v1/identities", get(identities))
         .route("/api/v1/identities/{id}/grant", post(grant))
 }
 
@@ -58,8 +58,22 @@ async fn register(
     ))
 }
 
-async fn pending(State(app): State<AppState>, caller: Caller) -> Result<Json<Vec<Identity>>> {
-    Ok(Json(app.platform.pending_identities(&caller).await?))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityQuery {
+    status: Option<IdentityStatus>,
+    role: Option<Role>,
+}
+
+async fn identities(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<IdentityQuery>,
+) -> Result<Json<Vec<Identity>>> {
+    let status = q.status.unwrap_or(IdentityStatus::Active);
+    Ok(Json(
+        app.platform.identities(&caller, status, q.role).await?,
+    ))
 }
 
 #[derive(Deserialize)]

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::domain::clock::Clock;
 use crate::domain::event::{Audit, LoggedEvent, NewEvent};
-use crate::domain::identity::{Identity, Role};
+use crate::domain::identity::{Identity, IdentityStatus, Role};
 use crate::domain::trade::{Clarification, Trade, TradeDocument};
 
 /// What went wrong in the store, in terms the engine can act on.
@@ -106,7 +106,9 @@ pub trait Store: Send + Sync + 'static {
     async fn register_identity(&self, new: &NewIdentity, event: NewEvent) -> Result<i64>;
     async fn identity(&self, id: &str) -> Result<Option<Identity>>;
     async fn identity_by_fingerprint(&self, fingerprint: &str) -> Result<Option<Identity>>;
-    async fn pending_identities(&self) -> Result<Vec<Identity>>;
+    /// Identities in `status`, optionally only those in `role`, oldest first.
+    async fn identities(&self, status: IdentityStatus, role: Option<Role>)
+        -> Result<Vec<Identity>>;
     /// Makes a pending identity active in `role`.
     async fn grant_role(&self, id: &str, role: Role, event: NewEvent) -> Result<i64>;
 

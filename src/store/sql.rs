@@ -202,13 +202,17 @@ macro_rules! impl_store {
                 row.map(TryInto::try_into).transpose()
             }
 
-            async fn pending_identities(
+            async fn identities(
                 &self,
+                status: $crate::domain::identity::IdentityStatus,
+                role: Option<$crate::domain::identity::Role>,
             ) -> $crate::store::Result<Vec<$crate::domain::identity::Identity>> {
                 let rows: Vec<$crate::store::rows::IdentityRow> = sqlx::query_as(concat!(
                     $crate::store::sql::IDENTITY_SELECT!(),
-                    " WHERE i.status = 'pending' ORDER BY i.created_at"
+                    " WHERE i.status = $1 AND ($2 IS NULL OR i.role = $2) ORDER BY i.created_at, i.id"
                 ))
+                .bind(status.as_str())
+                .bind(role.map(|r| r.as_str()))
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map(TryInto::try_into).collect()

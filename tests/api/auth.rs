@@ -293,7 +293,7 @@ async fn registration_checks_the_usci_and_who_may_hold_officer_roles(backend: Ba
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
     let admin = app.admin.as_ref().unwrap_or_else(|| panic!("admin"));
     let (status, list) = app
-        .get("/api/v1/identities/pending", Some(&admin.token))
+        .get("/api/v1/identities?status=pending", Some(&admin.token))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(list
@@ -334,7 +334,35 @@ async fn registration_checks_the_usci_and_who_may_hold_officer_roles(backend: Ba
     );
 }
 
+async fn officers_find_the_custodians_for_a_committee(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let path = "/api/v1/identities?status=active&role=custodian";
+    let (status, list) = app.get(path, Some(&officer.token)).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let ids: Vec<&str> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        custodians.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let (status, body) = app
+        .get("/api/v1/identities?status=pending", Some(&officer.token))
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
+    let bidder = app.user("bidder").await;
+    let (status, _) = app.get(path, Some(&bidder.token)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.get(path, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
 crate::on_both_backends!(
+    officers_find_the_custodians_for_a_committee,
     a_bidder_certificate_from_an_openssl_made_ca_registers_and_logs_in,
     bad_certificates_are_refused_with_distinct_codes,
     a_login_nonce_works_once_and_only_before_it_expires,
