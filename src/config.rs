@@ -22,6 +22,8 @@ pub enum LogFormat {
     Json,
 }
 
+// Parsed once at start-up: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the platform server.
@@ -81,6 +83,10 @@ pub struct ServeArgs {
     /// revocation status is unknown are refused.
     #[arg(long = "crl", env = "TRADEHALL_CRL", value_delimiter = ',')]
     pub crl: Vec<PathBuf>,
+    /// Re-read the --trust-ca and --crl files this often (seconds; 0 = never), so fresh
+    /// CRLs take effect without a restart.
+    #[arg(long, env = "TRADEHALL_TRUST_RELOAD_SECONDS", default_value_t = 300)]
+    pub trust_reload_seconds: u64,
     /// Certificate (PEM) of an administrator, who grants officer roles. Repeatable.
     #[arg(
         long = "admin-cert",

@@ -54,6 +54,7 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
             .iter()
             .map(|(_, _, crl)| resolve(dir, crl))
             .collect(),
+        trust_reload_seconds: 300,
         admin_cert: admin.collect(),
         rulebook: None,
         mode: Mode::Demo,

@@ -8,8 +8,9 @@ use axum::Router;
 use chrono::Duration;
 
 use crate::config::{Mode, ServeArgs};
-use crate::crypto::cert::{parse_pem_certificates, TrustStore};
+use crate::crypto::cert::parse_pem_certificates;
 use crate::crypto::digest::sha256_hex;
+use crate::crypto::trust::ReloadableTrust;
 use crate::domain::clock::Clock;
 use crate::domain::rulebook::{Rulebook, BUILTIN};
 use crate::engine::{Platform, Settings};
@@ -71,7 +72,7 @@ pub async fn build(
             source,
         })?;
     }
-    let trust = TrustStore::from_files(&args.trust_ca, &args.crl)?;
+    let trust = ReloadableTrust::load(args.trust_ca.clone(), args.crl.clone())?;
     if args.mode == Mode::Production {
         for path in &args.trust_ca {
             let pem = String::from_utf8_lossy(&read(path)?).into_owned();
@@ -83,7 +84,7 @@ pub async fn build(
             }
         }
     }
-    if trust.is_empty() {
+    if trust.current().is_empty() {
         tracing::warn!("no CA is trusted (--trust-ca): nobody can register or log in");
     }
     let mut admin_fingerprints = Vec::new();
@@ -99,7 +100,7 @@ pub async fn build(
         store,
         clock,
         rulebook,
-        trust,
+        trust: Arc::new(trust),
         settings: Settings {
             admin_fingerprints,
             demo_mode: args.mode == Mode::Demo,

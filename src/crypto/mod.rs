@@ -4,3 +4,4 @@ pub mod cert;
 pub mod digest;
 pub mod pki;
 pub mod signer;
+pub mod trust;

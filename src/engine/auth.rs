@@ -76,7 +76,7 @@ impl Platform {
     async fn prove(&self, proof: &AuthProof, purpose: &str) -> Result<VerifiedCertificate> {
         let chain = parse_pem_certificates(&proof.certificate_chain)?;
         let now = self.clock.now();
-        let cert = self.trust.verify_identity(&chain, now)?;
+        let cert = self.trust.current().verify_identity(&chain, now)?;
         let signature = base64::engine::general_purpose::STANDARD
             .decode(proof.signature.trim())
             .map_err(|_| {

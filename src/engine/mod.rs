@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::crypto::cert::TrustStore;
 use crate::crypto::digest::{commit, random_bytes};
+use crate::crypto::trust::ReloadableTrust;
 use crate::domain::clock::Clock;
 use crate::domain::event::{Audit, NewEvent, Sealed};
 use crate::domain::identity::{Identity, Role};
@@ -59,7 +59,7 @@ pub struct Platform {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub rulebook: Rulebook,
-    pub trust: TrustStore,
+    pub trust: Arc<ReloadableTrust>,
     pub settings: Settings,
 }
 

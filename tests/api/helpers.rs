@@ -225,6 +225,7 @@ pub async fn spawn_app_with(
         data_dir: dir.path().to_path_buf(),
         trust_ca: cas,
         crl: crls,
+        trust_reload_seconds: 300,
         admin_cert: vec![admin_path],
         rulebook: None,
         mode,
