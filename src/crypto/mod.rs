@@ -4,4 +4,5 @@ pub mod cert;
 pub mod digest;
 pub mod pki;
 pub mod signer;
+pub mod threshold;
 pub mod trust;

@@ -1,0 +1,98 @@
+//! Tests of `crypto::threshold`.
+
+use super::*;
+
+fn rng() -> impl hpke::rand_core::CryptoRng {
+    hpke::rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+fn binding<'a>(key_id: &'a str) -> ShareBinding<'a> {
+    ShareBinding {
+        trade_id: "trade-1",
+        custodian_key_id: key_id,
+        bidder_cert_fingerprint: "ab",
+    }
+}
+
+#[test]
+fn any_two_of_three_shares_rebuild_the_key_and_one_does_not() {
+    let key = [7u8; KEY_LEN];
+    let shares = split_key(&key, 2, 3, &mut rng()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(shares.len(), 3);
+    assert!(shares.iter().all(|s| s.len() == SHARE_LEN));
+    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+        let pair = [shares[a].clone(), shares[b].clone()];
+        assert_eq!(
+            *recover_key(&pair, 2).unwrap_or_else(|e| panic!("{e}")),
+            key
+        );
+    }
+    assert_eq!(
+        recover_key(&shares[..1], 2).err(),
+        Some(ThresholdError::NotEnoughShares)
+    );
+    let twice = [shares[0].clone(), shares[0].clone()];
+    assert_eq!(
+        recover_key(&twice, 2).err(),
+        Some(ThresholdError::NotEnoughShares)
+    );
+}
+
+#[test]
+fn impossible_committees_are_refused() {
+    assert!(split_key(&[0; KEY_LEN], 0, 3, &mut rng()).is_err());
+    assert!(split_key(&[0; KEY_LEN], 4, 3, &mut rng()).is_err());
+}
+
+#[test]
+fn a_sealed_share_opens_only_for_its_custodian_trade_and_bidder() {
+    let (sk, pk) = CustodianSecretKey::generate();
+    let (other_sk, _) = CustodianSecretKey::generate();
+    let id = pk.key_id();
+    let share = [1u8; SHARE_LEN];
+    let sealed =
+        seal_share(&pk, &binding(&id), &share, &mut rng()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sealed.ciphertext.len(), SHARE_LEN + 16);
+    let opened = open_share(&sk, &binding(&id), &sealed).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(opened.as_slice(), &share);
+
+    assert_eq!(
+        open_share(&other_sk, &binding(&id), &sealed).err(),
+        Some(ThresholdError::Open)
+    );
+    let other_trade = ShareBinding {
+        trade_id: "trade-2",
+        ..binding(&id)
+    };
+    assert_eq!(
+        open_share(&sk, &other_trade, &sealed).err(),
+        Some(ThresholdError::Open)
+    );
+    let other_bidder = ShareBinding {
+        bidder_cert_fingerprint: "cd",
+        ..binding(&id)
+    };
+    assert_eq!(
+        open_share(&sk, &other_bidder, &sealed).err(),
+        Some(ThresholdError::Open)
+    );
+    let mut flipped = sealed.clone();
+    flipped.ciphertext[0] ^= 1;
+    assert_eq!(
+        open_share(&sk, &binding(&id), &flipped).err(),
+        Some(ThresholdError::Open)
+    );
+}
+
+#[test]
+fn derived_keys_are_deterministic_and_round_trip() {
+    let (sk, pk) = CustodianSecretKey::derive(b"custodian test vector ikm 000001");
+    let (_, again) = CustodianSecretKey::derive(b"custodian test vector ikm 000001");
+    assert_eq!(pk, again);
+    let restored = CustodianSecretKey::from_bytes(&sk.to_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let id = pk.key_id();
+    let sealed = seal_share(&pk, &binding(&id), &[2; SHARE_LEN], &mut rng())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(open_share(&restored, &binding(&id), &sealed).is_ok());
+    assert!(CustodianPublicKey::from_bytes(&[0; 31]).is_err());
+}
