@@ -4,5 +4,6 @@ pub mod cert;
 pub mod digest;
 pub mod pki;
 pub mod signer;
+pub mod stream;
 pub mod threshold;
 pub mod trust;
