@@ -100,7 +100,7 @@ async fn register(platform: &Platform, dir: &Path, who: &DevIdentity) -> anyhow:
     let (nonce, _) = platform.challenge().await?;
     let message = crate::engine::auth_message("register", &nonce);
     let signature =
-        base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes())?);
+        base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes()));
     let role = Role::parse(&who.role).with_context(|| format!("unknown role {}", who.role))?;
     let reg = Registration {
         proof: AuthProof {

@@ -2,6 +2,7 @@
 
 pub mod cert;
 pub mod digest;
+pub mod envelope;
 pub mod pki;
 pub mod signer;
 pub mod stream;

@@ -1,8 +1,11 @@
-//! A certificate holder's signing key (ECDSA P-256, PKCS#8), as used by clients and the
-//! demo to answer login challenges.
+//! A certificate holder's signing key (ECDSA P-256 with SHA-256, PKCS#8), as used by the
+//! bidder client, custodians and the demo. Signatures are deterministic (RFC 6979), so a
+//! sealed envelope is reproducible from its inputs (tests/vectors) and signing never
+//! depends on a random source; they are DER-encoded.
 
-use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{Signature, SigningKey};
+use p256::pkcs8::DecodePrivateKey as _;
 
 /// Why a key cannot be used to sign.
 #[derive(Debug, thiserror::Error)]
@@ -11,14 +14,11 @@ pub enum SignerError {
     Encoding(String),
     #[error("only ECDSA P-256 PKCS#8 keys are supported here")]
     Unsupported,
-    #[error("signing failed")]
-    Sign,
 }
 
-/// An ECDSA P-256 key that signs with SHA-256 and DER-encoded signatures.
+/// An ECDSA P-256 key. Wiped from memory when dropped (the p256 crate zeroizes it).
 pub struct Signer {
-    key: EcdsaKeyPair,
-    rng: SystemRandom,
+    key: SigningKey,
 }
 
 impl std::fmt::Debug for Signer {
@@ -29,10 +29,8 @@ impl std::fmt::Debug for Signer {
 
 impl Signer {
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, SignerError> {
-        let rng = SystemRandom::new();
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der, &rng)
-            .map_err(|_| SignerError::Unsupported)?;
-        Ok(Self { key, rng })
+        let key = SigningKey::from_pkcs8_der(der).map_err(|_| SignerError::Unsupported)?;
+        Ok(Self { key })
     }
 
     /// Accepts a `-----BEGIN PRIVATE KEY-----` PEM block (comment lines around it are
@@ -50,12 +48,39 @@ impl Signer {
         }
     }
 
-    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError> {
-        Ok(self
-            .key
-            .sign(&self.rng, message)
-            .map_err(|_| SignerError::Sign)?
-            .as_ref()
-            .to_vec())
+    /// DER-encoded ECDSA P-256/SHA-256 signature over `message`.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let signature: Signature = self.key.sign(message);
+        signature.to_der().as_bytes().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_deterministic_and_verify_with_ring() {
+        use ring::signature::{
+            EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_ASN1_SIGNING,
+        };
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let signer = Signer::from_pkcs8_der(pkcs8.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        let sig = signer.sign(b"tradehall");
+        assert_eq!(
+            sig,
+            signer.sign(b"tradehall"),
+            "RFC 6979: same key and message, same signature"
+        );
+        ring::signature::UnparsedPublicKey::new(
+            &ECDSA_P256_SHA256_ASN1,
+            pair.public_key().as_ref(),
+        )
+        .verify(b"tradehall", &sig)
+        .unwrap_or_else(|e| panic!("{e}"));
     }
 }

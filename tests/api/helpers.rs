@@ -278,11 +278,7 @@ pub fn usci(first17: &str) -> Usci {
 }
 
 pub fn sign_b64(signer: &Signer, message: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(
-        signer
-            .sign(message.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
+    base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes()))
 }
 
 impl TestApp {

@@ -1,0 +1,242 @@
+//! Tests of `crypto::envelope`.
+
+use chrono::{Duration, Utc};
+
+use super::*;
+use crate::crypto::cert::TrustStore;
+use crate::crypto::pki::{DevCa, IdentitySpec, IssuedIdentity, KeyUsageProfile};
+use crate::crypto::threshold::{open_share, recover_key, CustodianSecretKey};
+use crate::domain::usci::Usci;
+
+fn rng() -> impl hpke::rand_core::CryptoRng {
+    hpke::rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+struct Fixture {
+    trust: TrustStore,
+    bidder: IssuedIdentity,
+    custodians: Vec<(CustodianSecretKey, CustodianPublicKey)>,
+}
+
+fn fixture() -> Fixture {
+    let now = Utc::now();
+    let ca = DevCa::new(
+        "Envelope Test",
+        now - Duration::days(1),
+        now + Duration::days(30),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let usci = Usci::complete("91650100ENQLP0001").unwrap_or_else(|e| panic!("{e}"));
+    let bidder = ca
+        .issue(&IdentitySpec {
+            common_name: "bidder".into(),
+            organization: "新疆测试建设有限公司".into(),
+            usci: Some(usci),
+            not_before: now - Duration::days(1),
+            not_after: now + Duration::days(30),
+            key_usage: KeyUsageProfile::Signing,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let crl = ca
+        .crl(&[], now - Duration::days(1), now + Duration::days(7))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let trust = TrustStore::new(vec![ca.cert_der()], vec![crl]).unwrap_or_else(|e| panic!("{e}"));
+    let custodians = (0..3).map(|_| CustodianSecretKey::generate()).collect();
+    Fixture {
+        trust,
+        bidder,
+        custodians,
+    }
+}
+
+const PRICE: i64 = 987_654_321;
+
+fn manifest(files: Vec<FileEntry>) -> Manifest {
+    Manifest {
+        v: 1,
+        trade: "01a2205e-3040-76cf-abb9-cd45eedc8466".into(),
+        lots: vec!["1".into()],
+        price: PRICE,
+        currency: "CNY".into(),
+        organization: Organization {
+            name: "新疆测试建设有限公司".into(),
+            usci: "91650100ENQLP0001".into(),
+        },
+        machine: "machine-fingerprint".into(),
+        files,
+    }
+}
+
+fn seal_with(f: &Fixture, files: &[(&str, Vec<u8>)]) -> (Vec<u8>, SealedEnvelope) {
+    let mut attachments = Vec::new();
+    let mut entries = Vec::new();
+    for (name, content) in files {
+        let (sha256, size) = hash_reader(content.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+        let entry = FileEntry {
+            name: (*name).into(),
+            sha256,
+            size,
+        };
+        entries.push(entry.clone());
+        attachments.push(Attachment {
+            entry,
+            content: Box::new(content.as_slice()),
+        });
+    }
+    let request = SealRequest {
+        manifest: manifest(entries),
+        attachments,
+        certificate_chain: vec![f.bidder.cert_der.clone()],
+        committee: f.custodians.iter().map(|(_, pk)| pk.clone()).collect(),
+        threshold: 2,
+    };
+    let signer = Signer::from_pkcs8_der(&f.bidder.key_pkcs8_der).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    let sealed =
+        seal(request, &signer, &[0x42; 32], &mut rng(), &mut out).unwrap_or_else(|e| panic!("{e}"));
+    (out, sealed)
+}
+
+/// What the server does on intake: structure, certificate, outer signature.
+fn accept(f: &Fixture, bytes: &[u8]) -> Result<Inspected, String> {
+    let inspected = inspect(bytes).map_err(|e| e.to_string())?;
+    let chain = inspected.certificate_chain().map_err(|e| e.to_string())?;
+    let cert = f
+        .trust
+        .verify_identity(&chain, Utc::now())
+        .map_err(|e| e.to_string())?;
+    cert.verify_signature(
+        &envelope_signature_message(&inspected.body_digest),
+        &inspected.signature,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(inspected)
+}
+
+fn shares_from(f: &Fixture, inspected: &Inspected, which: &[usize]) -> Vec<Zeroizing<Vec<u8>>> {
+    let fingerprint = crate::crypto::digest::sha256_hex(&f.bidder.cert_der);
+    which
+        .iter()
+        .map(|&i| {
+            let (sk, pk) = &f.custodians[i];
+            let id = pk.key_id();
+            let binding = ShareBinding {
+                trade_id: &inspected.header.trade,
+                custodian_key_id: &id,
+                bidder_cert_fingerprint: &fingerprint,
+            };
+            let sealed = inspected.share_for(&id).unwrap_or_else(|e| panic!("{e}"));
+            open_share(sk, &binding, &sealed).unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_sealed_bid_opens_with_two_of_three_custodians_and_not_with_one() {
+    let f = fixture();
+    let big = vec![0xAB; 3 * CHUNK_LEN + 17];
+    let (bytes, sealed) = seal_with(
+        &f,
+        &[("技术标.pdf", big), ("商务标.pdf", b"commercial".to_vec())],
+    );
+    assert_eq!(sealed.len, bytes.len() as u64);
+    let inspected = accept(&f, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(inspected.commitment, sealed.commitment);
+    assert_eq!(
+        hex::encode(inspected.commitment),
+        crate::crypto::digest::sha256_hex(&bytes)
+    );
+
+    assert!(matches!(
+        recover_key(&shares_from(&f, &inspected, &[1]), 2),
+        Err(ThresholdError::NotEnoughShares)
+    ));
+    let key =
+        recover_key(&shares_from(&f, &inspected, &[0, 2]), 2).unwrap_or_else(|e| panic!("{e}"));
+    let opened = open(bytes.as_slice(), &inspected, &key).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(opened.manifest.price, PRICE);
+    assert_eq!(opened.manifest.files.len(), 2);
+    let cert = f
+        .trust
+        .verify_identity(
+            &inspected.certificate_chain().unwrap_or_default(),
+            Utc::now(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    cert.verify_signature(
+        &manifest_signature_message(&opened.manifest_bytes),
+        &opened.manifest_signature,
+    )
+    .unwrap_or_else(|e| panic!("the bidder signed the manifest: {e}"));
+}
+
+#[test]
+fn the_price_is_nowhere_in_the_envelope_bytes() {
+    let f = fixture();
+    let (bytes, _) = seal_with(&f, &[]);
+    let price = PRICE.to_string();
+    assert!(!bytes.windows(price.len()).any(|w| w == price.as_bytes()));
+}
+
+#[test]
+fn a_single_flipped_byte_anywhere_is_refused() {
+    let f = fixture();
+    let (bytes, _) = seal_with(&f, &[("a.txt", b"attachment".to_vec())]);
+    assert!(accept(&f, &bytes).is_ok());
+    for i in 0..bytes.len() {
+        let mut tampered = bytes.clone();
+        tampered[i] ^= 0x01;
+        assert!(
+            accept(&f, &tampered).is_err(),
+            "flipping byte {i} of {} went unnoticed",
+            bytes.len()
+        );
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(accept(&f, &longer).is_err());
+    assert!(accept(&f, &bytes[..bytes.len() - 1]).is_err());
+}
+
+#[test]
+fn an_attachment_that_changed_after_hashing_is_refused() {
+    let f = fixture();
+    let entry = FileEntry {
+        name: "a.txt".into(),
+        sha256: crate::crypto::digest::sha256_hex(b"original"),
+        size: 8,
+    };
+    let request = SealRequest {
+        manifest: manifest(vec![entry.clone()]),
+        attachments: vec![Attachment {
+            entry,
+            content: Box::new(&b"modified"[..]),
+        }],
+        certificate_chain: vec![f.bidder.cert_der.clone()],
+        committee: f.custodians.iter().map(|(_, pk)| pk.clone()).collect(),
+        threshold: 2,
+    };
+    let signer = Signer::from_pkcs8_der(&f.bidder.key_pkcs8_der).unwrap_or_else(|e| panic!("{e}"));
+    let result = seal(request, &signer, &[1; 32], &mut rng(), io::sink());
+    assert!(matches!(result, Err(EnvelopeError::Attachment { .. })));
+}
+
+#[test]
+fn an_envelope_without_key_shares_is_not_encrypted_and_is_refused() {
+    let f = fixture();
+    let (bytes, _) = seal_with(&f, &[]);
+    let inspected = inspect(bytes.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+    let mut header = inspected.header.clone();
+    header.shares.clear();
+    let header_bytes = serde_json::to_vec(&header).unwrap_or_default();
+    let mut forged = MAGIC.to_vec();
+    forged.extend_from_slice(&VERSION.to_be_bytes());
+    forged.extend_from_slice(&(header_bytes.len() as u32).to_be_bytes());
+    forged.extend_from_slice(&header_bytes);
+    forged.extend_from_slice(&bytes[inspected.payload_offset as usize - 8..]);
+    let err = inspect(forged.as_slice())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("not encrypted"), "{err}");
+}
