@@ -187,7 +187,7 @@ fn fresh_inputs() -> Value {
             "lots": ["1", "2"],
             "price": 12_345_678_900_i64,
             "currency": "CNY",
-            "organization": { "name": "测试向量建设有限公司", "usci": "91650100QECT00001" },
+            "organization": { "name": "测试向量建设有限公司", "usci": "91650100QECT00001K" },
             "machine": "sha256:7d1a0c9f",
             "files": "computed from `files`"
         },
