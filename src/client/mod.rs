@@ -2,6 +2,8 @@
 //! store or engine. Today: the DEV ONLY PKI tooling. The bidder and custodian clients
 //! (sealing, submitting, opening) join here and talk to the server over HTTP only.
 
+pub mod keystore;
+
 use std::fmt::Write as _;
 use std::path::Path;
 
