@@ -100,6 +100,20 @@ impl CustodianSecretKey {
     }
 }
 
+/// Domain separation of a custodian's signature over its per-trade public key.
+pub const CUSTODIAN_KEY_LABEL: &[u8] = b"tradehall-custodian-key-v1";
+
+/// What a custodian signs with its certificate to register its key for a trade:
+/// label ‖ 0x00 ‖ trade id ‖ 0x00 ‖ the 32-byte public key.
+pub fn custodian_key_message(trade_id: &str, key: &CustodianPublicKey) -> Vec<u8> {
+    let mut m = CUSTODIAN_KEY_LABEL.to_vec();
+    m.push(0);
+    m.extend_from_slice(trade_id.as_bytes());
+    m.push(0);
+    m.extend_from_slice(key.as_bytes());
+    m
+}
+
 /// What a sealed share is bound to: a share sealed for one trade, custodian or bidder does
 /// not open as another's.
 #[derive(Debug, Clone, Copy)]

@@ -126,3 +126,24 @@ pub struct Clarification {
     #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::option")]
     pub answered_at: Option<DateTime<Utc>>,
 }
+
+/// A custodian's per-trade public key as registered: bids for the trade are sealed to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustodianKey {
+    pub custodian: String,
+    /// Hex SHA-256 of the public key.
+    pub key_id: String,
+    /// The 32-byte X25519 public key.
+    #[serde(serialize_with = "base64_bytes")]
+    pub public_key: Vec<u8>,
+    /// The custodian's certificate signature over the key (docs/protocol.md).
+    #[serde(serialize_with = "base64_bytes")]
+    pub signature: Vec<u8>,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
+    pub registered_at: DateTime<Utc>,
+}
+
+fn base64_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    use base64::Engine as _;
+    s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+}

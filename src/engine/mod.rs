@@ -5,6 +5,7 @@
 //! together with the log entries that describe it.
 
 mod auth;
+mod committee;
 mod error;
 mod events;
 mod trades;
@@ -12,6 +13,7 @@ mod trades;
 pub use auth::{
     auth_message, AuthProof, LoginOutcome, OrganizationClaim, Registration, AUTH_MESSAGE_PREFIX,
 };
+pub use committee::KeyRegistration;
 pub use error::EngineError;
 pub use events::PublicEvent;
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};

@@ -11,7 +11,9 @@ use crate::crypto::digest::sha256_hex;
 use crate::domain::clock::rfc3339;
 use crate::domain::identity::{Identity, Role};
 use crate::domain::rulebook::Procedure;
-use crate::domain::trade::{Clarification, Trade, TradeDocument, TradeStatus, TradeTerms};
+use crate::domain::trade::{
+    Clarification, CustodianKey, Trade, TradeDocument, TradeStatus, TradeTerms,
+};
 use crate::store::{ClarificationAnswer, StoreError, TradeQuery};
 
 /// Largest demo acceleration: a day in under a second is not a useful demo.
@@ -38,6 +40,10 @@ pub struct TradeView {
     pub documents: Vec<TradeDocument>,
     /// Answered clarifications only; the asker is never shown.
     pub clarifications: Vec<Clarification>,
+    /// The opening committee's registered per-trade keys; bids are sealed to them.
+    pub custodian_keys: Vec<CustodianKey>,
+    /// Whether every custodian has registered its key, so bids can be sealed.
+    pub committee_ready: bool,
 }
 
 /// Public listing filters.
@@ -257,6 +263,8 @@ impl Platform {
             .procedure(&trade.terms.kind, &trade.terms.procedure)
             .map(|p| (p.kind_name.clone(), p.procedure_name.clone()))
             .unwrap_or_default();
+        let custodian_keys = self.store.custodian_keys(&trade.id).await?;
+        let committee_ready = custodian_keys.len() == trade.terms.committee.custodians.len();
         Ok(TradeView {
             demo: trade.is_demo(),
             trade,
@@ -264,6 +272,8 @@ impl Platform {
             procedure_name,
             documents,
             clarifications,
+            custodian_keys,
+            committee_ready,
         })
     }
 

@@ -12,8 +12,8 @@ use super::error::{ApiError, Result};
 use super::extract::{Json, Path, Query};
 use super::AppState;
 use crate::domain::region::RegionCode;
-use crate::domain::trade::{Clarification, TradeDocument, TradeTerms};
-use crate::engine::{Caller, NewTrade, TradeFilter, TradePage, TradeView};
+use crate::domain::trade::{Clarification, CustodianKey, TradeDocument, TradeTerms};
+use crate::engine::{Caller, KeyRegistration, NewTrade, TradeFilter, TradePage, TradeView};
 
 pub fn router(max_document_bytes: usize) -> Router<AppState> {
     Router::new()
@@ -26,6 +26,7 @@ pub fn router(max_document_bytes: usize) -> Router<AppState> {
             put(upload).layer(DefaultBodyLimit::max(max_document_bytes)),
         )
         .route("/api/v1/documents/{sha256}", get(download))
+        .route("/api/v1/trades/{id}/custodian-key", put(register_key))
         .route("/api/v1/trades/{id}/clarifications", post(ask))
         .route(
             "/api/v1/trades/{id}/clarifications/{cid}/answer",
@@ -183,4 +184,17 @@ async fn answer(
         clarification,
         trade,
     }))
+}
+
+async fn register_key(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+    Json(body): Json<KeyRegistration>,
+) -> Result<(StatusCode, Json<CustodianKey>)> {
+    let key = app
+        .platform
+        .register_custodian_key(&caller, &id.to_string(), body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(key)))
 }

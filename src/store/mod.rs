@@ -21,7 +21,7 @@ use std::sync::Arc;
 use crate::domain::clock::Clock;
 use crate::domain::event::{Audit, LoggedEvent, NewEvent};
 use crate::domain::identity::{Identity, IdentityStatus, Role};
-use crate::domain::trade::{Clarification, Trade, TradeDocument};
+use crate::domain::trade::{Clarification, CustodianKey, Trade, TradeDocument};
 
 /// What went wrong in the store, in terms the engine can act on.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +160,18 @@ pub trait Store: Send + Sync + 'static {
     async fn clarifications(&self, trade_id: &str) -> Result<Vec<Clarification>>;
     /// A clarification and the salt of its question's commitment.
     async fn clarification(&self, id: &str) -> Result<Option<(Clarification, Vec<u8>)>>;
+
+    /// The DER certificate an identity registered with.
+    async fn identity_certificate(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    /// Records a custodian's per-trade key. Conflict if that custodian already has one.
+    async fn register_custodian_key(
+        &self,
+        trade_id: &str,
+        key: &CustodianKey,
+        event: NewEvent,
+    ) -> Result<i64>;
+    /// A trade's registered custodian keys, in registration order.
+    async fn custodian_keys(&self, trade_id: &str) -> Result<Vec<CustodianKey>>;
 
     /// Appends one event on its own.
     async fn append(&self, event: NewEvent) -> Result<i64>;

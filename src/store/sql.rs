@@ -535,6 +535,61 @@ macro_rules! impl_store {
                 }))
             }
 
+            async fn identity_certificate(&self, id: &str) -> $crate::store::Result<Option<Vec<u8>>> {
+                let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT cert_der FROM identities WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(der,)| der))
+            }
+
+            async fn register_custodian_key(
+                &self,
+                trade_id: &str,
+                key: &$crate::domain::trade::CustodianKey,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO custodian_keys (trade_id, identity_id, public_key, key_id, signature, registered_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(trade_id)
+                .bind(&key.custodian)
+                .bind(key.public_key.clone())
+                .bind(&key.key_id)
+                .bind(key.signature.clone())
+                .bind(key.registered_at.timestamp_millis())
+                .execute(&mut *tx)
+                .await?;
+                let seq = self.append_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn custodian_keys(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Vec<$crate::domain::trade::CustodianKey>> {
+                let rows: Vec<(String, String, Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
+                    "SELECT identity_id, key_id, public_key, signature, registered_at FROM custodian_keys \
+                     WHERE trade_id = $1 ORDER BY registered_at, identity_id",
+                )
+                .bind(trade_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(custodian, key_id, public_key, signature, at)| $crate::domain::trade::CustodianKey {
+                        custodian,
+                        key_id,
+                        public_key,
+                        signature,
+                        registered_at: $crate::domain::clock::from_millis(at),
+                    })
+                    .collect())
+            }
+
             async fn append(&self, event: $crate::domain::event::NewEvent) -> $crate::store::Result<i64> {
                 let mut tx = self.begin_write().await?;
                 let seq = self.append_in(&mut tx, &event).await?;

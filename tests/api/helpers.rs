@@ -421,12 +421,18 @@ impl TestApp {
         self.clock.now()
     }
 
-    /// An officer and three custodians.
+    /// An officer and the ids of three custodians.
     pub async fn officer_and_committee(&self) -> (User, Vec<String>) {
+        let (officer, custodians) = self.officer_and_custodians().await;
+        (officer, custodians.iter().map(User::id).collect())
+    }
+
+    /// An officer and three custodians.
+    pub async fn officer_and_custodians(&self) -> (User, Vec<User>) {
         let officer = self.user("trading_centre").await;
         let mut custodians = Vec::new();
         for _ in 0..3 {
-            custodians.push(self.user("custodian").await.id());
+            custodians.push(self.user("custodian").await);
         }
         (officer, custodians)
     }

@@ -9,5 +9,6 @@ mod helpers;
 mod openssl_pki;
 
 mod auth;
+mod committee;
 mod events;
 mod trades;

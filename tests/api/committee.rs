@@ -1,0 +1,116 @@
+//! The opening committee registers its per-trade keys before bids can be sealed.
+
+use base64::Engine as _;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{code, spawn_app, Backend, User};
+use tradehall::crypto::threshold::{custodian_key_message, CustodianSecretKey};
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// What `tradehall custodian keygen` sends: a fresh public key signed with the custodian's
+/// certificate key.
+fn registration(trade_id: &str, custodian: &User) -> Value {
+    let (_, public) = CustodianSecretKey::generate();
+    let signature = custodian
+        .signer
+        .sign(&custodian_key_message(trade_id, &public));
+    json!({ "public_key": b64(public.as_bytes()), "signature": b64(&signature) })
+}
+
+async fn custodians_register_their_keys_once_and_the_trade_publishes_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_custodians().await;
+    let ids: Vec<String> = custodians.iter().map(User::id).collect();
+    let id = app.published_trade(&officer, &ids).await;
+    let path = format!("/api/v1/trades/{id}/custodian-key");
+    let put = |token: String, body: Value| {
+        let req = app
+            .http
+            .put(app.url(&path))
+            .bearer_auth(token)
+            .json(&body)
+            .send();
+        async move {
+            let resp = req.await.unwrap_or_else(|e| panic!("{e}"));
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    // Signed by another key than the custodian's certificate.
+    let mut forged = registration(&id, &custodians[0]);
+    forged["signature"] = registration(&id, &custodians[1])["signature"].clone();
+    let (status, body) = put(custodians[0].token.clone(), forged).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "signature_invalid"),
+        "{body}"
+    );
+    // A signature for another trade does not count for this one.
+    let (status, body) = put(
+        custodians[0].token.clone(),
+        registration("another-trade", &custodians[0]),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "signature_invalid")
+    );
+    // Only the trade's own custodians.
+    let outsider = app.user("custodian").await;
+    let (status, _) = put(outsider.token.clone(), registration(&id, &outsider)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let bidder = app.user("bidder").await;
+    let (status, _) = put(bidder.token.clone(), registration(&id, &bidder)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, key) = put(
+        custodians[0].token.clone(),
+        registration(&id, &custodians[0]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let (_, trade) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(trade["committee_ready"], false);
+    assert_eq!(trade["custodian_keys"][0]["key_id"], key["key_id"]);
+
+    let (status, body) = put(
+        custodians[0].token.clone(),
+        registration(&id, &custodians[0]),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "custodian_key_registered"),
+        "keys are never replaced"
+    );
+    for c in &custodians[1..] {
+        let (status, body) = put(c.token.clone(), registration(&id, c)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, trade) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(trade["committee_ready"], true);
+    assert_eq!(trade["custodian_keys"].as_array().map(Vec::len), Some(3));
+
+    let (_, events) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    let logged = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["entry"]["kind"] == "trade.custodian_key_registered")
+        .count();
+    assert_eq!(logged, 3, "every key is in the public log");
+
+    let (status, body) = put(
+        custodians[1].token.clone(),
+        json!({"public_key": "AAAA", "signature": "AAAA"}),
+    )
+    .await;
+    assert!(status.is_client_error(), "{body}");
+}
+
+crate::on_both_backends!(custodians_register_their_keys_once_and_the_trade_publishes_them);
