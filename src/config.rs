@@ -33,6 +33,34 @@ pub enum Command {
     /// Certificate tooling.
     #[command(subcommand)]
     Pki(PkiCommand),
+    /// What an opening custodian runs on their own machine.
+    #[command(subcommand)]
+    Custodian(CustodianCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CustodianCommand {
+    /// Generate this custodian's key pair for a trade, keep the private key in a
+    /// passphrase-protected key store (never sent anywhere), and register the public key,
+    /// signed with the custodian's certificate. The passphrase is read from
+    /// TRADEHALL_KEYSTORE_PASSPHRASE or asked on the terminal.
+    Keygen {
+        /// Trade id.
+        #[arg(long)]
+        trade: String,
+        /// Server URL, e.g. https://ggzy.example.cn
+        #[arg(long, env = "TRADEHALL_SERVER")]
+        server: String,
+        /// The custodian's certificate (PEM chain, end-entity first).
+        #[arg(long)]
+        cert: PathBuf,
+        /// The certificate's private key (PKCS#8 PEM or DER).
+        #[arg(long)]
+        key: PathBuf,
+        /// Key store file to create (default: custodian-<trade>.key).
+        #[arg(long)]
+        keystore: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
-use tradehall::config::{Cli, Command, LogFormat, PkiCommand};
+use tradehall::config::{Cli, Command, CustodianCommand, LogFormat, PkiCommand};
 use tradehall::domain::clock::SystemClock;
 
 fn init_tracing(format: LogFormat) {
@@ -100,6 +100,30 @@ async fn main() -> anyhow::Result<()> {
                 return Ok(());
             }
             serve(args.listen, None, router).await
+        }
+        Command::Custodian(CustodianCommand::Keygen {
+            trade,
+            server,
+            cert,
+            key,
+            keystore,
+        }) => {
+            let keystore = keystore.unwrap_or_else(|| format!("custodian-{trade}.key").into());
+            let passphrase = tradehall::client::custodian::passphrase(true)?;
+            let key_id = tradehall::client::custodian::keygen(
+                &server,
+                &trade,
+                &cert,
+                &key,
+                &keystore,
+                &passphrase,
+            )
+            .await?;
+            println!(
+                "registered custodian key {key_id} for trade {trade}; private key in {}",
+                keystore.display()
+            );
+            Ok(())
         }
         Command::Pki(PkiCommand::Init { dir, force }) => {
             print!("{}", tradehall::client::pki_init(&dir, force)?);

@@ -1,8 +1,10 @@
 //! What the `tradehall` CLI runs on a user's own machine, never touching the server's
-//! store or engine. Today: the DEV ONLY PKI tooling. The bidder and custodian clients
-//! (sealing, submitting, opening) join here and talk to the server over HTTP only.
+//! store or engine: the DEV ONLY PKI tooling, the custodian's key store and key
+//! registration, and an HTTP session. Bidder sealing and submission join here.
 
+pub mod custodian;
 pub mod keystore;
+pub mod session;
 
 use std::fmt::Write as _;
 use std::path::Path;

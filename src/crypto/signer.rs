@@ -7,6 +7,15 @@ use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey as _;
 
+/// Domain separation for what a certificate key signs to authenticate:
+/// `tradehall-auth-v1:<purpose>:<nonce>` with purpose `login` or `register` (docs/api.md).
+pub const AUTH_MESSAGE_PREFIX: &str = "tradehall-auth-v1";
+
+/// The message signed to log in or register with a challenge nonce.
+pub fn auth_message(purpose: &str, nonce: &str) -> String {
+    format!("{AUTH_MESSAGE_PREFIX}:{purpose}:{nonce}")
+}
+
 /// Why a key cannot be used to sign.
 #[derive(Debug, thiserror::Error)]
 pub enum SignerError {

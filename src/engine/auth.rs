@@ -11,9 +11,7 @@ use crate::domain::identity::{Identity, IdentityStatus, Role};
 use crate::domain::usci::Usci;
 use crate::store::{ChallengeState, NewIdentity, StoreError};
 
-/// Domain separation for what a certificate key signs to authenticate:
-/// `tradehall-auth-v1:<purpose>:<nonce>` with purpose `login` or `register` (docs/api.md).
-pub const AUTH_MESSAGE_PREFIX: &str = "tradehall-auth-v1";
+pub use crate::crypto::signer::{auth_message, AUTH_MESSAGE_PREFIX};
 
 /// Proof of holding a certificate's key: the chain, a nonce from `/auth/challenge`, and the
 /// signature over the auth message.
@@ -52,10 +50,6 @@ pub struct LoginOutcome {
     #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
     pub expires_at: DateTime<Utc>,
     pub identity: Identity,
-}
-
-pub fn auth_message(purpose: &str, nonce: &str) -> String {
-    format!("{AUTH_MESSAGE_PREFIX}:{purpose}:{nonce}")
 }
 
 fn token_digest(token: &str) -> String {

@@ -113,4 +113,68 @@ async fn custodians_register_their_keys_once_and_the_trade_publishes_them(backen
     assert!(status.is_client_error(), "{body}");
 }
 
-crate::on_both_backends!(custodians_register_their_keys_once_and_the_trade_publishes_them);
+async fn the_custodian_cli_generates_keeps_and_registers_a_key(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_custodians().await;
+    let ids: Vec<String> = custodians.iter().map(User::id).collect();
+    let id = app.published_trade(&officer, &ids).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cert = crate::helpers::write(dir.path(), "cert.pem", custodians[0].cert_pem.as_bytes());
+    let key = crate::helpers::write(dir.path(), "key.der", &custodians[0].key_pkcs8);
+    let keystore = dir.path().join("custodian.key");
+    let (trade_id, base) = (id.clone(), app.base.clone());
+    let (cert, key, keystore_arg) = (cert.clone(), key.clone(), keystore.clone());
+    let run = move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tradehall"))
+            .args([
+                "custodian",
+                "keygen",
+                "--trade",
+                &trade_id,
+                "--server",
+                &base,
+            ])
+            .arg("--cert")
+            .arg(&cert)
+            .arg("--key")
+            .arg(&key)
+            .arg("--keystore")
+            .arg(&keystore_arg)
+            .env("TRADEHALL_KEYSTORE_PASSPHRASE", "a long test passphrase")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let out = tokio::task::spawn_blocking(run.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (_, trade) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    let registered = trade["custodian_keys"][0].clone();
+    assert_eq!(registered["custodian"], json!(ids[0]));
+    let (_, _, public) = tradehall::client::keystore::open(&keystore, "a long test passphrase")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        registered["key_id"],
+        json!(public.key_id()),
+        "the registered key is the one kept locally"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&public.key_id()));
+
+    // Running it again is refused by the key store and by the server; nothing is replaced.
+    let again = tokio::task::spawn_blocking(run)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!again.status.success());
+    let (_, after) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(after["custodian_keys"], trade["custodian_keys"]);
+}
+
+crate::on_both_backends!(
+    custodians_register_their_keys_once_and_the_trade_publishes_them,
+    the_custodian_cli_generates_keeps_and_registers_a_key,
+);

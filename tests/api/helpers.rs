@@ -113,6 +113,8 @@ pub struct User {
     pub token: String,
     pub cert_pem: String,
     pub signer: Signer,
+    /// The private key, PKCS#8 DER (for driving the CLI).
+    pub key_pkcs8: Vec<u8>,
 }
 
 impl User {
@@ -376,6 +378,7 @@ impl TestApp {
             token: login["token"].as_str().unwrap_or_default().to_owned(),
             cert_pem: issued.cert_pem.clone(),
             signer,
+            key_pkcs8: issued.key_pkcs8_der.clone(),
         }
     }
 

@@ -1,0 +1,90 @@
+//! An authenticated HTTP session with a tradehall server, as the CLI on a user's machine
+//! opens it: challenge, sign with the certificate key, log in, then call the API.
+
+use anyhow::{anyhow, Context as _};
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::crypto::signer::Signer;
+
+/// A logged-in session.
+pub struct Session {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+/// Turns an API response into its JSON body, or an error naming the server's code.
+async fn body(resp: reqwest::Response) -> anyhow::Result<Value> {
+    let status = resp.status();
+    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(value);
+    }
+    let code = value["error"]["code"].as_str().unwrap_or("unknown");
+    let message = value["error"]["message"].as_str().unwrap_or("");
+    Err(anyhow!("server refused ({status}, {code}): {message}"))
+}
+
+impl Session {
+    /// Logs in to `server` (e.g. `https://ggzy.example.cn`) with a certificate and its key.
+    pub async fn login(
+        server: &str,
+        certificate_chain_pem: &str,
+        signer: &Signer,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().build()?;
+        let base = server.trim_end_matches('/').to_owned();
+        let challenge = body(
+            http.post(format!("{base}/api/v1/auth/challenge"))
+                .send()
+                .await
+                .context("cannot reach the server")?,
+        )
+        .await?;
+        let nonce = challenge["nonce"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no nonce in the challenge"))?;
+        let message = crate::crypto::signer::auth_message("login", nonce);
+        let proof = json!({
+            "certificate_chain": certificate_chain_pem,
+            "nonce": nonce,
+            "signature": base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes())),
+        });
+        let login = body(
+            http.post(format!("{base}/api/v1/auth/login"))
+                .json(&proof)
+                .send()
+                .await?,
+        )
+        .await?;
+        let token = login["token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no token in the login answer"))?
+            .to_owned();
+        Ok(Self { http, base, token })
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        body(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, json: &Value) -> anyhow::Result<Value> {
+        body(
+            self.http
+                .put(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .json(json)
+                .send()
+                .await?,
+        )
+        .await
+    }
+}
