@@ -36,6 +36,41 @@ pub enum Command {
     /// What an opening custodian runs on their own machine.
     #[command(subcommand)]
     Custodian(CustodianCommand),
+    /// What a bidder runs on their own machine.
+    #[command(subcommand)]
+    Bid(BidCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BidCommand {
+    /// Seal a bid on this machine: sign the manifest, encrypt price, lots and files, and
+    /// split the key among the trade's opening committee. Nothing is sent but a login.
+    Seal {
+        /// Trade id.
+        #[arg(long)]
+        trade: String,
+        /// Price in yuan, e.g. 12345678.90 (stored exactly, in 分).
+        #[arg(long)]
+        price: String,
+        /// Lot id; repeat for several. Default: the trade's only lot.
+        #[arg(long = "lot")]
+        lots: Vec<String>,
+        /// A file to attach (any size; streamed); repeat for several.
+        #[arg(long = "file")]
+        files: Vec<PathBuf>,
+        /// The bidder's certificate (PEM chain, end-entity first).
+        #[arg(long)]
+        cert: PathBuf,
+        /// The certificate's private key (PKCS#8 PEM or DER).
+        #[arg(long)]
+        key: PathBuf,
+        /// Server URL, e.g. https://ggzy.example.cn
+        #[arg(long, env = "TRADEHALL_SERVER")]
+        server: String,
+        /// Where to write the sealed envelope.
+        #[arg(long, default_value = "bid.sealed")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

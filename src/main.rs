@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
-use tradehall::config::{Cli, Command, CustodianCommand, LogFormat, PkiCommand};
+use tradehall::config::{BidCommand, Cli, Command, CustodianCommand, LogFormat, PkiCommand};
 use tradehall::domain::clock::SystemClock;
 
 fn init_tracing(format: LogFormat) {
@@ -122,6 +122,36 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "registered custodian key {key_id} for trade {trade}; private key in {}",
                 keystore.display()
+            );
+            Ok(())
+        }
+        Command::Bid(BidCommand::Seal {
+            trade,
+            price,
+            lots,
+            files,
+            cert,
+            key,
+            server,
+            out,
+        }) => {
+            let price = tradehall::domain::money::Money::parse_yuan(&price)?;
+            let options = tradehall::client::bid::SealOptions {
+                server,
+                trade,
+                price,
+                lots,
+                files,
+                cert,
+                key,
+                out,
+            };
+            let sealed = tradehall::client::bid::seal(&options).await?;
+            println!(
+                "sealed {} ({} bytes); commitment {}",
+                options.out.display(),
+                sealed.len,
+                hex::encode(sealed.commitment)
             );
             Ok(())
         }

@@ -17,7 +17,10 @@ fn every_subcommand_explains_itself() {
         (vec!["demo", "--help"], "--data-dir"),
         (vec!["pki", "--help"], "init"),
         (vec!["pki", "init", "--help"], "DEV ONLY"),
-        (vec!["custodian", "keygen", "--help"], "TRADEHALL_KEYSTORE_PASSPHRASE"),
+        (
+            vec!["custodian", "keygen", "--help"],
+            "TRADEHALL_KEYSTORE_PASSPHRASE",
+        ),
     ] {
         let out = tradehall()
             .args(&args)

@@ -13,6 +13,8 @@ pub struct Money(i64);
 pub enum MoneyError {
     #[error("amounts are integer minor units (分); got a negative amount")]
     Negative,
+    #[error("{0:?} is not an amount in yuan with at most two decimals")]
+    Format(String),
 }
 
 impl Money {
@@ -38,6 +40,35 @@ impl Money {
         let scaled = i128::from(self.0) * 10_000;
         let whole = i128::from(whole.0);
         i64::try_from((scaled + whole - 1) / whole).ok()
+    }
+}
+
+impl Money {
+    /// Parses a decimal amount in yuan as people write it — `1234567.89`, `1,234,567.8`,
+    /// `300` — into minor units, exactly (no floating point). At most two decimals.
+    pub fn parse_yuan(text: &str) -> Result<Self, MoneyError> {
+        let cleaned: String = text
+            .trim()
+            .chars()
+            .filter(|c| *c != ',' && *c != '_')
+            .collect();
+        let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
+        let valid = !whole.is_empty()
+            && whole.bytes().all(|b| b.is_ascii_digit())
+            && fraction.len() <= 2
+            && fraction.bytes().all(|b| b.is_ascii_digit())
+            && !(cleaned.contains('.') && fraction.is_empty());
+        if !valid {
+            return Err(MoneyError::Format(text.to_owned()));
+        }
+        let fen = format!("{fraction:0<2}");
+        let units = whole
+            .parse::<i64>()
+            .ok()
+            .and_then(|y| y.checked_mul(100))
+            .and_then(|y| y.checked_add(fen.parse::<i64>().unwrap_or(0)))
+            .ok_or(MoneyError::Format(text.to_owned()))?;
+        Self::new(units)
     }
 }
 
@@ -102,6 +133,27 @@ mod tests {
             serde_json::from_str::<Money>("100").ok(),
             Money::new(100).ok()
         );
+    }
+
+    #[test]
+    fn yuan_amounts_parse_exactly() {
+        let parse = |s: &str| Money::parse_yuan(s).map(Money::minor_units);
+        assert_eq!(parse("1234567.89"), Ok(123_456_789));
+        assert_eq!(parse("1,234,567.8"), Ok(123_456_780));
+        assert_eq!(parse("300"), Ok(30_000));
+        assert_eq!(parse("0.01"), Ok(1));
+        for bad in [
+            "",
+            "1.",
+            ".5",
+            "1.234",
+            "-3",
+            "1e6",
+            "12a",
+            "99999999999999999999",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

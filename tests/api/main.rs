@@ -11,4 +11,5 @@ mod openssl_pki;
 mod auth;
 mod committee;
 mod events;
+mod sealing;
 mod trades;

@@ -1,0 +1,204 @@
+//! `tradehall bid seal`: builds a sealed bid entirely on the bidder's machine. The price,
+//! lots and files never leave it unencrypted; files of any size stream in constant memory.
+
+use anyhow::{anyhow, bail, Context as _};
+use serde_json::Value;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+
+use super::session::Session;
+use crate::crypto::cert::parse_pem_certificates;
+use crate::crypto::digest::random_bytes;
+use crate::crypto::envelope::{
+    self, Attachment, FileEntry, Manifest, Organization, SealRequest, SealedEnvelope,
+};
+use crate::crypto::signer::Signer;
+use crate::crypto::threshold::CustodianPublicKey;
+use crate::domain::money::Money;
+
+/// What the bidder asks to seal.
+#[derive(Debug, Clone)]
+pub struct SealOptions {
+    pub server: String,
+    pub trade: String,
+    pub price: Money,
+    /// Lot ids; empty means the trade's only lot.
+    pub lots: Vec<String>,
+    pub files: Vec<PathBuf>,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub out: PathBuf,
+}
+
+/// The committee keys of a trade in committee order; refuses a trade whose committee is
+/// not complete (a bid sealed to fewer keys could not be opened as the rules say).
+fn committee_keys(trade: &Value) -> anyhow::Result<(Vec<CustodianPublicKey>, u8)> {
+    if trade["committee_ready"] != true {
+        bail!("the trade's opening committee has not registered all its keys yet; bids cannot be sealed");
+    }
+    let keys = trade["custodian_keys"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let order = trade["committee"]["custodians"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(order.len());
+    for custodian in &order {
+        let key = keys
+            .iter()
+            .find(|k| k["custodian"] == *custodian)
+            .ok_or_else(|| anyhow!("no key for custodian {custodian}"))?;
+        let raw = base64_decode(key["public_key"].as_str().unwrap_or_default())?;
+        out.push(CustodianPublicKey::from_bytes(&raw).map_err(|e| anyhow!("custodian key: {e}"))?);
+    }
+    let threshold = trade["committee"]["threshold"]
+        .as_u64()
+        .and_then(|t| u8::try_from(t).ok())
+        .unwrap_or(0);
+    Ok((out, threshold))
+}
+
+fn base64_decode(s: &str) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine as _;
+    Ok(base64::engine::general_purpose::STANDARD.decode(s)?)
+}
+
+/// A fingerprint of this machine (for collusion checks after the opening): SHA-256 of
+/// /etc/machine-id, or of the host name where there is none.
+pub fn machine_fingerprint() -> String {
+    let source = std::fs::read("/etc/machine-id")
+        .or_else(|_| std::fs::read("/etc/hostname"))
+        .unwrap_or_default();
+    format!("sha256:{}", crate::crypto::digest::sha256_hex(&source))
+}
+
+fn progress(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:10} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Seals the bid to `options.out` (written to a temporary file, synced, then renamed).
+pub async fn seal(options: &SealOptions) -> anyhow::Result<SealedEnvelope> {
+    let cert_pem = std::fs::read_to_string(&options.cert)
+        .with_context(|| format!("reading {}", options.cert.display()))?;
+    let chain = parse_pem_certificates(&cert_pem)?;
+    let signer = Signer::from_pkcs8(
+        &std::fs::read(&options.key)
+            .with_context(|| format!("reading {}", options.key.display()))?,
+    )?;
+    let session = Session::login(&options.server, &cert_pem, &signer).await?;
+    let me = session.get("/api/v1/auth/me").await?;
+    let trade = session
+        .get(&format!("/api/v1/trades/{}", options.trade))
+        .await
+        .context("fetching the trade")?;
+    let (committee, threshold) = committee_keys(&trade)?;
+    let trade_lots: Vec<String> = trade["lots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["id"].as_str().map(str::to_owned))
+        .collect();
+    let lots = if options.lots.is_empty() {
+        match trade_lots.as_slice() {
+            [only] => vec![only.clone()],
+            _ => bail!("the trade has lots {trade_lots:?}: say which with --lot"),
+        }
+    } else {
+        if let Some(unknown) = options.lots.iter().find(|l| !trade_lots.contains(l)) {
+            bail!("the trade has no lot {unknown:?} (lots: {trade_lots:?})");
+        }
+        options.lots.clone()
+    };
+
+    let total: u64 = options
+        .files
+        .iter()
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let bar = progress(total * 2);
+    bar.set_message("hashing");
+    let mut entries = Vec::new();
+    for path in &options.files {
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let (sha256, size) = envelope::hash_reader(bar.wrap_read(BufReader::new(file)))?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+        entries.push(FileEntry { name, sha256, size });
+    }
+    let mut attachments = Vec::new();
+    for (entry, path) in entries.iter().zip(&options.files) {
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        attachments.push(Attachment {
+            entry: entry.clone(),
+            content: Box::new(bar.wrap_read(BufReader::new(file))),
+        });
+    }
+    bar.set_message("sealing");
+    let manifest = Manifest {
+        v: 1,
+        trade: options.trade.clone(),
+        lots,
+        price: options.price.minor_units(),
+        currency: "CNY".into(),
+        organization: Organization {
+            name: me["organization"].as_str().unwrap_or_default().to_owned(),
+            usci: me["usci"].as_str().unwrap_or_default().to_owned(),
+        },
+        machine: machine_fingerprint(),
+        files: entries,
+    };
+    let request = SealRequest {
+        manifest,
+        attachments,
+        certificate_chain: chain,
+        committee,
+        threshold,
+    };
+    let tmp = temporary_path(&options.out);
+    let result = write_envelope(&tmp, request, &signer);
+    bar.finish_and_clear();
+    let sealed = match result {
+        Ok(sealed) => sealed,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&tmp, &options.out)
+        .with_context(|| format!("writing {}", options.out.display()))?;
+    Ok(sealed)
+}
+
+fn temporary_path(out: &Path) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_default();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+fn write_envelope(
+    path: &Path,
+    request: SealRequest<'_>,
+    signer: &Signer,
+) -> anyhow::Result<SealedEnvelope> {
+    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = BufWriter::new(file);
+    let content_key = zeroize::Zeroizing::new(random_bytes::<32>());
+    let mut rng = hpke::rand_core::UnwrapErr(getrandom::SysRng);
+    let sealed = envelope::seal(request, signer, &content_key, &mut rng, &mut out)?;
+    out.flush()?;
+    out.get_ref().sync_all()?;
+    Ok(sealed)
+}
