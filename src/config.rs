@@ -39,6 +39,20 @@ pub enum Command {
     /// What a bidder runs on their own machine.
     #[command(subcommand)]
     Bid(BidCommand),
+    /// The platform signing key.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Retire the platform signing key (its public half stays published, so old receipts
+    /// and checkpoints still verify) and generate a new one; restart the servers after.
+    Rotate {
+        /// The platform key directory (as given to `serve --key-dir`).
+        #[arg(long, env = "TRADEHALL_KEY_DIR")]
+        key_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +153,11 @@ pub struct ServeArgs {
     /// Directory for the SQLite database and local state.
     #[arg(long, env = "TRADEHALL_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// Directory of the platform signing key (Ed25519, generated on first start, mode
+    /// 0600) and its retired public keys. Default: `keys` in the data directory. Every
+    /// instance of one platform uses the same key.
+    #[arg(long, env = "TRADEHALL_KEY_DIR")]
+    pub key_dir: Option<PathBuf>,
     /// A recognised CA root certificate (PEM). Repeat for several CAs (mutual recognition).
     #[arg(long = "trust-ca", env = "TRADEHALL_TRUST_CA", value_delimiter = ',')]
     pub trust_ca: Vec<PathBuf>,
@@ -181,6 +200,13 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The platform key directory in effect.
+    pub fn key_dir(&self) -> PathBuf {
+        self.key_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
+    }
+
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url

@@ -44,6 +44,7 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         tls_key: None,
         database_url: None,
         data_dir: args.data_dir.clone(),
+        key_dir: None,
         trust_ca: layout
             .cas
             .iter()

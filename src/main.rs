@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
-use tradehall::config::{BidCommand, Cli, Command, CustodianCommand, LogFormat, PkiCommand};
+use tradehall::config::{
+    BidCommand, Cli, Command, CustodianCommand, KeyCommand, LogFormat, PkiCommand,
+};
 use tradehall::domain::clock::SystemClock;
 
 fn init_tracing(format: LogFormat) {
@@ -153,6 +155,11 @@ async fn main() -> anyhow::Result<()> {
                 sealed.len,
                 hex::encode(sealed.commitment)
             );
+            Ok(())
+        }
+        Command::Key(KeyCommand::Rotate { key_dir }) => {
+            let new = tradehall::crypto::platform_key::PlatformKey::rotate(&key_dir)?;
+            println!("new platform key {}; the old one stays published for verification. Restart the servers.", new.key_id);
             Ok(())
         }
         Command::Pki(PkiCommand::Init { dir, force }) => {

@@ -10,6 +10,7 @@ use chrono::Duration;
 use crate::config::{Mode, ServeArgs};
 use crate::crypto::cert::parse_pem_certificates;
 use crate::crypto::digest::sha256_hex;
+use crate::crypto::platform_key::PlatformKey;
 use crate::crypto::trust::ReloadableTrust;
 use crate::domain::clock::Clock;
 use crate::domain::rulebook::{Rulebook, BUILTIN};
@@ -30,6 +31,8 @@ pub enum StartupError {
     Trust(#[from] crate::crypto::cert::CertError),
     #[error("{0} is a DEV ONLY certificate authority; it is trusted only with --mode demo")]
     DevCaInProduction(String),
+    #[error("{0}")]
+    PlatformKey(#[from] crate::crypto::platform_key::PlatformKeyError),
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("cannot create the data directory {path}: {source}")]
@@ -95,12 +98,15 @@ pub async fn build(
         }
     }
     let rulebook = load_rulebook(args.rulebook.as_deref())?;
+    let platform_key = Arc::new(PlatformKey::load_or_generate(&args.key_dir())?);
+    tracing::info!(key_id = %platform_key.info().key_id, "platform signing key");
     let store = crate::store::connect(&args.database_url(), clock.clone()).await?;
     let platform = Arc::new(Platform {
         store,
         clock,
         rulebook,
         trust: Arc::new(trust),
+        platform_key,
         settings: Settings {
             admin_fingerprints,
             demo_mode: args.mode == Mode::Demo,

@@ -102,6 +102,17 @@ fn the_server_starts_on_sqlite_answers_and_stops_cleanly_on_sigterm() {
     );
     let trades = get(port, "/api/v1/trades").unwrap_or_default();
     assert!(trades.contains("\"trades\":[]"), "{trades}");
+    let keys = get(port, "/api/v1/platform/keys").unwrap_or_default();
+    assert!(keys.contains("\"algorithm\":\"Ed25519\""), "{keys}");
+    use std::os::unix::fs::PermissionsExt as _;
+    let key_file = dir.path().join("keys").join("platform-key.pk8");
+    let mode = std::fs::metadata(&key_file)
+        .map(|m| m.permissions().mode() & 0o777)
+        .unwrap_or(0);
+    assert_eq!(
+        mode, 0o600,
+        "the platform key is generated on first start, private"
+    );
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -119,6 +130,25 @@ fn the_server_starts_on_sqlite_answers_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
+
+    // Rotation keeps the old public key published.
+    let rotated = tradehall()
+        .args(["key", "rotate", "--key-dir"])
+        .arg(dir.path().join("keys"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let (mut child, port) = start_server(dir.path(), &[], |p| get(p, "/healthz").is_some());
+    let keys = get(port, "/api/v1/platform/keys").unwrap_or_default();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    assert_eq!(keys.matches("\"key_id\"").count(), 2, "{keys}");
 }
 
 /// Starts `tradehall serve` with `extra` arguments on a free port; waits until `probe`

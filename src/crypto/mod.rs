@@ -4,6 +4,7 @@ pub mod cert;
 pub mod digest;
 pub mod envelope;
 pub mod pki;
+pub mod platform_key;
 pub mod signer;
 pub mod stream;
 pub mod threshold;

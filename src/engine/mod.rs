@@ -23,6 +23,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use crate::crypto::digest::{commit, random_bytes};
+use crate::crypto::platform_key::PlatformKey;
 use crate::crypto::trust::ReloadableTrust;
 use crate::domain::clock::Clock;
 use crate::domain::event::{Audit, NewEvent, Sealed};
@@ -62,6 +63,8 @@ pub struct Platform {
     pub clock: Arc<dyn Clock>,
     pub rulebook: Rulebook,
     pub trust: Arc<ReloadableTrust>,
+    /// Signs receipts, checkpoints and opening records.
+    pub platform_key: Arc<PlatformKey>,
     pub settings: Settings,
 }
 

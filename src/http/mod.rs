@@ -48,6 +48,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
         .route("/healthz", get(healthz))
+        .route("/api/v1/platform/keys", get(platform_keys))
         .merge(auth::router())
         .merge(trades::router(settings.max_document_bytes))
         .merge(events::router())
@@ -128,6 +129,12 @@ pub async fn serve_tls(
         .handle(handle)
         .serve(app.into_make_service_with_connect_info::<SocketAddr>())
         .await
+}
+
+/// The platform's signing keys: the one in force first, then retired ones, so anyone can
+/// verify receipts, checkpoints and opening records offline.
+async fn platform_keys(State(app): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({ "keys": app.platform.platform_key.published() }))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.

@@ -225,6 +225,7 @@ pub async fn spawn_app_with(
         tls_key: None,
         database_url: Some(database_url),
         data_dir: dir.path().to_path_buf(),
+        key_dir: None,
         trust_ca: cas,
         crl: crls,
         trust_reload_seconds: 300,

@@ -515,6 +515,7 @@ async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(bac
         clock: p.clock.clone(),
         rulebook: p.rulebook.clone(),
         trust: p.trust.clone(),
+        platform_key: p.platform_key.clone(),
         settings: tradehall::engine::Settings {
             demo_mode: false,
             ..p.settings.clone()
