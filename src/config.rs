@@ -42,6 +42,28 @@ pub enum Command {
     /// The platform signing key.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Bid receipts.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check a bid receipt offline: the platform's signature (by key id), the blinded
+    /// commitment, and with --envelope that it is that envelope's receipt.
+    Verify {
+        /// The receipt (JSON).
+        receipt: PathBuf,
+        /// A saved copy of GET /api/v1/platform/keys (offline verification).
+        #[arg(long, conflicts_with = "server", required_unless_present = "server")]
+        keys: Option<PathBuf>,
+        /// Fetch the platform's keys from this server instead.
+        #[arg(long)]
+        server: Option<String>,
+        /// The sealed envelope the receipt should be for.
+        #[arg(long)]
+        envelope: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

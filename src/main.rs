@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 use tradehall::config::{
-    BidCommand, Cli, Command, CustodianCommand, KeyCommand, LogFormat, PkiCommand,
+    BidCommand, Cli, Command, CustodianCommand, KeyCommand, LogFormat, PkiCommand, ReceiptCommand,
 };
 use tradehall::domain::clock::SystemClock;
 
@@ -154,6 +154,25 @@ async fn main() -> anyhow::Result<()> {
                 options.out.display(),
                 sealed.len,
                 hex::encode(sealed.commitment)
+            );
+            Ok(())
+        }
+        Command::Receipt(ReceiptCommand::Verify {
+            receipt,
+            keys,
+            server,
+            envelope,
+        }) => {
+            use tradehall::client::receipt::{verify, KeySource};
+            let source = match (&keys, &server) {
+                (Some(path), _) => KeySource::File(path),
+                (None, Some(url)) => KeySource::Server(url),
+                (None, None) => anyhow::bail!("give --keys FILE or --server URL"),
+            };
+            let r = verify(&receipt, source, envelope.as_deref()).await?;
+            println!(
+                "receipt OK: envelope {} for trade {} received {} at log index {}, signed by platform key {}",
+                r.envelope_sha256, r.trade, r.received_at, r.log_index, r.key_id
             );
             Ok(())
         }

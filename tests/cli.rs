@@ -245,3 +245,68 @@ fn the_server_speaks_https_when_given_a_certificate_and_key() {
     );
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn a_receipt_verifies_offline_and_a_forged_one_does_not() {
+    use tradehall::crypto::platform_key::PlatformKey;
+    use tradehall::crypto::receipt::Receipt;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let key =
+        PlatformKey::load_or_generate(&dir.path().join("keys")).unwrap_or_else(|e| panic!("{e}"));
+    let envelope = dir.path().join("bid.sealed");
+    std::fs::write(&envelope, b"THSEALED envelope bytes").unwrap_or_else(|e| panic!("{e}"));
+    let hash = tradehall::crypto::digest::sha256_hex(b"THSEALED envelope bytes");
+    let receipt = Receipt::issue(
+        &key,
+        "trade-1",
+        &hash,
+        "2026-11-28T01:00:00.000Z".into(),
+        7,
+        &[9; 32],
+    );
+    let keys = dir.path().join("keys.json");
+    let published = serde_json::json!({ "keys": key.published() });
+    std::fs::write(&keys, published.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let write_receipt = |r: &Receipt| {
+        let path = dir.path().join("receipt.json");
+        std::fs::write(&path, serde_json::to_vec(r).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        path
+    };
+    let verify = |path: &std::path::Path| {
+        tradehall()
+            .args(["receipt", "verify"])
+            .arg(path)
+            .arg("--keys")
+            .arg(&keys)
+            .arg("--envelope")
+            .arg(&envelope)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let ok = verify(&write_receipt(&receipt));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("receipt OK"));
+
+    let mut backdated = receipt.clone();
+    backdated.received_at = "2026-11-27T01:00:00.000Z".into();
+    let bad = verify(&write_receipt(&backdated));
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("signature"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+
+    let mut other = receipt;
+    other.envelope_sha256 = tradehall::crypto::digest::sha256_hex(b"another envelope");
+    let bad = verify(&write_receipt(&other));
+    assert!(
+        !bad.status.success(),
+        "a receipt for another envelope is refused"
+    );
+}

@@ -5,6 +5,7 @@
 pub mod bid;
 pub mod custodian;
 pub mod keystore;
+pub mod receipt;
 pub mod session;
 
 use std::fmt::Write as _;

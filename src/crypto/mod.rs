@@ -5,6 +5,7 @@ pub mod digest;
 pub mod envelope;
 pub mod pki;
 pub mod platform_key;
+pub mod receipt;
 pub mod signer;
 pub mod stream;
 pub mod threshold;
