@@ -210,6 +210,9 @@ pub struct ServeArgs {
     /// Largest tender document upload in bytes (413 above).
     #[arg(long, env = "TRADEHALL_MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_document_bytes: usize,
+    /// Largest sealed-bid envelope in bytes (413 above). Envelopes stream to disk.
+    #[arg(long, env = "TRADEHALL_MAX_ENVELOPE_BYTES", default_value_t = 4 * 1024 * 1024 * 1024)]
+    pub max_envelope_bytes: u64,
     /// Directory of the web pages served at `/`.
     #[arg(long, env = "TRADEHALL_WEB_DIR", default_value = "web")]
     pub web_dir: PathBuf,

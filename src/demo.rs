@@ -61,6 +61,7 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         mode: Mode::Demo,
         max_body_bytes: 1024 * 1024,
         max_document_bytes: 64 * 1024 * 1024,
+        max_envelope_bytes: 64 * 1024 * 1024,
         web_dir: args.web_dir.clone(),
         session_minutes: 480,
         challenge_seconds: 120,

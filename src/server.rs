@@ -113,6 +113,8 @@ pub async fn build(
             challenge_ttl: Duration::seconds(args.challenge_seconds),
             session_ttl: Duration::minutes(args.session_minutes),
             max_document_bytes: args.max_document_bytes,
+            bid_dir: args.data_dir.join("bids"),
+            max_envelope_bytes: args.max_envelope_bytes,
         },
     });
     let http = HttpSettings {

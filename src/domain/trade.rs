@@ -147,3 +147,20 @@ fn base64_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Er
     use base64::Engine as _;
     s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
 }
+
+/// A sealed bid as the platform holds it before the opening: whose, which envelope, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBid {
+    pub id: String,
+    pub trade_id: String,
+    pub bidder_id: String,
+    pub envelope_sha256: String,
+    pub envelope_len: i64,
+    /// Where the envelope file is, relative to the bid directory.
+    pub storage_path: String,
+    pub salt: [u8; 32],
+    pub blinded_commitment: String,
+    pub received_at: DateTime<Utc>,
+    pub seq: i64,
+    pub status: String,
+}

@@ -5,6 +5,7 @@
 //! together with the log entries that describe it.
 
 mod auth;
+mod bids;
 mod committee;
 mod error;
 mod events;
@@ -43,6 +44,10 @@ pub struct Settings {
     pub challenge_ttl: Duration,
     pub session_ttl: Duration,
     pub max_document_bytes: usize,
+    /// Where sealed envelopes are stored (a directory that survives restarts).
+    pub bid_dir: std::path::PathBuf,
+    /// Largest envelope accepted.
+    pub max_envelope_bytes: u64,
 }
 
 impl Default for Settings {
@@ -53,6 +58,8 @@ impl Default for Settings {
             challenge_ttl: Duration::minutes(2),
             session_ttl: Duration::hours(8),
             max_document_bytes: 64 * 1024 * 1024,
+            bid_dir: std::path::PathBuf::from("data/bids"),
+            max_envelope_bytes: 4 * 1024 * 1024 * 1024,
         }
     }
 }

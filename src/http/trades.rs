@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::error::{ApiError, Result};
 use super::extract::{Json, Path, Query};
 use super::AppState;
+use crate::crypto::receipt::Receipt;
 use crate::domain::region::RegionCode;
 use crate::domain::trade::{Clarification, CustodianKey, TradeDocument, TradeTerms};
 use crate::engine::{Caller, KeyRegistration, NewTrade, TradeFilter, TradePage, TradeView};
@@ -27,6 +28,14 @@ pub fn router(max_document_bytes: usize) -> Router<AppState> {
         )
         .route("/api/v1/documents/{sha256}", get(download))
         .route("/api/v1/trades/{id}/custodian-key", put(register_key))
+        .route(
+            "/api/v1/trades/{id}/bid",
+            // Envelopes stream to disk with their own limit (--max-envelope-bytes).
+            put(submit_bid)
+                .delete(withdraw_bid)
+                .get(my_bid)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/api/v1/trades/{id}/clarifications", post(ask))
         .route(
             "/api/v1/trades/{id}/clarifications/{cid}/answer",
@@ -197,4 +206,75 @@ async fn register_key(
         .register_custodian_key(&caller, &id.to_string(), body)
         .await?;
     Ok((StatusCode::CREATED, Json(key)))
+}
+
+/// Streams the request body to `path`, refusing more than `limit` bytes.
+async fn stream_to_file(body: axum::body::Body, path: &std::path::Path, limit: u64) -> Result<()> {
+    use futures_util::StreamExt as _;
+    use tokio::io::AsyncWriteExt as _;
+    let internal = |e: std::io::Error| {
+        ApiError::Engine(crate::engine::EngineError::Store(
+            crate::store::StoreError::Other(Box::new(e)),
+        ))
+    };
+    let mut file = tokio::fs::File::create(path).await.map_err(internal)?;
+    let mut stream = body.into_data_stream();
+    let mut written = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::request(StatusCode::BAD_REQUEST, "upload_interrupted", e.to_string())
+        })?;
+        written += chunk.len() as u64;
+        if written > limit {
+            drop(file);
+            let _ = tokio::fs::remove_file(path).await;
+            return Err(ApiError::request(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("envelopes are limited to {limit} bytes"),
+            ));
+        }
+        file.write_all(&chunk).await.map_err(internal)?;
+    }
+    file.flush().await.map_err(internal)?;
+    Ok(())
+}
+
+async fn submit_bid(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<Receipt>)> {
+    // Authenticate before accepting a byte of the upload.
+    caller
+        .require(crate::domain::identity::Role::Bidder)
+        .map_err(ApiError::Engine)?;
+    let path = app.platform.incoming_bid_path()?;
+    if let Err(e) = stream_to_file(body, &path, app.platform.settings.max_envelope_bytes).await {
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(e);
+    }
+    let receipt = app
+        .platform
+        .submit_bid(&caller, &id.to_string(), &path)
+        .await?;
+    Ok((StatusCode::CREATED, Json(receipt)))
+}
+
+async fn withdraw_bid(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<StatusCode> {
+    app.platform.withdraw_bid(&caller, &id.to_string()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn my_bid(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<Receipt>> {
+    Ok(Json(app.platform.my_bid(&caller, &id.to_string()).await?))
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use crate::domain::clock::Clock;
 use crate::domain::event::{Audit, LoggedEvent, NewEvent};
 use crate::domain::identity::{Identity, IdentityStatus, Role};
-use crate::domain::trade::{Clarification, CustodianKey, Trade, TradeDocument};
+use crate::domain::trade::{Clarification, CustodianKey, StoredBid, Trade, TradeDocument};
 
 /// What went wrong in the store, in terms the engine can act on.
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +172,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<i64>;
     /// A trade's registered custodian keys, in registration order.
     async fn custodian_keys(&self, trade_id: &str) -> Result<Vec<CustodianKey>>;
+
+    /// Records a bid received now (store time, under the log lock) if that is before the
+    /// trade's deadline: the bidder's earlier active bid becomes `replaced`. Returns the
+    /// stored bid with its log index and receipt time. Conflict `after_deadline` otherwise.
+    async fn submit_bid(&self, bid: &StoredBid, event: NewEvent) -> Result<StoredBid>;
+    /// Withdraws the bidder's active bid before the deadline. Conflict `after_deadline` or
+    /// `no_active_bid`.
+    async fn withdraw_bid(&self, trade_id: &str, bidder_id: &str, event: NewEvent) -> Result<i64>;
+    /// The bidder's active bid on a trade.
+    async fn active_bid(&self, trade_id: &str, bidder_id: &str) -> Result<Option<StoredBid>>;
 
     /// Appends one event on its own.
     async fn append(&self, event: NewEvent) -> Result<i64>;

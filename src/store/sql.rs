@@ -590,6 +590,124 @@ macro_rules! impl_store {
                     .collect())
             }
 
+            async fn submit_bid(
+                &self,
+                bid: &$crate::domain::trade::StoredBid,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<$crate::domain::trade::StoredBid> {
+                let mut tx = self.begin_write().await?;
+                let seq = self.append_in(&mut tx, &event).await?;
+                // The receipt time is the log entry's time, taken under the log lock.
+                let (at,): (i64,) = sqlx::query_as("SELECT at FROM events WHERE seq = $1")
+                    .bind(seq)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let deadline: Option<(i64, String)> =
+                    sqlx::query_as("SELECT bid_deadline, status FROM trades WHERE id = $1")
+                        .bind(&bid.trade_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match deadline {
+                    // 招标投标法 第28条 / 电子招标投标办法 第27条: late by one millisecond is late.
+                    Some((deadline, status)) if status == "published" && at < deadline => {}
+                    _ => return Err($crate::store::StoreError::Conflict("after_deadline".into())),
+                }
+                sqlx::query("UPDATE bids SET status = 'replaced' WHERE trade_id = $1 AND bidder_id = $2 AND status = 'active'")
+                    .bind(&bid.trade_id)
+                    .bind(&bid.bidder_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO bids (id, trade_id, bidder_id, envelope_sha256, envelope_len, storage_path, salt, \
+                     blinded_commitment, received_at, seq, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active')",
+                )
+                .bind(&bid.id)
+                .bind(&bid.trade_id)
+                .bind(&bid.bidder_id)
+                .bind(&bid.envelope_sha256)
+                .bind(bid.envelope_len)
+                .bind(&bid.storage_path)
+                .bind(bid.salt.to_vec())
+                .bind(&bid.blinded_commitment)
+                .bind(at)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok($crate::domain::trade::StoredBid {
+                    received_at: $crate::domain::clock::from_millis(at),
+                    seq,
+                    status: "active".into(),
+                    ..bid.clone()
+                })
+            }
+
+            async fn withdraw_bid(
+                &self,
+                trade_id: &str,
+                bidder_id: &str,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let seq = self.append_in(&mut tx, &event).await?;
+                let (at,): (i64,) = sqlx::query_as("SELECT at FROM events WHERE seq = $1")
+                    .bind(seq)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let (deadline,): (i64,) = sqlx::query_as("SELECT bid_deadline FROM trades WHERE id = $1")
+                    .bind(trade_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if at >= deadline {
+                    return Err($crate::store::StoreError::Conflict("after_deadline".into()));
+                }
+                let done = sqlx::query("UPDATE bids SET status = 'withdrawn' WHERE trade_id = $1 AND bidder_id = $2 AND status = 'active'")
+                    .bind(trade_id)
+                    .bind(bidder_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::Conflict("no_active_bid".into()));
+                }
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn active_bid(
+                &self,
+                trade_id: &str,
+                bidder_id: &str,
+            ) -> $crate::store::Result<Option<$crate::domain::trade::StoredBid>> {
+                type Row = (String, String, String, String, i64, String, Vec<u8>, String, i64, i64, String);
+                let row: Option<Row> = sqlx::query_as(
+                    "SELECT id, trade_id, bidder_id, envelope_sha256, envelope_len, storage_path, salt, blinded_commitment, \
+                     received_at, seq, status FROM bids WHERE trade_id = $1 AND bidder_id = $2 AND status = 'active'",
+                )
+                .bind(trade_id)
+                .bind(bidder_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(id, trade_id, bidder_id, envelope_sha256, envelope_len, storage_path, salt, blinded_commitment, at, seq, status)| {
+                    let salt: [u8; 32] = salt
+                        .try_into()
+                        .map_err(|_| $crate::store::StoreError::Other("stored salt is not 32 bytes".into()))?;
+                    Ok($crate::domain::trade::StoredBid {
+                        id,
+                        trade_id,
+                        bidder_id,
+                        envelope_sha256,
+                        envelope_len,
+                        storage_path,
+                        salt,
+                        blinded_commitment,
+                        received_at: $crate::domain::clock::from_millis(at),
+                        seq,
+                        status,
+                    })
+                })
+                .transpose()
+            }
+
             async fn append(&self, event: $crate::domain::event::NewEvent) -> $crate::store::Result<i64> {
                 let mut tx = self.begin_write().await?;
                 let seq = self.append_in(&mut tx, &event).await?;

@@ -9,6 +9,7 @@ mod helpers;
 mod openssl_pki;
 
 mod auth;
+mod bids;
 mod committee;
 mod events;
 mod sealing;

@@ -1,0 +1,241 @@
+//! Sealed-bid intake: verify an uploaded envelope without any key, store it durably,
+//! log only a blinded commitment, and return a platform-signed receipt.
+
+use std::path::{Path, PathBuf};
+
+use super::{event, Caller, EngineError, Platform, Result};
+use crate::crypto::digest::random_bytes;
+use crate::crypto::envelope::{self, envelope_signature_message};
+use crate::crypto::receipt::{blinded_commitment, Receipt};
+use crate::domain::clock::rfc3339;
+use crate::domain::identity::Role;
+use crate::domain::trade::{StoredBid, TradeStatus};
+use crate::store::StoreError;
+
+fn refused(code: &'static str, message: impl Into<String>) -> EngineError {
+    EngineError::invalid(code, message)
+}
+
+/// Makes a file's contents and its directory entry durable.
+fn sync_file_and_dir(path: &Path) -> std::io::Result<()> {
+    std::fs::File::open(path)?.sync_all()?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn io_failure(e: std::io::Error) -> EngineError {
+    EngineError::Store(StoreError::Other(Box::new(e)))
+}
+
+impl Platform {
+    /// A new file path for an upload in progress.
+    pub fn incoming_bid_path(&self) -> Result<PathBuf> {
+        let dir = self.settings.bid_dir.join("incoming");
+        std::fs::create_dir_all(&dir).map_err(io_failure)?;
+        Ok(dir.join(uuid::Uuid::new_v4().to_string()))
+    }
+
+    /// Takes the envelope uploaded to `upload` (a path from [`Platform::incoming_bid_path`])
+    /// as the caller's bid for the trade, replacing any earlier one. The file is removed
+    /// or kept, never left half-accepted.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn submit_bid(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        upload: &Path,
+    ) -> Result<Receipt> {
+        let result = self.accept_bid(caller, trade_id, upload).await;
+        if result.is_err() {
+            let _ = std::fs::remove_file(upload);
+        }
+        result
+    }
+
+    async fn accept_bid(&self, caller: &Caller, trade_id: &str, upload: &Path) -> Result<Receipt> {
+        let bidder = caller.require(Role::Bidder)?;
+        let trade = self
+            .store
+            .trade(trade_id)
+            .await?
+            .filter(|t| t.status == TradeStatus::Published)
+            .ok_or(EngineError::NotFound {
+                code: "trade_not_found",
+                what: "trade",
+            })?;
+        let keys = self.store.custodian_keys(trade_id).await?;
+        let committee: Vec<String> = trade
+            .terms
+            .committee
+            .custodians
+            .iter()
+            .filter_map(|c| {
+                keys.iter()
+                    .find(|k| &k.custodian == c)
+                    .map(|k| k.key_id.clone())
+            })
+            .collect();
+        if committee.len() != trade.terms.committee.custodians.len() {
+            return Err(EngineError::conflict(
+                "committee_not_ready",
+                "the opening committee has not registered all its keys",
+            ));
+        }
+        let path = upload.to_path_buf();
+        let inspected = tokio::task::spawn_blocking(move || {
+            std::fs::File::open(&path).map(|f| envelope::inspect(std::io::BufReader::new(f)))
+        })
+        .await
+        .map_err(|e| io_failure(std::io::Error::other(e)))?
+        .map_err(io_failure)?
+        .map_err(|e| refused("envelope_invalid", e.to_string()))?;
+        let header = &inspected.header;
+        if header.trade != trade_id {
+            return Err(refused(
+                "envelope_wrong_trade",
+                "the envelope is sealed for another trade",
+            ));
+        }
+        if header.organization.usci != bidder.usci.as_str()
+            || header.organization.name != bidder.organization
+        {
+            return Err(refused(
+                "envelope_wrong_organization",
+                "the envelope names another organisation than the submitter",
+            ));
+        }
+        let shares: Vec<&str> = header
+            .shares
+            .iter()
+            .map(|s| s.custodian_key.as_str())
+            .collect();
+        if shares != committee || header.threshold != trade.terms.committee.threshold {
+            return Err(refused(
+                "envelope_wrong_committee",
+                "the envelope is not sealed to this trade's opening committee",
+            ));
+        }
+        let chain = inspected
+            .certificate_chain()
+            .map_err(|e| refused("envelope_invalid", e.to_string()))?;
+        let now = self.clock.now();
+        let cert = self.trust.current().verify_identity(&chain, now)?;
+        if cert.fingerprint != bidder.cert_fingerprint {
+            return Err(refused(
+                "envelope_wrong_signer",
+                "the envelope is signed with another certificate than the submitter's",
+            ));
+        }
+        cert.verify_signature(
+            &envelope_signature_message(&inspected.body_digest),
+            &inspected.signature,
+        )?;
+
+        let sha256 = hex::encode(inspected.commitment);
+        let dir = self.settings.bid_dir.join(trade_id);
+        std::fs::create_dir_all(&dir).map_err(io_failure)?;
+        let stored = dir.join(format!("{sha256}.sealed"));
+        std::fs::rename(upload, &stored).map_err(io_failure)?;
+        // The envelope is durable before any receipt exists.
+        sync_file_and_dir(&stored).map_err(io_failure)?;
+
+        let salt = random_bytes::<32>();
+        let commitment = blinded_commitment(trade_id, &sha256, &salt);
+        let bid = StoredBid {
+            id: uuid::Uuid::now_v7().to_string(),
+            trade_id: trade_id.to_owned(),
+            bidder_id: bidder.id.clone(),
+            envelope_sha256: sha256.clone(),
+            envelope_len: i64::try_from(inspected.len).unwrap_or(i64::MAX),
+            storage_path: format!("{trade_id}/{sha256}.sealed"),
+            salt,
+            blinded_commitment: commitment.clone(),
+            received_at: now,
+            seq: 0,
+            status: "active".into(),
+        };
+        // Neither the trade nor the bidder is in the public entry (招标投标法 第22条).
+        let ev = event(
+            caller,
+            "bid.received",
+            None,
+            serde_json::json!({ "commitment": commitment }),
+            vec![],
+        );
+        let saved = match self.store.submit_bid(&bid, ev).await {
+            Ok(saved) => saved,
+            Err(StoreError::Conflict(_)) => {
+                let _ = std::fs::remove_file(&stored);
+                return Err(EngineError::conflict(
+                    "bid_after_deadline",
+                    "the bid deadline has passed (server time)",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Receipt::issue(
+            &self.platform_key,
+            trade_id,
+            &sha256,
+            rfc3339(saved.received_at),
+            saved.seq,
+            &saved.salt,
+        ))
+    }
+
+    /// Withdraws the caller's bid before the deadline.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn withdraw_bid(&self, caller: &Caller, trade_id: &str) -> Result<()> {
+        let bidder = caller.require(Role::Bidder)?;
+        self.store
+            .trade(trade_id)
+            .await?
+            .ok_or(EngineError::NotFound {
+                code: "trade_not_found",
+                what: "trade",
+            })?;
+        let (commitment, sealed) = super::seal("bid", bidder.id.clone().into_bytes());
+        let ev = event(
+            caller,
+            "bid.withdrawn",
+            None,
+            serde_json::json!({ "withdrawal": commitment }),
+            vec![sealed],
+        );
+        match self.store.withdraw_bid(trade_id, &bidder.id, ev).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(c)) if c == "no_active_bid" => Err(EngineError::NotFound {
+                code: "bid_not_found",
+                what: "bid",
+            }),
+            Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
+                "bid_after_deadline",
+                "the bid deadline has passed (server time)",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The caller's own active bid, as a receipt.
+    pub async fn my_bid(&self, caller: &Caller, trade_id: &str) -> Result<Receipt> {
+        let bidder = caller.require(Role::Bidder)?;
+        let bid =
+            self.store
+                .active_bid(trade_id, &bidder.id)
+                .await?
+                .ok_or(EngineError::NotFound {
+                    code: "bid_not_found",
+                    what: "bid",
+                })?;
+        Ok(Receipt::issue(
+            &self.platform_key,
+            trade_id,
+            &bid.envelope_sha256,
+            rfc3339(bid.received_at),
+            bid.seq,
+            &bid.salt,
+        ))
+    }
+}

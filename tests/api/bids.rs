@@ -1,0 +1,329 @@
+//! Sealed-bid intake: receipts, replace and withdraw, the deadline to the millisecond,
+//! refusals, and nothing revealed before the opening.
+
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{code, spawn_app, Backend, TestApp, User};
+use tradehall::crypto::cert::parse_pem_certificates;
+use tradehall::crypto::envelope::{self, Manifest, Organization, SealRequest};
+use tradehall::crypto::platform_key::PublicKeyInfo;
+use tradehall::crypto::receipt::Receipt;
+use tradehall::crypto::threshold::{custodian_key_message, CustodianPublicKey, CustodianSecretKey};
+
+struct Round {
+    app: TestApp,
+    trade: String,
+    committee: Vec<CustodianPublicKey>,
+}
+
+async fn round(backend: Backend) -> Round {
+    use base64::Engine as _;
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_custodians().await;
+    let ids: Vec<String> = custodians.iter().map(User::id).collect();
+    let trade = app.published_trade(&officer, &ids).await;
+    let mut committee = Vec::new();
+    for c in &custodians {
+        let (_, pk) = CustodianSecretKey::generate();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let body = serde_json::json!({ "public_key": b64(pk.as_bytes()), "signature": b64(&c.signer.sign(&custodian_key_message(&trade, &pk))) });
+        let resp = app
+            .http
+            .put(app.url(&format!("/api/v1/trades/{trade}/custodian-key")))
+            .bearer_auth(&c.token)
+            .json(&body)
+            .send()
+            .await;
+        assert_eq!(resp.map(|r| r.status()).ok(), Some(StatusCode::CREATED));
+        committee.push(pk);
+    }
+    Round {
+        app,
+        trade,
+        committee,
+    }
+}
+
+/// What `tradehall bid seal` produces for `bidder`, sealed for `trade`.
+fn seal_for(round: &Round, bidder: &User, trade: &str, price: i64) -> Vec<u8> {
+    let manifest = Manifest {
+        v: 1,
+        trade: trade.to_owned(),
+        lots: vec!["1".into()],
+        price,
+        currency: "CNY".into(),
+        organization: Organization {
+            name: bidder.identity["organization"]
+                .as_str()
+                .unwrap_or_default()
+                .into(),
+            usci: bidder.identity["usci"].as_str().unwrap_or_default().into(),
+        },
+        machine: "test".into(),
+        files: vec![],
+    };
+    let request = SealRequest {
+        manifest,
+        attachments: vec![],
+        certificate_chain: parse_pem_certificates(&bidder.cert_pem)
+            .unwrap_or_else(|e| panic!("{e}")),
+        committee: round.committee.clone(),
+        threshold: 2,
+    };
+    let mut out = Vec::new();
+    let mut rng = hpke::rand_core::UnwrapErr(getrandom::SysRng);
+    envelope::seal(request, &bidder.signer, &[0x33; 32], &mut rng, &mut out)
+        .unwrap_or_else(|e| panic!("{e}"));
+    out
+}
+
+async fn put_bid(app: &TestApp, token: &str, trade: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+    let resp = app
+        .http
+        .put(app.url(&format!("/api/v1/trades/{trade}/bid")))
+        .bearer_auth(token)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn platform_keys(app: &TestApp) -> Vec<PublicKeyInfo> {
+    let (_, keys) = app.get("/api/v1/platform/keys", None).await;
+    keys["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| PublicKeyInfo {
+            key_id: k["key_id"].as_str().unwrap_or_default().into(),
+            algorithm: "Ed25519",
+            public_key: k["public_key"].as_str().unwrap_or_default().into(),
+        })
+        .collect()
+}
+
+async fn a_bid_gets_a_verifiable_receipt_and_can_be_replaced_and_withdrawn(backend: Backend) {
+    let r = round(backend).await;
+    let app = &r.app;
+    let bidder = app.user("bidder").await;
+    let first = seal_for(&r, &bidder, &r.trade, 1_000_000);
+    let (status, receipt) = put_bid(app, &bidder.token, &r.trade, first.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    let receipt: Receipt = serde_json::from_value(receipt).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(receipt.verify(&platform_keys(app).await), Ok(()));
+    assert_eq!(
+        receipt.envelope_sha256,
+        tradehall::crypto::digest::sha256_hex(&first)
+    );
+
+    // The public log shows a bid arrived, not for which trade, from whom or which envelope.
+    let (_, events) = app
+        .get(
+            &format!("/api/v1/events?after={}", receipt.log_index - 1),
+            None,
+        )
+        .await;
+    let entry = &events["events"][0]["entry"];
+    assert_eq!(entry["kind"], "bid.received");
+    assert_eq!(
+        entry["data"]["commitment"],
+        receipt.blinded_commitment.as_str()
+    );
+    let text = entry.to_string();
+    for secret in [
+        r.trade.as_str(),
+        receipt.envelope_sha256.as_str(),
+        &bidder.id(),
+    ] {
+        assert!(!text.contains(secret), "the bid entry reveals {secret}");
+    }
+
+    let (status, mine) = app
+        .get(
+            &format!("/api/v1/trades/{}/bid", r.trade),
+            Some(&bidder.token),
+        )
+        .await;
+    assert_eq!(
+        (status, mine["envelope_sha256"].clone()),
+        (StatusCode::OK, Value::from(receipt.envelope_sha256.clone()))
+    );
+    // Nobody else learns anything about it.
+    let rival = app.user("bidder").await;
+    let (status, _) = app
+        .get(
+            &format!("/api/v1/trades/{}/bid", r.trade),
+            Some(&rival.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let second = seal_for(&r, &bidder, &r.trade, 990_000);
+    let (status, replaced) = put_bid(app, &bidder.token, &r.trade, second.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, mine) = app
+        .get(
+            &format!("/api/v1/trades/{}/bid", r.trade),
+            Some(&bidder.token),
+        )
+        .await;
+    assert_eq!(
+        mine["envelope_sha256"], replaced["envelope_sha256"],
+        "the last bid counts"
+    );
+
+    let withdraw = || {
+        app.http
+            .delete(app.url(&format!("/api/v1/trades/{}/bid", r.trade)))
+            .bearer_auth(&bidder.token)
+            .send()
+    };
+    assert_eq!(
+        withdraw().await.map(|r| r.status()).ok(),
+        Some(StatusCode::NO_CONTENT)
+    );
+    let (status, _) = app
+        .get(
+            &format!("/api/v1/trades/{}/bid", r.trade),
+            Some(&bidder.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        withdraw().await.map(|r| r.status()).ok(),
+        Some(StatusCode::NOT_FOUND)
+    );
+}
+
+async fn a_bid_one_millisecond_late_is_refused(backend: Backend) {
+    let r = round(backend).await;
+    let app = &r.app;
+    let bidder = app.user("bidder").await;
+    let (_, trade) = app.get(&format!("/api/v1/trades/{}", r.trade), None).await;
+    let deadline =
+        chrono::DateTime::parse_from_rfc3339(trade["bid_deadline"].as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_timezone(&chrono::Utc);
+    app.clock.set(deadline - Duration::milliseconds(1));
+    let (status, body) = put_bid(
+        app,
+        &bidder.token,
+        &r.trade,
+        seal_for(&r, &bidder, &r.trade, 5),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "one millisecond before the deadline: {body}"
+    );
+    app.clock.set(deadline);
+    let (status, body) = put_bid(
+        app,
+        &bidder.token,
+        &r.trade,
+        seal_for(&r, &bidder, &r.trade, 4),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "bid_after_deadline")
+    );
+    let (_, mine) = app
+        .get(
+            &format!("/api/v1/trades/{}/bid", r.trade),
+            Some(&bidder.token),
+        )
+        .await;
+    assert!(
+        mine["log_index"].as_i64().is_some(),
+        "the timely bid stands"
+    );
+    let resp = app
+        .http
+        .delete(app.url(&format!("/api/v1/trades/{}/bid", r.trade)))
+        .bearer_auth(&bidder.token)
+        .send()
+        .await;
+    assert_eq!(
+        resp.map(|r| r.status()).ok(),
+        Some(StatusCode::CONFLICT),
+        "no withdrawal after the deadline"
+    );
+}
+
+async fn bad_envelopes_are_refused_and_nothing_is_kept(backend: Backend) {
+    let r = round(backend).await;
+    let app = &r.app;
+    let bidder = app.user("bidder").await;
+    let other = app.user("bidder").await;
+    let good = seal_for(&r, &bidder, &r.trade, 777);
+
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 1;
+    let (status, body) = put_bid(app, &bidder.token, &r.trade, flipped).await;
+    assert!(status.is_client_error(), "a flipped byte: {body}");
+
+    let (status, body) = put_bid(app, &bidder.token, &r.trade, br#"{"price": 777}"#.to_vec()).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "envelope_invalid"),
+        "an unencrypted bid"
+    );
+
+    // Someone else's envelope, submitted under my name.
+    let (status, body) = put_bid(app, &other.token, &r.trade, good.clone()).await;
+    assert_eq!(
+        (status, code(&body)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "envelope_wrong_organization"
+        )
+    );
+
+    let (officer, custodians) = app.officer_and_committee().await;
+    let elsewhere = app.published_trade(&officer, &custodians).await;
+    let (status, body) = put_bid(app, &bidder.token, &elsewhere, good.clone()).await;
+    assert!(status.is_client_error(), "{body}");
+    let (status, body) = put_bid(
+        app,
+        &bidder.token,
+        &r.trade,
+        seal_for(&r, &bidder, &elsewhere, 1),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "envelope_wrong_trade")
+    );
+    let (status, _) = put_bid(app, &officer.token, &r.trade, good).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, _) = app
+        .get(
+            &format!("/api/v1/trades/{}/bid", r.trade),
+            Some(&bidder.token),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no refused envelope became a bid"
+    );
+    let incoming = app._dir.path().join("bids").join("incoming");
+    let left = std::fs::read_dir(&incoming)
+        .map(Iterator::count)
+        .unwrap_or(0);
+    assert_eq!(left, 0, "refused uploads are not left on disk");
+}
+
+crate::on_both_backends!(
+    a_bid_gets_a_verifiable_receipt_and_can_be_replaced_and_withdrawn,
+    a_bid_one_millisecond_late_is_refused,
+    bad_envelopes_are_refused_and_nothing_is_kept,
+);
