@@ -134,9 +134,13 @@ impl Platform {
         )?;
 
         let sha256 = hex::encode(inspected.commitment);
+        let bid_id = uuid::Uuid::now_v7().to_string();
         let dir = self.settings.bid_dir.join(trade_id);
         std::fs::create_dir_all(&dir).map_err(io_failure)?;
-        let stored = dir.join(format!("{sha256}.sealed"));
+        // One file per submission: a refused resubmission of the same envelope must never
+        // touch the file of the timely one.
+        let file_name = format!("{sha256}-{bid_id}.sealed");
+        let stored = dir.join(&file_name);
         std::fs::rename(upload, &stored).map_err(io_failure)?;
         // The envelope is durable before any receipt exists.
         sync_file_and_dir(&stored).map_err(io_failure)?;
@@ -144,12 +148,12 @@ impl Platform {
         let salt = random_bytes::<32>();
         let commitment = blinded_commitment(trade_id, &sha256, &salt);
         let bid = StoredBid {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: bid_id,
             trade_id: trade_id.to_owned(),
             bidder_id: bidder.id.clone(),
             envelope_sha256: sha256.clone(),
             envelope_len: i64::try_from(inspected.len).unwrap_or(i64::MAX),
-            storage_path: format!("{trade_id}/{sha256}.sealed"),
+            storage_path: format!("{trade_id}/{file_name}"),
             salt,
             blinded_commitment: commitment.clone(),
             received_at: now,
