@@ -54,6 +54,31 @@ macro_rules! impl_store {
                 Ok(seq)
             }
 
+            /// Appends `event` and checks that its time, taken under the log lock, is before
+            /// the deadline of the published trade: the one place intake time is decided.
+            async fn append_before_deadline(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                event: &$crate::domain::event::NewEvent,
+                trade_id: &str,
+            ) -> $crate::store::Result<(i64, i64)> {
+                let seq = self.append_in(tx, event).await?;
+                let (at,): (i64,) = sqlx::query_as("SELECT at FROM events WHERE seq = $1")
+                    .bind(seq)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let trade: Option<(i64, String)> =
+                    sqlx::query_as("SELECT bid_deadline, status FROM trades WHERE id = $1")
+                        .bind(trade_id)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                match trade {
+                    // 电子招标投标办法 第27条: late by one millisecond is late.
+                    Some((deadline, status)) if status == "published" && at < deadline => Ok((seq, at)),
+                    _ => Err($crate::store::StoreError::Conflict("after_deadline".into())),
+                }
+            }
+
             async fn load_trade(
                 &self,
                 row: $crate::store::rows::TradeRow,
@@ -596,22 +621,8 @@ macro_rules! impl_store {
                 event: $crate::domain::event::NewEvent,
             ) -> $crate::store::Result<$crate::domain::trade::StoredBid> {
                 let mut tx = self.begin_write().await?;
-                let seq = self.append_in(&mut tx, &event).await?;
                 // The receipt time is the log entry's time, taken under the log lock.
-                let (at,): (i64,) = sqlx::query_as("SELECT at FROM events WHERE seq = $1")
-                    .bind(seq)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let deadline: Option<(i64, String)> =
-                    sqlx::query_as("SELECT bid_deadline, status FROM trades WHERE id = $1")
-                        .bind(&bid.trade_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                match deadline {
-                    // 招标投标法 第28条 / 电子招标投标办法 第27条: late by one millisecond is late.
-                    Some((deadline, status)) if status == "published" && at < deadline => {}
-                    _ => return Err($crate::store::StoreError::Conflict("after_deadline".into())),
-                }
+                let (seq, at) = self.append_before_deadline(&mut tx, &event, &bid.trade_id).await?;
                 sqlx::query("UPDATE bids SET status = 'replaced' WHERE trade_id = $1 AND bidder_id = $2 AND status = 'active'")
                     .bind(&bid.trade_id)
                     .bind(&bid.bidder_id)
@@ -649,18 +660,7 @@ macro_rules! impl_store {
                 event: $crate::domain::event::NewEvent,
             ) -> $crate::store::Result<i64> {
                 let mut tx = self.begin_write().await?;
-                let seq = self.append_in(&mut tx, &event).await?;
-                let (at,): (i64,) = sqlx::query_as("SELECT at FROM events WHERE seq = $1")
-                    .bind(seq)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let (deadline,): (i64,) = sqlx::query_as("SELECT bid_deadline FROM trades WHERE id = $1")
-                    .bind(trade_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if at >= deadline {
-                    return Err($crate::store::StoreError::Conflict("after_deadline".into()));
-                }
+                let (seq, _) = self.append_before_deadline(&mut tx, &event, trade_id).await?;
                 let done = sqlx::query("UPDATE bids SET status = 'withdrawn' WHERE trade_id = $1 AND bidder_id = $2 AND status = 'active'")
                     .bind(trade_id)
                     .bind(bidder_id)
