@@ -110,7 +110,7 @@ async fn a_bid_gets_a_verifiable_receipt_and_can_be_replaced_and_withdrawn(backe
     let r = round(backend).await;
     let app = &r.app;
     let bidder = app.user("bidder").await;
-    let first = seal_for(&r, &bidder, &r.trade, 1_000_000);
+    let first = seal_for(&r, &bidder, &r.trade, 1_234_567_891);
     let (status, receipt) = put_bid(app, &bidder.token, &r.trade, first.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{receipt}");
     let receipt: Receipt = serde_json::from_value(receipt).unwrap_or_else(|e| panic!("{e}"));
@@ -161,6 +161,37 @@ async fn a_bid_gets_a_verifiable_receipt_and_can_be_replaced_and_withdrawn(backe
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // 电子招标投标办法: the price is nowhere in clear before the opening — not in the
+    // database files (SQLite and its WAL), not in the stored envelopes.
+    let price = b"1234567891";
+    if backend == Backend::Sqlite {
+        for entry in std::fs::read_dir(app._dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("test.db") {
+                let bytes = std::fs::read(entry.path()).unwrap_or_default();
+                assert!(
+                    !bytes.windows(price.len()).any(|w| w == price),
+                    "{name} holds the price in clear"
+                );
+            }
+        }
+    }
+    for entry in std::fs::read_dir(app._dir.path().join("bids").join(&r.trade))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let bytes = std::fs::read(entry.path()).unwrap_or_default();
+        assert!(
+            !bytes.windows(price.len()).any(|w| w == price),
+            "a stored envelope holds the price in clear"
+        );
+    }
 
     let second = seal_for(&r, &bidder, &r.trade, 990_000);
     let (status, replaced) = put_bid(app, &bidder.token, &r.trade, second.clone()).await;
