@@ -107,6 +107,47 @@ pub enum BidCommand {
         #[arg(long, default_value = "bid.sealed")]
         out: PathBuf,
     },
+    /// Submit a sealed envelope (streamed) to the trade it names; the platform-signed
+    /// receipt is checked and saved.
+    Submit {
+        /// The sealed envelope.
+        envelope: PathBuf,
+        #[command(flatten)]
+        login: BidderLogin,
+        /// Where to save the receipt (default: the envelope's path + .receipt.json).
+        #[arg(long)]
+        receipt: Option<PathBuf>,
+    },
+    /// Withdraw your bid before the deadline.
+    Withdraw {
+        /// Trade id.
+        #[arg(long)]
+        trade: String,
+        #[command(flatten)]
+        login: BidderLogin,
+    },
+    /// Show the receipt of your active bid.
+    Status {
+        /// Trade id.
+        #[arg(long)]
+        trade: String,
+        #[command(flatten)]
+        login: BidderLogin,
+    },
+}
+
+/// How a bidder signs in.
+#[derive(Debug, Clone, Args)]
+pub struct BidderLogin {
+    /// The bidder's certificate (PEM chain, end-entity first).
+    #[arg(long)]
+    pub cert: PathBuf,
+    /// The certificate's private key (PKCS#8 PEM or DER).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Server URL, e.g. https://ggzy.example.cn
+    #[arg(long, env = "TRADEHALL_SERVER")]
+    pub server: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -157,6 +157,51 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Bid(BidCommand::Submit {
+            envelope,
+            login,
+            receipt,
+        }) => {
+            use tradehall::client::bid::{submit, Credentials};
+            let receipt_path = receipt.unwrap_or_else(|| {
+                let mut p = envelope.clone().into_os_string();
+                p.push(".receipt.json");
+                p.into()
+            });
+            let credentials = Credentials {
+                server: &login.server,
+                cert: &login.cert,
+                key: &login.key,
+            };
+            let r = submit(&credentials, &envelope, &receipt_path).await?;
+            println!(
+                "bid received {} at log index {}; receipt verified and saved to {}",
+                r.received_at,
+                r.log_index,
+                receipt_path.display()
+            );
+            Ok(())
+        }
+        Command::Bid(BidCommand::Withdraw { trade, login }) => {
+            let credentials = tradehall::client::bid::Credentials {
+                server: &login.server,
+                cert: &login.cert,
+                key: &login.key,
+            };
+            tradehall::client::bid::withdraw(&credentials, &trade).await?;
+            println!("bid withdrawn from trade {trade}");
+            Ok(())
+        }
+        Command::Bid(BidCommand::Status { trade, login }) => {
+            let credentials = tradehall::client::bid::Credentials {
+                server: &login.server,
+                cert: &login.cert,
+                key: &login.key,
+            };
+            let receipt = tradehall::client::bid::status(&credentials, &trade).await?;
+            println!("{}", serde_json::to_string_pretty(&receipt)?);
+            Ok(())
+        }
         Command::Receipt(ReceiptCommand::Verify {
             receipt,
             keys,

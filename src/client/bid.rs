@@ -202,3 +202,76 @@ fn write_envelope(
     out.get_ref().sync_all()?;
     Ok(sealed)
 }
+
+/// The certificate and key a bidder signs in with.
+pub struct Credentials<'a> {
+    pub server: &'a str,
+    pub cert: &'a Path,
+    pub key: &'a Path,
+}
+
+async fn login(credentials: &Credentials<'_>) -> anyhow::Result<Session> {
+    let cert_pem = std::fs::read_to_string(credentials.cert)
+        .with_context(|| format!("reading {}", credentials.cert.display()))?;
+    let signer = Signer::from_pkcs8(
+        &std::fs::read(credentials.key)
+            .with_context(|| format!("reading {}", credentials.key.display()))?,
+    )?;
+    Session::login(credentials.server, &cert_pem, &signer).await
+}
+
+/// Submits a sealed envelope (streamed) for the trade it names, checks the receipt
+/// against the platform's published keys, and writes it to `receipt_path`.
+pub async fn submit(
+    credentials: &Credentials<'_>,
+    envelope_path: &Path,
+    receipt_path: &Path,
+) -> anyhow::Result<crate::crypto::receipt::Receipt> {
+    let file = File::open(envelope_path)
+        .with_context(|| format!("opening {}", envelope_path.display()))?;
+    let inspected =
+        envelope::inspect(BufReader::new(file)).context("this is not a valid sealed envelope")?;
+    let session = login(credentials).await?;
+    let answer = session
+        .put_file(
+            &format!("/api/v1/trades/{}/bid", inspected.header.trade),
+            envelope_path,
+        )
+        .await?;
+    let receipt: crate::crypto::receipt::Receipt =
+        serde_json::from_value(answer).context("the server's receipt is malformed")?;
+    let keys = session.get("/api/v1/platform/keys").await?;
+    let keys: Vec<crate::crypto::platform_key::PublicKeyInfo> = keys["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| crate::crypto::platform_key::PublicKeyInfo {
+            key_id: k["key_id"].as_str().unwrap_or_default().to_owned(),
+            algorithm: "Ed25519",
+            public_key: k["public_key"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect();
+    receipt
+        .verify(&keys)
+        .context("the server's receipt does not verify")?;
+    receipt.matches_envelope(&hex::encode(inspected.commitment))?;
+    std::fs::write(receipt_path, serde_json::to_vec_pretty(&receipt)?)
+        .with_context(|| format!("writing {}", receipt_path.display()))?;
+    Ok(receipt)
+}
+
+/// Withdraws the bidder's bid on `trade`.
+pub async fn withdraw(credentials: &Credentials<'_>, trade: &str) -> anyhow::Result<()> {
+    login(credentials)
+        .await?
+        .delete(&format!("/api/v1/trades/{trade}/bid"))
+        .await
+}
+
+/// The receipt of the bidder's active bid on `trade`.
+pub async fn status(credentials: &Credentials<'_>, trade: &str) -> anyhow::Result<Value> {
+    login(credentials)
+        .await?
+        .get(&format!("/api/v1/trades/{trade}/bid"))
+        .await
+}

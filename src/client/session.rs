@@ -15,7 +15,7 @@ pub struct Session {
 }
 
 /// Turns an API response into its JSON body, or an error naming the server's code.
-async fn body(resp: reqwest::Response) -> anyhow::Result<Value> {
+async fn body_of(resp: reqwest::Response) -> anyhow::Result<Value> {
     let status = resp.status();
     let value: Value = resp.json().await.unwrap_or(Value::Null);
     if status.is_success() {
@@ -35,7 +35,7 @@ impl Session {
     ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder().build()?;
         let base = server.trim_end_matches('/').to_owned();
-        let challenge = body(
+        let challenge = body_of(
             http.post(format!("{base}/api/v1/auth/challenge"))
                 .send()
                 .await
@@ -51,7 +51,7 @@ impl Session {
             "nonce": nonce,
             "signature": base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes())),
         });
-        let login = body(
+        let login = body_of(
             http.post(format!("{base}/api/v1/auth/login"))
                 .json(&proof)
                 .send()
@@ -66,7 +66,7 @@ impl Session {
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        body(
+        body_of(
             self.http
                 .get(format!("{}{path}", self.base))
                 .bearer_auth(&self.token)
@@ -76,8 +76,37 @@ impl Session {
         .await
     }
 
+    /// Streams a file as the request body (envelopes of any size).
+    pub async fn put_file(&self, path: &str, file: &std::path::Path) -> anyhow::Result<Value> {
+        let body = tokio::fs::File::open(file)
+            .await
+            .with_context(|| format!("opening {}", file.display()))?;
+        body_of(
+            self.http
+                .put(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .body(body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
+        let resp = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        body_of(resp).await.map(|_| ())
+    }
+
     pub async fn put(&self, path: &str, json: &Value) -> anyhow::Result<Value> {
-        body(
+        body_of(
             self.http
                 .put(format!("{}{path}", self.base))
                 .bearer_auth(&self.token)

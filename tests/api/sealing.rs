@@ -19,6 +19,7 @@ async fn a_bid_sealed_by_the_cli_opens_with_two_of_three_custodians(backend: Bac
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let cert = write(dir.path(), "cert.pem", bidder.cert_pem.as_bytes());
     let key = write(dir.path(), "key.der", &bidder.key_pkcs8);
+    let (cert_path, key_path, base) = (cert.clone(), key.clone(), app.base.clone());
     let proposal = write(dir.path(), "技术标.pdf", &vec![0x25; 200_000]);
     let commercial = write(dir.path(), "商务标.pdf", b"commercial part");
     let out = dir.path().join("bid.sealed");
@@ -144,6 +145,73 @@ async fn a_bid_sealed_by_the_cli_opens_with_two_of_three_custodians(backend: Bac
         .collect();
     assert_eq!(names, ["技术标.pdf", "商务标.pdf"]);
     assert_eq!(opened.manifest.files[0].size, 200_000);
+
+    // Submit, check, withdraw — all from the bidder's machine.
+    let cli = |args: Vec<String>| {
+        let mut all = args;
+        all.extend([
+            "--cert".into(),
+            cert_path.display().to_string(),
+            "--key".into(),
+            key_path.display().to_string(),
+        ]);
+        all.extend(["--server".into(), base.clone()]);
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_tradehall"))
+                .args(&all)
+                .output()
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    let submitted = tokio::task::spawn_blocking(cli(vec![
+        "bid".into(),
+        "submit".into(),
+        out.display().to_string(),
+    ]))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    let receipt_path = dir.path().join("bid.sealed.receipt.json");
+    let receipt: tradehall::crypto::receipt::Receipt =
+        serde_json::from_slice(&std::fs::read(&receipt_path).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(receipt.envelope_sha256, commitment);
+    let status = tokio::task::spawn_blocking(cli(vec![
+        "bid".into(),
+        "status".into(),
+        "--trade".into(),
+        id.clone(),
+    ]))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(String::from_utf8_lossy(&status.stdout).contains(&commitment));
+    let withdrawn = tokio::task::spawn_blocking(cli(vec![
+        "bid".into(),
+        "withdraw".into(),
+        "--trade".into(),
+        id.clone(),
+    ]))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        withdrawn.status.success(),
+        "{}",
+        String::from_utf8_lossy(&withdrawn.stderr)
+    );
+    let status = tokio::task::spawn_blocking(cli(vec![
+        "bid".into(),
+        "status".into(),
+        "--trade".into(),
+        id.clone(),
+    ]))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!status.status.success(), "no active bid after withdrawal");
+    assert!(String::from_utf8_lossy(&status.stderr).contains("bid_not_found"));
 }
 
 crate::on_both_backends!(a_bid_sealed_by_the_cli_opens_with_two_of_three_custodians);
