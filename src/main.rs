@@ -8,7 +8,8 @@ use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 use tradehall::config::{
-    BidCommand, Cli, Command, CustodianCommand, KeyCommand, LogFormat, PkiCommand, ReceiptCommand,
+    BidCommand, BidderLogin, Cli, Command, CustodianCommand, KeyCommand, LogFormat, PkiCommand,
+    ReceiptCommand,
 };
 use tradehall::domain::clock::SystemClock;
 
@@ -67,6 +68,15 @@ async fn serve(
         }
     }
     Ok(())
+}
+
+/// The bidder's sign-in as the client library takes it.
+fn credentials(login: &BidderLogin) -> tradehall::client::bid::Credentials<'_> {
+    tradehall::client::bid::Credentials {
+        server: &login.server,
+        cert: &login.cert,
+        key: &login.key,
+    }
 }
 
 #[tokio::main]
@@ -162,18 +172,13 @@ async fn main() -> anyhow::Result<()> {
             login,
             receipt,
         }) => {
-            use tradehall::client::bid::{submit, Credentials};
             let receipt_path = receipt.unwrap_or_else(|| {
                 let mut p = envelope.clone().into_os_string();
                 p.push(".receipt.json");
                 p.into()
             });
-            let credentials = Credentials {
-                server: &login.server,
-                cert: &login.cert,
-                key: &login.key,
-            };
-            let r = submit(&credentials, &envelope, &receipt_path).await?;
+            let r = tradehall::client::bid::submit(&credentials(&login), &envelope, &receipt_path)
+                .await?;
             println!(
                 "bid received {} at log index {}; receipt verified and saved to {}",
                 r.received_at,
@@ -183,22 +188,12 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bid(BidCommand::Withdraw { trade, login }) => {
-            let credentials = tradehall::client::bid::Credentials {
-                server: &login.server,
-                cert: &login.cert,
-                key: &login.key,
-            };
-            tradehall::client::bid::withdraw(&credentials, &trade).await?;
+            tradehall::client::bid::withdraw(&credentials(&login), &trade).await?;
             println!("bid withdrawn from trade {trade}");
             Ok(())
         }
         Command::Bid(BidCommand::Status { trade, login }) => {
-            let credentials = tradehall::client::bid::Credentials {
-                server: &login.server,
-                cert: &login.cert,
-                key: &login.key,
-            };
-            let receipt = tradehall::client::bid::status(&credentials, &trade).await?;
+            let receipt = tradehall::client::bid::status(&credentials(&login), &trade).await?;
             println!("{}", serde_json::to_string_pretty(&receipt)?);
             Ok(())
         }
