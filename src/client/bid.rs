@@ -241,16 +241,7 @@ pub async fn submit(
     let receipt: crate::crypto::receipt::Receipt =
         serde_json::from_value(answer).context("the server's receipt is malformed")?;
     let keys = session.get("/api/v1/platform/keys").await?;
-    let keys: Vec<crate::crypto::platform_key::PublicKeyInfo> = keys["keys"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|k| crate::crypto::platform_key::PublicKeyInfo {
-            key_id: k["key_id"].as_str().unwrap_or_default().to_owned(),
-            algorithm: "Ed25519",
-            public_key: k["public_key"].as_str().unwrap_or_default().to_owned(),
-        })
-        .collect();
+    let keys = super::receipt::parse_keys(keys)?;
     receipt
         .verify(&keys)
         .context("the server's receipt does not verify")?;

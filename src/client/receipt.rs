@@ -26,8 +26,9 @@ struct KeyJson {
     public_key: String,
 }
 
-fn parse_keys(text: &str) -> anyhow::Result<Vec<PublicKeyInfo>> {
-    let keys: Keys = serde_json::from_str(text)
+/// The platform's keys from the JSON of `GET /api/v1/platform/keys`.
+pub(crate) fn parse_keys(json: serde_json::Value) -> anyhow::Result<Vec<PublicKeyInfo>> {
+    let keys: Keys = serde_json::from_value(json)
         .context("platform keys are not the JSON of /api/v1/platform/keys")?;
     Ok(keys
         .keys
@@ -52,13 +53,14 @@ pub async fn verify(
     )
     .context("the receipt is not receipt JSON")?;
     let keys = match keys {
-        KeySource::File(path) => parse_keys(
-            &std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?,
-        )?,
+        KeySource::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            parse_keys(serde_json::from_str(&text).context("platform keys are not JSON")?)?
+        }
         KeySource::Server(url) => {
             let url = format!("{}/api/v1/platform/keys", url.trim_end_matches('/'));
-            parse_keys(&reqwest::get(&url).await?.error_for_status()?.text().await?)?
+            parse_keys(reqwest::get(&url).await?.error_for_status()?.json().await?)?
         }
     };
     receipt.verify(&keys)?;

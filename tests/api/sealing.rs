@@ -147,8 +147,8 @@ async fn a_bid_sealed_by_the_cli_opens_with_two_of_three_custodians(backend: Bac
     assert_eq!(opened.manifest.files[0].size, 200_000);
 
     // Submit, check, withdraw — all from the bidder's machine.
-    let cli = |args: Vec<String>| {
-        let mut all = args;
+    let cli = |args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         all.extend([
             "--cert".into(),
             cert_path.display().to_string(),
@@ -156,20 +156,19 @@ async fn a_bid_sealed_by_the_cli_opens_with_two_of_three_custodians(backend: Bac
             key_path.display().to_string(),
         ]);
         all.extend(["--server".into(), base.clone()]);
-        move || {
+        let run = move || {
             std::process::Command::new(env!("CARGO_BIN_EXE_tradehall"))
                 .args(&all)
                 .output()
+        };
+        async move {
+            tokio::task::spawn_blocking(run)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
                 .unwrap_or_else(|e| panic!("{e}"))
         }
     };
-    let submitted = tokio::task::spawn_blocking(cli(vec![
-        "bid".into(),
-        "submit".into(),
-        out.display().to_string(),
-    ]))
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let submitted = cli(&["bid", "submit", &out.display().to_string()]).await;
     assert!(
         submitted.status.success(),
         "{}",
@@ -180,36 +179,15 @@ async fn a_bid_sealed_by_the_cli_opens_with_two_of_three_custodians(backend: Bac
         serde_json::from_slice(&std::fs::read(&receipt_path).unwrap_or_default())
             .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(receipt.envelope_sha256, commitment);
-    let status = tokio::task::spawn_blocking(cli(vec![
-        "bid".into(),
-        "status".into(),
-        "--trade".into(),
-        id.clone(),
-    ]))
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let status = cli(&["bid", "status", "--trade", &id]).await;
     assert!(String::from_utf8_lossy(&status.stdout).contains(&commitment));
-    let withdrawn = tokio::task::spawn_blocking(cli(vec![
-        "bid".into(),
-        "withdraw".into(),
-        "--trade".into(),
-        id.clone(),
-    ]))
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let withdrawn = cli(&["bid", "withdraw", "--trade", &id]).await;
     assert!(
         withdrawn.status.success(),
         "{}",
         String::from_utf8_lossy(&withdrawn.stderr)
     );
-    let status = tokio::task::spawn_blocking(cli(vec![
-        "bid".into(),
-        "status".into(),
-        "--trade".into(),
-        id.clone(),
-    ]))
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let status = cli(&["bid", "status", "--trade", &id]).await;
     assert!(!status.status.success(), "no active bid after withdrawal");
     assert!(String::from_utf8_lossy(&status.stderr).contains("bid_not_found"));
 }
