@@ -173,6 +173,31 @@ pub enum CustodianCommand {
         #[arg(long)]
         keystore: Option<PathBuf>,
     },
+    /// At the opening (after the bid deadline): fetch this custodian's sealed key shares,
+    /// open them locally with the key store, and return them sealed to the server's
+    /// one-time opening key (checked against the platform's published keys). The k-th
+    /// custodian to contribute completes the opening; its record is printed.
+    Open {
+        /// Trade id.
+        #[arg(long)]
+        trade: String,
+        /// Server URL.
+        #[arg(long, env = "TRADEHALL_SERVER")]
+        server: String,
+        /// The custodian's certificate (PEM chain, end-entity first).
+        #[arg(long)]
+        cert: PathBuf,
+        /// The certificate's private key (PKCS#8 PEM or DER).
+        #[arg(long)]
+        key: PathBuf,
+        /// The key store made by `custodian keygen` (default: custodian-<trade>.key).
+        #[arg(long)]
+        keystore: Option<PathBuf>,
+        /// A saved copy of GET /api/v1/platform/keys to check the opening key against
+        /// (default: fetch it from the server).
+        #[arg(long)]
+        platform_keys: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

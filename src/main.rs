@@ -137,6 +137,41 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Custodian(CustodianCommand::Open {
+            trade,
+            server,
+            cert,
+            key,
+            keystore,
+            platform_keys,
+        }) => {
+            let keystore = keystore.unwrap_or_else(|| format!("custodian-{trade}.key").into());
+            let passphrase = tradehall::client::custodian::passphrase(false)?;
+            let outcome = tradehall::client::custodian::open(
+                &server,
+                &trade,
+                &cert,
+                &key,
+                &keystore,
+                &passphrase,
+                platform_keys.as_deref(),
+            )
+            .await?;
+            println!(
+                "opened {} of {} key shares and contributed them ({} of {} contributions)",
+                outcome.opened,
+                outcome.shares,
+                outcome.answer["contributions"],
+                outcome.answer["threshold"]
+            );
+            if !outcome.answer["opening"].is_null() {
+                println!(
+                    "the opening is complete:\n{}",
+                    serde_json::to_string_pretty(&outcome.answer["opening"])?
+                );
+            }
+            Ok(())
+        }
         Command::Bid(BidCommand::Seal {
             trade,
             price,

@@ -116,6 +116,7 @@ pub async fn build(
             bid_dir: args.data_dir.join("bids"),
             max_envelope_bytes: args.max_envelope_bytes,
         },
+        openings: Default::default(),
     });
     let http = HttpSettings {
         max_body_bytes: args.max_body_bytes,

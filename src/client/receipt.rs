@@ -41,6 +41,21 @@ pub(crate) fn parse_keys(json: serde_json::Value) -> anyhow::Result<Vec<PublicKe
         .collect())
 }
 
+/// The platform's public keys from a saved file or from the server.
+pub(crate) async fn load_keys(source: KeySource<'_>) -> anyhow::Result<Vec<PublicKeyInfo>> {
+    match source {
+        KeySource::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            parse_keys(serde_json::from_str(&text).context("platform keys are not JSON")?)
+        }
+        KeySource::Server(url) => {
+            let url = format!("{}/api/v1/platform/keys", url.trim_end_matches('/'));
+            parse_keys(reqwest::get(&url).await?.error_for_status()?.json().await?)
+        }
+    }
+}
+
 /// Verifies the receipt at `receipt_path`; with `envelope`, also that it is that envelope's.
 pub async fn verify(
     receipt_path: &Path,
@@ -52,17 +67,7 @@ pub async fn verify(
             .with_context(|| format!("reading {}", receipt_path.display()))?,
     )
     .context("the receipt is not receipt JSON")?;
-    let keys = match keys {
-        KeySource::File(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            parse_keys(serde_json::from_str(&text).context("platform keys are not JSON")?)?
-        }
-        KeySource::Server(url) => {
-            let url = format!("{}/api/v1/platform/keys", url.trim_end_matches('/'));
-            parse_keys(reqwest::get(&url).await?.error_for_status()?.json().await?)?
-        }
-    };
+    let keys = load_keys(keys).await?;
     receipt.verify(&keys)?;
     if let Some(path) = envelope {
         let file =

@@ -116,4 +116,16 @@ impl Session {
         )
         .await
     }
+
+    pub async fn post(&self, path: &str, json: &Value) -> anyhow::Result<Value> {
+        body_of(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .json(json)
+                .send()
+                .await?,
+        )
+        .await
+    }
 }

@@ -401,7 +401,21 @@ impl VerifiedCertificate {
     /// Accepts ECDSA P-256/SHA-256 and P-384/SHA-384 in ASN.1 DER form and in the fixed
     /// r‖s form WebCrypto produces, Ed25519, RSA PKCS#1 v1.5 SHA-256 and RSA-PSS SHA-256.
     pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), CertError> {
-        let (_, cert) = x509_parser::parse_x509_certificate(&self.der)
+        verify_with_certificate(&self.der, message, signature)
+    }
+}
+
+/// Verifies `signature` over `message` with the public key of the certificate `der`,
+/// without judging the certificate itself: for a certificate already validated at an
+/// earlier instant (a sealed bid's signer, checked at submission, verified again at the
+/// opening). Algorithms as [`VerifiedCertificate::verify_signature`].
+pub fn verify_with_certificate(
+    der: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), CertError> {
+    {
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
             .map_err(|e| CertError::Malformed(e.to_string()))?;
         let spki = cert.public_key();
         let key = spki.subject_public_key.data.as_ref();

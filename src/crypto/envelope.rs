@@ -355,8 +355,19 @@ pub struct Inspected {
 impl Inspected {
     /// DER certificates of the chain in the header.
     pub fn certificate_chain(&self) -> Result<Vec<Vec<u8>>, EnvelopeError> {
-        self.header
-            .certificate_chain
+        self.header.certificate_chain()
+    }
+
+    /// The sealed share for the custodian key with id `key_id`.
+    pub fn share_for(&self, key_id: &str) -> Result<SealedShare, EnvelopeError> {
+        self.header.share_for(key_id)
+    }
+}
+
+impl Header {
+    /// DER certificates of the chain, end-entity first.
+    pub fn certificate_chain(&self) -> Result<Vec<Vec<u8>>, EnvelopeError> {
+        self.certificate_chain
             .iter()
             .map(|c| unb64(c, "certificate"))
             .collect()
@@ -365,7 +376,6 @@ impl Inspected {
     /// The sealed share for the custodian key with id `key_id`.
     pub fn share_for(&self, key_id: &str) -> Result<SealedShare, EnvelopeError> {
         let share = self
-            .header
             .shares
             .iter()
             .find(|s| s.custodian_key == key_id)
@@ -387,27 +397,25 @@ fn read_array<const N: usize>(r: &mut impl Read) -> Result<[u8; N], EnvelopeErro
     Ok(b)
 }
 
-/// Reads and hashes a whole envelope in constant memory, checking its structure: magic,
-/// version, header, a payload length a stream can have, a signature, nothing after it.
-/// It checks no signature or certificate; the caller does that with the chain in the header.
-pub fn inspect(input: impl Read) -> Result<Inspected, EnvelopeError> {
-    let mut r = HashingReader {
-        inner: input,
-        ctx: Context::new(&SHA256),
-        len: 0,
-    };
-    if &read_array::<8>(&mut r)? != MAGIC {
+/// Reads only the header of an envelope (magic, version, header) and checks it, without
+/// reading the payload: what the opening needs to hand custodians their sealed shares.
+pub fn read_header(mut input: impl Read) -> Result<Header, EnvelopeError> {
+    read_header_part(&mut input)
+}
+
+fn read_header_part(r: &mut impl Read) -> Result<Header, EnvelopeError> {
+    if &read_array::<8>(r)? != MAGIC {
         return Err(format_error(
             "missing THSEALED magic: not a sealed envelope",
         ));
     }
-    let version = u16::from_be_bytes(read_array(&mut r)?);
+    let version = u16::from_be_bytes(read_array(r)?);
     if version != VERSION {
         return Err(format_error(format!(
             "unsupported envelope version {version}"
         )));
     }
-    let h = u32::from_be_bytes(read_array(&mut r)?);
+    let h = u32::from_be_bytes(read_array(r)?);
     if h > MAX_HEADER_LEN {
         return Err(format_error("header too large"));
     }
@@ -427,6 +435,19 @@ pub fn inspect(input: impl Read) -> Result<Inspected, EnvelopeError> {
             "an envelope carries k-of-n key shares: it is not encrypted to the committee",
         ));
     }
+    Ok(header)
+}
+
+/// Reads and hashes a whole envelope in constant memory, checking its structure: magic,
+/// version, header, a payload length a stream can have, a signature, nothing after it.
+/// It checks no signature or certificate; the caller does that with the chain in the header.
+pub fn inspect(input: impl Read) -> Result<Inspected, EnvelopeError> {
+    let mut r = HashingReader {
+        inner: input,
+        ctx: Context::new(&SHA256),
+        len: 0,
+    };
+    let header = read_header_part(&mut r)?;
     let header_digest = digest(&r.ctx);
     let payload_len = u64::from_be_bytes(read_array(&mut r)?);
     if stream::plaintext_len(payload_len).is_none() {

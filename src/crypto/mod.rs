@@ -3,6 +3,7 @@
 pub mod cert;
 pub mod digest;
 pub mod envelope;
+pub mod opening;
 pub mod pki;
 pub mod platform_key;
 pub mod receipt;

@@ -197,18 +197,18 @@ pub fn recover_key(
     Ok(key)
 }
 
-/// Seals one share to a custodian's key (HPKE base mode, empty `aad`).
-pub fn seal_share(
+/// HPKE base-mode single-shot seal of `plaintext` to `recipient` under `info` (empty `aad`).
+pub fn hpke_seal(
     recipient: &CustodianPublicKey,
-    binding: &ShareBinding<'_>,
-    share: &[u8],
+    info: &[u8],
+    plaintext: &[u8],
     rng: &mut impl hpke::rand_core::CryptoRng,
 ) -> Result<SealedShare, ThresholdError> {
     let (enc, ciphertext) = hpke::single_shot_seal_with_rng::<AesGcm256, HkdfSha256, Kem>(
         &OpModeS::Base,
         &recipient.hpke()?,
-        &binding.info(),
-        share,
+        info,
+        plaintext,
         &[],
         rng,
     )
@@ -219,27 +219,47 @@ pub fn seal_share(
     })
 }
 
+/// Opens what [`hpke_seal`] sealed to `key` under the same `info`.
+pub fn hpke_open(
+    key: &CustodianSecretKey,
+    info: &[u8],
+    sealed: &SealedShare,
+) -> Result<Zeroizing<Vec<u8>>, ThresholdError> {
+    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
+        .map_err(|_| ThresholdError::Open)?;
+    hpke::single_shot_open::<AesGcm256, HkdfSha256, Kem>(
+        &OpModeR::Base,
+        &key.0,
+        &enc,
+        info,
+        &sealed.ciphertext,
+        &[],
+    )
+    .map(Zeroizing::new)
+    .map_err(|_| ThresholdError::Open)
+}
+
+/// Seals one share to a custodian's key (HPKE base mode, empty `aad`).
+pub fn seal_share(
+    recipient: &CustodianPublicKey,
+    binding: &ShareBinding<'_>,
+    share: &[u8],
+    rng: &mut impl hpke::rand_core::CryptoRng,
+) -> Result<SealedShare, ThresholdError> {
+    hpke_seal(recipient, &binding.info(), share, rng)
+}
+
 /// Opens a share sealed to `key` under the same binding.
 pub fn open_share(
     key: &CustodianSecretKey,
     binding: &ShareBinding<'_>,
     sealed: &SealedShare,
 ) -> Result<Zeroizing<Vec<u8>>, ThresholdError> {
-    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
-        .map_err(|_| ThresholdError::Open)?;
-    let share = hpke::single_shot_open::<AesGcm256, HkdfSha256, Kem>(
-        &OpModeR::Base,
-        &key.0,
-        &enc,
-        &binding.info(),
-        &sealed.ciphertext,
-        &[],
-    )
-    .map_err(|_| ThresholdError::Open)?;
+    let share = hpke_open(key, &binding.info(), sealed)?;
     if share.len() != SHARE_LEN {
         return Err(ThresholdError::Share);
     }
-    Ok(Zeroizing::new(share))
+    Ok(share)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod event;
 pub mod identity;
 pub mod money;
+pub mod opening;
 pub mod region;
 pub mod rulebook;
 pub mod trade;

@@ -7,7 +7,8 @@ use super::money::{Currency, Money};
 use super::region::RegionCode;
 use super::usci::Usci;
 
-/// Where a trade is in its life. Later stages (opening, evaluation, result) join here.
+/// Where a trade is in its life, as stored. Between the deadline and the opening record a
+/// published trade is *opening* (see [`Trade::phase`]). Evaluation and result join later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TradeStatus {
@@ -15,6 +16,10 @@ pub enum TradeStatus {
     Draft,
     /// Announced; bids may be prepared until the deadline.
     Published,
+    /// Opened: the signed opening record is published and enough bids were valid.
+    Opened,
+    /// Failed at the opening (流标): fewer valid bids than the rulebook's minimum.
+    Failed,
 }
 
 impl TradeStatus {
@@ -22,6 +27,8 @@ impl TradeStatus {
         match self {
             TradeStatus::Draft => "draft",
             TradeStatus::Published => "published",
+            TradeStatus::Opened => "opened",
+            TradeStatus::Failed => "failed",
         }
     }
 
@@ -29,6 +36,8 @@ impl TradeStatus {
         match s {
             "draft" => Some(Self::Draft),
             "published" => Some(Self::Published),
+            "opened" => Some(Self::Opened),
+            "failed" => Some(Self::Failed),
             _ => None,
         }
     }
@@ -99,6 +108,16 @@ pub struct Trade {
 impl Trade {
     pub fn is_demo(&self) -> bool {
         self.time_scale != 1
+    }
+
+    /// Where the trade is at `now`: its stored status, except that a published trade past
+    /// its deadline is `opening` until its opening record exists.
+    pub fn phase(&self, now: DateTime<Utc>) -> &'static str {
+        match self.status {
+            TradeStatus::Published if now >= self.terms.bid_deadline => "opening",
+            TradeStatus::Published => "bidding",
+            other => other.as_str(),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod bids;
 mod committee;
 mod error;
 mod events;
+mod opening;
 mod trades;
 
 pub use auth::{
@@ -17,6 +18,7 @@ pub use auth::{
 pub use committee::KeyRegistration;
 pub use error::EngineError;
 pub use events::PublicEvent;
+pub use opening::{ContributionOutcome, Openings};
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
 
 use std::sync::Arc;
@@ -73,6 +75,8 @@ pub struct Platform {
     /// Signs receipts, checkpoints and opening records.
     pub platform_key: Arc<PlatformKey>,
     pub settings: Settings,
+    /// Openings in progress in this process (one-time keys and shares; memory only).
+    pub openings: Openings,
 }
 
 /// Who is asking and from where; turned into the audit record of every state change

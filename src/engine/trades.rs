@@ -44,6 +44,8 @@ pub struct TradeView {
     pub custodian_keys: Vec<CustodianKey>,
     /// Whether every custodian has registered its key, so bids can be sealed.
     pub committee_ready: bool,
+    /// Where the trade is now: `draft`, `bidding`, `opening`, `opened` or `failed`.
+    pub phase: &'static str,
 }
 
 /// Public listing filters.
@@ -266,6 +268,7 @@ impl Platform {
         let custodian_keys = self.store.custodian_keys(&trade.id).await?;
         let committee_ready = custodian_keys.len() == trade.terms.committee.custodians.len();
         Ok(TradeView {
+            phase: trade.phase(self.clock.now()),
             demo: trade.is_demo(),
             trade,
             kind_name,

@@ -5,6 +5,7 @@ mod auth;
 pub mod error;
 mod events;
 mod extract;
+mod opening;
 mod trades;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -52,6 +53,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(auth::router())
         .merge(trades::router(settings.max_document_bytes))
         .merge(events::router())
+        .merge(opening::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     let web = ServeDir::new(&settings.web_dir);
     api.with_state(state)

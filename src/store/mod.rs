@@ -21,7 +21,9 @@ use std::sync::Arc;
 use crate::domain::clock::Clock;
 use crate::domain::event::{Audit, LoggedEvent, NewEvent};
 use crate::domain::identity::{Identity, IdentityStatus, Role};
-use crate::domain::trade::{Clarification, CustodianKey, StoredBid, Trade, TradeDocument};
+use crate::domain::trade::{
+    Clarification, CustodianKey, StoredBid, Trade, TradeDocument, TradeStatus,
+};
 
 /// What went wrong in the store, in terms the engine can act on.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,18 @@ pub enum ChallengeState {
 pub struct NewIdentity {
     pub identity: Identity,
     pub cert_der: Vec<u8>,
+}
+
+/// A signed opening record as stored: the exact canonical bytes that were signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOpening {
+    pub outcome: TradeStatus,
+    pub record: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub key_id: String,
+    /// Log index of the `opening.completed` entry.
+    pub seq: i64,
+    pub opened_at: DateTime<Utc>,
 }
 
 /// Filters and position for listing trades, newest first.
@@ -182,6 +196,27 @@ pub trait Store: Send + Sync + 'static {
     async fn withdraw_bid(&self, trade_id: &str, bidder_id: &str, event: NewEvent) -> Result<i64>;
     /// The bidder's active bid on a trade.
     async fn active_bid(&self, trade_id: &str, bidder_id: &str) -> Result<Option<StoredBid>>;
+
+    /// A trade's active bids (one per bidder), in log order.
+    async fn active_bids(&self, trade_id: &str) -> Result<Vec<StoredBid>>;
+    /// The end of the trade's opening window, if a supervisor extended it.
+    async fn opening_extension(&self, trade_id: &str) -> Result<Option<DateTime<Utc>>>;
+    /// Sets the end of the opening window (a supervisor's logged extension).
+    async fn extend_opening(
+        &self,
+        trade_id: &str,
+        ends_at: DateTime<Utc>,
+        event: NewEvent,
+    ) -> Result<i64>;
+    /// Stores the signed opening record and moves the published trade to its outcome
+    /// (`Opened` or `Failed`) with its log entry, atomically. Conflict `already_opened`.
+    async fn record_opening(
+        &self,
+        trade_id: &str,
+        opening: &StoredOpening,
+        event: NewEvent,
+    ) -> Result<i64>;
+    async fn opening_record(&self, trade_id: &str) -> Result<Option<StoredOpening>>;
 
     /// Appends one event on its own.
     async fn append(&self, event: NewEvent) -> Result<i64>;

@@ -7,7 +7,8 @@ use crate::domain::identity::{Identity, IdentityStatus, Role};
 use crate::domain::money::{Currency, Money};
 use crate::domain::region::RegionCode;
 use crate::domain::trade::{
-    Clarification, Lot, OpeningCommittee, Principal, Trade, TradeDocument, TradeStatus, TradeTerms,
+    Clarification, Lot, OpeningCommittee, Principal, StoredBid, Trade, TradeDocument, TradeStatus,
+    TradeTerms,
 };
 use crate::domain::usci::Usci;
 
@@ -186,5 +187,41 @@ impl From<EventRow> for LoggedEvent {
             trade_id: r.trade_id,
             entry: r.entry,
         }
+    }
+}
+
+/// A `bids` row.
+#[derive(sqlx::FromRow)]
+pub struct BidRow {
+    pub id: String,
+    pub trade_id: String,
+    pub bidder_id: String,
+    pub envelope_sha256: String,
+    pub envelope_len: i64,
+    pub storage_path: String,
+    pub salt: Vec<u8>,
+    pub blinded_commitment: String,
+    pub received_at: i64,
+    pub seq: i64,
+    pub status: String,
+}
+
+impl TryFrom<BidRow> for StoredBid {
+    type Error = StoreError;
+
+    fn try_from(r: BidRow) -> Result<Self, StoreError> {
+        Ok(StoredBid {
+            salt: r.salt.try_into().map_err(|_| corrupt("bid salt"))?,
+            id: r.id,
+            trade_id: r.trade_id,
+            bidder_id: r.bidder_id,
+            envelope_sha256: r.envelope_sha256,
+            envelope_len: r.envelope_len,
+            storage_path: r.storage_path,
+            blinded_commitment: r.blinded_commitment,
+            received_at: from_millis(r.received_at),
+            seq: r.seq,
+            status: r.status,
+        })
     }
 }

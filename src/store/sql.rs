@@ -678,31 +678,121 @@ macro_rules! impl_store {
                 trade_id: &str,
                 bidder_id: &str,
             ) -> $crate::store::Result<Option<$crate::domain::trade::StoredBid>> {
-                type Row = (String, String, String, String, i64, String, Vec<u8>, String, i64, i64, String);
-                let row: Option<Row> = sqlx::query_as(
-                    "SELECT id, trade_id, bidder_id, envelope_sha256, envelope_len, storage_path, salt, blinded_commitment, \
-                     received_at, seq, status FROM bids WHERE trade_id = $1 AND bidder_id = $2 AND status = 'active'",
-                )
+                let row: Option<$crate::store::rows::BidRow> = sqlx::query_as(concat!(
+                    $crate::store::sql::BID_SELECT!(),
+                    " WHERE trade_id = $1 AND bidder_id = $2 AND status = 'active'"
+                ))
                 .bind(trade_id)
                 .bind(bidder_id)
                 .fetch_optional(&self.pool)
                 .await?;
-                row.map(|(id, trade_id, bidder_id, envelope_sha256, envelope_len, storage_path, salt, blinded_commitment, at, seq, status)| {
-                    let salt: [u8; 32] = salt
-                        .try_into()
-                        .map_err(|_| $crate::store::StoreError::Other("stored salt is not 32 bytes".into()))?;
-                    Ok($crate::domain::trade::StoredBid {
-                        id,
-                        trade_id,
-                        bidder_id,
-                        envelope_sha256,
-                        envelope_len,
-                        storage_path,
-                        salt,
-                        blinded_commitment,
-                        received_at: $crate::domain::clock::from_millis(at),
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn active_bids(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Vec<$crate::domain::trade::StoredBid>> {
+                let rows: Vec<$crate::store::rows::BidRow> = sqlx::query_as(concat!(
+                    $crate::store::sql::BID_SELECT!(),
+                    " WHERE trade_id = $1 AND status = 'active' ORDER BY seq"
+                ))
+                .bind(trade_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn opening_extension(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Option<chrono::DateTime<chrono::Utc>>> {
+                let row: Option<(i64,)> = sqlx::query_as("SELECT ends_at FROM opening_windows WHERE trade_id = $1")
+                    .bind(trade_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(at,)| $crate::domain::clock::from_millis(at)))
+            }
+
+            async fn extend_opening(
+                &self,
+                trade_id: &str,
+                ends_at: chrono::DateTime<chrono::Utc>,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let (status,): (String,) = sqlx::query_as("SELECT status FROM trades WHERE id = $1")
+                    .bind(trade_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if status != "published" {
+                    return Err($crate::store::StoreError::Conflict("already_opened".into()));
+                }
+                sqlx::query(
+                    "INSERT INTO opening_windows (trade_id, ends_at) VALUES ($1, $2) \
+                     ON CONFLICT (trade_id) DO UPDATE SET ends_at = excluded.ends_at",
+                )
+                .bind(trade_id)
+                .bind(ends_at.timestamp_millis())
+                .execute(&mut *tx)
+                .await?;
+                let seq = self.append_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn record_opening(
+                &self,
+                trade_id: &str,
+                opening: &$crate::store::StoredOpening,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let moved = sqlx::query("UPDATE trades SET status = $2 WHERE id = $1 AND status = 'published'")
+                    .bind(trade_id)
+                    .bind(opening.outcome.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                if moved.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::Conflict("already_opened".into()));
+                }
+                let seq = self.append_in(&mut tx, &event).await?;
+                sqlx::query(
+                    "INSERT INTO opening_records (trade_id, outcome, record, signature, key_id, seq, opened_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(trade_id)
+                .bind(opening.outcome.as_str())
+                .bind(opening.record.clone())
+                .bind(opening.signature.clone())
+                .bind(&opening.key_id)
+                .bind(seq)
+                .bind(opening.opened_at.timestamp_millis())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn opening_record(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Option<$crate::store::StoredOpening>> {
+                let row: Option<(String, Vec<u8>, Vec<u8>, String, i64, i64)> = sqlx::query_as(
+                    "SELECT outcome, record, signature, key_id, seq, opened_at FROM opening_records WHERE trade_id = $1",
+                )
+                .bind(trade_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(outcome, record, signature, key_id, seq, at)| {
+                    Ok($crate::store::StoredOpening {
+                        outcome: $crate::domain::trade::TradeStatus::parse(&outcome)
+                            .ok_or_else(|| $crate::store::StoreError::Other("stored opening outcome is unknown".into()))?,
+                        record,
+                        signature,
+                        key_id,
                         seq,
-                        status,
+                        opened_at: $crate::domain::clock::from_millis(at),
                     })
                 })
                 .transpose()
@@ -764,6 +854,14 @@ macro_rules! trade_select {
     };
 }
 
+macro_rules! bid_select {
+    () => {
+        "SELECT id, trade_id, bidder_id, envelope_sha256, envelope_len, storage_path, salt, blinded_commitment, \
+         received_at, seq, status FROM bids"
+    };
+}
+
+pub(crate) use bid_select as BID_SELECT;
 pub(crate) use identity_select as IDENTITY_SELECT;
 pub(crate) use impl_store;
 pub(crate) use trade_select as TRADE_SELECT;

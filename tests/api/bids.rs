@@ -5,10 +5,9 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{code, spawn_app, Backend, TestApp, User};
+use crate::helpers::{code, platform_keys, put_bid, spawn_app, Backend, TestApp, User};
 use tradehall::crypto::cert::parse_pem_certificates;
 use tradehall::crypto::envelope::{self, Manifest, Organization, SealRequest};
-use tradehall::crypto::platform_key::PublicKeyInfo;
 use tradehall::crypto::receipt::Receipt;
 use tradehall::crypto::threshold::{custodian_key_message, CustodianPublicKey, CustodianSecretKey};
 
@@ -77,33 +76,6 @@ fn seal_for(round: &Round, bidder: &User, trade: &str, price: i64) -> Vec<u8> {
     envelope::seal(request, &bidder.signer, &[0x33; 32], &mut rng, &mut out)
         .unwrap_or_else(|e| panic!("{e}"));
     out
-}
-
-async fn put_bid(app: &TestApp, token: &str, trade: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
-    let resp = app
-        .http
-        .put(app.url(&format!("/api/v1/trades/{trade}/bid")))
-        .bearer_auth(token)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn platform_keys(app: &TestApp) -> Vec<PublicKeyInfo> {
-    let (_, keys) = app.get("/api/v1/platform/keys", None).await;
-    keys["keys"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|k| PublicKeyInfo {
-            key_id: k["key_id"].as_str().unwrap_or_default().into(),
-            algorithm: "Ed25519",
-            public_key: k["public_key"].as_str().unwrap_or_default().into(),
-        })
-        .collect()
 }
 
 async fn a_bid_gets_a_verifiable_receipt_and_can_be_replaced_and_withdrawn(backend: Backend) {

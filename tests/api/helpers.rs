@@ -386,11 +386,15 @@ impl TestApp {
 
     /// A new organisation with a certificate from CA A, enrolled in `role`.
     pub async fn user(&self, role: &str) -> User {
+        self.user_from(&self.ca_a, role).await
+    }
+
+    /// A new organisation with a certificate from `ca`, enrolled in `role`.
+    pub async fn user_from(&self, ca: &DevCa, role: &str) -> User {
         let n = self.orgs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let org = format!("测试{role}单位{n}有限公司");
         let code = usci(&format!("91650100TEQT{n:05}"));
-        let issued = self
-            .ca_a
+        let issued = ca
             .issue(&spec(
                 &format!("{role}-{n}"),
                 &org,
@@ -496,4 +500,38 @@ impl TestApp {
 
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+/// PUT an envelope as the caller's bid.
+pub async fn put_bid(
+    app: &TestApp,
+    token: &str,
+    trade: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
+    let resp = app
+        .http
+        .put(app.url(&format!("/api/v1/trades/{trade}/bid")))
+        .bearer_auth(token)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// The platform's published keys, as a verifier fetches them.
+pub async fn platform_keys(app: &TestApp) -> Vec<tradehall::crypto::platform_key::PublicKeyInfo> {
+    let (_, keys) = app.get("/api/v1/platform/keys", None).await;
+    keys["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| tradehall::crypto::platform_key::PublicKeyInfo {
+            key_id: k["key_id"].as_str().unwrap_or_default().into(),
+            algorithm: "Ed25519",
+            public_key: k["public_key"].as_str().unwrap_or_default().into(),
+        })
+        .collect()
 }

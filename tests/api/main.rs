@@ -12,5 +12,6 @@ mod auth;
 mod bids;
 mod committee;
 mod events;
+mod opening;
 mod sealing;
 mod trades;

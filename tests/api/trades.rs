@@ -520,6 +520,7 @@ async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(bac
             demo_mode: false,
             ..p.settings.clone()
         },
+        openings: Default::default(),
     };
     let identity = p
         .store

@@ -1,0 +1,796 @@
+//! The timed opening (开标): at the deadline the window opens; custodians fetch their
+//! sealed shares, open them on their own machines and contribute them sealed to the
+//! server's one-time opening key; with k contributions every bid key is rebuilt, every
+//! bid decrypted and checked, and all bids are revealed at once in a signed record.
+//!
+//! The opening key and the contributed shares live in this process's memory only and are
+//! wiped when the opening completes; a restart starts a new opening key and the custodians
+//! contribute again (docs/adr/0005).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+use rayon::prelude::*;
+use zeroize::Zeroizing;
+
+use super::{event, Caller, EngineError, Platform, Result};
+use crate::crypto::cert::verify_with_certificate;
+use crate::crypto::digest::sha256_hex;
+use crate::crypto::envelope::{self, manifest_signature_message, EnvelopeError};
+use crate::crypto::opening::{
+    contribution_signature_message, open_contribution, opening_key_message, opening_record_message,
+    ContributionBinding,
+};
+use crate::crypto::threshold::{recover_key, CustodianSecretKey, SealedShare};
+use crate::domain::clock::rfc3339;
+use crate::domain::identity::Role;
+use crate::domain::opening::{
+    BidShare, Contribution, CustodianProgress, OpeningKey, OpeningRecord, OpeningStatus, RecordBid,
+    RecordCommittee, RecordCustodian, RecordFile, RecordOrganization, RecordRule, ShareBundle,
+    SignedRecord, RECORD_VERSION,
+};
+use crate::domain::trade::{StoredBid, Trade, TradeStatus};
+use crate::store::{StoreError, StoredOpening};
+
+/// Window length when the rulebook names none.
+const DEFAULT_WINDOW_MINUTES: i64 = 60;
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(field: &'static str, value: &str) -> Result<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .map_err(|_| {
+            EngineError::invalid("invalid_field", format!("{field} must be standard base64"))
+        })
+}
+
+fn trade_not_found() -> EngineError {
+    EngineError::NotFound {
+        code: "trade_not_found",
+        what: "trade",
+    }
+}
+
+/// One custodian's opened shares, by bid id.
+type Shares = HashMap<String, Zeroizing<Vec<u8>>>;
+
+/// One trade's opening in progress. Dropping it wipes the opening key and the shares.
+struct Session {
+    secret: CustodianSecretKey,
+    key: OpeningKey,
+    /// (custodian id, its shares by bid id), in the order they arrived.
+    contributions: Vec<(String, Shares)>,
+}
+
+/// The openings in progress in this process.
+#[derive(Default)]
+pub struct Openings {
+    sessions: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Session>>>>>,
+}
+
+impl Openings {
+    fn slot(&self, trade_id: &str) -> Arc<tokio::sync::Mutex<Option<Session>>> {
+        let mut sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sessions.entry(trade_id.to_owned()).or_default().clone()
+    }
+
+    fn forget(&self, trade_id: &str) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(trade_id);
+    }
+
+    fn contributors(&self, trade_id: &str) -> Vec<String> {
+        let slot = self.slot(trade_id);
+        let guard = slot.try_lock();
+        match guard {
+            Ok(g) => g
+                .as_ref()
+                .map(|s| s.contributions.iter().map(|(c, _)| c.clone()).collect())
+                .unwrap_or_default(),
+            // An opening is running right now: everyone who counts has contributed.
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// What a contribution achieved.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ContributionOutcome {
+    pub contributions: usize,
+    pub threshold: u8,
+    /// The signed record, if this contribution completed the opening.
+    pub opening: Option<SignedRecord>,
+}
+
+/// Why a bid is invalid: a stable code and words for the record.
+struct Invalid(&'static str, String);
+
+impl Platform {
+    async fn opening_trade(&self, trade_id: &str) -> Result<Trade> {
+        self.store
+            .trade(trade_id)
+            .await?
+            .filter(|t| t.status != TradeStatus::Draft)
+            .ok_or_else(trade_not_found)
+    }
+
+    /// The end of the trade's opening window: the rulebook's length after the deadline,
+    /// or a supervisor's extension.
+    pub async fn opening_window_end(&self, trade: &Trade) -> Result<DateTime<Utc>> {
+        if let Some(end) = self.store.opening_extension(&trade.id).await? {
+            return Ok(end);
+        }
+        let minutes = self
+            .rulebook
+            .procedure(&trade.terms.kind, &trade.terms.procedure)
+            .and_then(|p| p.rules.opening_window_minutes.as_ref())
+            .map_or(DEFAULT_WINDOW_MINUTES, |r| r.value);
+        Ok(trade.terms.bid_deadline + Duration::minutes(minutes))
+    }
+
+    /// Checks that the window is open now for a custodian of this trade, and returns the
+    /// custodian's registered key id.
+    async fn check_window(&self, caller: &Caller, trade: &Trade) -> Result<String> {
+        let custodian = caller.require(Role::Custodian)?;
+        if !trade.terms.committee.custodians.contains(&custodian.id) {
+            return Err(EngineError::Forbidden {
+                needed: Role::Custodian,
+            });
+        }
+        if trade.status != TradeStatus::Published {
+            return Err(EngineError::conflict(
+                "opening_completed",
+                "this trade has already been opened",
+            ));
+        }
+        let now = self.clock.now();
+        if now < trade.terms.bid_deadline {
+            return Err(EngineError::conflict(
+                "opening_not_started",
+                format!(
+                    "the opening starts at the bid deadline, {} (server time)",
+                    rfc3339(trade.terms.bid_deadline)
+                ),
+            ));
+        }
+        let end = self.opening_window_end(trade).await?;
+        if now >= end {
+            return Err(EngineError::conflict(
+                "opening_window_closed",
+                "the opening window has ended without enough contributions; a supervisor can extend it",
+            ));
+        }
+        self.store
+            .custodian_keys(&trade.id)
+            .await?
+            .into_iter()
+            .find(|k| k.custodian == custodian.id)
+            .map(|k| k.key_id)
+            .ok_or_else(|| {
+                EngineError::conflict(
+                    "custodian_key_missing",
+                    "this custodian registered no key for the trade",
+                )
+            })
+    }
+
+    /// Starts the opening session if none runs in this process: a fresh one-time opening
+    /// key, signed by the platform key, and its log entry.
+    async fn start_session(
+        &self,
+        caller: &Caller,
+        trade: &Trade,
+        slot: &mut Option<Session>,
+    ) -> Result<OpeningKey> {
+        if let Some(session) = slot {
+            return Ok(session.key.clone());
+        }
+        let (secret, public) = CustodianSecretKey::generate();
+        let key = OpeningKey {
+            public_key: b64(public.as_bytes()),
+            key_id: public.key_id(),
+            signature: b64(&self
+                .platform_key
+                .sign(&opening_key_message(&trade.id, &public))),
+            platform_key_id: self.platform_key.info().key_id.clone(),
+        };
+        let window_end = self.opening_window_end(trade).await?;
+        let ev = event(
+            caller,
+            "opening.started",
+            Some(&trade.id),
+            serde_json::json!({ "opening_key": key, "window_ends_at": rfc3339(window_end) }),
+            vec![],
+        );
+        self.store.append(ev).await?;
+        *slot = Some(Session {
+            secret,
+            key: key.clone(),
+            contributions: Vec::new(),
+        });
+        Ok(key)
+    }
+
+    /// A custodian's sealed shares of every bid, once the deadline has passed.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn opening_shares(&self, caller: &Caller, trade_id: &str) -> Result<ShareBundle> {
+        let trade = self.opening_trade(trade_id).await?;
+        let key_id = self.check_window(caller, &trade).await?;
+        let slot = self.openings.slot(trade_id);
+        let mut guard = slot.lock().await;
+        let opening_key = self.start_session(caller, &trade, &mut guard).await?;
+        drop(guard);
+        let bids = self.store.active_bids(trade_id).await?;
+        let dir = self.settings.bid_dir.clone();
+        let wanted = key_id.clone();
+        let shares = tokio::task::spawn_blocking(move || {
+            bids.par_iter()
+                .filter_map(|bid| {
+                    // An envelope that cannot be read now is reported invalid at the opening.
+                    let file = std::fs::File::open(dir.join(&bid.storage_path)).ok()?;
+                    let header = envelope::read_header(std::io::BufReader::new(file)).ok()?;
+                    let share = header.share_for(&wanted).ok()?;
+                    let cert = header.certificate_chain().ok()?.into_iter().next()?;
+                    Some(BidShare {
+                        bid: bid.id.clone(),
+                        bidder_certificate: sha256_hex(&cert),
+                        enc: b64(&share.enc),
+                        ct: b64(&share.ciphertext),
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| EngineError::Store(StoreError::Other(Box::new(e))))?;
+        Ok(ShareBundle {
+            trade: trade_id.to_owned(),
+            custodian_key: key_id,
+            opening_key,
+            window_ends_at: rfc3339(self.opening_window_end(&trade).await?),
+            shares,
+        })
+    }
+
+    /// Takes a custodian's contribution; the k-th one runs the opening.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn contribute(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        contribution: Contribution,
+    ) -> Result<ContributionOutcome> {
+        let trade = self.opening_trade(trade_id).await?;
+        let key_id = self.check_window(caller, &trade).await?;
+        let custodian = caller.require(Role::Custodian)?.id.clone();
+        let enc: [u8; 32] = unb64("enc", &contribution.enc)?
+            .try_into()
+            .map_err(|_| EngineError::invalid("invalid_field", "enc is 32 bytes"))?;
+        let ct = unb64("ct", &contribution.ct)?;
+        let signature = unb64("signature", &contribution.signature)?;
+        let ct_sha256 = sha256_hex(&ct);
+
+        let slot = self.openings.slot(trade_id);
+        let mut guard = slot.lock().await;
+        let Some(session) = guard.as_mut() else {
+            return Err(EngineError::conflict(
+                "opening_key_stale",
+                "no opening is running with this key (the server restarted?): fetch the shares again",
+            ));
+        };
+        if session.key.key_id != contribution.opening_key {
+            return Err(EngineError::conflict(
+                "opening_key_stale",
+                "the contribution is sealed to another opening key: fetch the shares again",
+            ));
+        }
+        let der = self
+            .store
+            .identity_certificate(&custodian)
+            .await?
+            .ok_or(EngineError::NotRegistered)?;
+        let cert = self
+            .trust
+            .current()
+            .verify_identity(&[der], self.clock.now())?;
+        cert.verify_signature(
+            &contribution_signature_message(trade_id, &session.key.key_id, &ct_sha256),
+            &signature,
+        )?;
+        let binding = ContributionBinding {
+            trade_id,
+            custodian_key_id: &key_id,
+            opening_key_id: &session.key.key_id,
+        };
+        let opened = open_contribution(
+            &session.secret,
+            &binding,
+            &SealedShare {
+                enc,
+                ciphertext: ct,
+            },
+        )
+        .map_err(|e| {
+            EngineError::invalid(
+                "contribution_invalid",
+                format!("the contribution does not open with this trade's opening key: {e}"),
+            )
+        })?;
+        let bids = self.store.active_bids(trade_id).await?;
+        let mut shares = HashMap::new();
+        for s in opened {
+            if !bids.iter().any(|b| b.id == s.bid) {
+                return Err(EngineError::invalid(
+                    "contribution_invalid",
+                    format!("the contribution names an unknown bid {}", s.bid),
+                ));
+            }
+            if let Some(share) = s.share {
+                shares.insert(s.bid, share);
+            }
+        }
+        let ev = event(
+            caller,
+            "opening.contribution",
+            Some(trade_id),
+            serde_json::json!({
+                "custodian": custodian,
+                "opening_key": session.key.key_id,
+                "ciphertext_sha256": ct_sha256,
+                "signature": contribution.signature,
+            }),
+            vec![],
+        );
+        self.store.append(ev).await?;
+        // A custodian that contributes again replaces its earlier contribution.
+        session.contributions.retain(|(c, _)| c != &custodian);
+        session.contributions.push((custodian, shares));
+        let contributions = session.contributions.len();
+        let threshold = trade.terms.committee.threshold;
+        if contributions < usize::from(threshold) {
+            return Ok(ContributionOutcome {
+                contributions,
+                threshold,
+                opening: None,
+            });
+        }
+        let record = self.run_opening(caller, &trade, session, bids).await?;
+        // The opening is done: the key and every share are wiped with the session.
+        *guard = None;
+        drop(guard);
+        self.openings.forget(trade_id);
+        Ok(ContributionOutcome {
+            contributions,
+            threshold,
+            opening: Some(record),
+        })
+    }
+
+    /// Rebuilds every bid key from the contributions, decrypts and checks every bid, and
+    /// publishes the signed record: all bids at once.
+    async fn run_opening(
+        &self,
+        caller: &Caller,
+        trade: &Trade,
+        session: &Session,
+        bids: Vec<StoredBid>,
+    ) -> Result<SignedRecord> {
+        let threshold = trade.terms.committee.threshold;
+        let mut jobs = Vec::with_capacity(bids.len());
+        for bid in bids {
+            // The first k custodians (in arrival order) that opened this bid's share.
+            let shares: Vec<Zeroizing<Vec<u8>>> = session
+                .contributions
+                .iter()
+                .filter_map(|(_, s)| s.get(&bid.id).cloned())
+                .take(usize::from(threshold))
+                .collect();
+            jobs.push((self.settings.bid_dir.join(&bid.storage_path), bid, shares));
+        }
+        let trade_for_jobs = trade.clone();
+        let opened: Vec<RecordBid> = tokio::task::spawn_blocking(move || {
+            jobs.into_par_iter()
+                .map(|(path, bid, shares)| open_bid(&trade_for_jobs, &path, &bid, &shares))
+                .collect()
+        })
+        .await
+        .map_err(|e| EngineError::Store(StoreError::Other(Box::new(e))))?;
+
+        let now = self.clock.now();
+        let valid_bids = opened.iter().filter(|b| b.valid).count();
+        let rule = self
+            .rulebook
+            .procedure(&trade.terms.kind, &trade.terms.procedure)
+            .and_then(|p| p.rules.min_bidders.as_ref())
+            .map(|r| RecordRule {
+                value: r.value,
+                article: r.article.clone(),
+            });
+        let (outcome, reason) = match &rule {
+            Some(r) if (valid_bids as i64) < r.value => (
+                TradeStatus::Failed,
+                Some(format!(
+                    "{valid_bids} valid bid(s), fewer than the {} required ({}): the trade fails (流标) and may be tendered again",
+                    r.value, r.article
+                )),
+            ),
+            _ => (TradeStatus::Opened, None),
+        };
+        let keys = self.store.custodian_keys(&trade.id).await?;
+        let contributed: Vec<&String> = session.contributions.iter().map(|(c, _)| c).collect();
+        let record = OpeningRecord {
+            v: RECORD_VERSION,
+            trade: trade.id.clone(),
+            title: trade.terms.title.clone(),
+            kind: trade.terms.kind.clone(),
+            procedure: trade.terms.procedure.clone(),
+            rulebook_version: trade.rulebook_version.clone(),
+            rulebook_sha256: trade.rulebook_sha256.clone(),
+            deadline: rfc3339(trade.terms.bid_deadline),
+            opened_at: rfc3339(now),
+            committee: RecordCommittee {
+                threshold,
+                custodians: trade
+                    .terms
+                    .committee
+                    .custodians
+                    .iter()
+                    .map(|c| RecordCustodian {
+                        custodian: c.clone(),
+                        key_id: keys
+                            .iter()
+                            .find(|k| &k.custodian == c)
+                            .map(|k| k.key_id.clone())
+                            .unwrap_or_default(),
+                        contributed: contributed.contains(&c),
+                    })
+                    .collect(),
+            },
+            min_valid_bids: rule,
+            outcome: outcome.as_str().to_owned(),
+            reason,
+            valid_bids,
+            bids: opened,
+        };
+        let canonical = serde_json_canonicalizer::to_vec(&record)
+            .map_err(|e| EngineError::Store(StoreError::Other(Box::new(e))))?;
+        let signature = self.platform_key.sign(&opening_record_message(&canonical));
+        let signed = SignedRecord {
+            record,
+            signature: b64(&signature),
+            key_id: self.platform_key.info().key_id.clone(),
+        };
+        let ev = event(
+            caller,
+            "opening.completed",
+            Some(&trade.id),
+            serde_json::json!({
+                "outcome": outcome.as_str(),
+                "record_sha256": sha256_hex(&canonical),
+                "bids": signed.record.bids.len(),
+                "valid_bids": valid_bids,
+                "signature": signed.signature,
+                "key_id": signed.key_id,
+            }),
+            vec![],
+        );
+        let stored = StoredOpening {
+            outcome,
+            record: canonical,
+            signature,
+            key_id: signed.key_id.clone(),
+            seq: 0,
+            opened_at: now,
+        };
+        match self.store.record_opening(&trade.id, &stored, ev).await {
+            Ok(_) => Ok(signed),
+            Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
+                "opening_completed",
+                "this trade has already been opened",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The signed opening record, if the trade has been opened.
+    pub async fn opening_record(&self, trade_id: &str) -> Result<Option<SignedRecord>> {
+        let Some(stored) = self.store.opening_record(trade_id).await? else {
+            return Ok(None);
+        };
+        let record: OpeningRecord = serde_json::from_slice(&stored.record)
+            .map_err(|e| EngineError::Store(StoreError::Other(Box::new(e))))?;
+        Ok(Some(SignedRecord {
+            record,
+            signature: b64(&stored.signature),
+            key_id: stored.key_id,
+        }))
+    }
+
+    /// The public state of the opening: phase, window, custodian progress, and the record
+    /// once it exists. Nothing about any bid before that.
+    pub async fn opening_status(&self, trade_id: &str) -> Result<OpeningStatus> {
+        let trade = self.opening_trade(trade_id).await?;
+        let now = self.clock.now();
+        let window_end = self.opening_window_end(&trade).await?;
+        let opening = self.opening_record(trade_id).await?;
+        let contributors = self.openings.contributors(trade_id);
+        let phase = match trade.status {
+            TradeStatus::Published if now < trade.terms.bid_deadline => "bidding",
+            TradeStatus::Published if now >= window_end => "window_expired",
+            TradeStatus::Published => "awaiting_contributions",
+            other => other.as_str(),
+        };
+        Ok(OpeningStatus {
+            trade: trade.id.clone(),
+            phase: phase.to_owned(),
+            deadline: rfc3339(trade.terms.bid_deadline),
+            window_ends_at: rfc3339(window_end),
+            server_time: rfc3339(now),
+            threshold: trade.terms.committee.threshold,
+            custodians: trade
+                .terms
+                .committee
+                .custodians
+                .iter()
+                .map(|c| CustodianProgress {
+                    custodian: c.clone(),
+                    contributed: match &opening {
+                        Some(o) => o
+                            .record
+                            .committee
+                            .custodians
+                            .iter()
+                            .any(|r| &r.custodian == c && r.contributed),
+                        None => contributors.contains(c),
+                    },
+                })
+                .collect(),
+            opening,
+        })
+    }
+
+    /// A supervisor extends the opening window of a trade whose opening has not
+    /// completed, with a logged reason: the stalled opening can resume.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn extend_opening(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        minutes: i64,
+        reason: &str,
+    ) -> Result<OpeningStatus> {
+        caller.require(Role::Supervisor)?;
+        let trade = self.opening_trade(trade_id).await?;
+        if !(1..=7 * 24 * 60).contains(&minutes) {
+            return Err(EngineError::invalid(
+                "invalid_field",
+                "minutes must be 1 to 10080",
+            ));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(EngineError::invalid(
+                "invalid_field",
+                "reason must be 1 to 500 characters",
+            ));
+        }
+        let now = self.clock.now();
+        if trade.status != TradeStatus::Published {
+            return Err(EngineError::conflict(
+                "opening_completed",
+                "this trade has already been opened",
+            ));
+        }
+        if now < trade.terms.bid_deadline {
+            return Err(EngineError::conflict(
+                "opening_not_started",
+                "the opening window opens at the bid deadline",
+            ));
+        }
+        let previous = self.opening_window_end(&trade).await?;
+        let ends_at = previous.max(now) + Duration::minutes(minutes);
+        let ev = event(
+            caller,
+            "opening.extended",
+            Some(trade_id),
+            serde_json::json!({
+                "previous_end": rfc3339(previous),
+                "window_ends_at": rfc3339(ends_at),
+                "reason": reason,
+            }),
+            vec![],
+        );
+        match self.store.extend_opening(trade_id, ends_at, ev).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(EngineError::conflict(
+                    "opening_completed",
+                    "this trade has already been opened",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.opening_status(trade_id).await
+    }
+}
+
+/// Opens one stored bid with its rebuilt key and checks it; never fails, but says why a
+/// bid is invalid.
+fn open_bid(
+    trade: &Trade,
+    path: &Path,
+    bid: &StoredBid,
+    shares: &[Zeroizing<Vec<u8>>],
+) -> RecordBid {
+    let mut entry = RecordBid {
+        organization: RecordOrganization {
+            name: String::new(),
+            usci: String::new(),
+        },
+        price: None,
+        currency: None,
+        lots: Vec::new(),
+        files: Vec::new(),
+        machine: None,
+        bond: if trade.terms.bond_amount.minor_units() == 0 {
+            "not_required".into()
+        } else {
+            "unverified".into()
+        },
+        valid: false,
+        reason_code: None,
+        reason: None,
+        envelope_sha256: bid.envelope_sha256.clone(),
+        salt: hex::encode(bid.salt),
+        commitment: bid.blinded_commitment.clone(),
+        log_index: bid.seq,
+        received_at: rfc3339(bid.received_at),
+    };
+    match check_bid(trade, path, bid, shares, &mut entry) {
+        Ok(()) => entry.valid = true,
+        Err(Invalid(code, reason)) => {
+            entry.reason_code = Some(code.to_owned());
+            entry.reason = Some(reason);
+        }
+    }
+    entry
+}
+
+fn check_bid(
+    trade: &Trade,
+    path: &Path,
+    bid: &StoredBid,
+    shares: &[Zeroizing<Vec<u8>>],
+    entry: &mut RecordBid,
+) -> std::result::Result<(), Invalid> {
+    let unreadable = |e: std::io::Error| {
+        Invalid(
+            "envelope_unreadable",
+            format!("the stored envelope cannot be read: {e}"),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let inspected = envelope::inspect(std::io::BufReader::new(file)).map_err(|e| {
+        Invalid(
+            "envelope_unreadable",
+            format!("the stored envelope is damaged: {e}"),
+        )
+    })?;
+    entry.organization = RecordOrganization {
+        name: inspected.header.organization.name.clone(),
+        usci: inspected.header.organization.usci.clone(),
+    };
+    if hex::encode(inspected.commitment) != bid.envelope_sha256 {
+        return Err(Invalid(
+            "envelope_altered",
+            "the stored envelope is not the one received (its SHA-256 differs)".into(),
+        ));
+    }
+    if shares.len() < usize::from(trade.terms.committee.threshold) {
+        return Err(Invalid(
+            "key_shares_missing",
+            "fewer than k custodians could open this bid's key share".into(),
+        ));
+    }
+    let key = recover_key(shares, trade.terms.committee.threshold).map_err(|e| {
+        Invalid(
+            "key_shares_invalid",
+            format!("the key shares do not combine: {e}"),
+        )
+    })?;
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let opened =
+        envelope::open(std::io::BufReader::new(file), &inspected, &key).map_err(|e| match e {
+            EnvelopeError::Attachment { name } => Invalid(
+                "attachment_mismatch",
+                format!("attached file {name} does not match its SHA-256 or size"),
+            ),
+            other => Invalid(
+                "does_not_decrypt",
+                format!("the bid does not decrypt with its rebuilt key: {other}"),
+            ),
+        })?;
+    drop(key);
+    let manifest = &opened.manifest;
+    entry.price = Some(manifest.price);
+    entry.currency = Some(manifest.currency.clone());
+    entry.lots = manifest.lots.clone();
+    entry.machine = Some(manifest.machine.clone());
+    entry.files = manifest
+        .files
+        .iter()
+        .map(|f| RecordFile {
+            name: f.name.clone(),
+            sha256: f.sha256.clone(),
+            size: f.size,
+        })
+        .collect();
+    let signer = inspected
+        .certificate_chain()
+        .ok()
+        .and_then(|c| c.into_iter().next())
+        .ok_or_else(|| Invalid("manifest_signature_invalid", "no signer certificate".into()))?;
+    // The signer's certificate was validated (chain, revocation, validity) at submission.
+    verify_with_certificate(
+        &signer,
+        &manifest_signature_message(&opened.manifest_bytes),
+        &opened.manifest_signature,
+    )
+    .map_err(|e| {
+        Invalid(
+            "manifest_signature_invalid",
+            format!("the bidder's signature over the bid does not verify: {e}"),
+        )
+    })?;
+    if manifest.trade != trade.id {
+        return Err(Invalid(
+            "manifest_wrong_trade",
+            format!("the bid inside names trade {}", manifest.trade),
+        ));
+    }
+    if manifest.organization != inspected.header.organization {
+        return Err(Invalid(
+            "manifest_wrong_organization",
+            "the bid inside names another organisation than the envelope".into(),
+        ));
+    }
+    if manifest.currency != trade.terms.currency.code() {
+        return Err(Invalid(
+            "wrong_currency",
+            format!(
+                "the price is in {}, the trade in {}",
+                manifest.currency,
+                trade.terms.currency.code()
+            ),
+        ));
+    }
+    if manifest.price <= 0 {
+        return Err(Invalid("invalid_price", "the price is not positive".into()));
+    }
+    if !trade.terms.lots.is_empty() {
+        if manifest.lots.is_empty() {
+            return Err(Invalid("unknown_lot", "the bid names no lot".into()));
+        }
+        if let Some(lot) = manifest
+            .lots
+            .iter()
+            .find(|l| !trade.terms.lots.iter().any(|t| &t.id == *l))
+        {
+            return Err(Invalid(
+                "unknown_lot",
+                format!("the trade has no lot {lot}"),
+            ));
+        }
+    }
+    Ok(())
+}

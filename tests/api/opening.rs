@@ -1,0 +1,469 @@
+//! The timed opening: shares only after the deadline, k-of-n contributions sealed to the
+//! one-time opening key, nothing revealed before k, all bids revealed at once in a signed
+//! record, 流标 below the rulebook minimum, and a supervisor's extension of a stalled window.
+
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{code, platform_keys, put_bid, spawn_app, Backend, TestApp, User};
+use tradehall::crypto::cert::parse_pem_certificates;
+use tradehall::crypto::envelope::{self, Manifest, Organization, SealRequest};
+use tradehall::crypto::opening::opening_record_message;
+use tradehall::crypto::receipt::blinded_commitment;
+use tradehall::crypto::threshold::{custodian_key_message, CustodianPublicKey, CustodianSecretKey};
+use tradehall::domain::opening::{OpeningStatus, ShareBundle, SignedRecord};
+
+crate::on_both_backends!(
+    shares_and_contributions_are_refused_before_the_deadline,
+    a_full_round_reveals_every_bid_at_once_in_a_signed_record,
+    fewer_than_three_valid_bids_fail_the_trade,
+    a_stalled_opening_resumes_after_a_supervisors_extension,
+);
+
+pub struct Committee {
+    pub custodians: Vec<User>,
+    pub secrets: Vec<(CustodianSecretKey, CustodianPublicKey)>,
+}
+
+pub struct Round {
+    pub app: TestApp,
+    pub trade: String,
+    pub deadline: DateTime<Utc>,
+    pub committee: Committee,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A published tender whose three custodians have registered their keys (2 of 3 open).
+pub async fn round(backend: Backend) -> Round {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_custodians().await;
+    let ids: Vec<String> = custodians.iter().map(User::id).collect();
+    let trade = app.published_trade(&officer, &ids).await;
+    let mut secrets = Vec::new();
+    for c in &custodians {
+        let (sk, pk) = CustodianSecretKey::generate();
+        let body = json!({ "public_key": b64(pk.as_bytes()), "signature": b64(&c.signer.sign(&custodian_key_message(&trade, &pk))) });
+        let resp = app
+            .http
+            .put(app.url(&format!("/api/v1/trades/{trade}/custodian-key")))
+            .bearer_auth(&c.token)
+            .json(&body)
+            .send()
+            .await;
+        assert_eq!(resp.map(|r| r.status()).ok(), Some(StatusCode::CREATED));
+        secrets.push((sk, pk));
+    }
+    let (_, view) = app.get(&format!("/api/v1/trades/{trade}"), None).await;
+    let deadline = DateTime::parse_from_rfc3339(view["bid_deadline"].as_str().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_timezone(&Utc);
+    Round {
+        app,
+        trade,
+        deadline,
+        committee: Committee {
+            custodians,
+            secrets,
+        },
+    }
+}
+
+impl Round {
+    /// What `tradehall bid seal` produces for `bidder`.
+    pub fn seal(&self, bidder: &User, price: i64, lots: &[&str]) -> Vec<u8> {
+        let organization = Organization {
+            name: bidder.identity["organization"]
+                .as_str()
+                .unwrap_or_default()
+                .into(),
+            usci: bidder.identity["usci"].as_str().unwrap_or_default().into(),
+        };
+        let manifest = Manifest {
+            v: 1,
+            trade: self.trade.clone(),
+            lots: lots.iter().map(|l| (*l).to_owned()).collect(),
+            price,
+            currency: "CNY".into(),
+            organization,
+            machine: format!("machine-of-{}", bidder.id()),
+            files: vec![],
+        };
+        let request = SealRequest {
+            manifest,
+            attachments: vec![],
+            certificate_chain: parse_pem_certificates(&bidder.cert_pem)
+                .unwrap_or_else(|e| panic!("{e}")),
+            committee: self
+                .committee
+                .secrets
+                .iter()
+                .map(|(_, pk)| pk.clone())
+                .collect(),
+            threshold: 2,
+        };
+        let mut out = Vec::new();
+        let mut rng = hpke::rand_core::UnwrapErr(getrandom::SysRng);
+        let key = tradehall::crypto::digest::random_bytes::<32>();
+        envelope::seal(request, &bidder.signer, &key, &mut rng, &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        out
+    }
+
+    /// Seals and submits; returns the receipt.
+    pub async fn bid(&self, bidder: &User, price: i64) -> Value {
+        let envelope = self.seal(bidder, price, &["1"]);
+        let (status, receipt) = put_bid(&self.app, &bidder.token, &self.trade, envelope).await;
+        assert_eq!(status, StatusCode::CREATED, "{receipt}");
+        receipt
+    }
+
+    pub async fn shares(&self, custodian: usize) -> (StatusCode, Value) {
+        self.app
+            .get(
+                &format!("/api/v1/trades/{}/opening/shares", self.trade),
+                Some(&self.committee.custodians[custodian].token),
+            )
+            .await
+    }
+
+    /// What `tradehall custodian open` does for custodian `i`.
+    pub async fn contribute(&self, i: usize) -> (StatusCode, Value) {
+        let (status, bundle) = self.shares(i).await;
+        if status != StatusCode::OK {
+            return (status, bundle);
+        }
+        let bundle: ShareBundle = serde_json::from_value(bundle).unwrap_or_else(|e| panic!("{e}"));
+        let (sk, pk) = &self.committee.secrets[i];
+        let (contribution, _) = tradehall::client::custodian::build_contribution(
+            &bundle,
+            sk,
+            pk,
+            &self.committee.custodians[i].signer,
+            &platform_keys(&self.app).await,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        self.app
+            .post(
+                &format!("/api/v1/trades/{}/opening/contributions", self.trade),
+                Some(&self.committee.custodians[i].token),
+                &serde_json::to_value(&contribution).unwrap_or_default(),
+            )
+            .await
+    }
+
+    pub async fn status(&self) -> OpeningStatus {
+        let (status, body) = self
+            .app
+            .get(&format!("/api/v1/trades/{}/opening", self.trade), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_value(body).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Checks the record the way any member of the public can: the platform's signature over
+/// its canonical form, and every bid's salt against the commitment in the public log.
+pub async fn verify_record(app: &TestApp, signed: &SignedRecord) {
+    let canonical =
+        serde_json_canonicalizer::to_vec(&signed.record).unwrap_or_else(|e| panic!("{e}"));
+    let keys = platform_keys(app).await;
+    let key = keys
+        .iter()
+        .find(|k| k.key_id == signed.key_id)
+        .unwrap_or_else(|| panic!("unknown key {}", signed.key_id));
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(&signed.signature)
+        .unwrap_or_default();
+    assert!(
+        tradehall::crypto::platform_key::verify(
+            key,
+            &opening_record_message(&canonical),
+            &signature
+        ),
+        "the opening record's signature does not verify"
+    );
+    for bid in &signed.record.bids {
+        let salt = hex::decode(&bid.salt).unwrap_or_default();
+        assert_eq!(
+            blinded_commitment(&signed.record.trade, &bid.envelope_sha256, &salt),
+            bid.commitment
+        );
+        let (_, events) = app
+            .get(&format!("/api/v1/events?after={}", bid.log_index - 1), None)
+            .await;
+        let entry = &events["events"][0]["entry"];
+        assert_eq!(entry["kind"], "bid.received");
+        assert_eq!(entry["data"]["commitment"], bid.commitment.as_str());
+        assert!(
+            entry["at"].as_str().unwrap_or_default() < signed.record.deadline.as_str(),
+            "a bid in the record was logged after the deadline"
+        );
+    }
+}
+
+async fn shares_and_contributions_are_refused_before_the_deadline(backend: Backend) {
+    let r = round(backend).await;
+    let bidder = r.app.user("bidder").await;
+    r.bid(&bidder, 1_000_000).await;
+    r.app.clock.set(r.deadline - Duration::milliseconds(1));
+    let (status, body) = r.shares(0).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "opening_not_started")
+    );
+    let (status, body) = r
+        .app
+        .post(
+            &format!("/api/v1/trades/{}/opening/contributions", r.trade),
+            Some(&r.committee.custodians[0].token),
+            &json!({ "opening_key": "00", "enc": b64(&[0; 32]), "ct": b64(&[0; 49]), "signature": b64(&[0; 64]) }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "opening_not_started")
+    );
+    assert_eq!(r.status().await.phase, "bidding");
+
+    // After the deadline only the trade's custodians get shares.
+    r.app.clock.set(r.deadline);
+    let (status, _) = r
+        .app
+        .get(
+            &format!("/api/v1/trades/{}/opening/shares", r.trade),
+            Some(&bidder.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let outsider = r.app.user("custodian").await;
+    let (status, _) = r
+        .app
+        .get(
+            &format!("/api/v1/trades/{}/opening/shares", r.trade),
+            Some(&outsider.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, bundle) = r.shares(0).await;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    assert_eq!(bundle["shares"].as_array().map(Vec::len), Some(1));
+}
+
+async fn a_full_round_reveals_every_bid_at_once_in_a_signed_record(backend: Backend) {
+    let r = round(backend).await;
+    let app = &r.app;
+    // Bidders from two CAs.
+    let a = app.user("bidder").await;
+    let b = app.user_from(&app.ca_b, "bidder").await;
+    let c = app.user("bidder").await;
+    r.bid(&a, 9_870_000_001).await;
+    r.bid(&b, 9_650_000_002).await;
+    let receipt_c = r.bid(&c, 9_990_000_003).await;
+
+    app.clock.set(r.deadline + Duration::seconds(1));
+    assert_eq!(r.status().await.phase, "awaiting_contributions");
+    let (status, first) = r.contribute(0).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["contributions"], 1);
+    assert!(first["opening"].is_null());
+
+    // k-1 contributions reveal nothing: no price, no bidder, in any public view.
+    let status_view = r.status().await;
+    assert_eq!(status_view.phase, "awaiting_contributions");
+    assert!(status_view.opening.is_none());
+    assert_eq!(
+        status_view
+            .custodians
+            .iter()
+            .filter(|c| c.contributed)
+            .count(),
+        1
+    );
+    let (_, events) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    let opening_entries: Vec<&Value> = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e["entry"]["trade_id"] == r.trade.as_str() || e["entry"]["kind"] == "bid.received"
+        })
+        .collect();
+    let (_, trade_view) = app.get(&format!("/api/v1/trades/{}", r.trade), None).await;
+    let (_, hall) = app
+        .get(&format!("/api/v1/trades/{}/opening", r.trade), None)
+        .await;
+    let views = [
+        events.to_string(),
+        serde_json::to_string(&opening_entries).unwrap_or_default(),
+        trade_view.to_string(),
+        hall.to_string(),
+    ];
+    for (i, text) in views.iter().enumerate() {
+        for secret in ["9870000001", "9650000002", "9990000003"] {
+            assert!(
+                !text.contains(secret),
+                "{secret} is visible before the opening"
+            );
+        }
+        if i > 0 {
+            for bidder in [&a, &b, &c] {
+                for secret in [bidder.id(), bidder.identity["usci"].to_string()] {
+                    assert!(
+                        !text.contains(&secret),
+                        "a bidder of this trade is visible before the opening"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(trade_view["phase"], "opening");
+
+    let (status, second) = r.contribute(2).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let signed: SignedRecord =
+        serde_json::from_value(second["opening"].clone()).unwrap_or_else(|e| panic!("{e}"));
+    let record = &signed.record;
+    assert_eq!(record.outcome, "opened");
+    assert_eq!(record.valid_bids, 3);
+    let prices: Vec<(String, Option<i64>)> = record
+        .bids
+        .iter()
+        .map(|b| (b.organization.usci.clone(), b.price))
+        .collect();
+    let usci = |u: &User| u.identity["usci"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        prices,
+        vec![
+            (usci(&a), Some(9_870_000_001)),
+            (usci(&b), Some(9_650_000_002)),
+            (usci(&c), Some(9_990_000_003)),
+        ]
+    );
+    assert!(record.bids.iter().all(|b| b.valid && b.lots == ["1"]));
+    assert_eq!(
+        record.bids[2].salt,
+        receipt_c["salt"].as_str().unwrap_or_default()
+    );
+    let contributed: Vec<bool> = record
+        .committee
+        .custodians
+        .iter()
+        .map(|c| c.contributed)
+        .collect();
+    assert_eq!(contributed, vec![true, false, true]);
+    verify_record(app, &signed).await;
+
+    // The record is public, the same as the one returned, and the trade is opened.
+    let public = r.status().await;
+    assert_eq!(public.phase, "opened");
+    assert_eq!(public.opening.as_ref(), Some(&signed));
+    let (_, trade_view) = app.get(&format!("/api/v1/trades/{}", r.trade), None).await;
+    assert_eq!(trade_view["status"], "opened");
+    // The opening happened once: a late contribution is refused.
+    let (status, body) = r.contribute(1).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "opening_completed")
+    );
+    let (_, events) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    let kinds: Vec<&str> = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["entry"]["kind"].as_str())
+        .filter(|k| k.starts_with("opening."))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "opening.started",
+            "opening.contribution",
+            "opening.contribution",
+            "opening.completed"
+        ]
+    );
+}
+
+async fn fewer_than_three_valid_bids_fail_the_trade(backend: Backend) {
+    let r = round(backend).await;
+    let app = &r.app;
+    let a = app.user("bidder").await;
+    let b = app.user("bidder").await;
+    let c = app.user("bidder").await;
+    r.bid(&a, 1_000_000).await;
+    r.bid(&b, 1_100_000).await;
+    // A bid for a lot the trade does not have opens, but is invalid.
+    let stray = r.seal(&c, 1_200_000, &["9"]);
+    let (status, body) = put_bid(app, &c.token, &r.trade, stray).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    app.clock.set(r.deadline);
+    assert_eq!(r.contribute(1).await.0, StatusCode::OK);
+    let (status, done) = r.contribute(0).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let signed: SignedRecord =
+        serde_json::from_value(done["opening"].clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(signed.record.outcome, "failed");
+    assert_eq!(signed.record.valid_bids, 2);
+    assert!(signed
+        .record
+        .reason
+        .as_deref()
+        .unwrap_or_default()
+        .contains("流标"));
+    let stray = &signed.record.bids[2];
+    assert!(!stray.valid);
+    assert_eq!(stray.reason_code.as_deref(), Some("unknown_lot"));
+    assert_eq!(stray.price, Some(1_200_000));
+    verify_record(app, &signed).await;
+    let (_, trade_view) = app.get(&format!("/api/v1/trades/{}", r.trade), None).await;
+    assert_eq!(trade_view["status"], "failed");
+}
+
+async fn a_stalled_opening_resumes_after_a_supervisors_extension(backend: Backend) {
+    let r = round(backend).await;
+    let app = &r.app;
+    for price in [3_000_000, 3_100_000, 3_200_000] {
+        let bidder = app.user("bidder").await;
+        r.bid(&bidder, price).await;
+    }
+    app.clock.set(r.deadline);
+    assert_eq!(r.contribute(0).await.0, StatusCode::OK);
+    // The window (60 minutes in the rulebook) ends with one contribution of two.
+    app.clock.set(r.deadline + Duration::minutes(60));
+    assert_eq!(r.status().await.phase, "window_expired");
+    let (status, body) = r.contribute(1).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "opening_window_closed")
+    );
+
+    // Only a supervisor extends, with a reason, and it is logged.
+    let supervisor = app.user("supervisor").await;
+    let path = format!("/api/v1/trades/{}/opening/extension", r.trade);
+    let ask = json!({ "minutes": 30, "reason": "开标人网络故障，延长开标窗口" });
+    let (status, _) = app
+        .post(&path, Some(&r.committee.custodians[0].token), &ask)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, extended) = app.post(&path, Some(&supervisor.token), &ask).await;
+    assert_eq!(status, StatusCode::OK, "{extended}");
+    assert_eq!(extended["phase"], "awaiting_contributions");
+
+    let (status, done) = r.contribute(1).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["opening"]["record"]["outcome"], "opened");
+    assert_eq!(done["opening"]["record"]["valid_bids"], 3);
+    let (_, events) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    assert!(events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|e| e["entry"]["kind"] == "opening.extended"
+            && e["entry"]["data"]["reason"] == "开标人网络故障，延长开标窗口"));
+}
