@@ -356,6 +356,14 @@ pub struct DemoArgs {
     /// Set up the demo, print what was created, and exit instead of serving.
     #[arg(long)]
     pub setup_only: bool,
+    /// Do not run the automatic demo custodians and bidders: play the round by hand with
+    /// the CLI (see the README walkthrough).
+    #[arg(long, env = "TRADEHALL_DEMO_MANUAL")]
+    pub manual: bool,
+    /// Acceleration of the demo tender (2 to 86400): its deadline is 30 statutory days
+    /// away, three minutes at the default 14400.
+    #[arg(long, default_value_t = crate::demo::ROUND_TIME_SCALE, value_parser = clap::value_parser!(u32).range(2..=86_400))]
+    pub tender_time_scale: u32,
 }
 
 #[cfg(test)]

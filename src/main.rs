@@ -91,17 +91,17 @@ async fn main() -> anyhow::Result<()> {
             serve(args.listen, tls, router).await
         }
         Command::Demo(args) => {
-            let (platform, router, trades) = tradehall::demo::prepare(&args).await?;
+            let prepared = tradehall::demo::prepare(&args).await?;
             println!(
                 "tradehall demo — DEV ONLY PKI in {}",
                 args.data_dir.join("pki").display()
             );
             println!(
-                "  rulebook {}; demo trades run at {}x (a statutory day lasts a minute)",
-                platform.rulebook.version,
-                tradehall::demo::DEMO_TIME_SCALE
+                "  rulebook {}; demo trades run accelerated (the tender at {}x, a statutory day lasts six seconds)",
+                prepared.platform.rulebook.version,
+                tradehall::demo::ROUND_TIME_SCALE
             );
-            for id in &trades {
+            for id in &prepared.trades {
                 println!("  trade http://{}/api/v1/trades/{id}", args.listen);
             }
             println!(
@@ -111,7 +111,21 @@ async fn main() -> anyhow::Result<()> {
             if args.setup_only {
                 return Ok(());
             }
-            serve(args.listen, None, router).await
+            if prepared.seeded && !args.manual {
+                if let Some(trade) = prepared.trades.first().cloned() {
+                    let server = format!("http://{}", args.listen);
+                    let layout = prepared.layout.clone();
+                    let work = args.data_dir.join("actors");
+                    tokio::spawn(async move {
+                        if let Err(e) =
+                            tradehall::demo::actors::play(&server, &layout, &trade, &work).await
+                        {
+                            eprintln!("[demo] the automatic round stopped: {e:#}");
+                        }
+                    });
+                }
+            }
+            serve(args.listen, None, prepared.router).await
         }
         Command::Custodian(CustodianCommand::Keygen {
             trade,

@@ -436,6 +436,8 @@ async fn the_dev_pki_is_refused_by_a_production_server() {
         data_dir: dir.path().to_path_buf(),
         web_dir: "web".into(),
         setup_only: true,
+        manual: true,
+        tender_time_scale: tradehall::demo::ROUND_TIME_SCALE,
     };
     let mut args = tradehall::demo::serve_args(&demo, &layout);
     args.mode = Mode::Production;

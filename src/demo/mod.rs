@@ -1,5 +1,9 @@
 //! `tradehall demo`: one command from a fresh clone to a running platform with a DEV ONLY
-//! PKI, registered demo organisations and published, accelerated demo trades.
+//! PKI, registered demo organisations and published, accelerated demo trades; on a fresh
+//! data directory, demo custodians and bidders then play a whole sealed-bid round
+//! ([`actors`]).
+
+pub mod actors;
 
 use anyhow::Context as _;
 use base64::Engine as _;
@@ -21,6 +25,20 @@ use crate::store::TradeQuery;
 
 /// Demo trades run at 1440×: a statutory day lasts one minute.
 pub const DEMO_TIME_SCALE: u32 = 1440;
+/// The demo tender the actors play runs at 14,400×: a statutory day lasts six seconds,
+/// so its deadline (30 statutory days) is three minutes away.
+pub const ROUND_TIME_SCALE: u32 = 14_400;
+
+/// What `prepare` set up.
+pub struct Prepared {
+    pub platform: Arc<Platform>,
+    pub router: axum::Router,
+    pub layout: pki::DevPkiLayout,
+    /// The demo trades: the tender the actors play first.
+    pub trades: Vec<String>,
+    /// Whether the trades were created now (a fresh data directory).
+    pub seeded: bool,
+}
 
 fn resolve(dir: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
@@ -69,9 +87,7 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
 }
 
 /// Generates the PKI if needed, builds the server, seeds demo data once.
-pub async fn prepare(
-    args: &DemoArgs,
-) -> anyhow::Result<(Arc<Platform>, axum::Router, Vec<String>)> {
+pub async fn prepare(args: &DemoArgs) -> anyhow::Result<Prepared> {
     let pki_dir = args.data_dir.join("pki");
     let layout = if pki_dir.join("identities.json").exists() {
         pki::load_dev_pki(&pki_dir)?
@@ -88,12 +104,19 @@ pub async fn prepare(
             ..TradeQuery::default()
         })
         .await?;
-    let trades = if existing.is_empty() {
-        seed(&platform, &layout).await?
+    let seeded = existing.is_empty();
+    let trades = if seeded {
+        seed(&platform, &layout, args.tender_time_scale).await?
     } else {
-        existing.into_iter().map(|t| t.id).collect()
+        existing.into_iter().rev().map(|t| t.id).collect()
     };
-    Ok((platform, router, trades))
+    Ok(Prepared {
+        platform,
+        router,
+        layout,
+        trades,
+        seeded,
+    })
 }
 
 async fn register(platform: &Platform, dir: &Path, who: &DevIdentity) -> anyhow::Result<Identity> {
@@ -123,7 +146,11 @@ async fn register(platform: &Platform, dir: &Path, who: &DevIdentity) -> anyhow:
     Ok(platform.register(&setup, reg).await?)
 }
 
-async fn seed(platform: &Platform, layout: &pki::DevPkiLayout) -> anyhow::Result<Vec<String>> {
+async fn seed(
+    platform: &Platform,
+    layout: &pki::DevPkiLayout,
+    tender_time_scale: u32,
+) -> anyhow::Result<Vec<String>> {
     let dir = &layout.dir;
     let mut registered = Vec::new();
     for who in &layout.identities {
@@ -184,8 +211,8 @@ async fn seed(platform: &Platform, layout: &pki::DevPkiLayout) -> anyhow::Result
             },
         ],
         region_code: RegionCode::parse("650100")?,
-        // 30 demo days at 1440×: the deadline is 30 minutes away.
-        bid_deadline: now + Duration::minutes(30),
+        // 30 statutory days: three minutes away at the default 14,400×.
+        bid_deadline: now + crate::domain::rulebook::scaled_days(30, tender_time_scale),
         bond_amount: Money::new(24_000_000)?,
         committee: OpeningCommittee {
             custodians: custodians.clone(),
@@ -216,14 +243,14 @@ async fn seed(platform: &Platform, layout: &pki::DevPkiLayout) -> anyhow::Result
         },
     };
     let mut ids = Vec::new();
-    for terms in [tender, procurement] {
+    for (terms, time_scale) in [(tender, tender_time_scale), (procurement, DEMO_TIME_SCALE)] {
         let title = terms.title.clone();
         let view = platform
             .create_trade(
                 &officer,
                 NewTrade {
                     terms,
-                    time_scale: Some(DEMO_TIME_SCALE),
+                    time_scale: Some(time_scale),
                 },
             )
             .await?;
