@@ -7,15 +7,22 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{code, platform_keys, put_bid, spawn_app, Backend, TestApp, User};
+use crate::helpers::{
+    code, platform_keys, put_bid, spawn_app, spawn_app_with, usci, Backend, TestApp, User,
+};
+use crate::openssl_pki::make_openssl_pki;
+use tradehall::config::Mode;
 use tradehall::crypto::cert::parse_pem_certificates;
 use tradehall::crypto::envelope::{self, Manifest, Organization, SealRequest};
 use tradehall::crypto::opening::opening_record_message;
 use tradehall::crypto::receipt::blinded_commitment;
+use tradehall::crypto::signer::Signer;
 use tradehall::crypto::threshold::{custodian_key_message, CustodianPublicKey, CustodianSecretKey};
 use tradehall::domain::opening::{OpeningStatus, ShareBundle, SignedRecord};
 
 crate::on_both_backends!(
+    three_bidders_from_two_cas_one_made_with_openssl_open_together,
+    a_certificate_revoked_before_submission_is_refused,
     shares_and_contributions_are_refused_before_the_deadline,
     a_full_round_reveals_every_bid_at_once_in_a_signed_record,
     fewer_than_three_valid_bids_fail_the_trade,
@@ -40,7 +47,11 @@ fn b64(bytes: &[u8]) -> String {
 
 /// A published tender whose three custodians have registered their keys (2 of 3 open).
 pub async fn round(backend: Backend) -> Round {
-    let app = spawn_app(backend).await;
+    round_on(spawn_app(backend).await).await
+}
+
+/// [`round`] on a given server.
+pub async fn round_on(app: TestApp) -> Round {
     let (officer, custodians) = app.officer_and_custodians().await;
     let ids: Vec<String> = custodians.iter().map(User::id).collect();
     let trade = app.published_trade(&officer, &ids).await;
@@ -466,4 +477,90 @@ async fn a_stalled_opening_resumes_after_a_supervisors_extension(backend: Backen
         .flatten()
         .any(|e| e["entry"]["kind"] == "opening.extended"
             && e["entry"]["data"]["reason"] == "开标人网络故障，延长开标窗口"));
+}
+
+async fn three_bidders_from_two_cas_one_made_with_openssl_open_together(backend: Backend) {
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let org = "昌吉州建筑安装工程有限公司";
+    let code_ = usci("91650100QPEN00002");
+    let pki = make_openssl_pki(scratch.path(), org, code_.as_str());
+    let app = spawn_app_with(backend, Mode::Demo, |args| {
+        args.trust_ca.push(pki.ca_pem_path.clone());
+        args.crl.push(pki.crl_pem_path.clone());
+    })
+    .await;
+    let signer =
+        Signer::from_pkcs8_der(&pki.bidder_key_pkcs8_der).unwrap_or_else(|e| panic!("{e}"));
+    let (status, identity) = app
+        .try_register(&pki.bidder_cert_pem, &signer, org, code_.as_str(), "bidder")
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{identity}");
+    let (status, login) = app.try_login(&pki.bidder_cert_pem, &signer).await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    let openssl_bidder = User {
+        identity,
+        token: login["token"].as_str().unwrap_or_default().to_owned(),
+        cert_pem: pki.bidder_cert_pem.clone(),
+        signer,
+        key_pkcs8: pki.bidder_key_pkcs8_der.clone(),
+    };
+    let r = round_on(app).await;
+    let from_a = r.app.user("bidder").await;
+    let from_b = r.app.user_from(&r.app.ca_b, "bidder").await;
+    r.bid(&from_a, 550_000_000).await;
+    r.bid(&from_b, 540_000_000).await;
+    r.bid(&openssl_bidder, 530_000_000).await;
+
+    r.app.clock.set(r.deadline);
+    assert_eq!(r.contribute(1).await.0, StatusCode::OK);
+    let (status, done) = r.contribute(2).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let signed: SignedRecord =
+        serde_json::from_value(done["opening"].clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(signed.record.outcome, "opened");
+    assert_eq!(signed.record.valid_bids, 3);
+    let opened = &signed.record.bids[2];
+    assert_eq!(
+        (opened.organization.name.as_str(), opened.price),
+        (org, Some(530_000_000))
+    );
+    verify_record(&r.app, &signed).await;
+}
+
+async fn a_certificate_revoked_before_submission_is_refused(backend: Backend) {
+    let r = round(backend).await;
+    let app = &r.app;
+    let bidder = app.user("bidder").await;
+    let envelope = r.seal(&bidder, 7_000_000, &["1"]);
+    // The bidder is signed in; then its CA revokes the certificate.
+    let serial = {
+        let der = tradehall::crypto::cert::parse_pem_certificates(&bidder.cert_pem)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(&der[0]).unwrap_or_else(|e| panic!("{e}"));
+        cert.raw_serial().to_vec()
+    };
+    let now = app.clock_now();
+    let crl = app
+        .ca_a
+        .crl(&[serial], now, now + Duration::days(1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(app._dir.path().join("crl-a.der"), crl).unwrap_or_else(|e| panic!("{e}"));
+    app.platform
+        .trust
+        .reload()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (status, body) = put_bid(app, &bidder.token, &r.trade, envelope).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "certificate_revoked"),
+        "{body}"
+    );
+    let (status, _) = app
+        .get(
+            &format!("/api/v1/trades/{}/bid", r.trade),
+            Some(&bidder.token),
+        )
+        .await;
+    assert_ne!(status, StatusCode::OK, "no bid was taken in");
 }
