@@ -45,6 +45,23 @@ pub enum Command {
     /// Bid receipts.
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// Measure the speed and memory targets (docs/benchmarks.md). Each bench runs its own
+    /// throwaway server on SQLite in a temporary directory.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Sealed bids submitted over HTTP by concurrent clients: accepted bids/s, latency
+    /// p50/p99, peak memory, and the per-bid cryptography ceiling in the same run.
+    Intake(crate::bench::intake::IntakeOptions),
+    /// Bids opened by a 2-of-3 committee, deadline to signed record including the
+    /// custodians' work, against the raw decrypt-and-verify ceiling.
+    Opening(crate::bench::opening::OpeningOptions),
+    /// One bid with a large attachment sealed and submitted by the CLI (separate
+    /// processes): throughput and peak memory of client and server.
+    LargeFile(crate::bench::large::LargeOptions),
 }
 
 #[derive(Debug, Subcommand)]

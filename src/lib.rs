@@ -21,6 +21,7 @@
 //! - [`demo`]: the one-command demo (dev PKI, demo organisations, a published trade).
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod client;
 pub mod config;
 pub mod crypto;

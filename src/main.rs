@@ -8,8 +8,8 @@ use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 use tradehall::config::{
-    BidCommand, BidderLogin, Cli, Command, CustodianCommand, KeyCommand, LogFormat, PkiCommand,
-    ReceiptCommand,
+    BenchCommand, BidCommand, BidderLogin, Cli, Command, CustodianCommand, KeyCommand, LogFormat,
+    PkiCommand, ReceiptCommand,
 };
 use tradehall::domain::clock::SystemClock;
 
@@ -89,6 +89,21 @@ async fn main() -> anyhow::Result<()> {
             let (_, router) = tradehall::server::build(&args, Arc::new(SystemClock)).await?;
             let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
             serve(args.listen, tls, router).await
+        }
+        Command::Bench(bench) => {
+            let report = match bench {
+                BenchCommand::Intake(o) => {
+                    serde_json::to_value(tradehall::bench::intake::run(&o).await?)?
+                }
+                BenchCommand::Opening(o) => {
+                    serde_json::to_value(tradehall::bench::opening::run(&o).await?)?
+                }
+                BenchCommand::LargeFile(o) => {
+                    serde_json::to_value(tradehall::bench::large::run(&o).await?)?
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
         }
         Command::Demo(args) => {
             let prepared = tradehall::demo::prepare(&args).await?;

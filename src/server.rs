@@ -117,6 +117,7 @@ pub async fn build(
             max_envelope_bytes: args.max_envelope_bytes,
         },
         openings: Default::default(),
+        intake: Default::default(),
     });
     let http = HttpSettings {
         max_body_bytes: args.max_body_bytes,

@@ -16,15 +16,6 @@ fn refused(code: &'static str, message: impl Into<String>) -> EngineError {
     EngineError::invalid(code, message)
 }
 
-/// Makes a file's contents and its directory entry durable.
-fn sync_file_and_dir(path: &Path) -> std::io::Result<()> {
-    std::fs::File::open(path)?.sync_all()?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
 fn io_failure(e: std::io::Error) -> EngineError {
     EngineError::Store(StoreError::Other(Box::new(e)))
 }
@@ -136,14 +127,20 @@ impl Platform {
         let sha256 = hex::encode(inspected.commitment);
         let bid_id = uuid::Uuid::now_v7().to_string();
         let dir = self.settings.bid_dir.join(trade_id);
-        std::fs::create_dir_all(&dir).map_err(io_failure)?;
         // One file per submission: a refused resubmission of the same envelope must never
         // touch the file of the timely one.
         let file_name = format!("{sha256}-{bid_id}.sealed");
         let stored = dir.join(&file_name);
-        std::fs::rename(upload, &stored).map_err(io_failure)?;
-        // The envelope is durable before any receipt exists.
-        sync_file_and_dir(&stored).map_err(io_failure)?;
+        let (from, to) = (upload.to_path_buf(), stored.clone());
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir)?;
+            // The group commit makes the envelope durable (syncfs) before its row commits,
+            // and so before any receipt exists.
+            std::fs::rename(&from, &to)
+        })
+        .await
+        .map_err(|e| io_failure(std::io::Error::other(e)))?
+        .map_err(io_failure)?;
 
         let salt = random_bytes::<32>();
         let commitment = blinded_commitment(trade_id, &sha256, &salt);
@@ -168,7 +165,11 @@ impl Platform {
             serde_json::json!({ "commitment": commitment }),
             vec![],
         );
-        let saved = match self.store.submit_bid(&bid, ev).await {
+        let saved = match self
+            .intake
+            .submit(self.store.clone(), &self.settings.bid_dir, bid, ev)
+            .await
+        {
             Ok(saved) => saved,
             Err(StoreError::Conflict(_)) => {
                 let _ = std::fs::remove_file(&stored);

@@ -9,6 +9,7 @@ mod bids;
 mod committee;
 mod error;
 mod events;
+mod intake;
 mod opening;
 mod trades;
 
@@ -18,6 +19,7 @@ pub use auth::{
 pub use committee::KeyRegistration;
 pub use error::EngineError;
 pub use events::PublicEvent;
+pub use intake::Intake;
 pub use opening::{ContributionOutcome, Openings};
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
 
@@ -77,6 +79,8 @@ pub struct Platform {
     pub settings: Settings,
     /// Openings in progress in this process (one-time keys and shares; memory only).
     pub openings: Openings,
+    /// Bids waiting for the next group commit.
+    pub intake: Intake,
 }
 
 /// Who is asking and from where; turned into the audit record of every state change

@@ -187,10 +187,12 @@ pub trait Store: Send + Sync + 'static {
     /// A trade's registered custodian keys, in registration order.
     async fn custodian_keys(&self, trade_id: &str) -> Result<Vec<CustodianKey>>;
 
-    /// Records a bid received now (store time, under the log lock) if that is before the
-    /// trade's deadline: the bidder's earlier active bid becomes `replaced`. Returns the
-    /// stored bid with its log index and receipt time. Conflict `after_deadline` otherwise.
-    async fn submit_bid(&self, bid: &StoredBid, event: NewEvent) -> Result<StoredBid>;
+    /// Records bids received now, in order, in one transaction (group commit). Each is
+    /// taken if its log entry's time (store time, under the log lock) is before its trade's
+    /// deadline, and the bidder's earlier active bid becomes `replaced`; its result is the
+    /// stored bid with its log index and receipt time, or Conflict `after_deadline`. Any
+    /// other failure fails them all, and nothing is stored.
+    async fn submit_bids(&self, bids: &[(StoredBid, NewEvent)]) -> Result<Vec<Result<StoredBid>>>;
     /// Withdraws the bidder's active bid before the deadline. Conflict `after_deadline` or
     /// `no_active_bid`.
     async fn withdraw_bid(&self, trade_id: &str, bidder_id: &str, event: NewEvent) -> Result<i64>;

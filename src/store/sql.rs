@@ -9,22 +9,43 @@
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// Appends `event` inside `tx`: sequence `max + 1`, time `max(now, last)` so
-            /// entry times never run backwards even if the host clock does.
+            /// The sequence number and time the next entry gets inside `tx`: `max + 1`, and
+            /// `max(now, last)` so entry times never run backwards even if the host clock does.
+            async fn next_entry(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+            ) -> $crate::store::Result<(i64, i64)> {
+                use $crate::domain::clock::to_millis;
+                let last: Option<(i64, i64)> =
+                    sqlx::query_as("SELECT seq, at FROM events ORDER BY seq DESC LIMIT 1")
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                Ok(match last {
+                    Some((seq, at)) => (seq + 1, to_millis(self.clock.now()).max(at)),
+                    None => (1, to_millis(self.clock.now())),
+                })
+            }
+
+            /// Appends `event` inside `tx` as the next entry.
             async fn append_in(
                 &self,
                 tx: &mut sqlx::Transaction<'static, $db>,
                 event: &$crate::domain::event::NewEvent,
             ) -> $crate::store::Result<i64> {
-                use $crate::domain::clock::{from_millis, to_millis};
-                let last: Option<(i64, i64)> =
-                    sqlx::query_as("SELECT seq, at FROM events ORDER BY seq DESC LIMIT 1")
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                let (seq, at) = match last {
-                    Some((seq, at)) => (seq + 1, to_millis(self.clock.now()).max(at)),
-                    None => (1, to_millis(self.clock.now())),
-                };
+                let (seq, at) = self.next_entry(tx).await?;
+                self.append_at(tx, event, seq, at).await?;
+                Ok(seq)
+            }
+
+            /// Writes `event` as entry `seq` at `at` (from `next_entry` in the same `tx`).
+            async fn append_at(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                event: &$crate::domain::event::NewEvent,
+                seq: i64,
+                at: i64,
+            ) -> $crate::store::Result<()> {
+                use $crate::domain::clock::from_millis;
                 let entry = $crate::domain::event::encode_entry(seq, from_millis(at), event);
                 sqlx::query("INSERT INTO events (seq, at, kind, trade_id, entry) VALUES ($1, $2, $3, $4, $5)")
                     .bind(seq)
@@ -51,22 +72,19 @@ macro_rules! impl_store {
                         .execute(&mut **tx)
                         .await?;
                 }
-                Ok(seq)
+                Ok(())
             }
 
-            /// Appends `event` and checks that its time, taken under the log lock, is before
-            /// the deadline of the published trade: the one place intake time is decided.
+            /// Appends `event` only if its time, taken under the log lock, is before the
+            /// deadline of the published trade: the one place intake time is decided. A
+            /// refusal appends nothing, so later work in the same `tx` may go on.
             async fn append_before_deadline(
                 &self,
                 tx: &mut sqlx::Transaction<'static, $db>,
                 event: &$crate::domain::event::NewEvent,
                 trade_id: &str,
             ) -> $crate::store::Result<(i64, i64)> {
-                let seq = self.append_in(tx, event).await?;
-                let (at,): (i64,) = sqlx::query_as("SELECT at FROM events WHERE seq = $1")
-                    .bind(seq)
-                    .fetch_one(&mut **tx)
-                    .await?;
+                let (seq, at) = self.next_entry(tx).await?;
                 let trade: Option<(i64, String)> =
                     sqlx::query_as("SELECT bid_deadline, status FROM trades WHERE id = $1")
                         .bind(trade_id)
@@ -74,7 +92,10 @@ macro_rules! impl_store {
                         .await?;
                 match trade {
                     // 电子招标投标办法 第27条: late by one millisecond is late.
-                    Some((deadline, status)) if status == "published" && at < deadline => Ok((seq, at)),
+                    Some((deadline, status)) if status == "published" && at < deadline => {
+                        self.append_at(tx, event, seq, at).await?;
+                        Ok((seq, at))
+                    }
                     _ => Err($crate::store::StoreError::Conflict("after_deadline".into())),
                 }
             }
@@ -615,42 +636,52 @@ macro_rules! impl_store {
                     .collect())
             }
 
-            async fn submit_bid(
+            async fn submit_bids(
                 &self,
-                bid: &$crate::domain::trade::StoredBid,
-                event: $crate::domain::event::NewEvent,
-            ) -> $crate::store::Result<$crate::domain::trade::StoredBid> {
+                bids: &[($crate::domain::trade::StoredBid, $crate::domain::event::NewEvent)],
+            ) -> $crate::store::Result<Vec<$crate::store::Result<$crate::domain::trade::StoredBid>>> {
                 let mut tx = self.begin_write().await?;
-                // The receipt time is the log entry's time, taken under the log lock.
-                let (seq, at) = self.append_before_deadline(&mut tx, &event, &bid.trade_id).await?;
-                sqlx::query("UPDATE bids SET status = 'replaced' WHERE trade_id = $1 AND bidder_id = $2 AND status = 'active'")
+                let mut out = Vec::with_capacity(bids.len());
+                for (bid, event) in bids {
+                    // The receipt time is the log entry's time, taken under the log lock.
+                    let (seq, at) = match self.append_before_deadline(&mut tx, event, &bid.trade_id).await {
+                        Ok(entry) => entry,
+                        Err(e @ $crate::store::StoreError::Conflict(_)) => {
+                            out.push(Err(e));
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    sqlx::query("UPDATE bids SET status = 'replaced' WHERE trade_id = $1 AND bidder_id = $2 AND status = 'active'")
+                        .bind(&bid.trade_id)
+                        .bind(&bid.bidder_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO bids (id, trade_id, bidder_id, envelope_sha256, envelope_len, storage_path, salt, \
+                         blinded_commitment, received_at, seq, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active')",
+                    )
+                    .bind(&bid.id)
                     .bind(&bid.trade_id)
                     .bind(&bid.bidder_id)
+                    .bind(&bid.envelope_sha256)
+                    .bind(bid.envelope_len)
+                    .bind(&bid.storage_path)
+                    .bind(bid.salt.to_vec())
+                    .bind(&bid.blinded_commitment)
+                    .bind(at)
+                    .bind(seq)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(
-                    "INSERT INTO bids (id, trade_id, bidder_id, envelope_sha256, envelope_len, storage_path, salt, \
-                     blinded_commitment, received_at, seq, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active')",
-                )
-                .bind(&bid.id)
-                .bind(&bid.trade_id)
-                .bind(&bid.bidder_id)
-                .bind(&bid.envelope_sha256)
-                .bind(bid.envelope_len)
-                .bind(&bid.storage_path)
-                .bind(bid.salt.to_vec())
-                .bind(&bid.blinded_commitment)
-                .bind(at)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
+                    out.push(Ok($crate::domain::trade::StoredBid {
+                        received_at: $crate::domain::clock::from_millis(at),
+                        seq,
+                        status: "active".into(),
+                        ..bid.clone()
+                    }));
+                }
                 tx.commit().await?;
-                Ok($crate::domain::trade::StoredBid {
-                    received_at: $crate::domain::clock::from_millis(at),
-                    seq,
-                    status: "active".into(),
-                    ..bid.clone()
-                })
+                Ok(out)
             }
 
             async fn withdraw_bid(

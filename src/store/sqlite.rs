@@ -12,10 +12,13 @@ use super::sql::impl_store;
 use super::Result;
 use crate::domain::clock::Clock;
 
-/// SQLite store. Reads share a pool; writes take the database write lock up front with
-/// `BEGIN IMMEDIATE`, which is what serializes log appends.
+/// SQLite store. Reads share a pool; writes go through a pool of one connection and take
+/// the database write lock up front with `BEGIN IMMEDIATE`, which is what serializes log
+/// appends. Writers queue for that connection in order instead of polling SQLite's busy
+/// handler, whose sleeps would cap intake on deadline day.
 pub struct SqliteStore {
     pool: SqlitePool,
+    write_pool: SqlitePool,
     clock: Arc<dyn Clock>,
 }
 
@@ -32,17 +35,26 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|e| super::StoreError::Other(Box::new(e)))?;
-        Ok(Self { pool, clock })
+        let write_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool,
+            write_pool,
+            clock,
+        })
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.write_pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 

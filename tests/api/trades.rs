@@ -521,6 +521,7 @@ async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(bac
             ..p.settings.clone()
         },
         openings: Default::default(),
+        intake: Default::default(),
     };
     let identity = p
         .store
