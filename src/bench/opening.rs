@@ -99,6 +99,7 @@ pub async fn run(options: &OpeningOptions) -> anyhow::Result<OpeningReport> {
         }
     }
     let ceiling_seconds = ceiling(&paths)?;
+    world.clock.set(world.deadline);
     // The custodians are signed in and waiting in the opening hall.
     let mut sessions = Vec::new();
     for (issued, signer, _, _) in world.custodians.iter().take(2) {
@@ -106,8 +107,6 @@ pub async fn run(options: &OpeningOptions) -> anyhow::Result<OpeningReport> {
     }
     let platform_keys = world.platform.platform_key.published();
     let setup_seconds = setup.elapsed().as_secs_f64();
-
-    world.clock.set(world.deadline);
     let started = Instant::now();
     let mut work = Vec::new();
     for (session, (issued, _, secret, public)) in sessions.into_iter().zip(&world.custodians) {

@@ -35,6 +35,9 @@ use crate::domain::opening::{
 use crate::domain::trade::{StoredBid, Trade, TradeStatus};
 use crate::store::{StoreError, StoredOpening};
 
+/// Largest integer an RFC 8785 (IEEE double) number states exactly.
+const MAX_EXACT_INTEGER: i64 = (1 << 53) - 1;
+
 /// Window length when the rulebook names none.
 const DEFAULT_WINDOW_MINUTES: i64 = 60;
 
@@ -722,6 +725,14 @@ fn check_bid(
         })?;
     drop(key);
     let manifest = &opened.manifest;
+    // The record is signed in RFC 8785 form, where numbers are IEEE doubles: a price
+    // beyond 2^53 - 1 分 (about 90 trillion yuan) could not be stated exactly.
+    if !(1..=MAX_EXACT_INTEGER).contains(&manifest.price) {
+        return Err(Invalid(
+            "invalid_price",
+            "the price is not a positive amount the record can state exactly".into(),
+        ));
+    }
     entry.price = Some(manifest.price);
     entry.currency = Some(manifest.currency.clone());
     entry.lots = manifest.lots.clone();
@@ -773,9 +784,6 @@ fn check_bid(
                 trade.terms.currency.code()
             ),
         ));
-    }
-    if manifest.price <= 0 {
-        return Err(Invalid("invalid_price", "the price is not positive".into()));
     }
     if !trade.terms.lots.is_empty() {
         if manifest.lots.is_empty() {
