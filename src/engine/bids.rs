@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::intake::SealingCommittee;
 use super::{event, Caller, EngineError, Platform, Result};
 use crate::crypto::digest::random_bytes;
 use crate::crypto::envelope::{self, envelope_signature_message};
@@ -47,33 +48,7 @@ impl Platform {
 
     async fn accept_bid(&self, caller: &Caller, trade_id: &str, upload: &Path) -> Result<Receipt> {
         let bidder = caller.require(Role::Bidder)?;
-        let trade = self
-            .store
-            .trade(trade_id)
-            .await?
-            .filter(|t| t.status == TradeStatus::Published)
-            .ok_or(EngineError::NotFound {
-                code: "trade_not_found",
-                what: "trade",
-            })?;
-        let keys = self.store.custodian_keys(trade_id).await?;
-        let committee: Vec<String> = trade
-            .terms
-            .committee
-            .custodians
-            .iter()
-            .filter_map(|c| {
-                keys.iter()
-                    .find(|k| &k.custodian == c)
-                    .map(|k| k.key_id.clone())
-            })
-            .collect();
-        if committee.len() != trade.terms.committee.custodians.len() {
-            return Err(EngineError::conflict(
-                "committee_not_ready",
-                "the opening committee has not registered all its keys",
-            ));
-        }
+        let committee = self.sealing_committee(trade_id).await?;
         let path = upload.to_path_buf();
         let inspected = tokio::task::spawn_blocking(move || {
             std::fs::File::open(&path).map(|f| envelope::inspect(std::io::BufReader::new(f)))
@@ -102,7 +77,7 @@ impl Platform {
             .iter()
             .map(|s| s.custodian_key.as_str())
             .collect();
-        if shares != committee || header.threshold != trade.terms.committee.threshold {
+        if shares != committee.key_ids || header.threshold != committee.threshold {
             return Err(refused(
                 "envelope_wrong_committee",
                 "the envelope is not sealed to this trade's opening committee",
@@ -188,6 +163,49 @@ impl Platform {
             saved.seq,
             &saved.salt,
         ))
+    }
+
+    /// The key ids and threshold bids for a published trade must be sealed to. Once every
+    /// custodian has registered, they never change, so intake remembers them rather than
+    /// reading them for every bid. Whether the trade still takes bids is decided by the
+    /// store, under the log lock.
+    async fn sealing_committee(&self, trade_id: &str) -> Result<SealingCommittee> {
+        if let Some(known) = self.intake.committee(trade_id) {
+            return Ok(known);
+        }
+        let trade = self
+            .store
+            .trade(trade_id)
+            .await?
+            .filter(|t| t.status == TradeStatus::Published)
+            .ok_or(EngineError::NotFound {
+                code: "trade_not_found",
+                what: "trade",
+            })?;
+        let keys = self.store.custodian_keys(trade_id).await?;
+        let key_ids: Vec<String> = trade
+            .terms
+            .committee
+            .custodians
+            .iter()
+            .filter_map(|c| {
+                keys.iter()
+                    .find(|k| &k.custodian == c)
+                    .map(|k| k.key_id.clone())
+            })
+            .collect();
+        if key_ids.len() != trade.terms.committee.custodians.len() {
+            return Err(EngineError::conflict(
+                "committee_not_ready",
+                "the opening committee has not registered all its keys",
+            ));
+        }
+        let committee = SealingCommittee {
+            key_ids,
+            threshold: trade.terms.committee.threshold,
+        };
+        self.intake.remember(trade_id, committee.clone());
+        Ok(committee)
     }
 
     /// Withdraws the caller's bid before the deadline.

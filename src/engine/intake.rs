@@ -19,14 +19,38 @@ struct Pending {
     done: oneshot::Sender<Answer>,
 }
 
+/// The custodian key ids (in committee order) and threshold a trade's bids are sealed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealingCommittee {
+    pub key_ids: Vec<String>,
+    pub threshold: u8,
+}
+
 /// The intake queue and the right to commit the next batch.
 #[derive(Default)]
 pub struct Intake {
     queue: std::sync::Mutex<Vec<Pending>>,
     leader: tokio::sync::Mutex<()>,
+    /// Complete committees of published trades: fixed once complete.
+    committees: std::sync::Mutex<std::collections::HashMap<String, SealingCommittee>>,
 }
 
 impl Intake {
+    pub fn committee(&self, trade_id: &str) -> Option<SealingCommittee> {
+        self.committees
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(trade_id)
+            .cloned()
+    }
+
+    pub fn remember(&self, trade_id: &str, committee: SealingCommittee) {
+        self.committees
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(trade_id.to_owned(), committee);
+    }
+
     /// Stores `bid` with its log `event`, committed together with whatever else is
     /// waiting. The commit runs in its own task, so a caller that goes away cannot cut a
     /// batch in half.

@@ -640,18 +640,42 @@ macro_rules! impl_store {
                 &self,
                 bids: &[($crate::domain::trade::StoredBid, $crate::domain::event::NewEvent)],
             ) -> $crate::store::Result<Vec<$crate::store::Result<$crate::domain::trade::StoredBid>>> {
+                use $crate::domain::clock::to_millis;
                 let mut tx = self.begin_write().await?;
                 let mut out = Vec::with_capacity(bids.len());
+                // Under the write lock nothing else appends: the batch numbers its entries
+                // itself, and reads each trade's deadline once.
+                let (mut seq, mut last_at) = self.next_entry(&mut tx).await?;
+                let mut deadlines: std::collections::HashMap<&str, Option<(i64, String)>> =
+                    std::collections::HashMap::new();
                 for (bid, event) in bids {
+                    let trade = match deadlines.get(bid.trade_id.as_str()) {
+                        Some(t) => t.clone(),
+                        None => {
+                            let t: Option<(i64, String)> =
+                                sqlx::query_as("SELECT bid_deadline, status FROM trades WHERE id = $1")
+                                    .bind(&bid.trade_id)
+                                    .fetch_optional(&mut *tx)
+                                    .await?;
+                            deadlines.insert(bid.trade_id.as_str(), t.clone());
+                            t
+                        }
+                    };
                     // The receipt time is the log entry's time, taken under the log lock.
-                    let (seq, at) = match self.append_before_deadline(&mut tx, event, &bid.trade_id).await {
-                        Ok(entry) => entry,
-                        Err(e @ $crate::store::StoreError::Conflict(_)) => {
-                            out.push(Err(e));
+                    let at = to_millis(self.clock.now()).max(last_at);
+                    match trade {
+                        // 电子招标投标办法 第27条: late by one millisecond is late.
+                        Some((deadline, status)) if status == "published" && at < deadline => {}
+                        _ => {
+                            out.push(Err($crate::store::StoreError::Conflict("after_deadline".into())));
                             continue;
                         }
-                        Err(e) => return Err(e),
-                    };
+                    }
+                    self.append_at(&mut tx, event, seq, at).await?;
+                    let entry_seq = seq;
+                    seq += 1;
+                    last_at = at;
+                    let (seq, at) = (entry_seq, at);
                     sqlx::query("UPDATE bids SET status = 'replaced' WHERE trade_id = $1 AND bidder_id = $2 AND status = 'active'")
                         .bind(&bid.trade_id)
                         .bind(&bid.bidder_id)
