@@ -11,7 +11,11 @@ use crate::crypto::receipt::{blinded_commitment, Receipt};
 use crate::domain::clock::rfc3339;
 use crate::domain::identity::Role;
 use crate::domain::trade::{StoredBid, TradeStatus};
-use crate::store::StoreError;
+use crate::store::{NewBid, StoreError, INLINE_STORAGE};
+
+/// Envelopes up to this size are kept in the database (one flush with their row); larger
+/// ones stream to files.
+pub const INLINE_ENVELOPE_BYTES: u64 = 64 * 1024;
 
 fn refused(code: &'static str, message: impl Into<String>) -> EngineError {
     EngineError::invalid(code, message)
@@ -101,21 +105,36 @@ impl Platform {
 
         let sha256 = hex::encode(inspected.commitment);
         let bid_id = uuid::Uuid::now_v7().to_string();
-        let dir = self.settings.bid_dir.join(trade_id);
-        // One file per submission: a refused resubmission of the same envelope must never
-        // touch the file of the timely one.
-        let file_name = format!("{sha256}-{bid_id}.sealed");
-        let stored = dir.join(&file_name);
-        let (from, to) = (upload.to_path_buf(), stored.clone());
-        tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
-            // The group commit makes the envelope durable (syncfs) before its row commits,
-            // and so before any receipt exists.
-            std::fs::rename(&from, &to)
-        })
-        .await
-        .map_err(|e| io_failure(std::io::Error::other(e)))?
-        .map_err(io_failure)?;
+        // A small envelope is kept in the database, committed with its row; a larger one
+        // is a file, one per submission, so a refused resubmission of the same envelope
+        // never touches the file of the timely one.
+        let (storage_path, stored, envelope) = if inspected.len <= INLINE_ENVELOPE_BYTES {
+            let from = upload.to_path_buf();
+            let bytes = tokio::task::spawn_blocking(move || {
+                let bytes = std::fs::read(&from)?;
+                std::fs::remove_file(&from)?;
+                Ok::<_, std::io::Error>(bytes)
+            })
+            .await
+            .map_err(|e| io_failure(std::io::Error::other(e)))?
+            .map_err(io_failure)?;
+            (INLINE_STORAGE.to_owned(), None, Some(bytes))
+        } else {
+            let dir = self.settings.bid_dir.join(trade_id);
+            let file_name = format!("{sha256}-{bid_id}.sealed");
+            let stored = dir.join(&file_name);
+            let (from, to) = (upload.to_path_buf(), stored.clone());
+            tokio::task::spawn_blocking(move || {
+                std::fs::create_dir_all(&dir)?;
+                // The group commit makes the envelope durable (syncfs) before its row
+                // commits, and so before any receipt exists.
+                std::fs::rename(&from, &to)
+            })
+            .await
+            .map_err(|e| io_failure(std::io::Error::other(e)))?
+            .map_err(io_failure)?;
+            (format!("{trade_id}/{file_name}"), Some(stored), None)
+        };
 
         let salt = random_bytes::<32>();
         let commitment = blinded_commitment(trade_id, &sha256, &salt);
@@ -125,7 +144,7 @@ impl Platform {
             bidder_id: bidder.id.clone(),
             envelope_sha256: sha256.clone(),
             envelope_len: i64::try_from(inspected.len).unwrap_or(i64::MAX),
-            storage_path: format!("{trade_id}/{file_name}"),
+            storage_path,
             salt,
             blinded_commitment: commitment.clone(),
             received_at: now,
@@ -142,12 +161,22 @@ impl Platform {
         );
         let saved = match self
             .intake
-            .submit(self.store.clone(), &self.settings.bid_dir, bid, ev)
+            .submit(
+                self.store.clone(),
+                &self.settings.bid_dir,
+                NewBid {
+                    bid,
+                    envelope,
+                    event: ev,
+                },
+            )
             .await
         {
             Ok(saved) => saved,
             Err(StoreError::Conflict(_)) => {
-                let _ = std::fs::remove_file(&stored);
+                if let Some(stored) = &stored {
+                    let _ = std::fs::remove_file(stored);
+                }
                 return Err(EngineError::conflict(
                     "bid_after_deadline",
                     "the bid deadline has passed (server time)",

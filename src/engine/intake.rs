@@ -1,21 +1,20 @@
 //! Group commit of sealed-bid intake: on deadline day many bids arrive at once, and each
 //! durable commit costs a disk flush. Bids that arrive while a commit is running wait and
 //! are committed together by the next one, in arrival order, each still checked against
-//! the deadline by its own log entry's time. One `syncfs` of the envelope directory's
-//! file system makes every envelope of a batch durable before its rows commit, instead of
-//! two `fsync`s per bid.
+//! the deadline by its own log entry's time. Small envelopes are committed in the same
+//! transaction as their rows; for a batch with envelope files, one `syncfs` of the bid
+//! directory's file system makes them durable before the rows commit, instead of two
+//! `fsync`s per bid.
 
 use tokio::sync::oneshot;
 
-use crate::domain::event::NewEvent;
 use crate::domain::trade::StoredBid;
-use crate::store::{Store, StoreError};
+use crate::store::{NewBid, Store, StoreError};
 
 type Answer = crate::store::Result<StoredBid>;
 
 struct Pending {
-    bid: StoredBid,
-    event: NewEvent,
+    bid: NewBid,
     done: oneshot::Sender<Answer>,
 }
 
@@ -58,14 +57,13 @@ impl Intake {
         &self,
         store: std::sync::Arc<dyn Store>,
         bid_dir: &std::path::Path,
-        bid: StoredBid,
-        event: NewEvent,
+        bid: NewBid,
     ) -> Answer {
         let (done, mut answer) = oneshot::channel();
         self.queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Pending { bid, event, done });
+            .push(Pending { bid, done });
         loop {
             let leader = self.leader.lock().await;
             match answer.try_recv() {
@@ -83,9 +81,14 @@ impl Intake {
             );
             let store = store.clone();
             let dir = bid_dir.to_path_buf();
+            let files = batch.iter().any(|p| p.bid.envelope.is_none());
             let committed = tokio::spawn(async move {
-                // Every envelope of the batch is renamed into place; make them durable first.
+                // Every envelope file of the batch is renamed into place; make them durable
+                // first. Envelopes kept in the database commit with their rows.
                 let synced = tokio::task::spawn_blocking(move || {
+                    if !files {
+                        return Ok(());
+                    }
                     let dir = std::fs::File::open(&dir)?;
                     rustix::fs::syncfs(&dir).map_err(std::io::Error::from)
                 })
@@ -103,10 +106,8 @@ impl Intake {
                     }
                     return;
                 }
-                let (items, senders): (Vec<_>, Vec<_>) = batch
-                    .into_iter()
-                    .map(|p| ((p.bid, p.event), p.done))
-                    .unzip();
+                let (items, senders): (Vec<_>, Vec<_>) =
+                    batch.into_iter().map(|p| (p.bid, p.done)).unzip();
                 match store.submit_bids(&items).await {
                     Ok(results) => {
                         for (sender, result) in senders.into_iter().zip(results) {

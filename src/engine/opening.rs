@@ -33,7 +33,7 @@ use crate::domain::opening::{
     SignedRecord, RECORD_VERSION,
 };
 use crate::domain::trade::{StoredBid, Trade, TradeStatus};
-use crate::store::{StoreError, StoredOpening};
+use crate::store::{StoreError, StoredOpening, INLINE_STORAGE};
 
 /// Largest integer an RFC 8785 (IEEE double) number states exactly.
 const MAX_EXACT_INTEGER: i64 = (1 << 53) - 1;
@@ -235,14 +235,15 @@ impl Platform {
         let opening_key = self.start_session(caller, &trade, &mut guard).await?;
         drop(guard);
         let bids = self.store.active_bids(trade_id).await?;
-        let dir = self.settings.bid_dir.clone();
+        let (dir, store) = (self.settings.bid_dir.clone(), self.store.clone());
+        let handle = tokio::runtime::Handle::current();
         let wanted = key_id.clone();
         let shares = tokio::task::spawn_blocking(move || {
             bids.par_iter()
                 .filter_map(|bid| {
                     // An envelope that cannot be read now is reported invalid at the opening.
-                    let file = std::fs::File::open(dir.join(&bid.storage_path)).ok()?;
-                    let header = envelope::read_header(std::io::BufReader::new(file)).ok()?;
+                    let source = Source::of(&handle, &store, &dir, bid).ok()?;
+                    let header = envelope::read_header(source.reader().ok()?).ok()?;
                     let share = header.share_for(&wanted).ok()?;
                     let cert = header.certificate_chain().ok()?.into_iter().next()?;
                     Some(BidShare {
@@ -398,12 +399,17 @@ impl Platform {
                 .filter_map(|(_, s)| s.get(&bid.id).cloned())
                 .take(usize::from(threshold))
                 .collect();
-            jobs.push((self.settings.bid_dir.join(&bid.storage_path), bid, shares));
+            jobs.push((bid, shares));
         }
         let trade_for_jobs = trade.clone();
+        let (dir, store) = (self.settings.bid_dir.clone(), self.store.clone());
+        let handle = tokio::runtime::Handle::current();
         let opened: Vec<RecordBid> = tokio::task::spawn_blocking(move || {
             jobs.into_par_iter()
-                .map(|(path, bid, shares)| open_bid(&trade_for_jobs, &path, &bid, &shares))
+                .map(|(bid, shares)| {
+                    let source = Source::of(&handle, &store, &dir, &bid);
+                    open_bid(&trade_for_jobs, source, &bid, &shares)
+                })
                 .collect()
         })
         .await
@@ -627,11 +633,44 @@ impl Platform {
     }
 }
 
+/// Where a stored envelope's bytes are: a file under the bid directory, or the database.
+enum Source {
+    File(std::path::PathBuf),
+    Inline(Vec<u8>),
+}
+
+impl Source {
+    /// Locates `bid`'s envelope; one kept in the database is fetched (from a blocking
+    /// thread, through `handle`).
+    fn of(
+        handle: &tokio::runtime::Handle,
+        store: &Arc<dyn crate::store::Store>,
+        dir: &Path,
+        bid: &StoredBid,
+    ) -> std::io::Result<Self> {
+        if bid.storage_path != INLINE_STORAGE {
+            return Ok(Self::File(dir.join(&bid.storage_path)));
+        }
+        handle
+            .block_on(store.bid_envelope(&bid.id))
+            .map_err(std::io::Error::other)?
+            .map(Self::Inline)
+            .ok_or_else(|| std::io::Error::other("the envelope is missing from the database"))
+    }
+
+    fn reader(&self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
+        Ok(match self {
+            Self::File(path) => Box::new(std::io::BufReader::new(std::fs::File::open(path)?)),
+            Self::Inline(bytes) => Box::new(bytes.as_slice()),
+        })
+    }
+}
+
 /// Opens one stored bid with its rebuilt key and checks it; never fails, but says why a
 /// bid is invalid.
 fn open_bid(
     trade: &Trade,
-    path: &Path,
+    source: std::io::Result<Source>,
     bid: &StoredBid,
     shares: &[Zeroizing<Vec<u8>>],
 ) -> RecordBid {
@@ -659,7 +698,7 @@ fn open_bid(
         log_index: bid.seq,
         received_at: rfc3339(bid.received_at),
     };
-    match check_bid(trade, path, bid, shares, &mut entry) {
+    match check_bid(trade, source, bid, shares, &mut entry) {
         Ok(()) => entry.valid = true,
         Err(Invalid(code, reason)) => {
             entry.reason_code = Some(code.to_owned());
@@ -671,7 +710,7 @@ fn open_bid(
 
 fn check_bid(
     trade: &Trade,
-    path: &Path,
+    source: std::io::Result<Source>,
     bid: &StoredBid,
     shares: &[Zeroizing<Vec<u8>>],
     entry: &mut RecordBid,
@@ -682,8 +721,8 @@ fn check_bid(
             format!("the stored envelope cannot be read: {e}"),
         )
     };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    let inspected = envelope::inspect(std::io::BufReader::new(file)).map_err(|e| {
+    let source = source.map_err(unreadable)?;
+    let inspected = envelope::inspect(source.reader().map_err(unreadable)?).map_err(|e| {
         Invalid(
             "envelope_unreadable",
             format!("the stored envelope is damaged: {e}"),
@@ -711,9 +750,8 @@ fn check_bid(
             format!("the key shares do not combine: {e}"),
         )
     })?;
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    let opened =
-        envelope::open(std::io::BufReader::new(file), &inspected, &key).map_err(|e| match e {
+    let opened = envelope::open(source.reader().map_err(unreadable)?, &inspected, &key).map_err(
+        |e| match e {
             EnvelopeError::Attachment { name } => Invalid(
                 "attachment_mismatch",
                 format!("attached file {name} does not match its SHA-256 or size"),
@@ -722,7 +760,8 @@ fn check_bid(
                 "does_not_decrypt",
                 format!("the bid does not decrypt with its rebuilt key: {other}"),
             ),
-        })?;
+        },
+    )?;
     drop(key);
     let manifest = &opened.manifest;
     // The record is signed in RFC 8785 form, where numbers are IEEE doubles: a price

@@ -71,6 +71,18 @@ pub struct NewIdentity {
     pub cert_der: Vec<u8>,
 }
 
+/// A bid to record, with its envelope if it is kept in the database (see
+/// [`INLINE_STORAGE`]) rather than as a file, and its log entry.
+#[derive(Debug, Clone)]
+pub struct NewBid {
+    pub bid: StoredBid,
+    pub envelope: Option<Vec<u8>>,
+    pub event: NewEvent,
+}
+
+/// `StoredBid::storage_path` of an envelope kept in the database.
+pub const INLINE_STORAGE: &str = "db";
+
 /// A signed opening record as stored: the exact canonical bytes that were signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredOpening {
@@ -192,7 +204,9 @@ pub trait Store: Send + Sync + 'static {
     /// deadline, and the bidder's earlier active bid becomes `replaced`; its result is the
     /// stored bid with its log index and receipt time, or Conflict `after_deadline`. Any
     /// other failure fails them all, and nothing is stored.
-    async fn submit_bids(&self, bids: &[(StoredBid, NewEvent)]) -> Result<Vec<Result<StoredBid>>>;
+    async fn submit_bids(&self, bids: &[NewBid]) -> Result<Vec<Result<StoredBid>>>;
+    /// The envelope of a bid kept in the database.
+    async fn bid_envelope(&self, bid_id: &str) -> Result<Option<Vec<u8>>>;
     /// Withdraws the bidder's active bid before the deadline. Conflict `after_deadline` or
     /// `no_active_bid`.
     async fn withdraw_bid(&self, trade_id: &str, bidder_id: &str, event: NewEvent) -> Result<i64>;

@@ -638,26 +638,31 @@ macro_rules! impl_store {
 
             async fn submit_bids(
                 &self,
-                bids: &[($crate::domain::trade::StoredBid, $crate::domain::event::NewEvent)],
+                bids: &[$crate::store::NewBid],
             ) -> $crate::store::Result<Vec<$crate::store::Result<$crate::domain::trade::StoredBid>>> {
-                use $crate::domain::clock::to_millis;
+                use $crate::domain::clock::{from_millis, to_millis};
+                /// Rows per multi-row statement (well under both backends' parameter limits).
+                const ROWS: usize = 500;
                 let mut tx = self.begin_write().await?;
-                let mut out = Vec::with_capacity(bids.len());
                 // Under the write lock nothing else appends: the batch numbers its entries
-                // itself, and reads each trade's deadline once.
+                // itself, reads each trade's deadline once, and writes each table with one
+                // multi-row statement.
                 let (mut seq, mut last_at) = self.next_entry(&mut tx).await?;
                 let mut deadlines: std::collections::HashMap<&str, Option<(i64, String)>> =
                     std::collections::HashMap::new();
-                for (bid, event) in bids {
-                    let trade = match deadlines.get(bid.trade_id.as_str()) {
+                let mut out = Vec::with_capacity(bids.len());
+                let mut taken: Vec<(&$crate::store::NewBid, i64, i64)> = Vec::with_capacity(bids.len());
+                for new in bids {
+                    let trade_id = new.bid.trade_id.as_str();
+                    let trade = match deadlines.get(trade_id) {
                         Some(t) => t.clone(),
                         None => {
                             let t: Option<(i64, String)> =
                                 sqlx::query_as("SELECT bid_deadline, status FROM trades WHERE id = $1")
-                                    .bind(&bid.trade_id)
+                                    .bind(trade_id)
                                     .fetch_optional(&mut *tx)
                                     .await?;
-                            deadlines.insert(bid.trade_id.as_str(), t.clone());
+                            deadlines.insert(trade_id, t.clone());
                             t
                         }
                     };
@@ -671,41 +676,104 @@ macro_rules! impl_store {
                             continue;
                         }
                     }
-                    self.append_at(&mut tx, event, seq, at).await?;
-                    let entry_seq = seq;
-                    seq += 1;
-                    last_at = at;
-                    let (seq, at) = (entry_seq, at);
-                    sqlx::query("UPDATE bids SET status = 'replaced' WHERE trade_id = $1 AND bidder_id = $2 AND status = 'active'")
-                        .bind(&bid.trade_id)
-                        .bind(&bid.bidder_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO bids (id, trade_id, bidder_id, envelope_sha256, envelope_len, storage_path, salt, \
-                         blinded_commitment, received_at, seq, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active')",
-                    )
-                    .bind(&bid.id)
-                    .bind(&bid.trade_id)
-                    .bind(&bid.bidder_id)
-                    .bind(&bid.envelope_sha256)
-                    .bind(bid.envelope_len)
-                    .bind(&bid.storage_path)
-                    .bind(bid.salt.to_vec())
-                    .bind(&bid.blinded_commitment)
-                    .bind(at)
-                    .bind(seq)
-                    .execute(&mut *tx)
-                    .await?;
+                    taken.push((new, seq, at));
                     out.push(Ok($crate::domain::trade::StoredBid {
-                        received_at: $crate::domain::clock::from_millis(at),
+                        received_at: from_millis(at),
                         seq,
                         status: "active".into(),
-                        ..bid.clone()
+                        ..new.bid.clone()
                     }));
+                    seq += 1;
+                    last_at = at;
+                }
+                for chunk in taken.chunks(ROWS) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO events (seq, at, kind, trade_id, entry) ");
+                    q.push_values(chunk, |mut b, (new, seq, at)| {
+                        b.push_bind(*seq)
+                            .push_bind(*at)
+                            .push_bind(new.event.kind)
+                            .push_bind(new.event.trade_id.clone())
+                            .push_bind($crate::domain::event::encode_entry(*seq, from_millis(*at), &new.event));
+                    });
+                    q.build().execute(&mut *tx).await?;
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO event_audit (seq, salt, actor, client_addr, request_id) ",
+                    );
+                    q.push_values(chunk, |mut b, (new, seq, _)| {
+                        b.push_bind(*seq)
+                            .push_bind(new.event.audit_salt.to_vec())
+                            .push_bind(new.event.audit.actor.clone())
+                            .push_bind(new.event.audit.client_addr.clone())
+                            .push_bind(new.event.audit.request_id.clone());
+                    });
+                    q.build().execute(&mut *tx).await?;
+                    for (new, seq, _) in chunk {
+                        for sealed in &new.event.sealed {
+                            sqlx::query("INSERT INTO event_sealed (seq, name, salt, data) VALUES ($1, $2, $3, $4)")
+                                .bind(*seq)
+                                .bind(sealed.name)
+                                .bind(sealed.salt.to_vec())
+                                .bind(sealed.data.clone())
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    // Each bidder's earlier active bid is replaced, and within the batch only
+                    // a bidder's last bid stays active.
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE bids SET status = 'replaced' WHERE status = 'active' AND (",
+                    );
+                    let mut or = q.separated(" OR ");
+                    for (new, _, _) in chunk {
+                        or.push("(trade_id = ")
+                            .push_bind_unseparated(new.bid.trade_id.clone())
+                            .push_unseparated(" AND bidder_id = ")
+                            .push_bind_unseparated(new.bid.bidder_id.clone())
+                            .push_unseparated(")");
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await?;
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO bids (id, trade_id, bidder_id, envelope_sha256, envelope_len, storage_path, salt, \
+                         blinded_commitment, received_at, seq, status) ",
+                    );
+                    q.push_values(chunk.iter().enumerate(), |mut b, (i, (new, seq, at))| {
+                        let later = chunk[i + 1..].iter().any(|(other, _, _)| {
+                            other.bid.trade_id == new.bid.trade_id && other.bid.bidder_id == new.bid.bidder_id
+                        });
+                        b.push_bind(new.bid.id.clone())
+                            .push_bind(new.bid.trade_id.clone())
+                            .push_bind(new.bid.bidder_id.clone())
+                            .push_bind(new.bid.envelope_sha256.clone())
+                            .push_bind(new.bid.envelope_len)
+                            .push_bind(new.bid.storage_path.clone())
+                            .push_bind(new.bid.salt.to_vec())
+                            .push_bind(new.bid.blinded_commitment.clone())
+                            .push_bind(*at)
+                            .push_bind(*seq)
+                            .push_bind(if later { "replaced" } else { "active" });
+                    });
+                    q.build().execute(&mut *tx).await?;
+                    let inline: Vec<_> = chunk.iter().filter(|(new, _, _)| new.envelope.is_some()).collect();
+                    if !inline.is_empty() {
+                        let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO bid_envelopes (bid_id, envelope) ");
+                        q.push_values(inline, |mut b, (new, _, _)| {
+                            b.push_bind(new.bid.id.clone())
+                                .push_bind(new.envelope.clone().unwrap_or_default());
+                        });
+                        q.build().execute(&mut *tx).await?;
+                    }
                 }
                 tx.commit().await?;
                 Ok(out)
+            }
+
+            async fn bid_envelope(&self, bid_id: &str) -> $crate::store::Result<Option<Vec<u8>>> {
+                let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT envelope FROM bid_envelopes WHERE bid_id = $1")
+                    .bind(bid_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(e,)| e))
             }
 
             async fn withdraw_bid(

@@ -87,6 +87,17 @@ pub async fn round_on(app: TestApp) -> Round {
 impl Round {
     /// What `tradehall bid seal` produces for `bidder`.
     pub fn seal(&self, bidder: &User, price: i64, lots: &[&str]) -> Vec<u8> {
+        self.seal_with_file(bidder, price, lots, None)
+    }
+
+    /// [`Round::seal`] with an attached file.
+    pub fn seal_with_file(
+        &self,
+        bidder: &User,
+        price: i64,
+        lots: &[&str],
+        file: Option<&[u8]>,
+    ) -> Vec<u8> {
         let organization = Organization {
             name: bidder.identity["organization"]
                 .as_str()
@@ -104,9 +115,24 @@ impl Round {
             machine: format!("machine-of-{}", bidder.id()),
             files: vec![],
         };
+        let mut manifest = manifest;
+        let mut attachments = Vec::new();
+        if let Some(bytes) = file {
+            let (sha256, size) = envelope::hash_reader(bytes).unwrap_or_else(|e| panic!("{e}"));
+            let entry = envelope::FileEntry {
+                name: "技术标.pdf".into(),
+                sha256,
+                size,
+            };
+            manifest.files.push(entry.clone());
+            attachments.push(envelope::Attachment {
+                entry,
+                content: Box::new(bytes),
+            });
+        }
         let request = SealRequest {
             manifest,
-            attachments: vec![],
+            attachments,
             certificate_chain: parse_pem_certificates(&bidder.cert_pem)
                 .unwrap_or_else(|e| panic!("{e}")),
             committee: self
@@ -274,7 +300,11 @@ async fn a_full_round_reveals_every_bid_at_once_in_a_signed_record(backend: Back
     let c = app.user("bidder").await;
     r.bid(&a, 9_870_000_001).await;
     r.bid(&b, 9_650_000_002).await;
-    let receipt_c = r.bid(&c, 9_990_000_003).await;
+    // A bid with a 200 KiB attachment is stored as a file; the small ones in the database.
+    let attachment = vec![0x5a_u8; 200 * 1024];
+    let large = r.seal_with_file(&c, 9_990_000_003, &["1"], Some(&attachment));
+    let (status, receipt_c) = put_bid(app, &c.token, &r.trade, large).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt_c}");
 
     app.clock.set(r.deadline + Duration::seconds(1));
     assert_eq!(r.status().await.phase, "awaiting_contributions");
@@ -356,6 +386,10 @@ async fn a_full_round_reveals_every_bid_at_once_in_a_signed_record(backend: Back
         ]
     );
     assert!(record.bids.iter().all(|b| b.valid && b.lots == ["1"]));
+    assert_eq!(
+        record.bids[2].files.first().map(|f| f.size),
+        Some(200 * 1024)
+    );
     assert_eq!(
         record.bids[2].salt,
         receipt_c["salt"].as_str().unwrap_or_default()
