@@ -17,6 +17,12 @@ use crate::store::{NewBid, StoreError, INLINE_STORAGE};
 /// ones stream to files.
 pub const INLINE_ENVELOPE_BYTES: u64 = 64 * 1024;
 
+/// Where an uploaded envelope is while it is checked.
+enum Upload {
+    File(PathBuf),
+    Memory(Vec<u8>),
+}
+
 fn refused(code: &'static str, message: impl Into<String>) -> EngineError {
     EngineError::invalid(code, message)
 }
@@ -43,24 +49,43 @@ impl Platform {
         trade_id: &str,
         upload: &Path,
     ) -> Result<Receipt> {
-        let result = self.accept_bid(caller, trade_id, upload).await;
+        let result = self
+            .accept_bid(caller, trade_id, Upload::File(upload.to_path_buf()))
+            .await;
         if result.is_err() {
             let _ = std::fs::remove_file(upload);
         }
         result
     }
 
-    async fn accept_bid(&self, caller: &Caller, trade_id: &str, upload: &Path) -> Result<Receipt> {
+    /// [`Platform::submit_bid`] for a small envelope received in memory (at most
+    /// [`INLINE_ENVELOPE_BYTES`]): it never touches a file.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn submit_bid_bytes(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        envelope: Vec<u8>,
+    ) -> Result<Receipt> {
+        self.accept_bid(caller, trade_id, Upload::Memory(envelope))
+            .await
+    }
+
+    async fn accept_bid(&self, caller: &Caller, trade_id: &str, upload: Upload) -> Result<Receipt> {
         let bidder = caller.require(Role::Bidder)?;
         let committee = self.sealing_committee(trade_id).await?;
-        let path = upload.to_path_buf();
-        let inspected = tokio::task::spawn_blocking(move || {
-            std::fs::File::open(&path).map(|f| envelope::inspect(std::io::BufReader::new(f)))
+        let (upload, inspected) = tokio::task::spawn_blocking(move || {
+            let inspected = match &upload {
+                Upload::File(path) => std::fs::File::open(path)
+                    .map(|f| envelope::inspect(std::io::BufReader::new(f)))?,
+                Upload::Memory(bytes) => envelope::inspect(bytes.as_slice()),
+            };
+            Ok::<_, std::io::Error>((upload, inspected))
         })
         .await
         .map_err(|e| io_failure(std::io::Error::other(e)))?
-        .map_err(io_failure)?
-        .map_err(|e| refused("envelope_invalid", e.to_string()))?;
+        .map_err(io_failure)?;
+        let inspected = inspected.map_err(|e| refused("envelope_invalid", e.to_string()))?;
         let header = &inspected.header;
         if header.trade != trade_id {
             return Err(refused(
@@ -108,32 +133,35 @@ impl Platform {
         // A small envelope is kept in the database, committed with its row; a larger one
         // is a file, one per submission, so a refused resubmission of the same envelope
         // never touches the file of the timely one.
-        let (storage_path, stored, envelope) = if inspected.len <= INLINE_ENVELOPE_BYTES {
-            let from = upload.to_path_buf();
-            let bytes = tokio::task::spawn_blocking(move || {
-                let bytes = std::fs::read(&from)?;
-                std::fs::remove_file(&from)?;
-                Ok::<_, std::io::Error>(bytes)
-            })
-            .await
-            .map_err(|e| io_failure(std::io::Error::other(e)))?
-            .map_err(io_failure)?;
-            (INLINE_STORAGE.to_owned(), None, Some(bytes))
-        } else {
-            let dir = self.settings.bid_dir.join(trade_id);
-            let file_name = format!("{sha256}-{bid_id}.sealed");
-            let stored = dir.join(&file_name);
-            let (from, to) = (upload.to_path_buf(), stored.clone());
-            tokio::task::spawn_blocking(move || {
-                std::fs::create_dir_all(&dir)?;
-                // The group commit makes the envelope durable (syncfs) before its row
-                // commits, and so before any receipt exists.
-                std::fs::rename(&from, &to)
-            })
-            .await
-            .map_err(|e| io_failure(std::io::Error::other(e)))?
-            .map_err(io_failure)?;
-            (format!("{trade_id}/{file_name}"), Some(stored), None)
+        let (storage_path, stored, envelope) = match upload {
+            Upload::Memory(bytes) => (INLINE_STORAGE.to_owned(), None, Some(bytes)),
+            Upload::File(from) if inspected.len <= INLINE_ENVELOPE_BYTES => {
+                let bytes = tokio::task::spawn_blocking(move || {
+                    let bytes = std::fs::read(&from)?;
+                    std::fs::remove_file(&from)?;
+                    Ok::<_, std::io::Error>(bytes)
+                })
+                .await
+                .map_err(|e| io_failure(std::io::Error::other(e)))?
+                .map_err(io_failure)?;
+                (INLINE_STORAGE.to_owned(), None, Some(bytes))
+            }
+            Upload::File(from) => {
+                let dir = self.settings.bid_dir.join(trade_id);
+                let file_name = format!("{sha256}-{bid_id}.sealed");
+                let stored = dir.join(&file_name);
+                let to = stored.clone();
+                tokio::task::spawn_blocking(move || {
+                    std::fs::create_dir_all(&dir)?;
+                    // The group commit makes the envelope durable (syncfs) before its row
+                    // commits, and so before any receipt exists.
+                    std::fs::rename(&from, &to)
+                })
+                .await
+                .map_err(|e| io_failure(std::io::Error::other(e)))?
+                .map_err(io_failure)?;
+                (format!("{trade_id}/{file_name}"), Some(stored), None)
+            }
         };
 
         let salt = random_bytes::<32>();

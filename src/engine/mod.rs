@@ -16,6 +16,7 @@ mod trades;
 pub use auth::{
     auth_message, AuthProof, LoginOutcome, OrganizationClaim, Registration, AUTH_MESSAGE_PREFIX,
 };
+pub use bids::INLINE_ENVELOPE_BYTES;
 pub use committee::KeyRegistration;
 pub use error::EngineError;
 pub use events::PublicEvent;

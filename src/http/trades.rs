@@ -14,7 +14,9 @@ use super::AppState;
 use crate::crypto::receipt::Receipt;
 use crate::domain::region::RegionCode;
 use crate::domain::trade::{Clarification, CustodianKey, TradeDocument, TradeTerms};
-use crate::engine::{Caller, KeyRegistration, NewTrade, TradeFilter, TradePage, TradeView};
+use crate::engine::{
+    Caller, KeyRegistration, NewTrade, TradeFilter, TradePage, TradeView, INLINE_ENVELOPE_BYTES,
+};
 
 pub fn router(max_document_bytes: usize) -> Router<AppState> {
     Router::new()
@@ -209,7 +211,15 @@ async fn register_key(
 }
 
 /// Streams the request body to `path`, refusing more than `limit` bytes.
-async fn stream_to_file(body: axum::body::Body, path: &std::path::Path, limit: u64) -> Result<()> {
+/// Where a received envelope is: small ones stay in memory, larger ones stream to a file.
+enum Received {
+    Memory(Vec<u8>),
+    File(std::path::PathBuf),
+}
+
+/// Receives an envelope of at most `limit` bytes without holding a large one in memory:
+/// up to the inline size it is kept in memory, beyond that it streams to an incoming file.
+async fn receive_envelope(app: &AppState, body: axum::body::Body, limit: u64) -> Result<Received> {
     use futures_util::StreamExt as _;
     use tokio::io::AsyncWriteExt as _;
     let internal = |e: std::io::Error| {
@@ -217,27 +227,51 @@ async fn stream_to_file(body: axum::body::Body, path: &std::path::Path, limit: u
             crate::store::StoreError::Other(Box::new(e)),
         ))
     };
-    let mut file = tokio::fs::File::create(path).await.map_err(internal)?;
+    let mut memory = Vec::new();
+    let mut file: Option<(tokio::fs::File, std::path::PathBuf)> = None;
     let mut stream = body.into_data_stream();
     let mut written = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::request(StatusCode::BAD_REQUEST, "upload_interrupted", e.to_string())
-        })?;
-        written += chunk.len() as u64;
-        if written > limit {
-            drop(file);
-            let _ = tokio::fs::remove_file(path).await;
-            return Err(ApiError::request(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("envelopes are limited to {limit} bytes"),
-            ));
+    let outcome: Result<()> = async {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::request(StatusCode::BAD_REQUEST, "upload_interrupted", e.to_string())
+            })?;
+            written += chunk.len() as u64;
+            if written > limit {
+                return Err(ApiError::request(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("envelopes are limited to {limit} bytes"),
+                ));
+            }
+            match &mut file {
+                Some((f, _)) => f.write_all(&chunk).await.map_err(internal)?,
+                None if written <= INLINE_ENVELOPE_BYTES => memory.extend_from_slice(&chunk),
+                None => {
+                    let path = app.platform.incoming_bid_path()?;
+                    let created = tokio::fs::File::create(&path).await.map_err(internal);
+                    let f = &mut file.insert((created?, path)).0;
+                    f.write_all(&memory).await.map_err(internal)?;
+                    f.write_all(&chunk).await.map_err(internal)?;
+                    memory = Vec::new();
+                }
+            }
         }
-        file.write_all(&chunk).await.map_err(internal)?;
+        if let Some((f, _)) = &mut file {
+            f.flush().await.map_err(internal)?;
+        }
+        Ok(())
     }
-    file.flush().await.map_err(internal)?;
-    Ok(())
+    .await;
+    match (outcome, file) {
+        (Ok(()), Some((_, path))) => Ok(Received::File(path)),
+        (Ok(()), None) => Ok(Received::Memory(memory)),
+        (Err(e), Some((_, path))) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            Err(e)
+        }
+        (Err(e), None) => Err(e),
+    }
 }
 
 async fn submit_bid(
@@ -250,15 +284,19 @@ async fn submit_bid(
     caller
         .require(crate::domain::identity::Role::Bidder)
         .map_err(ApiError::Engine)?;
-    let path = app.platform.incoming_bid_path()?;
-    if let Err(e) = stream_to_file(body, &path, app.platform.settings.max_envelope_bytes).await {
-        let _ = tokio::fs::remove_file(&path).await;
-        return Err(e);
-    }
-    let receipt = app
-        .platform
-        .submit_bid(&caller, &id.to_string(), &path)
-        .await?;
+    let limit = app.platform.settings.max_envelope_bytes;
+    let receipt = match receive_envelope(&app, body, limit).await? {
+        Received::Memory(bytes) => {
+            app.platform
+                .submit_bid_bytes(&caller, &id.to_string(), bytes)
+                .await?
+        }
+        Received::File(path) => {
+            app.platform
+                .submit_bid(&caller, &id.to_string(), &path)
+                .await?
+        }
+    };
     Ok((StatusCode::CREATED, Json(receipt)))
 }
 
