@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod event;
 pub mod identity;
+pub mod merkle;
 pub mod money;
 pub mod opening;
 pub mod region;

@@ -234,6 +234,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<i64>;
     async fn opening_record(&self, trade_id: &str) -> Result<Option<StoredOpening>>;
 
+    /// The number of entries in the log (its tree size).
+    async fn log_size(&self) -> Result<u64>;
+    /// The stored Merkle tree nodes among `ids` (see `domain::merkle`).
+    async fn log_nodes(
+        &self,
+        ids: &[crate::domain::merkle::NodeId],
+    ) -> Result<std::collections::HashMap<crate::domain::merkle::NodeId, crate::domain::merkle::Hash>>;
+
     /// Appends one event on its own.
     async fn append(&self, event: NewEvent) -> Result<i64>;
     /// Entries with `seq > after`, in order, at most `limit`.

@@ -31,7 +31,9 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| super::StoreError::Other(Box::new(e)))?;
-        Ok(Self { pool, clock })
+        let store = Self { pool, clock };
+        store.ensure_tree().await?;
+        Ok(store)
     }
 
     /// A transaction holding the log append lock until it commits or rolls back.

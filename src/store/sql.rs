@@ -52,9 +52,10 @@ macro_rules! impl_store {
                     .bind(at)
                     .bind(event.kind)
                     .bind(event.trade_id.as_deref())
-                    .bind(entry)
+                    .bind(entry.as_slice())
                     .execute(&mut **tx)
                     .await?;
+                self.grow_tree(tx, &[(seq, entry)]).await?;
                 sqlx::query("INSERT INTO event_audit (seq, salt, actor, client_addr, request_id) VALUES ($1, $2, $3, $4, $5)")
                     .bind(seq)
                     .bind(event.audit_salt.to_vec())
@@ -98,6 +99,82 @@ macro_rules! impl_store {
                     }
                     _ => Err($crate::store::StoreError::Conflict("after_deadline".into())),
                 }
+            }
+
+            /// Adds the entries `(seq, bytes)`, the next ones in order, to the log's Merkle
+            /// tree inside `tx`: reads the current frontier once, writes the new nodes.
+            async fn grow_tree(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                entries: &[(i64, Vec<u8>)],
+            ) -> $crate::store::Result<()> {
+                use $crate::domain::merkle::{self, NodeId};
+                let Some((first, _)) = entries.first() else {
+                    return Ok(());
+                };
+                let size = u64::try_from(first - 1).unwrap_or(0);
+                let mut known: std::collections::HashMap<NodeId, merkle::Hash> = std::collections::HashMap::new();
+                let frontier = merkle::range_nodes(0, size);
+                if !frontier.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT level, idx, hash FROM log_nodes WHERE ");
+                    let mut or = q.separated(" OR ");
+                    for id in &frontier {
+                        or.push("(level = ")
+                            .push_bind_unseparated(id.level as i32)
+                            .push_unseparated(" AND idx = ")
+                            .push_bind_unseparated(id.index as i64)
+                            .push_unseparated(")");
+                    }
+                    let rows: Vec<(i32, i64, Vec<u8>)> = q.build_query_as().fetch_all(&mut **tx).await?;
+                    for (level, idx, hash) in rows {
+                        let hash: merkle::Hash = hash
+                            .try_into()
+                            .map_err(|_| $crate::store::StoreError::Other("a stored log node is not 32 bytes".into()))?;
+                        known.insert(NodeId { level: level as u32, index: idx as u64 }, hash);
+                    }
+                }
+                let mut new = Vec::new();
+                for (seq, entry) in entries {
+                    let index = u64::try_from(seq - 1).unwrap_or(0);
+                    let nodes = merkle::append_nodes(index, merkle::leaf_hash(entry), |id| known.get(&id).copied())
+                        .ok_or_else(|| $crate::store::StoreError::Other("the log's Merkle tree is missing a node".into()))?;
+                    for (id, hash) in nodes {
+                        known.insert(id, hash);
+                        new.push((id, hash));
+                    }
+                }
+                for chunk in new.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO log_nodes (level, idx, hash) ");
+                    q.push_values(chunk, |mut b, (id, hash)| {
+                        b.push_bind(id.level as i32).push_bind(id.index as i64).push_bind(hash.to_vec());
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
+            /// Builds the tree for entries logged before it existed (a database from an
+            /// earlier version), so every entry is a leaf. Idempotent.
+            pub(crate) async fn ensure_tree(&self) -> $crate::store::Result<()> {
+                let mut tx = self.begin_write().await?;
+                let (leaves,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM log_nodes WHERE level = 0")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut after = leaves;
+                loop {
+                    let rows: Vec<(i64, Vec<u8>)> =
+                        sqlx::query_as("SELECT seq, entry FROM events WHERE seq > $1 ORDER BY seq LIMIT 1000")
+                            .bind(after)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                    let Some((last, _)) = rows.last() else {
+                        break;
+                    };
+                    after = *last;
+                    self.grow_tree(&mut tx, &rows).await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn load_trade(
@@ -688,14 +765,19 @@ macro_rules! impl_store {
                 }
                 for chunk in taken.chunks(ROWS) {
                     let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO events (seq, at, kind, trade_id, entry) ");
-                    q.push_values(chunk, |mut b, (new, seq, at)| {
+                    let entries: Vec<(i64, Vec<u8>)> = chunk
+                        .iter()
+                        .map(|(new, seq, at)| (*seq, $crate::domain::event::encode_entry(*seq, from_millis(*at), &new.event)))
+                        .collect();
+                    q.push_values(chunk.iter().zip(&entries), |mut b, ((new, seq, at), (_, entry))| {
                         b.push_bind(*seq)
                             .push_bind(*at)
                             .push_bind(new.event.kind)
                             .push_bind(new.event.trade_id.clone())
-                            .push_bind($crate::domain::event::encode_entry(*seq, from_millis(*at), &new.event));
+                            .push_bind(entry.clone());
                     });
                     q.build().execute(&mut *tx).await?;
+                    self.grow_tree(&mut tx, &entries).await?;
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO event_audit (seq, salt, actor, client_addr, request_id) ",
                     );
@@ -919,6 +1001,40 @@ macro_rules! impl_store {
                     })
                 })
                 .transpose()
+            }
+
+            async fn log_size(&self) -> $crate::store::Result<u64> {
+                let (size,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(u64::try_from(size.unwrap_or(0)).unwrap_or(0))
+            }
+
+            async fn log_nodes(
+                &self,
+                ids: &[$crate::domain::merkle::NodeId],
+            ) -> $crate::store::Result<std::collections::HashMap<$crate::domain::merkle::NodeId, $crate::domain::merkle::Hash>> {
+                use $crate::domain::merkle::NodeId;
+                let mut out = std::collections::HashMap::new();
+                for chunk in ids.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT level, idx, hash FROM log_nodes WHERE ");
+                    let mut or = q.separated(" OR ");
+                    for id in chunk {
+                        or.push("(level = ")
+                            .push_bind_unseparated(id.level as i32)
+                            .push_unseparated(" AND idx = ")
+                            .push_bind_unseparated(id.index as i64)
+                            .push_unseparated(")");
+                    }
+                    let rows: Vec<(i32, i64, Vec<u8>)> = q.build_query_as().fetch_all(&self.pool).await?;
+                    for (level, idx, hash) in rows {
+                        let hash: $crate::domain::merkle::Hash = hash
+                            .try_into()
+                            .map_err(|_| $crate::store::StoreError::Other("a stored log node is not 32 bytes".into()))?;
+                        out.insert(NodeId { level: level as u32, index: idx as u64 }, hash);
+                    }
+                }
+                Ok(out)
             }
 
             async fn append(&self, event: $crate::domain::event::NewEvent) -> $crate::store::Result<i64> {

@@ -46,11 +46,13 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        Ok(Self {
+        let store = Self {
             pool,
             write_pool,
             clock,
-        })
+        };
+        store.ensure_tree().await?;
+        Ok(store)
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {

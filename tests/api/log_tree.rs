@@ -1,0 +1,135 @@
+//! The log is a Merkle tree (RFC 9162 hashing) grown in the same transaction as its
+//! entries: its root is the RFC 9162 root of the raw entries, every entry has an inclusion
+//! proof, every earlier tree a consistency proof; also for entries appended in one batch.
+
+use std::collections::HashMap;
+
+use crate::helpers::{spawn_app, Backend};
+use crate::opening::round_on;
+use tradehall::domain::merkle::{self, Hash, NodeId};
+
+crate::on_both_backends!(the_log_tree_matches_its_entries_and_proves_them);
+
+/// RFC 9162 MTH from the raw entries, by the definition.
+fn mth(leaves: &[Hash]) -> Hash {
+    match leaves.len() {
+        0 => merkle::empty_root(),
+        1 => leaves[0],
+        n => {
+            let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
+            merkle::node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
+        }
+    }
+}
+
+async fn the_log_tree_matches_its_entries_and_proves_them(backend: Backend) {
+    let r = round_on(spawn_app(backend).await).await;
+    // Concurrent bids go through the group commit: several entries per transaction.
+    let mut bidders = Vec::new();
+    for _ in 0..4 {
+        bidders.push(r.app.user("bidder").await);
+    }
+    let bids: Vec<_> = bidders.iter().map(|b| r.bid(b, 1_000_000)).collect();
+    futures_util::future::join_all(bids).await;
+
+    let store = &r.app.platform.store;
+    let size = store.log_size().await.unwrap_or_else(|e| panic!("{e}"));
+    let events = store
+        .events_after(0, 1000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(events.len() as u64, size);
+    let leaves: Vec<Hash> = events.iter().map(|e| merkle::leaf_hash(&e.entry)).collect();
+
+    let mut wanted: Vec<NodeId> = merkle::range_nodes(0, size);
+    for m in 0..size {
+        wanted.extend(merkle::inclusion_nodes(m, size));
+    }
+    for first in 1..=size {
+        wanted.extend(merkle::consistency_nodes(first, size));
+    }
+    let nodes: HashMap<NodeId, Hash> = store
+        .log_nodes(&wanted)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let node = |id: NodeId| nodes.get(&id).copied();
+    let root = merkle::root(size, &node).unwrap_or_else(|| panic!("root"));
+    assert_eq!(
+        root,
+        mth(&leaves),
+        "the stored tree is the RFC 9162 tree of the entries"
+    );
+    for m in 0..size {
+        let proof = merkle::inclusion_proof(m, size, &node).unwrap_or_else(|| panic!("proof"));
+        assert!(merkle::verify_inclusion(
+            m,
+            size,
+            &leaves[m as usize],
+            &proof,
+            &root
+        ));
+    }
+    for first in 1..=size {
+        let proof =
+            merkle::consistency_proof(first, size, &node).unwrap_or_else(|| panic!("proof"));
+        let first_root = mth(&leaves[..first as usize]);
+        assert!(merkle::verify_consistency(
+            first,
+            size,
+            &first_root,
+            &root,
+            &proof
+        ));
+    }
+}
+
+/// A database whose entries predate the tree gets its tree built when the store opens.
+#[tokio::test]
+async fn a_database_from_before_the_tree_gets_its_tree_at_start() {
+    use tradehall::domain::event::{Audit, NewEvent};
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite:{}", dir.path().join("old.db").display());
+    let clock = std::sync::Arc::new(tradehall::domain::clock::SystemClock);
+    let store = tradehall::store::connect(&url, clock.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for n in 0..13 {
+        store
+            .append(NewEvent {
+                kind: "test.appended",
+                trade_id: None,
+                data: serde_json::json!({ "n": n }),
+                audit: Audit::default(),
+                audit_salt: [0; 32],
+                audit_commitment: String::new(),
+                sealed: vec![],
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    drop(store);
+    // As an earlier version left it: entries, no tree.
+    let pool = sqlx::SqlitePool::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("DELETE FROM log_nodes")
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    pool.close().await;
+
+    let store = tradehall::store::connect(&url, clock)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let events = store
+        .events_after(0, 100)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let leaves: Vec<Hash> = events.iter().map(|e| merkle::leaf_hash(&e.entry)).collect();
+    let nodes = store
+        .log_nodes(&merkle::range_nodes(0, 13))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let root = merkle::root(13, &|id| nodes.get(&id).copied());
+    assert_eq!(root, Some(mth(&leaves)));
+}
