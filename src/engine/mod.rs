@@ -10,6 +10,7 @@ mod committee;
 mod error;
 mod events;
 mod intake;
+mod log;
 mod opening;
 mod trades;
 
@@ -21,6 +22,7 @@ pub use committee::KeyRegistration;
 pub use error::EngineError;
 pub use events::PublicEvent;
 pub use intake::Intake;
+pub use log::{ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
 pub use opening::{ContributionOutcome, Openings};
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
 

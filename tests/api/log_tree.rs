@@ -8,7 +8,94 @@ use crate::helpers::{spawn_app, Backend};
 use crate::opening::round_on;
 use tradehall::domain::merkle::{self, Hash, NodeId};
 
-crate::on_both_backends!(the_log_tree_matches_its_entries_and_proves_them);
+crate::on_both_backends!(
+    the_log_tree_matches_its_entries_and_proves_them,
+    anyone_can_fetch_entries_and_check_proofs_over_http,
+);
+
+fn hash_of(v: &serde_json::Value) -> Hash {
+    hex::decode(v.as_str().unwrap_or_default())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .unwrap_or_else(|| panic!("not a hash: {v}"))
+}
+
+fn hashes(v: &serde_json::Value) -> Vec<Hash> {
+    v.as_array().into_iter().flatten().map(hash_of).collect()
+}
+
+async fn anyone_can_fetch_entries_and_check_proofs_over_http(backend: Backend) {
+    use base64::Engine as _;
+    let app = spawn_app(backend).await;
+    let _ = app.officer_and_custodians().await;
+    let size = app
+        .platform
+        .store
+        .log_size()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(size >= 4, "enrolling made entries");
+    let (status, body) = app
+        .get(&format!("/api/v1/log/entries?start=0&end={size}"), None)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let leaves: Vec<Hash> = body["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(e["entry"].as_str().unwrap_or_default())
+                .unwrap_or_default();
+            merkle::leaf_hash(&bytes)
+        })
+        .collect();
+    assert_eq!(leaves.len() as u64, size);
+    let root = mth(&leaves);
+    for index in 0..size {
+        let (status, p) = app
+            .get(
+                &format!("/api/v1/log/proof/inclusion?index={index}&size={size}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{p}");
+        assert_eq!(hash_of(&p["root"]), root);
+        assert_eq!(hash_of(&p["leaf_hash"]), leaves[index as usize]);
+        assert!(merkle::verify_inclusion(
+            index,
+            size,
+            &leaves[index as usize],
+            &hashes(&p["proof"]),
+            &root
+        ));
+    }
+    let first = size / 2;
+    let (status, p) = app
+        .get(
+            &format!("/api/v1/log/proof/consistency?first={first}&second={size}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{p}");
+    assert!(merkle::verify_consistency(
+        first,
+        size,
+        &mth(&leaves[..first as usize]),
+        &root,
+        &hashes(&p["proof"])
+    ));
+    for bad in [
+        format!("/api/v1/log/proof/inclusion?index={size}&size={size}"),
+        format!("/api/v1/log/proof/inclusion?index=0&size={}", size + 1),
+        format!("/api/v1/log/proof/consistency?first=0&second={size}"),
+        "/api/v1/log/entries?start=5&end=5".to_owned(),
+    ] {
+        let (status, body) = app.get(&bad, None).await;
+        assert!(status.is_client_error(), "{bad}: {status}");
+        assert_eq!(crate::helpers::code(&body), "invalid_log_range", "{bad}");
+    }
+}
 
 /// RFC 9162 MTH from the raw entries, by the definition.
 fn mth(leaves: &[Hash]) -> Hash {

@@ -1,0 +1,133 @@
+//! The transparency log's proofs: inclusion of an entry in a tree size, consistency of an
+//! earlier tree size with a later one, and the raw entries, all from the stored Merkle
+//! nodes (`domain::merkle`). Leaf `i` is the entry with sequence number `i + 1`.
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use super::{EngineError, Platform, Result};
+use crate::domain::merkle::{self, Hash, NodeId};
+use crate::store::StoreError;
+
+/// Most entries one request returns.
+pub const MAX_ENTRIES: u64 = 1000;
+
+/// An inclusion proof (RFC 9162 §2.1.3) of leaf `index` in the tree of `size` leaves.
+#[derive(Debug, Clone, Serialize)]
+pub struct InclusionProof {
+    pub index: u64,
+    pub size: u64,
+    /// Hex SHA-256(0x00 ‖ entry).
+    pub leaf_hash: String,
+    /// Hex root of the tree of `size` leaves.
+    pub root: String,
+    /// Hex node hashes, leaf to root.
+    pub proof: Vec<String>,
+}
+
+/// A consistency proof (RFC 9162 §2.1.4) between tree sizes `first` and `second`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsistencyProof {
+    pub first: u64,
+    pub second: u64,
+    pub first_root: String,
+    pub second_root: String,
+    pub proof: Vec<String>,
+}
+
+/// One raw entry: the exact bytes hashed as leaf `index`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RawEntry {
+    pub index: u64,
+    /// Standard base64 of the entry bytes.
+    pub entry: String,
+}
+
+fn range_error(message: impl Into<String>) -> EngineError {
+    EngineError::invalid("invalid_log_range", message)
+}
+
+fn missing() -> EngineError {
+    EngineError::Store(StoreError::Other(
+        "the log's Merkle tree is missing a node".into(),
+    ))
+}
+
+impl Platform {
+    async fn nodes(&self, ids: Vec<NodeId>) -> Result<impl Fn(NodeId) -> Option<Hash>> {
+        let nodes = self.store.log_nodes(&ids).await?;
+        Ok(move |id: NodeId| nodes.get(&id).copied())
+    }
+
+    /// Checks that a tree of `size` leaves exists now.
+    async fn check_size(&self, size: u64) -> Result<()> {
+        let current = self.store.log_size().await?;
+        if size == 0 || size > current {
+            return Err(range_error(format!(
+                "tree size must be 1 to {current}, the current size"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Inclusion proof of leaf `index` (entry `index + 1`) in the tree of `size` leaves.
+    pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof> {
+        self.check_size(size).await?;
+        if index >= size {
+            return Err(range_error("index must be below size"));
+        }
+        let mut ids = merkle::inclusion_nodes(index, size);
+        ids.extend(merkle::range_nodes(0, size));
+        ids.push(NodeId { level: 0, index });
+        let node = self.nodes(ids).await?;
+        let proof = merkle::inclusion_proof(index, size, &node).ok_or_else(missing)?;
+        let root = merkle::root(size, &node).ok_or_else(missing)?;
+        let leaf = node(NodeId { level: 0, index }).ok_or_else(missing)?;
+        Ok(InclusionProof {
+            index,
+            size,
+            leaf_hash: hex::encode(leaf),
+            root: hex::encode(root),
+            proof: proof.iter().map(hex::encode).collect(),
+        })
+    }
+
+    /// Consistency proof between the trees of `first` and `second` leaves.
+    pub async fn consistency_proof(&self, first: u64, second: u64) -> Result<ConsistencyProof> {
+        self.check_size(second).await?;
+        if first == 0 || first > second {
+            return Err(range_error("first must be 1 to second"));
+        }
+        let mut ids = merkle::consistency_nodes(first, second);
+        ids.extend(merkle::range_nodes(0, first));
+        ids.extend(merkle::range_nodes(0, second));
+        let node = self.nodes(ids).await?;
+        let proof = merkle::consistency_proof(first, second, &node).ok_or_else(missing)?;
+        Ok(ConsistencyProof {
+            first,
+            second,
+            first_root: hex::encode(merkle::root(first, &node).ok_or_else(missing)?),
+            second_root: hex::encode(merkle::root(second, &node).ok_or_else(missing)?),
+            proof: proof.iter().map(hex::encode).collect(),
+        })
+    }
+
+    /// The raw entries of leaves `start..end` (at most [`MAX_ENTRIES`]).
+    pub async fn log_entries(&self, start: u64, end: u64) -> Result<Vec<RawEntry>> {
+        if end <= start || end - start > MAX_ENTRIES {
+            return Err(range_error(format!(
+                "end must be above start, by at most {MAX_ENTRIES}"
+            )));
+        }
+        let after = i64::try_from(start).map_err(|_| range_error("start is too large"))?;
+        let limit = i64::try_from(end - start).unwrap_or(1);
+        let events = self.store.events_after(after, limit).await?;
+        Ok(events
+            .into_iter()
+            .map(|e| RawEntry {
+                index: u64::try_from(e.seq - 1).unwrap_or(0),
+                entry: base64::engine::general_purpose::STANDARD.encode(&e.entry),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,64 @@
+//! `/api/v1/log/…`: the transparency log's raw entries and Merkle proofs
+//! (docs/transparency-log.md).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::error::Result;
+use super::extract::{Json, Query};
+use super::AppState;
+use crate::engine::{ConsistencyProof, InclusionProof, RawEntry};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/log/entries", get(entries))
+        .route("/api/v1/log/proof/inclusion", get(inclusion))
+        .route("/api/v1/log/proof/consistency", get(consistency))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Range {
+    start: u64,
+    end: u64,
+}
+
+async fn entries(
+    State(app): State<AppState>,
+    Query(q): Query<Range>,
+) -> Result<Json<serde_json::Value>> {
+    let entries: Vec<RawEntry> = app.platform.log_entries(q.start, q.end).await?;
+    Ok(Json(serde_json::json!({ "entries": entries })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Inclusion {
+    index: u64,
+    size: u64,
+}
+
+async fn inclusion(
+    State(app): State<AppState>,
+    Query(q): Query<Inclusion>,
+) -> Result<Json<InclusionProof>> {
+    Ok(Json(app.platform.inclusion_proof(q.index, q.size).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Consistency {
+    first: u64,
+    second: u64,
+}
+
+async fn consistency(
+    State(app): State<AppState>,
+    Query(q): Query<Consistency>,
+) -> Result<Json<ConsistencyProof>> {
+    Ok(Json(
+        app.platform.consistency_proof(q.first, q.second).await?,
+    ))
+}
