@@ -296,6 +296,15 @@ pub struct ServeArgs {
     /// Largest sealed-bid envelope in bytes (413 above). Envelopes stream to disk.
     #[arg(long, env = "TRADEHALL_MAX_ENVELOPE_BYTES", default_value_t = 4 * 1024 * 1024 * 1024)]
     pub max_envelope_bytes: u64,
+    /// The transparency log's origin: the first line of every signed checkpoint and the
+    /// signature's key name. Set it to this platform's host name and path, e.g.
+    /// ggzy.example.cn/tradehall; every instance of one platform uses the same.
+    #[arg(
+        long,
+        env = "TRADEHALL_LOG_ORIGIN",
+        default_value = "tradehall.local/log"
+    )]
+    pub log_origin: String,
     /// Directory of the web pages served at `/`.
     #[arg(long, env = "TRADEHALL_WEB_DIR", default_value = "web")]
     pub web_dir: PathBuf,

@@ -115,6 +115,7 @@ pub async fn build(
             max_document_bytes: args.max_document_bytes,
             bid_dir: args.data_dir.join("bids"),
             max_envelope_bytes: args.max_envelope_bytes,
+            log_origin: args.log_origin.clone(),
         },
         openings: Default::default(),
         intake: Default::default(),

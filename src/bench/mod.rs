@@ -144,6 +144,7 @@ impl World {
             max_body_bytes: 1024 * 1024,
             max_document_bytes: 1024 * 1024,
             max_envelope_bytes,
+            log_origin: "bench.tradehall.local/log".into(),
             web_dir: PathBuf::from("web"),
             session_minutes: 24 * 60,
             challenge_seconds: 600,

@@ -1,6 +1,7 @@
 //! Cryptography: certificate validation, the dev PKI, signing keys, digests and commitments.
 
 pub mod cert;
+pub mod checkpoint;
 pub mod digest;
 pub mod envelope;
 pub mod opening;

@@ -80,6 +80,7 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         max_body_bytes: 1024 * 1024,
         max_document_bytes: 64 * 1024 * 1024,
         max_envelope_bytes: 64 * 1024 * 1024,
+        log_origin: "tradehall.local/log".into(),
         web_dir: args.web_dir.clone(),
         session_minutes: 480,
         challenge_seconds: 120,

@@ -54,6 +54,21 @@ fn missing() -> EngineError {
 }
 
 impl Platform {
+    /// A checkpoint of the log as it is now, signed by the platform key (C2SP signed note;
+    /// docs/transparency-log.md).
+    pub async fn checkpoint(&self) -> Result<String> {
+        let size = self.store.log_size().await?;
+        let node = self.nodes(merkle::range_nodes(0, size)).await?;
+        let root = merkle::root(size, &node).ok_or_else(missing)?;
+        let checkpoint = crate::crypto::checkpoint::Checkpoint {
+            origin: self.settings.log_origin.clone(),
+            size,
+            root,
+            time: crate::domain::clock::rfc3339(self.clock.now()),
+        };
+        Ok(checkpoint.sign(&self.platform_key))
+    }
+
     async fn nodes(&self, ids: Vec<NodeId>) -> Result<impl Fn(NodeId) -> Option<Hash>> {
         let nodes = self.store.log_nodes(&ids).await?;
         Ok(move |id: NodeId| nodes.get(&id).copied())

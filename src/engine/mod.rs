@@ -55,6 +55,8 @@ pub struct Settings {
     pub bid_dir: std::path::PathBuf,
     /// Largest envelope accepted.
     pub max_envelope_bytes: u64,
+    /// The transparency log's origin line and checkpoint key name.
+    pub log_origin: String,
 }
 
 impl Default for Settings {
@@ -67,6 +69,7 @@ impl Default for Settings {
             max_document_bytes: 64 * 1024 * 1024,
             bid_dir: std::path::PathBuf::from("data/bids"),
             max_envelope_bytes: 4 * 1024 * 1024 * 1024,
+            log_origin: "tradehall.local/log".into(),
         }
     }
 }

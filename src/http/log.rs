@@ -13,6 +13,7 @@ use crate::engine::{ConsistencyProof, InclusionProof, RawEntry};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/log/checkpoint", get(checkpoint))
         .route("/api/v1/log/entries", get(entries))
         .route("/api/v1/log/proof/inclusion", get(inclusion))
         .route("/api/v1/log/proof/consistency", get(consistency))
@@ -60,5 +61,15 @@ async fn consistency(
 ) -> Result<Json<ConsistencyProof>> {
     Ok(Json(
         app.platform.consistency_proof(q.first, q.second).await?,
+    ))
+}
+
+async fn checkpoint(State(app): State<AppState>) -> Result<impl axum::response::IntoResponse> {
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        app.platform.checkpoint().await?,
     ))
 }

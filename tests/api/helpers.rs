@@ -235,6 +235,7 @@ pub async fn spawn_app_with(
         max_body_bytes: 64 * 1024,
         max_document_bytes: 1024 * 1024,
         max_envelope_bytes: 64 * 1024 * 1024,
+        log_origin: "test.tradehall.local/log".into(),
         web_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web"),
         session_minutes: 60 * 24 * 365,
         challenge_seconds: 120,

@@ -1,0 +1,168 @@
+//! Signed checkpoints of the transparency log, in the C2SP formats: a `tlog-checkpoint`
+//! body in a `signed-note`, signed with the platform's Ed25519 key
+//! (docs/transparency-log.md, "Checkpoints").
+//!
+//! ```text
+//! <origin>
+//! <tree size, decimal>
+//! <root hash, standard base64>
+//! time <RFC 3339 UTC, milliseconds>
+//!
+//! — <origin> <base64(key hash[0..4] ‖ Ed25519 signature)>
+//! ```
+//! The signature covers the body: every line up to and including the newline before the
+//! blank line. The key hash is SHA-256(name ‖ "\n" ‖ 0x01 ‖ 32-byte public key).
+
+use base64::Engine as _;
+
+use super::digest::sha256;
+use super::platform_key::{self, PlatformKey, PublicKeyInfo};
+
+/// Signature type byte of Ed25519 in C2SP signed notes.
+const ED25519_TYPE: u8 = 0x01;
+
+/// A checkpoint's contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub origin: String,
+    pub size: u64,
+    pub root: [u8; 32],
+    /// RFC 3339 UTC with milliseconds.
+    pub time: String,
+}
+
+/// Why a signed checkpoint is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("malformed checkpoint: {0}")]
+    Format(&'static str),
+    #[error("the checkpoint is not signed by a known platform key for origin {0}")]
+    Signature(String),
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+/// The 4-byte key hash of a signed-note Ed25519 key named `name`.
+pub fn key_hash(name: &str, public_key: &[u8]) -> [u8; 4] {
+    let mut input = name.as_bytes().to_vec();
+    input.push(b'\n');
+    input.push(ED25519_TYPE);
+    input.extend_from_slice(public_key);
+    let digest = sha256(&input);
+    [digest[0], digest[1], digest[2], digest[3]]
+}
+
+impl Checkpoint {
+    /// The note body: four lines, each ending in a newline.
+    pub fn body(&self) -> String {
+        format!(
+            "{}\n{}\n{}\ntime {}\n",
+            self.origin,
+            self.size,
+            b64().encode(self.root),
+            self.time
+        )
+    }
+
+    /// The signed note, signed by the platform key under the origin's name.
+    pub fn sign(&self, key: &PlatformKey) -> String {
+        let body = self.body();
+        let public = hex::decode(&key.info().public_key).unwrap_or_default();
+        let mut blob = key_hash(&self.origin, &public).to_vec();
+        blob.extend_from_slice(&key.sign(body.as_bytes()));
+        format!("{body}\n\u{2014} {} {}\n", self.origin, b64().encode(blob))
+    }
+
+    /// Parses a signed note and checks that one of its signatures is by one of `keys`
+    /// under the note's origin.
+    pub fn verify(note: &str, keys: &[PublicKeyInfo]) -> Result<Self, CheckpointError> {
+        let (body, signatures) = note.split_once("\n\n").ok_or(CheckpointError::Format(
+            "no blank line before the signatures",
+        ))?;
+        let body = format!("{body}\n");
+        let mut lines = body.lines();
+        let origin = lines
+            .next()
+            .filter(|l| !l.is_empty())
+            .ok_or(CheckpointError::Format("no origin"))?
+            .to_owned();
+        let size = lines
+            .next()
+            .and_then(|l| l.parse::<u64>().ok())
+            .ok_or(CheckpointError::Format("tree size is not a decimal number"))?;
+        let root: [u8; 32] = lines
+            .next()
+            .and_then(|l| b64().decode(l).ok())
+            .and_then(|r| r.try_into().ok())
+            .ok_or(CheckpointError::Format(
+                "root hash is not 32 bytes of base64",
+            ))?;
+        let time = lines
+            .next()
+            .and_then(|l| l.strip_prefix("time "))
+            .ok_or(CheckpointError::Format("no time line"))?
+            .to_owned();
+        let checkpoint = Self {
+            origin,
+            size,
+            root,
+            time,
+        };
+        if checkpoint.body() != body {
+            return Err(CheckpointError::Format("unexpected lines in the body"));
+        }
+        for line in signatures.lines() {
+            let Some(rest) = line.strip_prefix("\u{2014} ") else {
+                continue;
+            };
+            let Some((name, blob)) = rest.rsplit_once(' ') else {
+                continue;
+            };
+            let Ok(blob) = b64().decode(blob) else {
+                continue;
+            };
+            if name != checkpoint.origin || blob.len() != 4 + 64 {
+                continue;
+            }
+            let verified = keys.iter().any(|k| {
+                let public = hex::decode(&k.public_key).unwrap_or_default();
+                key_hash(name, &public) == blob[..4]
+                    && platform_key::verify(k, body.as_bytes(), &blob[4..])
+            });
+            if verified {
+                return Ok(checkpoint);
+            }
+        }
+        Err(CheckpointError::Signature(checkpoint.origin))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_checkpoint_verifies_and_any_change_breaks_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = PlatformKey::load_or_generate(dir.path()).expect("key");
+        let checkpoint = Checkpoint {
+            origin: "ggzy.example.cn/tradehall".into(),
+            size: 12,
+            root: [7; 32],
+            time: "2026-11-28T01:00:00.000Z".into(),
+        };
+        let note = checkpoint.sign(&key);
+        assert!(note.starts_with("ggzy.example.cn/tradehall\n12\n"));
+        assert_eq!(Checkpoint::verify(&note, &key.published()), Ok(checkpoint));
+        let tampered = note.replace("\n12\n", "\n13\n");
+        assert!(matches!(
+            Checkpoint::verify(&tampered, &key.published()),
+            Err(CheckpointError::Signature(_))
+        ));
+        let other = tempfile::tempdir().expect("tempdir");
+        let stranger = PlatformKey::load_or_generate(other.path()).expect("key");
+        assert!(Checkpoint::verify(&note, &stranger.published()).is_err());
+    }
+}
