@@ -45,10 +45,32 @@ pub enum Command {
     /// Bid receipts.
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// The transparency log.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Measure the speed and memory targets (docs/benchmarks.md). Each bench runs its own
     /// throwaway server on SQLite in a temporary directory.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Witness the log: check the newest signed checkpoint, that it extends the last one
+    /// seen (kept in --state), and that the entries not seen before hash to its root.
+    /// Exits non-zero and says what broke if anything does not verify.
+    Verify {
+        /// Server URL.
+        #[arg(long, env = "TRADEHALL_SERVER")]
+        server: String,
+        /// Where the witness keeps the last verified size, root and frontier. Without it,
+        /// every run re-hashes the whole log.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// A saved copy of GET /api/v1/platform/keys (default: fetch it from the server).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 use tradehall::config::{
-    BenchCommand, BidCommand, BidderLogin, Cli, Command, CustodianCommand, KeyCommand, LogFormat,
-    PkiCommand, ReceiptCommand,
+    BenchCommand, BidCommand, BidderLogin, Cli, Command, CustodianCommand, KeyCommand, LogCommand,
+    LogFormat, PkiCommand, ReceiptCommand,
 };
 use tradehall::domain::clock::SystemClock;
 
@@ -89,6 +89,21 @@ async fn main() -> anyhow::Result<()> {
             let (_, router) = tradehall::server::build(&args, Arc::new(SystemClock)).await?;
             let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
             serve(args.listen, tls, router).await
+        }
+        Command::Log(LogCommand::Verify {
+            server,
+            state,
+            keys,
+        }) => {
+            let v = tradehall::client::witness::verify(&server, state.as_deref(), keys.as_deref())
+                .await?;
+            println!(
+                "log OK: {} entries (was {}), root {}",
+                v.size,
+                v.previous_size,
+                hex::encode(v.root)
+            );
+            Ok(())
         }
         Command::Bench(bench) => {
             let report = match bench {

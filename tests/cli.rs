@@ -21,6 +21,9 @@ fn every_subcommand_explains_itself() {
             vec!["custodian", "keygen", "--help"],
             "TRADEHALL_KEYSTORE_PASSPHRASE",
         ),
+        (vec!["custodian", "open", "--help"], "--platform-keys"),
+        (vec!["log", "verify", "--help"], "--state"),
+        (vec!["bench", "intake", "--help"], "--clients"),
     ] {
         let out = tradehall()
             .args(&args)

@@ -7,6 +7,7 @@ pub mod custodian;
 pub mod keystore;
 pub mod receipt;
 pub mod session;
+pub mod witness;
 
 use std::fmt::Write as _;
 use std::path::Path;

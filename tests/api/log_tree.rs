@@ -239,3 +239,71 @@ async fn a_database_from_before_the_tree_gets_its_tree_at_start() {
     let root = merkle::root(13, &|id| nodes.get(&id).copied());
     assert_eq!(root, Some(mth(&leaves)));
 }
+
+/// `tradehall log verify` as a witness: it accepts an honest log as it grows, and detects
+/// an altered entry, a rewritten history and a removed entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_witness_accepts_an_honest_log_and_detects_tampering() {
+    use tradehall::client::witness::verify;
+    let app = spawn_app(Backend::Sqlite).await;
+    let _ = app.officer_and_custodians().await;
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = scratch.path().join("witness.json");
+    let first = verify(&app.base, Some(&state), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(first.previous_size, 0);
+    let _ = app.user("bidder").await;
+    let second = verify(&app.base, Some(&state), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(second.previous_size, first.size);
+    assert!(second.size > first.size);
+
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite:{}",
+        app._dir.path().join("test.db").display()
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let run = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query(sql)
+                .execute(&db)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    };
+    let fresh = |name: &str| scratch.path().join(name);
+
+    // An entry altered in the database: a witness re-hashing the log notices.
+    run("UPDATE events SET entry = CAST('{\"forged\":true}' AS BLOB) WHERE seq = 2").await;
+    let err = verify(&app.base, Some(&fresh("a.json")), None)
+        .await
+        .map(|_| ())
+        .expect_err("an altered entry must be detected");
+    assert!(
+        format!("{err:#}").contains("do not hash to the signed root"),
+        "{err:#}"
+    );
+
+    // History rewritten (the tree itself changed): the witness that saw the old tree
+    // notices the new one does not extend it.
+    run("UPDATE log_nodes SET hash = zeroblob(32) WHERE idx = 0 AND level = (SELECT MAX(level) FROM log_nodes)").await;
+    let err = verify(&app.base, Some(&state), None)
+        .await
+        .map(|_| ())
+        .expect_err("a rewritten history must be detected");
+    assert!(format!("{err:#}").contains("rewritten"), "{err:#}");
+
+    // The newest entry removed: the log shrank below what the witness saw.
+    run("DELETE FROM event_audit WHERE seq = (SELECT MAX(seq) FROM events)").await;
+    run("DELETE FROM event_sealed WHERE seq = (SELECT MAX(seq) FROM events)").await;
+    run("DELETE FROM events WHERE seq = (SELECT MAX(seq) FROM events)").await;
+    let err = verify(&app.base, Some(&state), None)
+        .await
+        .map(|_| ())
+        .expect_err("a removed entry must be detected");
+    assert!(format!("{err:#}").contains("shrank"), "{err:#}");
+}

@@ -1,0 +1,194 @@
+//! `tradehall log verify`: a witness of the transparency log. It fetches the newest signed
+//! checkpoint and checks its signature; it checks that the checkpoint extends the last one
+//! it saw (consistency proof); it re-hashes every entry it has not seen and recomputes the
+//! root from them. It keeps what it saw in a state file: the size, the root and the
+//! tree's frontier (the complete subtrees of `[0, size)`), so the next run continues from
+//! there. Any failure says what broke (docs/transparency-log.md).
+
+use anyhow::{anyhow, bail, Context as _};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::receipt::{load_keys, KeySource};
+use crate::crypto::checkpoint::Checkpoint;
+use crate::domain::merkle::{self, Hash, NodeId};
+
+/// What the witness remembers between runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WitnessState {
+    pub origin: String,
+    pub size: u64,
+    /// Hex root of the tree of `size` leaves.
+    pub root: String,
+    /// Hex hashes of the frontier nodes of `[0, size)`, left to right.
+    pub frontier: Vec<String>,
+}
+
+/// What a run verified.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub previous_size: u64,
+    pub size: u64,
+    pub root: Hash,
+}
+
+fn unhex(s: &str) -> anyhow::Result<Hash> {
+    hex::decode(s)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| anyhow!("not a 32-byte hex hash: {s}"))
+}
+
+async fn get_json(url: &str) -> anyhow::Result<serde_json::Value> {
+    let resp = reqwest::get(url).await?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("{url}: {status} {body}");
+    }
+    Ok(body)
+}
+
+/// Verifies the log at `server` against the state in `state_path` (created if missing)
+/// and saves the new state. Platform keys come from `keys` or the server.
+pub async fn verify(
+    server: &str,
+    state_path: Option<&Path>,
+    keys: Option<&Path>,
+) -> anyhow::Result<Verified> {
+    let server = server.trim_end_matches('/');
+    let keys = load_keys(match keys {
+        Some(path) => KeySource::File(path),
+        None => KeySource::Server(server),
+    })
+    .await?;
+    let note = reqwest::get(format!("{server}/api/v1/log/checkpoint"))
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let checkpoint =
+        Checkpoint::verify(&note, &keys).context("the checkpoint's signature does not verify")?;
+    let state: WitnessState = match state_path {
+        Some(path) if path.exists() => serde_json::from_slice(
+            &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        )
+        .context("the state file is not witness state")?,
+        _ => WitnessState::default(),
+    };
+    if state.size > 0 && state.origin != checkpoint.origin {
+        bail!(
+            "the log's origin changed from {} to {}",
+            state.origin,
+            checkpoint.origin
+        );
+    }
+    if checkpoint.size < state.size {
+        bail!(
+            "the log shrank: the newest checkpoint has {} entries, {} were seen before",
+            checkpoint.size,
+            state.size
+        );
+    }
+    // The checkpoint extends what was seen before.
+    if state.size > 0 {
+        let old_root = unhex(&state.root)?;
+        let proof = get_json(&format!(
+            "{server}/api/v1/log/proof/consistency?first={}&second={}",
+            state.size, checkpoint.size
+        ))
+        .await?;
+        let proof: Vec<Hash> = proof["proof"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|h| unhex(h.as_str().unwrap_or_default()))
+            .collect::<anyhow::Result<_>>()?;
+        if !merkle::verify_consistency(
+            state.size,
+            checkpoint.size,
+            &old_root,
+            &checkpoint.root,
+            &proof,
+        ) {
+            bail!(
+                "the log was rewritten: the checkpoint of {} entries does not extend the {} entries seen before",
+                checkpoint.size,
+                state.size
+            );
+        }
+    }
+    // Re-hash every new entry and recompute the root from the saved frontier.
+    let mut nodes: HashMap<NodeId, Hash> = HashMap::new();
+    let frontier_ids = merkle::range_nodes(0, state.size);
+    if frontier_ids.len() != state.frontier.len() {
+        bail!("the state file's frontier does not match its size");
+    }
+    for (id, h) in frontier_ids.iter().zip(&state.frontier) {
+        nodes.insert(*id, unhex(h)?);
+    }
+    let mut next = state.size;
+    while next < checkpoint.size {
+        let end = (next + PAGE).min(checkpoint.size);
+        let page = get_json(&format!(
+            "{server}/api/v1/log/entries?start={next}&end={end}"
+        ))
+        .await?;
+        let entries = page["entries"].as_array().cloned().unwrap_or_default();
+        if entries.is_empty() {
+            bail!("the log does not serve entry {next} of its checkpoint");
+        }
+        for e in entries {
+            if e["index"].as_u64() != Some(next) {
+                bail!(
+                    "entry {next} is missing: the server skipped to {}",
+                    e["index"]
+                );
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(e["entry"].as_str().unwrap_or_default())
+                .context("an entry is not base64")?;
+            let added = merkle::append_nodes(next, merkle::leaf_hash(&bytes), |id| {
+                nodes.get(&id).copied()
+            })
+            .ok_or_else(|| anyhow!("the saved frontier cannot extend the tree"))?;
+            nodes.extend(added);
+            next += 1;
+            if next == checkpoint.size {
+                break;
+            }
+        }
+    }
+    let root = merkle::root(checkpoint.size, &|id| nodes.get(&id).copied())
+        .ok_or_else(|| anyhow!("the recomputed tree is incomplete"))?;
+    if root != checkpoint.root {
+        bail!(
+            "the entries do not hash to the signed root: an entry was altered, inserted or removed"
+        );
+    }
+    let frontier = merkle::range_nodes(0, checkpoint.size)
+        .iter()
+        .map(|id| nodes.get(id).map(hex::encode))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| anyhow!("the recomputed tree is incomplete"))?;
+    if let Some(path) = state_path {
+        let saved = WitnessState {
+            origin: checkpoint.origin.clone(),
+            size: checkpoint.size,
+            root: hex::encode(root),
+            frontier,
+        };
+        std::fs::write(path, serde_json::to_vec_pretty(&saved)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(Verified {
+        previous_size: state.size,
+        size: checkpoint.size,
+        root,
+    })
+}
+
+/// Entries fetched per request.
+pub const PAGE: u64 = 1000;
