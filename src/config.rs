@@ -189,6 +189,35 @@ pub struct BidderLogin {
     pub server: String,
 }
 
+/// Who a custodian command acts as, for which trade, and where its key store is.
+#[derive(Debug, Args)]
+pub struct CustodianArgs {
+    /// Trade id.
+    #[arg(long)]
+    pub trade: String,
+    /// Server URL, e.g. https://ggzy.example.cn
+    #[arg(long, env = "TRADEHALL_SERVER")]
+    pub server: String,
+    /// The custodian's certificate (PEM chain, end-entity first).
+    #[arg(long)]
+    pub cert: PathBuf,
+    /// The certificate's private key (PKCS#8 PEM or DER).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The per-trade key store: created by `keygen`, read by `open`
+    /// (default: custodian-<trade>.key).
+    #[arg(long)]
+    pub keystore: Option<PathBuf>,
+}
+
+impl CustodianArgs {
+    pub fn keystore(&self) -> PathBuf {
+        self.keystore
+            .clone()
+            .unwrap_or_else(|| format!("custodian-{}.key", self.trade).into())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum CustodianCommand {
     /// Generate this custodian's key pair for a trade, keep the private key in a
@@ -196,42 +225,16 @@ pub enum CustodianCommand {
     /// signed with the custodian's certificate. The passphrase is read from
     /// TRADEHALL_KEYSTORE_PASSPHRASE or asked on the terminal.
     Keygen {
-        /// Trade id.
-        #[arg(long)]
-        trade: String,
-        /// Server URL, e.g. https://ggzy.example.cn
-        #[arg(long, env = "TRADEHALL_SERVER")]
-        server: String,
-        /// The custodian's certificate (PEM chain, end-entity first).
-        #[arg(long)]
-        cert: PathBuf,
-        /// The certificate's private key (PKCS#8 PEM or DER).
-        #[arg(long)]
-        key: PathBuf,
-        /// Key store file to create (default: custodian-<trade>.key).
-        #[arg(long)]
-        keystore: Option<PathBuf>,
+        #[command(flatten)]
+        custodian: CustodianArgs,
     },
     /// At the opening (after the bid deadline): fetch this custodian's sealed key shares,
     /// open them locally with the key store, and return them sealed to the server's
     /// one-time opening key (checked against the platform's published keys). The k-th
     /// custodian to contribute completes the opening; its record is printed.
     Open {
-        /// Trade id.
-        #[arg(long)]
-        trade: String,
-        /// Server URL.
-        #[arg(long, env = "TRADEHALL_SERVER")]
-        server: String,
-        /// The custodian's certificate (PEM chain, end-entity first).
-        #[arg(long)]
-        cert: PathBuf,
-        /// The certificate's private key (PKCS#8 PEM or DER).
-        #[arg(long)]
-        key: PathBuf,
-        /// The key store made by `custodian keygen` (default: custodian-<trade>.key).
-        #[arg(long)]
-        keystore: Option<PathBuf>,
+        #[command(flatten)]
+        custodian: CustodianArgs,
         /// A saved copy of GET /api/v1/platform/keys to check the opening key against
         /// (default: fetch it from the server).
         #[arg(long)]

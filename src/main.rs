@@ -157,46 +157,36 @@ async fn main() -> anyhow::Result<()> {
             }
             serve(args.listen, None, prepared.router).await
         }
-        Command::Custodian(CustodianCommand::Keygen {
-            trade,
-            server,
-            cert,
-            key,
-            keystore,
-        }) => {
-            let keystore = keystore.unwrap_or_else(|| format!("custodian-{trade}.key").into());
+        Command::Custodian(CustodianCommand::Keygen { custodian: c }) => {
+            let keystore = c.keystore();
             let passphrase = tradehall::client::custodian::passphrase(true)?;
             let key_id = tradehall::client::custodian::keygen(
-                &server,
-                &trade,
-                &cert,
-                &key,
+                &c.server,
+                &c.trade,
+                &c.cert,
+                &c.key,
                 &keystore,
                 &passphrase,
             )
             .await?;
             println!(
-                "registered custodian key {key_id} for trade {trade}; private key in {}",
+                "registered custodian key {key_id} for trade {}; private key in {}",
+                c.trade,
                 keystore.display()
             );
             Ok(())
         }
         Command::Custodian(CustodianCommand::Open {
-            trade,
-            server,
-            cert,
-            key,
-            keystore,
+            custodian: c,
             platform_keys,
         }) => {
-            let keystore = keystore.unwrap_or_else(|| format!("custodian-{trade}.key").into());
             let passphrase = tradehall::client::custodian::passphrase(false)?;
             let outcome = tradehall::client::custodian::open(
-                &server,
-                &trade,
-                &cert,
-                &key,
-                &keystore,
+                &c.server,
+                &c.trade,
+                &c.cert,
+                &c.key,
+                &c.keystore(),
                 &passphrase,
                 platform_keys.as_deref(),
             )

@@ -8,11 +8,11 @@ use std::time::Instant;
 use zeroize::Zeroizing;
 
 use super::World;
-use crate::client::custodian::build_contribution;
+use crate::client::custodian::contribute;
 use crate::client::session::Session;
 use crate::crypto::cert::verify_with_certificate;
 use crate::crypto::envelope::{self, manifest_signature_message};
-use crate::domain::opening::{ShareBundle, SignedRecord};
+use crate::domain::opening::SignedRecord;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct OpeningOptions {
@@ -119,22 +119,8 @@ pub async fn run(options: &OpeningOptions) -> anyhow::Result<OpeningReport> {
         );
         work.push(tokio::spawn(async move {
             let t = Instant::now();
-            let bundle: ShareBundle = serde_json::from_value(
-                session
-                    .get(&format!("/api/v1/trades/{trade}/opening/shares"))
-                    .await?,
-            )?;
-            let (contribution, _) = tokio::task::spawn_blocking(move || {
-                build_contribution(&bundle, &secret, &public, &signer, &keys)
-            })
-            .await??;
-            let answer = session
-                .post(
-                    &format!("/api/v1/trades/{trade}/opening/contributions"),
-                    &serde_json::to_value(&contribution)?,
-                )
-                .await?;
-            anyhow::Ok((t.elapsed().as_secs_f64(), answer))
+            let outcome = contribute(&session, &trade, secret, public, signer, keys).await?;
+            anyhow::Ok((t.elapsed().as_secs_f64(), outcome.answer))
         }));
     }
     let mut record = None;

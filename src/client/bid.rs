@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
-use super::session::Session;
+use super::session::{read_credentials, Session};
 use crate::crypto::cert::parse_pem_certificates;
 use crate::crypto::digest::random_bytes;
 use crate::crypto::envelope::{
@@ -211,12 +211,7 @@ pub struct Credentials<'a> {
 }
 
 async fn login(credentials: &Credentials<'_>) -> anyhow::Result<Session> {
-    let cert_pem = std::fs::read_to_string(credentials.cert)
-        .with_context(|| format!("reading {}", credentials.cert.display()))?;
-    let signer = Signer::from_pkcs8(
-        &std::fs::read(credentials.key)
-            .with_context(|| format!("reading {}", credentials.key.display()))?,
-    )?;
+    let (cert_pem, signer) = read_credentials(credentials.cert, credentials.key)?;
     Session::login(credentials.server, &cert_pem, &signer).await
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::keystore;
 use super::receipt::{load_keys, KeySource};
-use super::session::Session;
+use super::session::{read_credentials, Session};
 use crate::crypto::digest::sha256_hex;
 use crate::crypto::opening::{
     contribution_signature_message, opening_key_message, seal_contribution, ContributedShare,
@@ -46,11 +46,7 @@ pub async fn keygen(
     keystore_path: &Path,
     passphrase: &str,
 ) -> anyhow::Result<String> {
-    let cert_pem = std::fs::read_to_string(cert_path)
-        .with_context(|| format!("reading {}", cert_path.display()))?;
-    let signer = Signer::from_pkcs8(
-        &std::fs::read(key_path).with_context(|| format!("reading {}", key_path.display()))?,
-    )?;
+    let (cert_pem, signer) = read_credentials(cert_path, key_path)?;
     let session = Session::login(server, &cert_pem, &signer).await?;
     session
         .get(&format!("/api/v1/trades/{trade}"))
@@ -180,11 +176,7 @@ pub async fn open(
     passphrase: &str,
     platform_keys: Option<&Path>,
 ) -> anyhow::Result<OpenOutcome> {
-    let cert_pem = std::fs::read_to_string(cert_path)
-        .with_context(|| format!("reading {}", cert_path.display()))?;
-    let signer = Signer::from_pkcs8(
-        &std::fs::read(key_path).with_context(|| format!("reading {}", key_path.display()))?,
-    )?;
+    let (cert_pem, signer) = read_credentials(cert_path, key_path)?;
     let (store_trade, secret, public) = keystore::open(keystore_path, passphrase)?;
     if store_trade != trade {
         bail!(
@@ -198,6 +190,20 @@ pub async fn open(
     })
     .await?;
     let session = Session::login(server, &cert_pem, &signer).await?;
+    contribute(&session, trade, secret, public, signer, keys).await
+}
+
+/// The custodian's whole turn at the opening, over a signed-in session: fetch the sealed
+/// shares, open and re-seal them ([`build_contribution`], off the async threads), and
+/// contribute them.
+pub async fn contribute(
+    session: &Session,
+    trade: &str,
+    secret: CustodianSecretKey,
+    public: CustodianPublicKey,
+    signer: Signer,
+    platform_keys: Vec<PublicKeyInfo>,
+) -> anyhow::Result<OpenOutcome> {
     let bundle: ShareBundle = serde_json::from_value(
         session
             .get(&format!("/api/v1/trades/{trade}/opening/shares"))
@@ -207,7 +213,7 @@ pub async fn open(
     .context("the server's share bundle is not valid")?;
     let shares = bundle.shares.len();
     let (contribution, opened) = tokio::task::spawn_blocking(move || {
-        build_contribution(&bundle, &secret, &public, &signer, &keys)
+        build_contribution(&bundle, &secret, &public, &signer, &platform_keys)
     })
     .await??;
     let answer = session

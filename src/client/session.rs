@@ -7,6 +7,19 @@ use serde_json::{json, Value};
 
 use crate::crypto::signer::Signer;
 
+/// A user's certificate chain (PEM) and signing key, read from their files.
+pub fn read_credentials(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<(String, Signer)> {
+    let cert_pem =
+        std::fs::read_to_string(cert).with_context(|| format!("reading {}", cert.display()))?;
+    let signer = Signer::from_pkcs8(
+        &std::fs::read(key).with_context(|| format!("reading {}", key.display()))?,
+    )?;
+    Ok((cert_pem, signer))
+}
+
 /// A logged-in session.
 pub struct Session {
     http: reqwest::Client,

@@ -91,14 +91,11 @@ macro_rules! impl_store {
                         .bind(trade_id)
                         .fetch_optional(&mut **tx)
                         .await?;
-                match trade {
-                    // 电子招标投标办法 第27条: late by one millisecond is late.
-                    Some((deadline, status)) if status == "published" && at < deadline => {
-                        self.append_at(tx, event, seq, at).await?;
-                        Ok((seq, at))
-                    }
-                    _ => Err($crate::store::StoreError::Conflict("after_deadline".into())),
+                if !$crate::store::sql::takes_bids(&trade, at) {
+                    return Err($crate::store::StoreError::Conflict("after_deadline".into()));
                 }
+                self.append_at(tx, event, seq, at).await?;
+                Ok((seq, at))
             }
 
             /// Adds the entries `(seq, bytes)`, the next ones in order, to the log's Merkle
@@ -157,10 +154,11 @@ macro_rules! impl_store {
             /// earlier version), so every entry is a leaf. Idempotent.
             pub(crate) async fn ensure_tree(&self) -> $crate::store::Result<()> {
                 let mut tx = self.begin_write().await?;
-                let (leaves,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM log_nodes WHERE level = 0")
+                // Leaf i is entry i + 1, so the last leaf's index is the last entry in the tree.
+                let (last_leaf,): (Option<i64>,) = sqlx::query_as("SELECT MAX(idx) FROM log_nodes WHERE level = 0")
                     .fetch_one(&mut *tx)
                     .await?;
-                let mut after = leaves;
+                let mut after = last_leaf.map_or(0, |i| i + 1);
                 loop {
                     let rows: Vec<(i64, Vec<u8>)> =
                         sqlx::query_as("SELECT seq, entry FROM events WHERE seq > $1 ORDER BY seq LIMIT 1000")
@@ -745,13 +743,9 @@ macro_rules! impl_store {
                     };
                     // The receipt time is the log entry's time, taken under the log lock.
                     let at = to_millis(self.clock.now()).max(last_at);
-                    match trade {
-                        // 电子招标投标办法 第27条: late by one millisecond is late.
-                        Some((deadline, status)) if status == "published" && at < deadline => {}
-                        _ => {
-                            out.push(Err($crate::store::StoreError::Conflict("after_deadline".into())));
-                            continue;
-                        }
+                    if !$crate::store::sql::takes_bids(&trade, at) {
+                        out.push(Err($crate::store::StoreError::Conflict("after_deadline".into())));
+                        continue;
                     }
                     taken.push((new, seq, at));
                     out.push(Ok($crate::domain::trade::StoredBid {
@@ -1075,6 +1069,12 @@ macro_rules! impl_store {
             }
         }
     };
+}
+
+/// Whether a trade (its `bid_deadline` and `status` row, if it exists) takes a bid whose
+/// log entry is stamped `at`: 电子招标投标办法 第27条, late by one millisecond is late.
+pub(crate) fn takes_bids(trade: &Option<(i64, String)>, at: i64) -> bool {
+    matches!(trade, Some((deadline, status)) if status == "published" && at < *deadline)
 }
 
 /// Columns of an identity joined with its organisation.
