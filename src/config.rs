@@ -70,6 +70,10 @@ pub enum LogCommand {
         /// A saved copy of GET /api/v1/platform/keys (default: fetch it from the server).
         #[arg(long)]
         keys: Option<PathBuf>,
+        /// A bid receipt whose log entry must be in the newest checkpoint, and whose own
+        /// checkpoint that one must extend. Repeat for several receipts.
+        #[arg(long = "receipt", value_name = "FILE")]
+        receipts: Vec<PathBuf>,
     },
 }
 

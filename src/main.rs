@@ -94,15 +94,24 @@ async fn main() -> anyhow::Result<()> {
             server,
             state,
             keys,
+            receipts,
         }) => {
-            let v = tradehall::client::witness::verify(&server, state.as_deref(), keys.as_deref())
-                .await?;
+            let v = tradehall::client::witness::verify(
+                &server,
+                state.as_deref(),
+                keys.as_deref(),
+                &receipts,
+            )
+            .await?;
             println!(
                 "log OK: {} entries (was {}), root {}",
                 v.size,
                 v.previous_size,
                 hex::encode(v.root)
             );
+            for r in &v.receipts {
+                println!("receipt OK: log index {} is in the log", r);
+            }
             Ok(())
         }
         Command::Bench(bench) => {
@@ -283,6 +292,9 @@ async fn main() -> anyhow::Result<()> {
                 "receipt OK: envelope {} for trade {} received {} at log index {}, signed by platform key {}",
                 r.envelope_sha256, r.trade, r.received_at, r.log_index, r.key_id
             );
+            if r.inclusion.is_some() {
+                println!("log inclusion OK: the entry is in the receipt's signed checkpoint");
+            }
             Ok(())
         }
         Command::Key(KeyCommand::Rotate { key_dir }) => {

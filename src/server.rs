@@ -119,6 +119,7 @@ pub async fn build(
         },
         openings: Default::default(),
         intake: Default::default(),
+        checkpoints: Default::default(),
     });
     let http = HttpSettings {
         max_body_bytes: args.max_body_bytes,

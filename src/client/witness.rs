@@ -13,6 +13,7 @@ use std::path::Path;
 
 use super::receipt::{load_keys, KeySource};
 use crate::crypto::checkpoint::Checkpoint;
+use crate::crypto::receipt::{LogInclusion, Receipt};
 use crate::domain::merkle::{self, Hash, NodeId};
 
 /// What the witness remembers between runs.
@@ -32,6 +33,8 @@ pub struct Verified {
     pub previous_size: u64,
     pub size: u64,
     pub root: Hash,
+    /// Log indexes of the receipts found in the log.
+    pub receipts: Vec<i64>,
 }
 
 fn unhex(s: &str) -> anyhow::Result<Hash> {
@@ -57,6 +60,7 @@ pub async fn verify(
     server: &str,
     state_path: Option<&Path>,
     keys: Option<&Path>,
+    receipts: &[std::path::PathBuf],
 ) -> anyhow::Result<Verified> {
     let server = server.trim_end_matches('/');
     let keys = load_keys(match keys {
@@ -100,12 +104,7 @@ pub async fn verify(
             state.size, checkpoint.size
         ))
         .await?;
-        let proof: Vec<Hash> = proof["proof"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|h| unhex(h.as_str().unwrap_or_default()))
-            .collect::<anyhow::Result<_>>()?;
+        let proof = hashes(&proof["proof"])?;
         if !merkle::verify_consistency(
             state.size,
             checkpoint.size,
@@ -173,6 +172,13 @@ pub async fn verify(
         .map(|id| nodes.get(id).map(hex::encode))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| anyhow!("the recomputed tree is incomplete"))?;
+    let mut included = Vec::new();
+    for path in receipts {
+        let index = verify_receipt(server, path, &keys, &note, &checkpoint)
+            .await
+            .with_context(|| format!("receipt {}", path.display()))?;
+        included.push(index);
+    }
     if let Some(path) = state_path {
         let saved = WitnessState {
             origin: checkpoint.origin.clone(),
@@ -187,7 +193,90 @@ pub async fn verify(
         previous_size: state.size,
         size: checkpoint.size,
         root,
+        receipts: included,
     })
+}
+
+/// Checks that the receipt at `path` verifies, that its entry is in the tree of the newest
+/// checkpoint `note`, and that the checkpoint it was issued with is a prefix of that tree.
+async fn verify_receipt(
+    server: &str,
+    path: &Path,
+    keys: &[crate::crypto::platform_key::PublicKeyInfo],
+    note: &str,
+    newest: &Checkpoint,
+) -> anyhow::Result<i64> {
+    let receipt: Receipt = serde_json::from_slice(
+        &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+    )
+    .context("not receipt JSON")?;
+    receipt.verify(keys)?;
+    let index = u64::try_from(receipt.log_index - 1).context("log index below 1")?;
+    if index >= newest.size {
+        bail!(
+            "the log has {} entries and does not contain the receipt's entry {}",
+            newest.size,
+            receipt.log_index
+        );
+    }
+    let entries = get_json(&format!(
+        "{server}/api/v1/log/entries?start={index}&end={}",
+        index + 1
+    ))
+    .await?;
+    let entry = entries["entries"][0]["entry"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the log does not serve the receipt's entry"))?
+        .to_owned();
+    let proof = get_json(&format!(
+        "{server}/api/v1/log/proof/inclusion?index={index}&size={}",
+        newest.size
+    ))
+    .await?;
+    let now = LogInclusion {
+        entry,
+        checkpoint: note.to_owned(),
+        proof: hashes(&proof["proof"])?.iter().map(hex::encode).collect(),
+    };
+    now.verify(keys, receipt.log_index, &receipt.blinded_commitment)
+        .map_err(|e| anyhow!("the receipt's entry is no longer in the log as issued: {e}"))?;
+    if let Some(issued) = &receipt.inclusion {
+        let then = Checkpoint::verify(&issued.checkpoint, keys)?;
+        let consistent = if then.size == newest.size {
+            then.root == newest.root
+        } else if then.size < newest.size {
+            let proof = get_json(&format!(
+                "{server}/api/v1/log/proof/consistency?first={}&second={}",
+                then.size, newest.size
+            ))
+            .await?;
+            merkle::verify_consistency(
+                then.size,
+                newest.size,
+                &then.root,
+                &newest.root,
+                &hashes(&proof["proof"])?,
+            )
+        } else {
+            false
+        };
+        if !consistent {
+            bail!(
+                "the log was rewritten: the newest checkpoint ({} entries) does not extend the one the receipt was issued with ({} entries)",
+                newest.size,
+                then.size
+            );
+        }
+    }
+    Ok(receipt.log_index)
+}
+
+fn hashes(json: &serde_json::Value) -> anyhow::Result<Vec<Hash>> {
+    json.as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| unhex(h.as_str().unwrap_or_default()))
+        .collect()
 }
 
 /// Entries fetched per request.

@@ -5,8 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use base64::Engine as _;
+
+use super::checkpoint::Checkpoint;
 use super::digest::sha256_hex;
 use super::platform_key::{self, PlatformKey, PublicKeyInfo};
+use crate::domain::merkle;
 
 pub const RECEIPT_LABEL: &[u8] = b"tradehall-receipt-v1";
 pub const COMMITMENT_LABEL: &[u8] = b"tradehall-bid-commitment-v1";
@@ -24,6 +28,73 @@ pub enum ReceiptError {
     Malformed(String),
     #[error("the envelope's SHA-256 is {actual}, the receipt says {receipt}")]
     Envelope { actual: String, receipt: String },
+    #[error("the receipt's log inclusion does not verify: {0}")]
+    Inclusion(String),
+}
+
+/// Proof that the receipt's log entry is in the transparency log: the entry's exact bytes,
+/// a checkpoint signed by the platform key, and the RFC 9162 inclusion proof of leaf
+/// `log_index - 1` in that checkpoint's tree. The checkpoint carries its own signature, so
+/// this part is outside the receipt signature (docs/protocol.md, "Receipts").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogInclusion {
+    /// Standard base64 of the log entry's bytes.
+    pub entry: String,
+    /// The signed checkpoint (C2SP signed note) the proof leads to.
+    pub checkpoint: String,
+    /// Hex node hashes, leaf to root.
+    pub proof: Vec<String>,
+}
+
+impl LogInclusion {
+    /// Verifies that the entry is leaf `log_index - 1` of the signed checkpoint and that it
+    /// records `commitment` as a received bid; returns the checkpoint.
+    pub fn verify(
+        &self,
+        keys: &[PublicKeyInfo],
+        log_index: i64,
+        commitment: &str,
+    ) -> Result<Checkpoint, ReceiptError> {
+        let fail = |m: &str| ReceiptError::Inclusion(m.to_owned());
+        let checkpoint = Checkpoint::verify(&self.checkpoint, keys)
+            .map_err(|e| ReceiptError::Inclusion(e.to_string()))?;
+        let entry = base64::engine::general_purpose::STANDARD
+            .decode(&self.entry)
+            .map_err(|_| fail("the entry is not base64"))?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&entry).map_err(|_| fail("the entry is not JSON"))?;
+        if json["seq"].as_i64() != Some(log_index)
+            || json["kind"] != "bid.received"
+            || json["data"]["commitment"] != commitment
+        {
+            return Err(fail(
+                "the entry is not this receipt's bid.received entry at its log index",
+            ));
+        }
+        let index = u64::try_from(log_index - 1).map_err(|_| fail("log index below 1"))?;
+        if index >= checkpoint.size {
+            return Err(fail("the checkpoint does not cover the log index"));
+        }
+        let proof = self
+            .proof
+            .iter()
+            .map(|h| {
+                hex::decode(h)
+                    .ok()
+                    .and_then(|b| <merkle::Hash>::try_from(b).ok())
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| fail("a proof hash is not 32 bytes of hex"))?;
+        let leaf = merkle::leaf_hash(&entry);
+        if merkle::verify_inclusion(index, checkpoint.size, &leaf, &proof, &checkpoint.root) {
+            Ok(checkpoint)
+        } else {
+            Err(fail(
+                "the proof does not lead from the entry to the signed root",
+            ))
+        }
+    }
 }
 
 /// A signed bid receipt (docs/protocol.md, "Receipts").
@@ -44,6 +115,10 @@ pub struct Receipt {
     pub key_id: String,
     /// Hex of the Ed25519 signature.
     pub signature: String,
+    /// The entry's inclusion in a signed checkpoint; absent in receipts issued before the
+    /// transparency log had checkpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inclusion: Option<LogInclusion>,
 }
 
 /// `hex SHA-256(label ‖ 0x00 ‖ trade ‖ 0x00 ‖ envelope hash (hex) ‖ 0x00 ‖ salt (32 bytes))`.
@@ -95,6 +170,7 @@ impl Receipt {
             salt: hex::encode(salt),
             key_id: key.info().key_id.clone(),
             signature: String::new(),
+            inclusion: None,
         };
         receipt.signature = hex::encode(key.sign(&receipt.signed_message()));
         receipt
@@ -117,11 +193,13 @@ impl Receipt {
             .ok_or_else(|| ReceiptError::UnknownKey(self.key_id.clone()))?;
         let signature = hex::decode(&self.signature)
             .map_err(|_| ReceiptError::Malformed("signature is not hex".into()))?;
-        if platform_key::verify(key, &self.signed_message(), &signature) {
-            Ok(())
-        } else {
-            Err(ReceiptError::Signature)
+        if !platform_key::verify(key, &self.signed_message(), &signature) {
+            return Err(ReceiptError::Signature);
         }
+        if let Some(inclusion) = &self.inclusion {
+            inclusion.verify(keys, self.log_index, &self.blinded_commitment)?;
+        }
+        Ok(())
     }
 
     /// Checks that `envelope` is the envelope this receipt is for.
@@ -178,5 +256,83 @@ mod tests {
         ));
         // The commitment hides the trade and envelope: it differs from both hashes.
         assert_ne!(receipt.blinded_commitment, envelope);
+    }
+
+    #[test]
+    fn the_inclusion_proof_leads_from_the_bid_entry_to_a_signed_checkpoint() {
+        use base64::Engine as _;
+        use std::collections::HashMap;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let key = PlatformKey::load_or_generate(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let keys = key.published();
+        let mut receipt = Receipt::issue(
+            &key,
+            "trade-1",
+            &sha256_hex(b"envelope"),
+            "2026-11-28T01:00:00.000Z".into(),
+            2,
+            &[7; 32],
+        );
+        let entry = |seq: u64, commitment: &str| {
+            format!(
+                r#"{{"v":1,"seq":{seq},"at":"2026-11-28T01:00:00.000Z","kind":"bid.received","trade":null,"data":{{"commitment":"{commitment}"}},"audit":"00"}}"#
+            )
+        };
+        let entries = [
+            entry(1, "other"),
+            entry(2, &receipt.blinded_commitment),
+            entry(3, "other"),
+        ];
+        let mut nodes = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            let i = u64::try_from(i).unwrap_or_default();
+            let added = merkle::append_nodes(i, merkle::leaf_hash(e.as_bytes()), |id| {
+                nodes.get(&id).copied()
+            })
+            .unwrap_or_else(|| panic!("append"));
+            nodes.extend(added);
+        }
+        let node = |id| nodes.get(&id).copied();
+        let checkpoint = Checkpoint {
+            origin: "test/log".into(),
+            size: 3,
+            root: merkle::root(3, &node).unwrap_or_else(|| panic!("root")),
+            time: "2026-11-28T01:00:00.000Z".into(),
+        };
+        let proof = merkle::inclusion_proof(1, 3, &node).unwrap_or_else(|| panic!("proof"));
+        let inclusion = LogInclusion {
+            entry: base64::engine::general_purpose::STANDARD.encode(&entries[1]),
+            checkpoint: checkpoint.sign(&key),
+            proof: proof.iter().map(hex::encode).collect(),
+        };
+        receipt.inclusion = Some(inclusion.clone());
+        assert_eq!(receipt.verify(&keys), Ok(()));
+
+        let broken = |change: &dyn Fn(&mut LogInclusion)| {
+            let mut r = receipt.clone();
+            let mut i = inclusion.clone();
+            change(&mut i);
+            r.inclusion = Some(i);
+            r.verify(&keys)
+        };
+        for (what, change) in [
+            (
+                "another entry",
+                &(|i: &mut LogInclusion| {
+                    i.entry = base64::engine::general_purpose::STANDARD.encode(&entries[0]);
+                }) as &dyn Fn(&mut LogInclusion),
+            ),
+            ("a changed proof", &|i: &mut LogInclusion| {
+                i.proof[0] = hex::encode([0u8; 32]);
+            }),
+            ("a forged checkpoint", &|i: &mut LogInclusion| {
+                i.checkpoint = i.checkpoint.replace("\n3\n", "\n4\n");
+            }),
+        ] {
+            assert!(
+                matches!(broken(change), Err(ReceiptError::Inclusion(_))),
+                "{what} must not verify"
+            );
+        }
     }
 }

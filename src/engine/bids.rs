@@ -9,6 +9,7 @@ use crate::crypto::digest::random_bytes;
 use crate::crypto::envelope::{self, envelope_signature_message};
 use crate::crypto::receipt::{blinded_commitment, Receipt};
 use crate::domain::clock::rfc3339;
+use crate::domain::event::encode_entry;
 use crate::domain::identity::Role;
 use crate::domain::trade::{StoredBid, TradeStatus};
 use crate::store::{NewBid, StoreError, INLINE_STORAGE};
@@ -187,6 +188,7 @@ impl Platform {
             serde_json::json!({ "commitment": commitment }),
             vec![],
         );
+        let logged = ev.clone();
         let saved = match self
             .intake
             .submit(
@@ -212,14 +214,17 @@ impl Platform {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(Receipt::issue(
+        let entry = encode_entry(saved.seq, saved.received_at, &logged);
+        let mut receipt = Receipt::issue(
             &self.platform_key,
             trade_id,
             &sha256,
             rfc3339(saved.received_at),
             saved.seq,
             &saved.salt,
-        ))
+        );
+        receipt.inclusion = Some(self.receipt_inclusion(saved.seq, &entry).await?);
+        Ok(receipt)
     }
 
     /// The key ids and threshold bids for a published trade must be sealed to. Once every
@@ -309,13 +314,24 @@ impl Platform {
                     code: "bid_not_found",
                     what: "bid",
                 })?;
-        Ok(Receipt::issue(
+        let mut receipt = Receipt::issue(
             &self.platform_key,
             trade_id,
             &bid.envelope_sha256,
             rfc3339(bid.received_at),
             bid.seq,
             &bid.salt,
-        ))
+        );
+        let entry = self
+            .store
+            .events_after(bid.seq - 1, 1)
+            .await?
+            .pop()
+            .filter(|e| e.seq == bid.seq)
+            .ok_or_else(|| {
+                EngineError::Store(StoreError::Other("the bid's log entry is missing".into()))
+            })?;
+        receipt.inclusion = Some(self.receipt_inclusion(bid.seq, &entry.entry).await?);
+        Ok(receipt)
     }
 }

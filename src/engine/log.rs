@@ -6,6 +6,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::{EngineError, Platform, Result};
+use crate::crypto::receipt::LogInclusion;
 use crate::domain::merkle::{self, Hash, NodeId};
 use crate::store::StoreError;
 
@@ -53,10 +54,44 @@ fn missing() -> EngineError {
     ))
 }
 
+/// A signed checkpoint and the tree it commits to.
+#[derive(Debug, Clone)]
+struct Signed {
+    size: u64,
+    note: String,
+}
+
+/// The newest signed checkpoint. `GET /log/checkpoint` always signs the log as it is;
+/// receipts reuse the newest checkpoint when it already covers their entry, so a batch of
+/// receipts committed together shares one signature.
+#[derive(Default)]
+pub struct Checkpoints {
+    latest: tokio::sync::Mutex<Option<Signed>>,
+}
+
 impl Platform {
     /// A checkpoint of the log as it is now, signed by the platform key (C2SP signed note;
     /// docs/transparency-log.md).
     pub async fn checkpoint(&self) -> Result<String> {
+        let mut latest = self.checkpoints.latest.lock().await;
+        let signed = self.sign_checkpoint().await?;
+        *latest = Some(signed.clone());
+        Ok(signed.note)
+    }
+
+    /// The newest checkpoint if it covers `size` entries, else a new one of the log now.
+    async fn checkpoint_covering(&self, size: u64) -> Result<Signed> {
+        let mut latest = self.checkpoints.latest.lock().await;
+        if let Some(signed) = latest.as_ref().filter(|s| s.size >= size) {
+            return Ok(signed.clone());
+        }
+        let signed = self.sign_checkpoint().await?;
+        *latest = Some(signed.clone());
+        Ok(signed)
+    }
+
+    /// Signs a checkpoint of the log as it is now.
+    async fn sign_checkpoint(&self) -> Result<Signed> {
         let size = self.store.log_size().await?;
         let node = self.nodes(merkle::range_nodes(0, size)).await?;
         let root = merkle::root(size, &node).ok_or_else(missing)?;
@@ -66,7 +101,26 @@ impl Platform {
             root,
             time: crate::domain::clock::rfc3339(self.clock.now()),
         };
-        Ok(checkpoint.sign(&self.platform_key))
+        Ok(Signed {
+            size,
+            note: checkpoint.sign(&self.platform_key),
+        })
+    }
+
+    /// The inclusion of entry `seq` (whose bytes are `entry`) in a signed checkpoint, for
+    /// a receipt.
+    pub(crate) async fn receipt_inclusion(&self, seq: i64, entry: &[u8]) -> Result<LogInclusion> {
+        let index = u64::try_from(seq - 1).map_err(|_| range_error("log index below 1"))?;
+        let signed = self.checkpoint_covering(index + 1).await?;
+        let node = self
+            .nodes(merkle::inclusion_nodes(index, signed.size))
+            .await?;
+        let proof = merkle::inclusion_proof(index, signed.size, &node).ok_or_else(missing)?;
+        Ok(LogInclusion {
+            entry: base64::engine::general_purpose::STANDARD.encode(entry),
+            checkpoint: signed.note,
+            proof: proof.iter().map(hex::encode).collect(),
+        })
     }
 
     async fn nodes(&self, ids: Vec<NodeId>) -> Result<impl Fn(NodeId) -> Option<Hash>> {

@@ -22,7 +22,7 @@ pub use committee::KeyRegistration;
 pub use error::EngineError;
 pub use events::PublicEvent;
 pub use intake::Intake;
-pub use log::{ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
+pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
 pub use opening::{ContributionOutcome, Openings};
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
 
@@ -87,6 +87,8 @@ pub struct Platform {
     pub openings: Openings,
     /// Bids waiting for the next group commit.
     pub intake: Intake,
+    /// The newest signed log checkpoint.
+    pub checkpoints: Checkpoints,
 }
 
 /// Who is asking and from where; turned into the audit record of every state change

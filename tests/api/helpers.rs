@@ -135,6 +135,8 @@ pub struct TestApp {
     pub admin: Option<User>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _pg: Option<PgDatabase>,
+    /// The store's URL, for tests that tamper with the database behind the server's back.
+    pub database_url: String,
     orgs: std::sync::atomic::AtomicU32,
 }
 
@@ -223,7 +225,7 @@ pub async fn spawn_app_with(
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         tls_cert: None,
         tls_key: None,
-        database_url: Some(database_url),
+        database_url: Some(database_url.clone()),
         data_dir: dir.path().to_path_buf(),
         key_dir: None,
         trust_ca: cas,
@@ -264,6 +266,7 @@ pub async fn spawn_app_with(
         admin: None,
         shutdown: Some(tx),
         _pg: pg,
+        database_url,
         orgs: std::sync::atomic::AtomicU32::new(0),
     };
     let admin = app
@@ -496,6 +499,35 @@ impl TestApp {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         id
+    }
+}
+
+/// Runs `sql` with `binds` on the server's database behind its back (tampering tests).
+pub async fn tamper(app: &TestApp, sql: &str, binds: &[Vec<u8>]) {
+    if app.database_url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&app.database_url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = q.bind(b.clone());
+        }
+        q.execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(&app.database_url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = q.bind(b.clone());
+        }
+        q.execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
     }
 }
 

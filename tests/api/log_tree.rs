@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 
-use crate::helpers::{spawn_app, Backend};
+use crate::helpers::{spawn_app, tamper, Backend};
 use crate::opening::round_on;
 use tradehall::domain::merkle::{self, Hash, NodeId};
 
 crate::on_both_backends!(
     the_log_tree_matches_its_entries_and_proves_them,
     anyone_can_fetch_entries_and_check_proofs_over_http,
+    the_witness_accepts_an_honest_log_and_detects_tampering,
 );
 
 fn hash_of(v: &serde_json::Value) -> Hash {
@@ -240,46 +241,82 @@ async fn a_database_from_before_the_tree_gets_its_tree_at_start() {
     assert_eq!(root, Some(mth(&leaves)));
 }
 
-/// `tradehall log verify` as a witness: it accepts an honest log as it grows, and detects
-/// an altered entry, a rewritten history and a removed entry.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_witness_accepts_an_honest_log_and_detects_tampering() {
+/// `tradehall log verify` as a witness: it accepts an honest log as it grows, with a bid
+/// receipt in it, and detects an altered entry, a rewritten history, a removed entry, and
+/// a log truncated and re-grown without the bid, which only the receipt reveals.
+async fn the_witness_accepts_an_honest_log_and_detects_tampering(backend: Backend) {
     use tradehall::client::witness::verify;
-    let app = spawn_app(Backend::Sqlite).await;
-    let _ = app.officer_and_custodians().await;
+    let r = crate::opening::round(backend).await;
+    let app = &r.app;
+    let bidder = app.user("bidder").await;
+    let receipt = r.bid(&bidder, 1_000_000).await;
     let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let receipt_path = scratch.path().join("bid.receipt.json");
+    std::fs::write(&receipt_path, receipt.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let receipts = [receipt_path];
+    let bid_index = receipt["log_index"].as_i64().unwrap_or_default();
+    assert!(
+        receipt["inclusion"]["proof"].is_array(),
+        "the receipt carries an inclusion proof: {receipt}"
+    );
+
     let state = scratch.path().join("witness.json");
-    let first = verify(&app.base, Some(&state), None)
+    let first = verify(&app.base, Some(&state), None, &receipts)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(first.previous_size, 0);
+    assert_eq!(
+        (first.previous_size, first.receipts.clone()),
+        (0, vec![bid_index])
+    );
     let _ = app.user("bidder").await;
-    let second = verify(&app.base, Some(&state), None)
+    let second = verify(&app.base, Some(&state), None, &receipts)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(second.previous_size, first.size);
     assert!(second.size > first.size);
-
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite:{}",
-        app._dir.path().join("test.db").display()
-    ))
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let run = |sql: &'static str| {
-        let db = db.clone();
-        async move {
-            sqlx::query(sql)
-                .execute(&db)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-    };
     let fresh = |name: &str| scratch.path().join(name);
 
+    // The newest entry removed: the log shrank below what the witness saw. On its own it is
+    // a well-formed log, which a witness without state accepts.
+    let saved = scratch.path().join("saved.json");
+    std::fs::copy(&state, &saved).unwrap_or_else(|e| panic!("{e}"));
+    truncate(app, second.size).await;
+    let err = verify(&app.base, Some(&state), None, &[])
+        .await
+        .map(|_| ())
+        .expect_err("a removed entry must be detected");
+    assert!(format!("{err:#}").contains("shrank"), "{err:#}");
+    verify(&app.base, Some(&fresh("c.json")), None, &receipts)
+        .await
+        .unwrap_or_else(|e| panic!("a truncated log is still well formed: {e:#}"));
+
+    // The log truncated before the bid and grown again: only the receipt, or a witness
+    // that saw the bid, reveals it.
+    truncate(app, u64::try_from(bid_index).unwrap_or_default()).await;
+    let _ = app.user("bidder").await;
+    let _ = app.user("bidder").await;
+    let err = verify(&app.base, Some(&fresh("b.json")), None, &receipts)
+        .await
+        .map(|_| ())
+        .expect_err("a log re-grown without the bid must fail the receipt");
+    assert!(
+        format!("{err:#}").contains("no longer in the log"),
+        "{err:#}"
+    );
+    let err = verify(&app.base, Some(&saved), None, &[])
+        .await
+        .map(|_| ())
+        .expect_err("a rewritten history must be detected");
+    assert!(format!("{err:#}").contains("rewritten"), "{err:#}");
+
     // An entry altered in the database: a witness re-hashing the log notices.
-    run("UPDATE events SET entry = CAST('{\"forged\":true}' AS BLOB) WHERE seq = 2").await;
-    let err = verify(&app.base, Some(&fresh("a.json")), None)
+    tamper(
+        app,
+        "UPDATE events SET entry = $1 WHERE seq = 2",
+        &[br#"{"forged":true}"#.to_vec()],
+    )
+    .await;
+    let err = verify(&app.base, Some(&fresh("a.json")), None, &[])
         .await
         .map(|_| ())
         .expect_err("an altered entry must be detected");
@@ -287,23 +324,26 @@ async fn the_witness_accepts_an_honest_log_and_detects_tampering() {
         format!("{err:#}").contains("do not hash to the signed root"),
         "{err:#}"
     );
+}
 
-    // History rewritten (the tree itself changed): the witness that saw the old tree
-    // notices the new one does not extend it.
-    run("UPDATE log_nodes SET hash = zeroblob(32) WHERE idx = 0 AND level = (SELECT MAX(level) FROM log_nodes)").await;
-    let err = verify(&app.base, Some(&state), None)
-        .await
-        .map(|_| ())
-        .expect_err("a rewritten history must be detected");
-    assert!(format!("{err:#}").contains("rewritten"), "{err:#}");
-
-    // The newest entry removed: the log shrank below what the witness saw.
-    run("DELETE FROM event_audit WHERE seq = (SELECT MAX(seq) FROM events)").await;
-    run("DELETE FROM event_sealed WHERE seq = (SELECT MAX(seq) FROM events)").await;
-    run("DELETE FROM events WHERE seq = (SELECT MAX(seq) FROM events)").await;
-    let err = verify(&app.base, Some(&state), None)
-        .await
-        .map(|_| ())
-        .expect_err("a removed entry must be detected");
-    assert!(format!("{err:#}").contains("shrank"), "{err:#}");
+/// Removes entries `seq >= from` and the tree nodes over them, as an operator rewriting
+/// history would; the server keeps appending after what is left.
+async fn truncate(app: &crate::helpers::TestApp, from: u64) {
+    for table in ["event_audit", "event_sealed", "events"] {
+        tamper(
+            app,
+            &format!("DELETE FROM {table} WHERE seq >= {from}"),
+            &[],
+        )
+        .await;
+    }
+    tamper(
+        app,
+        &format!(
+            "DELETE FROM log_nodes WHERE ((idx + 1) << level) > {}",
+            from - 1
+        ),
+        &[],
+    )
+    .await;
 }
