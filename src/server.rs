@@ -120,7 +120,12 @@ pub async fn build(
         openings: Default::default(),
         intake: Default::default(),
         checkpoints: Default::default(),
+        feed: Default::default(),
     });
+    platform
+        .start_feed()
+        .await
+        .map_err(|e| StartupError::Store(crate::store::StoreError::Other(e.to_string().into())))?;
     let http = HttpSettings {
         max_body_bytes: args.max_body_bytes,
         max_document_bytes: args.max_document_bytes,

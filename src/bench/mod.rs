@@ -213,7 +213,7 @@ impl World {
         if role.needs_grant() && role != Role::Admin {
             return Ok(self
                 .platform
-                .grant_role(&self.admin, &identity.id, role)
+                .grant_role(&self.admin, &identity.id, role, supervised(role))
                 .await?);
         }
         Ok(identity)
@@ -401,4 +401,11 @@ impl World {
 /// Writes `bytes` to `path` (a bench scratch file).
 pub fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The whole region, for a supervisor.
+fn supervised(role: Role) -> Option<crate::domain::region::RegionCode> {
+    (role == Role::Supervisor)
+        .then(|| crate::domain::region::RegionCode::parse("650000").ok())
+        .flatten()
 }

@@ -174,7 +174,13 @@ async fn seed(
             continue;
         };
         if role.needs_grant() && role != Role::Admin {
-            let granted = platform.grant_role(&as_admin, &identity.id, role).await?;
+            // The demo's supervisor supervises the whole region.
+            let region = (role == Role::Supervisor)
+                .then(|| crate::domain::region::RegionCode::parse("650000"))
+                .transpose()?;
+            let granted = platform
+                .grant_role(&as_admin, &identity.id, role, region)
+                .await?;
             match role {
                 Role::TradingCentre => officer = Some(granted),
                 Role::Custodian => custodians.push(granted.id),

@@ -29,6 +29,14 @@ pub struct Audit {
     pub request_id: Option<String>,
 }
 
+/// The private side of a stored entry: who did it from where, and the confidential data
+/// (by name) its public fields commit to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryPrivate {
+    pub audit: Audit,
+    pub sealed: Vec<(String, Vec<u8>)>,
+}
+
 /// A state change about to be appended. `data` is public the moment it is written.
 #[derive(Debug, Clone)]
 pub struct NewEvent {

@@ -82,6 +82,9 @@ pub struct Identity {
     /// SHA-256 of the certificate (DER), hex.
     pub cert_fingerprint: String,
     pub subject: String,
+    /// The division a supervisor supervises (a 650000 supervisor sees the whole region, a
+    /// 650100 supervisor that city); `None` for other roles.
+    pub region: Option<super::region::RegionCode>,
 }
 
 impl Identity {

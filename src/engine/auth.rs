@@ -8,6 +8,7 @@ use super::{event, seal, Caller, EngineError, Platform, Result};
 use crate::crypto::cert::{parse_pem_certificates, VerifiedCertificate};
 use crate::crypto::digest::{random_bytes, sha256_hex};
 use crate::domain::identity::{Identity, IdentityStatus, Role};
+use crate::domain::region::RegionCode;
 use crate::domain::usci::Usci;
 use crate::store::{ChallengeState, NewIdentity, StoreError};
 
@@ -125,6 +126,7 @@ impl Platform {
             status,
             cert_fingerprint: cert.fingerprint.clone(),
             subject: cert.subject.clone(),
+            region: None,
         };
         // Who registered is not public at once: a bidder's name could hint at who will bid.
         let disclosed = serde_json::json!({
@@ -229,19 +231,39 @@ impl Platform {
         caller: &Caller,
         identity_id: &str,
         role: Role,
+        region: Option<RegionCode>,
     ) -> Result<Identity> {
         caller.require(Role::Admin)?;
         if role == Role::Admin {
             return Err(EngineError::AdminNotConfigured);
         }
+        match (role, &region) {
+            (Role::Supervisor, None) => {
+                return Err(EngineError::invalid(
+                    "region_required",
+                    "a supervisor is granted with the region it supervises",
+                ))
+            }
+            (Role::Supervisor, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(EngineError::invalid(
+                    "region_not_applicable",
+                    "only a supervisor is granted a region",
+                ))
+            }
+        }
         let ev = event(
             caller,
             "identity.role_granted",
             None,
-            serde_json::json!({ "identity": identity_id, "role": role }),
+            serde_json::json!({ "identity": identity_id, "role": role, "region": region }),
             vec![],
         );
-        match self.store.grant_role(identity_id, role, ev).await {
+        match self
+            .store
+            .grant_role(identity_id, role, region.as_ref(), ev)
+            .await
+        {
             Ok(_) => {}
             Err(StoreError::Conflict(_)) => {
                 return match self.store.identity(identity_id).await? {

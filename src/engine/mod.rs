@@ -9,6 +9,7 @@ mod bids;
 mod committee;
 mod error;
 mod events;
+mod feed;
 mod intake;
 mod log;
 mod opening;
@@ -21,6 +22,7 @@ pub use bids::INLINE_ENVELOPE_BYTES;
 pub use committee::KeyRegistration;
 pub use error::EngineError;
 pub use events::PublicEvent;
+pub use feed::{Feed, FeedEvent, Frame, PrivateSide, Subscription, View};
 pub use intake::Intake;
 pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
 pub use opening::{ContributionOutcome, Openings};
@@ -89,6 +91,8 @@ pub struct Platform {
     pub intake: Intake,
     /// The newest signed log checkpoint.
     pub checkpoints: Checkpoints,
+    /// The live feed's hub (started by [`Platform::start_feed`]).
+    pub feed: Feed,
 }
 
 /// Who is asking and from where; turned into the audit record of every state change

@@ -1,5 +1,6 @@
 //! `/api/v1/auth/*`, `/api/v1/registrations`, `/api/v1/identities`: certificate identity.
 
+use crate::domain::region::RegionCode;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -80,6 +81,9 @@ async fn identities(
 #[serde(deny_unknown_fields)]
 struct Grant {
     role: Role,
+    /// 行政区划代码 a supervisor supervises; required for supervisors only.
+    #[serde(default)]
+    region: Option<RegionCode>,
 }
 
 async fn grant(
@@ -90,7 +94,7 @@ async fn grant(
 ) -> Result<Json<Identity>> {
     Ok(Json(
         app.platform
-            .grant_role(&caller, &id.to_string(), body.role)
+            .grant_role(&caller, &id.to_string(), body.role, body.region)
             .await?,
     ))
 }

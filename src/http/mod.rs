@@ -5,6 +5,7 @@ mod auth;
 pub mod error;
 mod events;
 mod extract;
+mod feed;
 mod log;
 mod opening;
 mod trades;
@@ -54,6 +55,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(auth::router())
         .merge(trades::router(settings.max_document_bytes))
         .merge(events::router())
+        .merge(feed::router())
         .merge(opening::router())
         .merge(log::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));

@@ -136,7 +136,14 @@ pub trait Store: Send + Sync + 'static {
     async fn identities(&self, status: IdentityStatus, role: Option<Role>)
         -> Result<Vec<Identity>>;
     /// Makes a pending identity active in `role`.
-    async fn grant_role(&self, id: &str, role: Role, event: NewEvent) -> Result<i64>;
+    /// Activates a pending identity in `role`, supervising `region` if it is a supervisor.
+    async fn grant_role(
+        &self,
+        id: &str,
+        role: Role,
+        region: Option<&crate::domain::region::RegionCode>,
+        event: NewEvent,
+    ) -> Result<i64>;
 
     /// Records a login session (only the token's digest) and its log entry.
     async fn insert_session(
@@ -246,6 +253,14 @@ pub trait Store: Send + Sync + 'static {
     async fn append(&self, event: NewEvent) -> Result<i64>;
     /// Entries with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<LoggedEvent>>;
+    /// The private side (audit record, sealed data) of entries `after < seq <= upto`.
+    async fn private_parts(
+        &self,
+        after: i64,
+        upto: i64,
+    ) -> Result<std::collections::BTreeMap<i64, crate::domain::event::EntryPrivate>>;
+    /// Changes whenever a write commits: the signal to read the log again.
+    fn appended(&self) -> tokio::sync::watch::Receiver<u64>;
     /// The private audit record of entry `seq` and the salt of its commitment.
     async fn audit(&self, seq: i64) -> Result<Option<(Audit, Vec<u8>)>>;
 }

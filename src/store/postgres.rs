@@ -17,6 +17,8 @@ const LOG_APPEND_LOCK: i64 = 0x7472_6164_6568_616c;
 pub struct PgStore {
     pool: PgPool,
     clock: Arc<dyn Clock>,
+    /// Bumped after every committed write.
+    appended: tokio::sync::watch::Sender<u64>,
 }
 
 impl PgStore {
@@ -31,7 +33,11 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| super::StoreError::Other(Box::new(e)))?;
-        let store = Self { pool, clock };
+        let store = Self {
+            pool,
+            clock,
+            appended: tokio::sync::watch::channel(0).0,
+        };
         store.ensure_tree().await?;
         Ok(store)
     }

@@ -27,6 +27,7 @@ pub struct IdentityRow {
     pub status: String,
     pub cert_fingerprint: String,
     pub subject: String,
+    pub region_code: Option<String>,
 }
 
 impl TryFrom<IdentityRow> for Identity {
@@ -40,6 +41,11 @@ impl TryFrom<IdentityRow> for Identity {
             status: IdentityStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
             cert_fingerprint: r.cert_fingerprint,
             subject: r.subject,
+            region: r
+                .region_code
+                .map(|c| crate::domain::region::RegionCode::parse(&c))
+                .transpose()
+                .map_err(|_| corrupt("region_code"))?,
         })
     }
 }

@@ -4,11 +4,18 @@
 //! differs, and each backend supplies its own `begin_write`. See docs/adr/0002.
 
 /// Implements `Store` for `$store`, whose inherent `begin_write(&self)` returns a
-/// transaction holding the log's write lock and whose `pool` and `clock` fields are the
-/// connection pool and the clock.
+/// transaction holding the log's write lock and whose `pool`, `clock` and `appended`
+/// fields are the connection pool, the clock and the commit signal.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// Commits a write and wakes whoever follows the log ([`Store::appended`]).
+            async fn commit(&self, tx: sqlx::Transaction<'static, $db>) -> $crate::store::Result<()> {
+                tx.commit().await?;
+                self.appended.send_modify(|n| *n = n.wrapping_add(1));
+                Ok(())
+            }
+
             /// The sequence number and time the next entry gets inside `tx`: `max + 1`, and
             /// `max(now, last)` so entry times never run backwards even if the host clock does.
             async fn next_entry(
@@ -171,7 +178,7 @@ macro_rules! impl_store {
                     after = *last;
                     self.grow_tree(&mut tx, &rows).await?;
                 }
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(())
             }
 
@@ -291,7 +298,7 @@ macro_rules! impl_store {
                 .execute(&mut *tx)
                 .await?;
                 let seq = self.append_in(&mut tx, &event).await?;
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -343,19 +350,21 @@ macro_rules! impl_store {
                 &self,
                 id: &str,
                 role: $crate::domain::identity::Role,
+                region: Option<&$crate::domain::region::RegionCode>,
                 event: $crate::domain::event::NewEvent,
             ) -> $crate::store::Result<i64> {
                 let mut tx = self.begin_write().await?;
-                let done = sqlx::query("UPDATE identities SET role = $1, status = 'active' WHERE id = $2 AND status = 'pending'")
+                let done = sqlx::query("UPDATE identities SET role = $1, status = 'active', region_code = $3 WHERE id = $2 AND status = 'pending'")
                     .bind(role.as_str())
                     .bind(id)
+                    .bind(region.map(|r| r.as_str().to_owned()))
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 0 {
                     return Err($crate::store::StoreError::Conflict("identity_not_pending".into()));
                 }
                 let seq = self.append_in(&mut tx, &event).await?;
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -374,7 +383,7 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 let seq = self.append_in(&mut tx, &event).await?;
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -448,7 +457,7 @@ macro_rules! impl_store {
                         .await?;
                 }
                 let seq = self.append_in(&mut tx, &event).await?;
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -519,7 +528,7 @@ macro_rules! impl_store {
                     return Err($crate::store::StoreError::Conflict("trade_not_draft".into()));
                 }
                 let seq = self.append_in(&mut tx, &event).await?;
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -547,7 +556,7 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 let seq = self.append_in(&mut tx, &event).await?;
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -592,7 +601,7 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 let seq = self.append_in(&mut tx, &event).await?;
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -623,7 +632,7 @@ macro_rules! impl_store {
                 for event in &events {
                     last = self.append_in(&mut tx, event).await?;
                 }
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(last)
             }
 
@@ -684,7 +693,7 @@ macro_rules! impl_store {
                 .execute(&mut *tx)
                 .await?;
                 let seq = self.append_in(&mut tx, &event).await?;
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -840,7 +849,7 @@ macro_rules! impl_store {
                         q.build().execute(&mut *tx).await?;
                     }
                 }
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(out)
             }
 
@@ -868,7 +877,7 @@ macro_rules! impl_store {
                 if done.rows_affected() == 0 {
                     return Err($crate::store::StoreError::Conflict("no_active_bid".into()));
                 }
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -936,7 +945,7 @@ macro_rules! impl_store {
                 .execute(&mut *tx)
                 .await?;
                 let seq = self.append_in(&mut tx, &event).await?;
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -969,7 +978,7 @@ macro_rules! impl_store {
                 .bind(opening.opened_at.timestamp_millis())
                 .execute(&mut *tx)
                 .await?;
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -1034,7 +1043,7 @@ macro_rules! impl_store {
             async fn append(&self, event: $crate::domain::event::NewEvent) -> $crate::store::Result<i64> {
                 let mut tx = self.begin_write().await?;
                 let seq = self.append_in(&mut tx, &event).await?;
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(seq)
             }
 
@@ -1051,6 +1060,43 @@ macro_rules! impl_store {
                 Ok(row.map(|(salt, actor, client_addr, request_id)| {
                     ($crate::domain::event::Audit { actor, client_addr, request_id }, salt)
                 }))
+            }
+
+            async fn private_parts(
+                &self,
+                after: i64,
+                upto: i64,
+            ) -> $crate::store::Result<std::collections::BTreeMap<i64, $crate::domain::event::EntryPrivate>> {
+                use $crate::domain::event::{Audit, EntryPrivate};
+                let audits: Vec<(i64, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT seq, actor, client_addr, request_id FROM event_audit WHERE seq > $1 AND seq <= $2",
+                )
+                .bind(after)
+                .bind(upto)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut out = std::collections::BTreeMap::new();
+                for (seq, actor, client_addr, request_id) in audits {
+                    out.insert(seq, EntryPrivate {
+                        audit: Audit { actor, client_addr, request_id },
+                        sealed: Vec::new(),
+                    });
+                }
+                let sealed: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
+                    "SELECT seq, name, data FROM event_sealed WHERE seq > $1 AND seq <= $2 ORDER BY seq, name",
+                )
+                .bind(after)
+                .bind(upto)
+                .fetch_all(&self.pool)
+                .await?;
+                for (seq, name, data) in sealed {
+                    out.entry(seq).or_insert_with(EntryPrivate::default).sealed.push((name, data));
+                }
+                Ok(out)
+            }
+
+            fn appended(&self) -> tokio::sync::watch::Receiver<u64> {
+                self.appended.subscribe()
             }
 
             async fn events_after(
@@ -1080,7 +1126,7 @@ pub(crate) fn takes_bids(trade: &Option<(i64, String)>, at: i64) -> bool {
 /// Columns of an identity joined with its organisation.
 macro_rules! identity_select {
     () => {
-        "SELECT i.id, o.name, o.usci, i.role, i.status, i.cert_fingerprint, i.subject \
+        "SELECT i.id, o.name, o.usci, i.role, i.status, i.cert_fingerprint, i.subject, i.region_code \
          FROM identities i JOIN organizations o ON o.id = i.organization_id"
     };
 }

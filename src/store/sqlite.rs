@@ -20,6 +20,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     write_pool: SqlitePool,
     clock: Arc<dyn Clock>,
+    /// Bumped after every committed write.
+    appended: tokio::sync::watch::Sender<u64>,
 }
 
 impl SqliteStore {
@@ -50,6 +52,7 @@ impl SqliteStore {
             pool,
             write_pool,
             clock,
+            appended: tokio::sync::watch::channel(0).0,
         };
         store.ensure_tree().await?;
         Ok(store)

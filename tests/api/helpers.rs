@@ -360,6 +360,19 @@ impl TestApp {
         usci: &Usci,
         role: &str,
     ) -> User {
+        let region = (role == "supervisor").then_some("650000");
+        self.enroll_in(issued, org, usci, role, region).await
+    }
+
+    /// [`TestApp::enroll`], granting `region` (a supervisor's jurisdiction).
+    pub async fn enroll_in(
+        &self,
+        issued: &IssuedIdentity,
+        org: &str,
+        usci: &Usci,
+        role: &str,
+        region: Option<&str>,
+    ) -> User {
         let signer =
             Signer::from_pkcs8_der(&issued.key_pkcs8_der).unwrap_or_else(|e| panic!("{e}"));
         let (status, identity) = self
@@ -373,7 +386,11 @@ impl TestApp {
                 identity["id"].as_str().unwrap_or_default()
             );
             let (status, body) = self
-                .post(&path, Some(&admin.token), &json!({ "role": role }))
+                .post(
+                    &path,
+                    Some(&admin.token),
+                    &json!({ "role": role, "region": region }),
+                )
                 .await;
             assert_eq!(status, StatusCode::OK, "grant {role}: {body}");
         }
@@ -391,6 +408,24 @@ impl TestApp {
     /// A new organisation with a certificate from CA A, enrolled in `role`.
     pub async fn user(&self, role: &str) -> User {
         self.user_from(&self.ca_a, role).await
+    }
+
+    /// A supervisor of `region` (e.g. `650000` the region, `650100` a city).
+    pub async fn supervisor_of(&self, region: &str) -> User {
+        let n = self.orgs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let org = format!("{region}公共资源交易监督管理局{n}");
+        let code = usci(&format!("11650100JDGL{n:05}"));
+        let issued = self
+            .ca_a
+            .issue(&spec(
+                &format!("supervisor-{n}"),
+                &org,
+                Some(&code),
+                KeyUsageProfile::Signing,
+            ))
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.enroll_in(&issued, &org, &code, "supervisor", Some(region))
+            .await
     }
 
     /// A new organisation with a certificate from `ca`, enrolled in `role`.
@@ -472,12 +507,14 @@ impl TestApp {
 
     /// A published construction tender; returns its id.
     pub async fn published_trade(&self, officer: &User, custodians: &[String]) -> String {
+        self.published_trade_with(officer, &self.tender_terms(custodians))
+            .await
+    }
+
+    /// A published trade with `terms`; returns its id.
+    pub async fn published_trade_with(&self, officer: &User, terms: &Value) -> String {
         let (status, trade) = self
-            .post(
-                "/api/v1/trades",
-                Some(&officer.token),
-                &self.tender_terms(custodians),
-            )
+            .post("/api/v1/trades", Some(&officer.token), terms)
             .await;
         assert_eq!(status, StatusCode::CREATED, "{trade}");
         let id = trade["id"].as_str().unwrap_or_default().to_owned();

@@ -12,6 +12,7 @@ mod auth;
 mod bids;
 mod committee;
 mod events;
+mod feed;
 mod log_tree;
 mod opening;
 mod sealing;

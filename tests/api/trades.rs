@@ -523,6 +523,7 @@ async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(bac
         openings: Default::default(),
         intake: Default::default(),
         checkpoints: Default::default(),
+        feed: Default::default(),
     };
     let identity = p
         .store

@@ -1,0 +1,124 @@
+//! `GET /api/v1/feed?after=N` (WebSocket): the live monitoring feed. Entries after `N` in
+//! sequence order as the caller's role may see them (docs/api.md, "Feed"), caught up from
+//! the store and then live, with a heartbeat while nothing happens.
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::error::{ApiError, Result};
+use super::extract::Query;
+use super::AppState;
+use crate::engine::{Caller, EngineError, Platform, Subscription};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/feed", get(feed))
+}
+
+/// Default seconds between heartbeats.
+const HEARTBEAT_SECONDS: u64 = 15;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedQuery {
+    #[serde(default)]
+    after: i64,
+    /// Seconds between heartbeats, 1 to 60.
+    heartbeat: Option<u64>,
+}
+
+async fn feed(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<FeedQuery>,
+    ws: std::result::Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response> {
+    let heartbeat = q.heartbeat.unwrap_or(HEARTBEAT_SECONDS);
+    if !(1..=60).contains(&heartbeat) {
+        return Err(
+            EngineError::invalid("invalid_query", "heartbeat must be 1 to 60 seconds").into(),
+        );
+    }
+    // Refusals (a bad `after`) are plain HTTP errors, before the upgrade.
+    let ws = ws.map_err(|_| {
+        ApiError::request(
+            StatusCode::BAD_REQUEST,
+            "websocket_required",
+            "the feed is a WebSocket: send an upgrade request",
+        )
+    })?;
+    let subscription = app.platform.subscribe(&caller, q.after).await?;
+    let platform = app.platform.clone();
+    Ok(ws.on_upgrade(move |socket| {
+        stream(
+            platform,
+            subscription,
+            socket,
+            Duration::from_secs(heartbeat),
+        )
+    }))
+}
+
+fn status(kind: &str, platform: &Platform, subscription: &Subscription) -> Message {
+    Message::Text(
+        json!({
+            "type": kind,
+            "view": subscription.view(),
+            "head": platform.feed_head(),
+            "server_time": crate::domain::clock::rfc3339(platform.clock.now()),
+        })
+        .to_string()
+        .into(),
+    )
+}
+
+async fn stream(
+    platform: Arc<Platform>,
+    mut subscription: Subscription,
+    mut socket: WebSocket,
+    heartbeat: Duration,
+) {
+    if socket
+        .send(status("hello", &platform, &subscription))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    loop {
+        let message = tokio::select! {
+            next = subscription.next(&platform) => match next {
+                Ok(Some(frame)) => Message::Text(frame.json.to_string().into()),
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "feed subscriber stopped");
+                    let _ = socket
+                        .send(Message::Text(
+                            json!({ "type": "error", "code": "feed_unavailable", "message": e.to_string() })
+                                .to_string()
+                                .into(),
+                        ))
+                        .await;
+                    return;
+                }
+            },
+            _ = tick.tick() => status("heartbeat", &platform, &subscription),
+            received = socket.recv() => match received {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => continue,
+            },
+        };
+        if socket.send(message).await.is_err() {
+            return;
+        }
+    }
+}
