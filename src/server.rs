@@ -126,6 +126,7 @@ pub async fn build(
         .start_feed()
         .await
         .map_err(|e| StartupError::Store(crate::store::StoreError::Other(e.to_string().into())))?;
+    platform.start_risk();
     let http = HttpSettings {
         max_body_bytes: args.max_body_bytes,
         max_document_bytes: args.max_document_bytes,

@@ -3,6 +3,7 @@
 //! Rules of law live here as plain functions so they can be read next to the article they
 //! cite and tested without a server.
 
+pub mod alert;
 pub mod clock;
 pub mod event;
 pub mod identity;
@@ -10,6 +11,7 @@ pub mod merkle;
 pub mod money;
 pub mod opening;
 pub mod region;
+pub mod risk;
 pub mod rulebook;
 pub mod trade;
 pub mod usci;

@@ -60,6 +60,9 @@ struct RulebookFile {
     version: String,
     title: String,
     procedures: Vec<Procedure>,
+    /// Thresholds of the risk rules; without them the rules that need them do not run.
+    #[serde(default)]
+    risk: Option<super::risk::RiskThresholds>,
 }
 
 /// A loaded rulebook: its version, the digest of the exact text it came from, its entries.
@@ -69,6 +72,7 @@ pub struct Rulebook {
     pub title: String,
     pub sha256: String,
     pub procedures: Vec<Procedure>,
+    pub risk: Option<super::risk::RiskThresholds>,
 }
 
 /// Why a rulebook file cannot be used.
@@ -78,6 +82,10 @@ pub enum RulebookError {
     Syntax(#[from] toml::de::Error),
     #[error("rulebook lists {kind}/{procedure} twice")]
     Duplicate { kind: String, procedure: String },
+    #[error(
+        "rulebook risk threshold {rule} is out of range (percentages 1 to 99, others positive)"
+    )]
+    Risk { rule: &'static str },
     #[error("rulebook rule {rule} of {kind}/{procedure} must be positive")]
     NotPositive {
         kind: String,
@@ -121,11 +129,44 @@ impl Rulebook {
                 }
             }
         }
+        if let Some(risk) = &file.risk {
+            for (rule, r) in [
+                (
+                    "low_price_below_mean_percent",
+                    &risk.low_price_below_mean_percent,
+                ),
+                (
+                    "low_price_below_next_percent",
+                    &risk.low_price_below_next_percent,
+                ),
+            ] {
+                if !(1..100).contains(&r.value) {
+                    return Err(RulebookError::Risk { rule });
+                }
+            }
+            for (rule, r) in [
+                (
+                    "close_prices_spread_per_mille",
+                    &risk.close_prices_spread_per_mille,
+                ),
+                (
+                    "progression_tolerance_per_mille",
+                    &risk.progression_tolerance_per_mille,
+                ),
+                ("last_minutes", &risk.last_minutes),
+                ("rotation_min_trades", &risk.rotation_min_trades),
+            ] {
+                if r.value <= 0 {
+                    return Err(RulebookError::Risk { rule });
+                }
+            }
+        }
         Ok(Self {
             version: file.version,
             title: file.title,
             sha256,
             procedures: file.procedures,
+            risk: file.risk,
         })
     }
 

@@ -13,6 +13,7 @@ mod feed;
 mod intake;
 mod log;
 mod opening;
+mod risk;
 mod trades;
 
 pub use auth::{
@@ -26,6 +27,7 @@ pub use feed::{Feed, FeedEvent, Frame, PrivateSide, Subscription, View};
 pub use intake::Intake;
 pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
 pub use opening::{ContributionOutcome, Openings};
+pub use risk::{AlertFilter, MAX_ALERTS, MAX_NOTE_CHARS};
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
 
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! The HTTP skin over the engine: one router per resource, our error shape, request
 //! spans with the matched route and request id, and static pages from `web/`.
 
+mod alerts;
 mod auth;
 pub mod error;
 mod events;
@@ -56,6 +57,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(trades::router(settings.max_document_bytes))
         .merge(events::router())
         .merge(feed::router())
+        .merge(alerts::router())
         .merge(opening::router())
         .merge(log::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));

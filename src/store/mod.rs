@@ -11,6 +11,8 @@ mod rows;
 mod sql;
 mod sqlite;
 
+pub mod alerts;
+pub use alerts::{AlertQuery, AlertStore, NewAlert};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -119,7 +121,7 @@ pub struct ClarificationAnswer {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AlertStore + Send + Sync + 'static {
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;
 

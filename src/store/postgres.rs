@@ -54,3 +54,4 @@ impl PgStore {
 }
 
 impl_store!(PgStore, Postgres);
+super::alerts::impl_alert_store!(PgStore, Postgres);

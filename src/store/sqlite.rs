@@ -64,3 +64,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, Sqlite);
+super::alerts::impl_alert_store!(SqliteStore, Sqlite);

@@ -18,7 +18,7 @@ crate::on_both_backends!(
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, token: Option<&str>, query: &str) -> Socket {
+pub async fn connect(app: &TestApp, token: Option<&str>, query: &str) -> Socket {
     let url = format!("{}/api/v1/feed?{query}", app.base.replacen("http", "ws", 1));
     let mut request = url
         .clone()
@@ -41,7 +41,7 @@ async fn connect(app: &TestApp, token: Option<&str>, query: &str) -> Socket {
 }
 
 /// The next message, whatever its type.
-async fn message(socket: &mut Socket) -> Value {
+pub async fn message(socket: &mut Socket) -> Value {
     loop {
         let next = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
             .await

@@ -8,6 +8,7 @@
 mod helpers;
 mod openssl_pki;
 
+mod alerts;
 mod auth;
 mod bids;
 mod committee;

@@ -1,0 +1,303 @@
+//! Storage of risk alerts, their handling, and the risk rules' cursor: a second trait on
+//! the same backends, with the same one-SQL-body-for-both approach as `sql.rs`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::Result;
+use crate::domain::alert::{Alert, AlertStep};
+use crate::domain::event::NewEvent;
+
+/// An alert about to be raised.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub id: String,
+    /// Rule, trade and bidders: the same finding again raises nothing.
+    pub dedup_key: String,
+    pub rule: String,
+    pub severity: String,
+    pub trade_id: String,
+    pub region_code: String,
+    pub summary: String,
+    /// JSON of the finding.
+    pub finding: String,
+    pub raised_at: DateTime<Utc>,
+}
+
+/// Filters for listing alerts, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AlertQuery {
+    /// Prefix of the 行政区划代码 (see `RegionCode::prefix`).
+    pub region_prefix: String,
+    pub status: Option<String>,
+    pub severity: Option<String>,
+    pub rule: Option<String>,
+    pub trade_id: Option<String>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    /// Openings recorded after log entry `after`, oldest first: (trade id, entry).
+    async fn openings_after(&self, after: i64, limit: i64) -> Result<Vec<(String, i64)>>;
+    /// The latest `limit` opening records before entry `before`: (trade id, record bytes).
+    async fn openings_before(&self, before: i64, limit: i64) -> Result<Vec<(String, Vec<u8>)>>;
+    /// The distinct client addresses `actor` has acted from.
+    async fn actor_addresses(&self, actor: &str) -> Result<Vec<String>>;
+    /// The last opening the risk rules evaluated.
+    async fn risk_cursor(&self) -> Result<i64>;
+    /// Raises those of `alerts` not raised before, each with its log event, and moves the
+    /// cursor to `trigger_seq`, in one transaction. Returns the ids raised.
+    async fn raise_alerts(
+        &self,
+        trigger_seq: i64,
+        alerts: Vec<(NewAlert, NewEvent)>,
+    ) -> Result<Vec<String>>;
+    async fn alerts(&self, query: &AlertQuery) -> Result<Vec<Alert>>;
+    /// One alert with its history.
+    async fn alert(&self, id: &str) -> Result<Option<Alert>>;
+    /// Takes `step` if the alert's status allows it (else `Conflict("alert_status")`).
+    async fn alert_step(
+        &self,
+        id: &str,
+        step: AlertStep,
+        actor: &str,
+        note: &str,
+        assignee: Option<&str>,
+        event: NewEvent,
+    ) -> Result<i64>;
+}
+
+type AlertRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+);
+
+pub(crate) fn alert_from_row(r: AlertRow) -> Result<Alert> {
+    use crate::domain::alert::AlertStatus;
+    let (
+        id,
+        rule,
+        severity,
+        trade_id,
+        region_code,
+        status,
+        summary,
+        finding,
+        assignee,
+        raised_seq,
+        trigger_seq,
+        raised_at,
+    ) = r;
+    Ok(Alert {
+        id,
+        rule,
+        severity,
+        trade_id,
+        region_code,
+        status: AlertStatus::parse(&status)
+            .ok_or_else(|| super::StoreError::Other("corrupt alert status".into()))?,
+        summary,
+        finding: serde_json::from_str(&finding)
+            .map_err(|e| super::StoreError::Other(Box::new(e)))?,
+        assignee,
+        raised_seq,
+        trigger_seq,
+        raised_at: crate::domain::clock::from_millis(raised_at),
+        history: Vec::new(),
+    })
+}
+
+macro_rules! alert_select {
+    () => {
+        "SELECT id, rule, severity, trade_id, region_code, status, summary, finding, assignee, raised_seq, trigger_seq, raised_at FROM alerts"
+    };
+}
+
+/// Implements `AlertStore` for a store type that `impl_store!` was applied to.
+macro_rules! impl_alert_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::alerts::AlertStore for $store {
+            async fn openings_after(&self, after: i64, limit: i64) -> $crate::store::Result<Vec<(String, i64)>> {
+                Ok(sqlx::query_as("SELECT trade_id, seq FROM opening_records WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn openings_before(&self, before: i64, limit: i64) -> $crate::store::Result<Vec<(String, Vec<u8>)>> {
+                Ok(sqlx::query_as("SELECT trade_id, record FROM opening_records WHERE seq < $1 ORDER BY seq DESC LIMIT $2")
+                    .bind(before)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn actor_addresses(&self, actor: &str) -> $crate::store::Result<Vec<String>> {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT DISTINCT client_addr FROM event_audit WHERE actor = $1 AND client_addr IS NOT NULL ORDER BY client_addr",
+                )
+                .bind(actor)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(a,)| a).collect())
+            }
+
+            async fn risk_cursor(&self) -> $crate::store::Result<i64> {
+                let row: Option<(i64,)> = sqlx::query_as("SELECT seq FROM risk_cursor WHERE id = 1")
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map_or(0, |(s,)| s))
+            }
+
+            async fn raise_alerts(
+                &self,
+                trigger_seq: i64,
+                alerts: Vec<($crate::store::alerts::NewAlert, $crate::domain::event::NewEvent)>,
+            ) -> $crate::store::Result<Vec<String>> {
+                let mut tx = self.begin_write().await?;
+                let mut raised = Vec::new();
+                for (alert, event) in alerts {
+                    let known: Option<(String,)> = sqlx::query_as("SELECT id FROM alerts WHERE dedup_key = $1")
+                        .bind(&alert.dedup_key)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if known.is_some() {
+                        continue;
+                    }
+                    let seq = self.append_in(&mut tx, &event).await?;
+                    sqlx::query(
+                        "INSERT INTO alerts (id, dedup_key, rule, severity, trade_id, region_code, status, summary, finding, assignee, raised_seq, trigger_seq, raised_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, NULL, $9, $10, $11)",
+                    )
+                    .bind(&alert.id)
+                    .bind(&alert.dedup_key)
+                    .bind(&alert.rule)
+                    .bind(&alert.severity)
+                    .bind(&alert.trade_id)
+                    .bind(&alert.region_code)
+                    .bind(&alert.summary)
+                    .bind(&alert.finding)
+                    .bind(seq)
+                    .bind(trigger_seq)
+                    .bind(alert.raised_at.timestamp_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                    raised.push(alert.id);
+                }
+                sqlx::query(
+                    "INSERT INTO risk_cursor (id, seq) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
+                )
+                .bind(trigger_seq)
+                .execute(&mut *tx)
+                .await?;
+                self.commit(tx).await?;
+                Ok(raised)
+            }
+
+            async fn alerts(
+                &self,
+                q: &$crate::store::alerts::AlertQuery,
+            ) -> $crate::store::Result<Vec<$crate::domain::alert::Alert>> {
+                let rows = sqlx::query_as(concat!(
+                    $crate::store::alerts::ALERT_SELECT!(),
+                    " WHERE region_code LIKE $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR severity = $3) \
+                     AND ($4 IS NULL OR rule = $4) AND ($5 IS NULL OR trade_id = $5) ORDER BY raised_seq DESC LIMIT $6"
+                ))
+                .bind(format!("{}%", q.region_prefix))
+                .bind(q.status.as_deref())
+                .bind(q.severity.as_deref())
+                .bind(q.rule.as_deref())
+                .bind(q.trade_id.as_deref())
+                .bind(q.limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map($crate::store::alerts::alert_from_row).collect()
+            }
+
+            async fn alert(&self, id: &str) -> $crate::store::Result<Option<$crate::domain::alert::Alert>> {
+                let row = sqlx::query_as(concat!($crate::store::alerts::ALERT_SELECT!(), " WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let mut alert = $crate::store::alerts::alert_from_row(row)?;
+                let steps: Vec<(i64, String, String, String, Option<String>, i64)> = sqlx::query_as(
+                    "SELECT seq, step, actor, note, assignee, at FROM alert_history WHERE alert_id = $1 ORDER BY seq",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                alert.history = steps
+                    .into_iter()
+                    .map(|(seq, step, actor, note, assignee, at)| $crate::domain::alert::AlertHistory {
+                        seq,
+                        step,
+                        actor,
+                        note,
+                        assignee,
+                        at: $crate::domain::clock::from_millis(at),
+                    })
+                    .collect();
+                Ok(Some(alert))
+            }
+
+            async fn alert_step(
+                &self,
+                id: &str,
+                step: $crate::domain::alert::AlertStep,
+                actor: &str,
+                note: &str,
+                assignee: Option<&str>,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let (from, to) = step.transition();
+                let mut tx = self.begin_write().await?;
+                let current: Option<(String,)> = sqlx::query_as("SELECT status FROM alerts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some((status,)) = current else {
+                    return Err($crate::store::StoreError::Conflict("alert_not_found".into()));
+                };
+                if !from.iter().any(|s| s.as_str() == status) {
+                    return Err($crate::store::StoreError::Conflict("alert_status".into()));
+                }
+                let seq = self.append_in(&mut tx, &event).await?;
+                sqlx::query("UPDATE alerts SET status = $2, assignee = COALESCE($3, assignee) WHERE id = $1")
+                    .bind(id)
+                    .bind(to.as_str())
+                    .bind(assignee)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO alert_history (alert_id, seq, step, actor, note, assignee, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(id)
+                    .bind(seq)
+                    .bind(step.as_str())
+                    .bind(actor)
+                    .bind(note)
+                    .bind(assignee)
+                    .bind(self.clock.now().timestamp_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                self.commit(tx).await?;
+                Ok(seq)
+            }
+        }
+    };
+}
+
+pub(crate) use alert_select as ALERT_SELECT;
+pub(crate) use impl_alert_store;
