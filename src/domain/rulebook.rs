@@ -39,6 +39,9 @@ pub struct Rules {
     pub min_custodians: Option<Rule>,
     /// Fewest custodians (k) needed together to open.
     pub min_threshold: Option<Rule>,
+    /// On resuming a suspended trade, the deadline (or a running opening window) moves by
+    /// this percentage of the time it was suspended. Absent: 100.
+    pub resume_shift_percent: Option<Rule>,
 }
 
 /// A procedure for one trade kind, e.g. the open tender of a construction project.
@@ -192,6 +195,7 @@ impl Rules {
             ("opening_window_minutes", &self.opening_window_minutes),
             ("min_custodians", &self.min_custodians),
             ("min_threshold", &self.min_threshold),
+            ("resume_shift_percent", &self.resume_shift_percent),
         ];
         all.into_iter()
             .filter_map(|(n, r)| r.as_ref().map(|r| (n, r)))

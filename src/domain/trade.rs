@@ -20,6 +20,11 @@ pub enum TradeStatus {
     Opened,
     /// Failed at the opening (流标): fewer valid bids than the rulebook's minimum.
     Failed,
+    /// Suspended by a supervisor (暂停, 电子招标投标办法 第52条): refuses bids,
+    /// withdrawals, questions and contributions until resumed.
+    Suspended,
+    /// Terminated by a supervisor (终止): final.
+    Terminated,
 }
 
 impl TradeStatus {
@@ -29,6 +34,8 @@ impl TradeStatus {
             TradeStatus::Published => "published",
             TradeStatus::Opened => "opened",
             TradeStatus::Failed => "failed",
+            TradeStatus::Suspended => "suspended",
+            TradeStatus::Terminated => "terminated",
         }
     }
 
@@ -38,6 +45,8 @@ impl TradeStatus {
             "published" => Some(Self::Published),
             "opened" => Some(Self::Opened),
             "failed" => Some(Self::Failed),
+            "suspended" => Some(Self::Suspended),
+            "terminated" => Some(Self::Terminated),
             _ => None,
         }
     }
@@ -103,6 +112,9 @@ pub struct Trade {
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::option")]
     pub published_at: Option<DateTime<Utc>>,
+    /// When a supervisor suspended it, while it is suspended.
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::option")]
+    pub suspended_at: Option<DateTime<Utc>>,
 }
 
 impl Trade {

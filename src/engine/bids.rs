@@ -203,14 +203,11 @@ impl Platform {
             .await
         {
             Ok(saved) => saved,
-            Err(StoreError::Conflict(_)) => {
+            Err(StoreError::Conflict(code)) => {
                 if let Some(stored) = &stored {
                     let _ = std::fs::remove_file(stored);
                 }
-                return Err(EngineError::conflict(
-                    "bid_after_deadline",
-                    "the bid deadline has passed (server time)",
-                ));
+                return Err(super::interventions::intake_refusal(&code));
             }
             Err(e) => return Err(e.into()),
         };
@@ -239,11 +236,15 @@ impl Platform {
             .store
             .trade(trade_id)
             .await?
-            .filter(|t| t.status == TradeStatus::Published)
+            .filter(|t| t.status != TradeStatus::Draft)
             .ok_or(EngineError::NotFound {
                 code: "trade_not_found",
                 what: "trade",
             })?;
+        super::interventions::require_active(&trade)?;
+        if trade.status != TradeStatus::Published {
+            return Err(super::interventions::intake_refusal("after_deadline"));
+        }
         let keys = self.store.custodian_keys(trade_id).await?;
         let key_ids: Vec<String> = trade
             .terms
@@ -295,10 +296,7 @@ impl Platform {
                 code: "bid_not_found",
                 what: "bid",
             }),
-            Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
-                "bid_after_deadline",
-                "the bid deadline has passed (server time)",
-            )),
+            Err(StoreError::Conflict(code)) => Err(super::interventions::intake_refusal(&code)),
             Err(e) => Err(e.into()),
         }
     }

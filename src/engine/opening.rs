@@ -151,6 +151,7 @@ impl Platform {
                 needed: Role::Custodian,
             });
         }
+        super::interventions::require_active(trade)?;
         if trade.status != TradeStatus::Published {
             return Err(EngineError::conflict(
                 "opening_completed",
@@ -594,6 +595,7 @@ impl Platform {
             ));
         }
         let now = self.clock.now();
+        super::interventions::require_active(&trade)?;
         if trade.status != TradeStatus::Published {
             return Err(EngineError::conflict(
                 "opening_completed",

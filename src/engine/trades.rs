@@ -234,6 +234,7 @@ impl Platform {
             time_scale,
             created_at: now,
             published_at: None,
+            suspended_at: None,
         };
         // A draft's terms are not public until the announcement (trade.published).
         let ev = event(
@@ -482,6 +483,7 @@ impl Platform {
             .trade(trade_id)
             .await?
             .ok_or_else(trade_not_found)?;
+        super::interventions::require_active(&trade)?;
         if trade.status != TradeStatus::Published {
             return Err(trade_not_found());
         }

@@ -7,6 +7,7 @@ pub mod error;
 mod events;
 mod extract;
 mod feed;
+mod interventions;
 mod log;
 mod opening;
 mod trades;
@@ -58,6 +59,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(events::router())
         .merge(feed::router())
         .merge(alerts::router())
+        .merge(interventions::router())
         .merge(opening::router())
         .merge(log::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));

@@ -11,10 +11,10 @@ mod rows;
 mod sql;
 mod sqlite;
 
-pub mod alerts;
-pub use alerts::{AlertQuery, AlertStore, NewAlert};
+pub mod supervision;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use supervision::{AlertQuery, NewAlert, SupervisionStore};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -121,7 +121,7 @@ pub struct ClarificationAnswer {
 }
 
 #[async_trait]
-pub trait Store: AlertStore + Send + Sync + 'static {
+pub trait Store: SupervisionStore + Send + Sync + 'static {
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;
 

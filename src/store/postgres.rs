@@ -54,4 +54,4 @@ impl PgStore {
 }
 
 impl_store!(PgStore, Postgres);
-super::alerts::impl_alert_store!(PgStore, Postgres);
+super::supervision::impl_supervision_store!(PgStore, Postgres);

@@ -70,6 +70,7 @@ pub struct TradeRow {
     pub time_scale: i64,
     pub created_at: i64,
     pub published_at: Option<i64>,
+    pub suspended_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -126,6 +127,7 @@ impl TradeRow {
             time_scale: u32::try_from(self.time_scale).map_err(|_| corrupt("time scale"))?,
             created_at: from_millis(self.created_at),
             published_at: self.published_at.map(from_millis),
+            suspended_at: self.suspended_at.map(from_millis),
         })
     }
 }

@@ -98,8 +98,8 @@ macro_rules! impl_store {
                         .bind(trade_id)
                         .fetch_optional(&mut **tx)
                         .await?;
-                if !$crate::store::sql::takes_bids(&trade, at) {
-                    return Err($crate::store::StoreError::Conflict("after_deadline".into()));
+                if let Some(refusal) = $crate::store::sql::refuses_bids(&trade, at) {
+                    return Err($crate::store::StoreError::Conflict(refusal.into()));
                 }
                 self.append_at(tx, event, seq, at).await?;
                 Ok((seq, at))
@@ -752,8 +752,8 @@ macro_rules! impl_store {
                     };
                     // The receipt time is the log entry's time, taken under the log lock.
                     let at = to_millis(self.clock.now()).max(last_at);
-                    if !$crate::store::sql::takes_bids(&trade, at) {
-                        out.push(Err($crate::store::StoreError::Conflict("after_deadline".into())));
+                    if let Some(refusal) = $crate::store::sql::refuses_bids(&trade, at) {
+                        out.push(Err($crate::store::StoreError::Conflict(refusal.into())));
                         continue;
                     }
                     taken.push((new, seq, at));
@@ -1117,10 +1117,16 @@ macro_rules! impl_store {
     };
 }
 
-/// Whether a trade (its `bid_deadline` and `status` row, if it exists) takes a bid whose
-/// log entry is stamped `at`: 电子招标投标办法 第27条, late by one millisecond is late.
-pub(crate) fn takes_bids(trade: &Option<(i64, String)>, at: i64) -> bool {
-    matches!(trade, Some((deadline, status)) if status == "published" && at < *deadline)
+/// Why a trade (its `bid_deadline` and `status` row, if it exists) does not take a bid
+/// whose log entry is stamped `at`, as the code of a `Conflict`; `None` if it does.
+/// 电子招标投标办法 第27条: late by one millisecond is late.
+pub(crate) fn refuses_bids(trade: &Option<(i64, String)>, at: i64) -> Option<&'static str> {
+    match trade {
+        Some((_, status)) if status == "suspended" => Some("trade_suspended"),
+        Some((_, status)) if status == "terminated" => Some("trade_terminated"),
+        Some((deadline, status)) if status == "published" && at < *deadline => None,
+        _ => Some("after_deadline"),
+    }
 }
 
 /// Columns of an identity joined with its organisation.
@@ -1135,7 +1141,7 @@ macro_rules! trade_select {
     () => {
         "SELECT id, kind, procedure, title, principal_name, principal_usci, estimated_value, currency, \
          region_code, bid_deadline, bond_amount, threshold, status, rulebook_version, rulebook_sha256, \
-         time_scale, created_at, published_at FROM trades"
+         time_scale, created_at, published_at, suspended_at FROM trades"
     };
 }
 

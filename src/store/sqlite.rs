@@ -64,4 +64,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, Sqlite);
-super::alerts::impl_alert_store!(SqliteStore, Sqlite);
+super::supervision::impl_supervision_store!(SqliteStore, Sqlite);

@@ -14,6 +14,7 @@ mod bids;
 mod committee;
 mod events;
 mod feed;
+mod interventions;
 mod log_tree;
 mod opening;
 mod sealing;

@@ -1,5 +1,6 @@
-//! Storage of risk alerts, their handling, and the risk rules' cursor: a second trait on
-//! the same backends, with the same one-SQL-body-for-both approach as `sql.rs`.
+//! Storage for supervision: risk alerts, their handling and the risk rules' cursor, and
+//! interventions (suspend, resume, terminate). A second trait on the same backends, with
+//! the same one-SQL-body-for-both approach as `sql.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -37,7 +38,7 @@ pub struct AlertQuery {
 }
 
 #[async_trait]
-pub trait AlertStore: Send + Sync {
+pub trait SupervisionStore: Send + Sync {
     /// Openings recorded after log entry `after`, oldest first: (trade id, entry).
     async fn openings_after(&self, after: i64, limit: i64) -> Result<Vec<(String, i64)>>;
     /// The latest `limit` opening records before entry `before`: (trade id, record bytes).
@@ -66,6 +67,20 @@ pub trait AlertStore: Send + Sync {
         assignee: Option<&str>,
         event: NewEvent,
     ) -> Result<i64>;
+
+    /// Suspends a published trade at `at` (else `Conflict("not_published")`).
+    async fn suspend_trade(&self, id: &str, at: DateTime<Utc>, event: NewEvent) -> Result<i64>;
+    /// Resumes a suspended trade with its new deadline and, if the opening window was
+    /// running, its new end (else `Conflict("not_suspended")`).
+    async fn resume_trade(
+        &self,
+        id: &str,
+        bid_deadline: DateTime<Utc>,
+        window_ends_at: Option<DateTime<Utc>>,
+        event: NewEvent,
+    ) -> Result<i64>;
+    /// Terminates a published or suspended trade (else `Conflict("not_active")`).
+    async fn terminate_trade(&self, id: &str, event: NewEvent) -> Result<i64>;
 }
 
 type AlertRow = (
@@ -124,11 +139,11 @@ macro_rules! alert_select {
     };
 }
 
-/// Implements `AlertStore` for a store type that `impl_store!` was applied to.
-macro_rules! impl_alert_store {
+/// Implements `SupervisionStore` for a store type that `impl_store!` was applied to.
+macro_rules! impl_supervision_store {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
-        impl $crate::store::alerts::AlertStore for $store {
+        impl $crate::store::supervision::SupervisionStore for $store {
             async fn openings_after(&self, after: i64, limit: i64) -> $crate::store::Result<Vec<(String, i64)>> {
                 Ok(sqlx::query_as("SELECT trade_id, seq FROM opening_records WHERE seq > $1 ORDER BY seq LIMIT $2")
                     .bind(after)
@@ -165,7 +180,7 @@ macro_rules! impl_alert_store {
             async fn raise_alerts(
                 &self,
                 trigger_seq: i64,
-                alerts: Vec<($crate::store::alerts::NewAlert, $crate::domain::event::NewEvent)>,
+                alerts: Vec<($crate::store::supervision::NewAlert, $crate::domain::event::NewEvent)>,
             ) -> $crate::store::Result<Vec<String>> {
                 let mut tx = self.begin_write().await?;
                 let mut raised = Vec::new();
@@ -209,10 +224,10 @@ macro_rules! impl_alert_store {
 
             async fn alerts(
                 &self,
-                q: &$crate::store::alerts::AlertQuery,
+                q: &$crate::store::supervision::AlertQuery,
             ) -> $crate::store::Result<Vec<$crate::domain::alert::Alert>> {
                 let rows = sqlx::query_as(concat!(
-                    $crate::store::alerts::ALERT_SELECT!(),
+                    $crate::store::supervision::ALERT_SELECT!(),
                     " WHERE region_code LIKE $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR severity = $3) \
                      AND ($4 IS NULL OR rule = $4) AND ($5 IS NULL OR trade_id = $5) ORDER BY raised_seq DESC LIMIT $6"
                 ))
@@ -224,16 +239,16 @@ macro_rules! impl_alert_store {
                 .bind(q.limit)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.into_iter().map($crate::store::alerts::alert_from_row).collect()
+                rows.into_iter().map($crate::store::supervision::alert_from_row).collect()
             }
 
             async fn alert(&self, id: &str) -> $crate::store::Result<Option<$crate::domain::alert::Alert>> {
-                let row = sqlx::query_as(concat!($crate::store::alerts::ALERT_SELECT!(), " WHERE id = $1"))
+                let row = sqlx::query_as(concat!($crate::store::supervision::ALERT_SELECT!(), " WHERE id = $1"))
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await?;
                 let Some(row) = row else { return Ok(None) };
-                let mut alert = $crate::store::alerts::alert_from_row(row)?;
+                let mut alert = $crate::store::supervision::alert_from_row(row)?;
                 let steps: Vec<(i64, String, String, String, Option<String>, i64)> = sqlx::query_as(
                     "SELECT seq, step, actor, note, assignee, at FROM alert_history WHERE alert_id = $1 ORDER BY seq",
                 )
@@ -295,9 +310,78 @@ macro_rules! impl_alert_store {
                 self.commit(tx).await?;
                 Ok(seq)
             }
+
+            async fn suspend_trade(
+                &self,
+                id: &str,
+                at: chrono::DateTime<chrono::Utc>,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE trades SET status = 'suspended', suspended_at = $2 WHERE id = $1 AND status = 'published'")
+                    .bind(id)
+                    .bind(at.timestamp_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::Conflict("not_published".into()));
+                }
+                let seq = self.append_in(&mut tx, &event).await?;
+                self.commit(tx).await?;
+                Ok(seq)
+            }
+
+            async fn resume_trade(
+                &self,
+                id: &str,
+                bid_deadline: chrono::DateTime<chrono::Utc>,
+                window_ends_at: Option<chrono::DateTime<chrono::Utc>>,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE trades SET status = 'published', suspended_at = NULL, bid_deadline = $2 WHERE id = $1 AND status = 'suspended'")
+                    .bind(id)
+                    .bind(bid_deadline.timestamp_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::Conflict("not_suspended".into()));
+                }
+                if let Some(end) = window_ends_at {
+                    sqlx::query(
+                        "INSERT INTO opening_windows (trade_id, ends_at) VALUES ($1, $2) \
+                         ON CONFLICT (trade_id) DO UPDATE SET ends_at = excluded.ends_at",
+                    )
+                    .bind(id)
+                    .bind(end.timestamp_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let seq = self.append_in(&mut tx, &event).await?;
+                self.commit(tx).await?;
+                Ok(seq)
+            }
+
+            async fn terminate_trade(
+                &self,
+                id: &str,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE trades SET status = 'terminated', suspended_at = NULL WHERE id = $1 AND status IN ('published', 'suspended')")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::Conflict("not_active".into()));
+                }
+                let seq = self.append_in(&mut tx, &event).await?;
+                self.commit(tx).await?;
+                Ok(seq)
+            }
         }
     };
 }
 
 pub(crate) use alert_select as ALERT_SELECT;
-pub(crate) use impl_alert_store;
+pub(crate) use impl_supervision_store;
