@@ -79,6 +79,15 @@ pub enum LogCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// WebSocket subscribers of the live feed while events are logged at a fixed rate:
+    /// delivery latency p50/p99, messages/s, gaps, and memory of each side.
+    Feed(crate::bench::feed::FeedOptions),
+    /// The transparency log at size: appends/s into the Merkle log, memory as it grows,
+    /// and inclusion and consistency proofs served per second.
+    Log(crate::bench::log::LogOptions),
+    /// The subscriber side of `bench feed`, run by it as a child process.
+    #[command(hide = true)]
+    FeedSubscribers(crate::bench::feed::SubscriberOptions),
     /// Sealed bids submitted over HTTP by concurrent clients: accepted bids/s, latency
     /// p50/p99, peak memory, and the per-bid cryptography ceiling in the same run.
     Intake(crate::bench::intake::IntakeOptions),

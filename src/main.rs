@@ -116,6 +116,16 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench(bench) => {
             let report = match bench {
+                BenchCommand::Feed(o) => {
+                    serde_json::to_value(tradehall::bench::feed::run(&o).await?)?
+                }
+                BenchCommand::FeedSubscribers(o) => {
+                    tradehall::bench::feed::subscribers(&o).await?;
+                    return Ok(());
+                }
+                BenchCommand::Log(o) => {
+                    serde_json::to_value(tradehall::bench::log::run(&o).await?)?
+                }
                 BenchCommand::Intake(o) => {
                     serde_json::to_value(tradehall::bench::intake::run(&o).await?)?
                 }

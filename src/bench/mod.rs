@@ -4,8 +4,10 @@
 //! DEV ONLY CA, serves it on a loopback port in this process, and drives it over HTTP as
 //! bidders and custodians would. Setup (identities, sealing) is not timed.
 
+pub mod feed;
 pub mod intake;
 pub mod large;
+pub mod log;
 pub mod opening;
 
 use anyhow::Context as _;

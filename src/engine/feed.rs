@@ -52,11 +52,12 @@ pub struct FeedItem {
     public: Frame,
 }
 
-/// A feed message: an entry's sequence number and its JSON text.
+/// A feed message: an entry's sequence number and its JSON text (UTF-8), shared by every
+/// subscriber it goes to.
 #[derive(Debug, Clone)]
 pub struct Frame {
     pub seq: i64,
-    pub json: Arc<str>,
+    pub json: bytes::Bytes,
 }
 
 /// Who is watching, and so what of each entry they see.
@@ -156,7 +157,7 @@ impl View {
         };
         Some(Frame {
             seq: item.event.seq,
-            json: serde_json::to_string(&event).unwrap_or_default().into(),
+            json: serde_json::to_vec(&event).unwrap_or_default().into(),
         })
     }
 }
@@ -275,7 +276,7 @@ impl Platform {
             items.push(FeedItem {
                 public: Frame {
                     seq: event.seq,
-                    json: serde_json::to_string(&public).unwrap_or_default().into(),
+                    json: serde_json::to_vec(&public).unwrap_or_default().into(),
                 },
                 entry,
                 entry_sha256,
@@ -326,6 +327,7 @@ impl Platform {
             view,
             last: after,
             pending: VecDeque::new(),
+            held: None,
         })
     }
 }
@@ -337,6 +339,8 @@ pub struct Subscription {
     /// The last entry this subscriber has been given or skipped by its view.
     last: i64,
     pending: VecDeque<Frame>,
+    /// An entry taken from the broadcast by `try_next` after a gap, for `next` to place.
+    held: Option<Arc<FeedItem>>,
 }
 
 impl Subscription {
@@ -351,6 +355,15 @@ impl Subscription {
             if let Some(event) = self.pending.pop_front() {
                 return Ok(Some(event));
             }
+            if let Some(item) = self.held.clone() {
+                if item.event.seq > self.last + 1 {
+                    self.catch_up(platform, item.event.seq - 1).await?;
+                    continue;
+                }
+                self.held = None;
+                self.take(&item);
+                continue;
+            }
             // Behind what the hub has published (a new or a lagging subscriber): read the
             // store, then look at the broadcast again.
             let head = platform.feed_head();
@@ -359,23 +372,41 @@ impl Subscription {
                 continue;
             }
             match self.rx.recv().await {
-                Ok(item) => {
-                    let seq = item.event.seq;
-                    if seq <= self.last {
-                        continue;
-                    }
-                    if seq > self.last + 1 {
-                        self.catch_up(platform, seq - 1).await?;
-                    }
-                    if seq == self.last + 1 {
-                        self.last = seq;
-                        if let Some(event) = self.view.project(&item) {
-                            self.pending.push_back(event);
-                        }
-                    }
-                }
+                Ok(item) => self.held = Some(item),
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return Ok(None),
+            }
+        }
+    }
+
+    /// The next entry if one is ready now, without waiting or reading the store: for
+    /// sending entries that arrive close together in one write.
+    pub fn try_next(&mut self) -> Option<Frame> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            if self.held.is_some() {
+                return None;
+            }
+            match self.rx.try_recv() {
+                Ok(item) if item.event.seq > self.last + 1 => {
+                    self.held = Some(item);
+                    return None;
+                }
+                Ok(item) => self.take(&item),
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Moves past `item` (the next entry, or one already passed), queueing what the view
+    /// sees of it.
+    fn take(&mut self, item: &FeedItem) {
+        if item.event.seq == self.last + 1 {
+            self.last = item.event.seq;
+            if let Some(event) = self.view.project(item) {
+                self.pending.push_back(event);
             }
         }
     }

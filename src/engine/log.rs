@@ -67,6 +67,20 @@ struct Signed {
 #[derive(Default)]
 pub struct Checkpoints {
     latest: tokio::sync::Mutex<Option<Signed>>,
+    /// The newest signed tree's size and root, for proofs at that size.
+    root: std::sync::RwLock<Option<(u64, Hash)>>,
+    /// The largest log size seen: the log only grows, so a size up to this one exists.
+    known_size: std::sync::atomic::AtomicU64,
+}
+
+impl Checkpoints {
+    fn root_of(&self, size: u64) -> Option<Hash> {
+        self.root
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .filter(|(s, _)| *s == size)
+            .map(|(_, root)| root)
+    }
 }
 
 impl Platform {
@@ -101,6 +115,14 @@ impl Platform {
             root,
             time: crate::domain::clock::rfc3339(self.clock.now()),
         };
+        *self
+            .checkpoints
+            .root
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((size, root));
+        self.checkpoints
+            .known_size
+            .fetch_max(size, std::sync::atomic::Ordering::Relaxed);
         Ok(Signed {
             size,
             note: checkpoint.sign(&self.platform_key),
@@ -128,9 +150,17 @@ impl Platform {
         Ok(move |id: NodeId| nodes.get(&id).copied())
     }
 
-    /// Checks that a tree of `size` leaves exists now.
+    /// Checks that a tree of `size` leaves exists now. The log only grows, so a size up
+    /// to the largest seen needs no query.
     async fn check_size(&self, size: u64) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if size > 0 && size <= self.checkpoints.known_size.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let current = self.store.log_size().await?;
+        self.checkpoints
+            .known_size
+            .fetch_max(current, Ordering::Relaxed);
         if size == 0 || size > current {
             return Err(range_error(format!(
                 "tree size must be 1 to {current}, the current size"
@@ -145,12 +175,18 @@ impl Platform {
         if index >= size {
             return Err(range_error("index must be below size"));
         }
+        let cached = self.checkpoints.root_of(size);
         let mut ids = merkle::inclusion_nodes(index, size);
-        ids.extend(merkle::range_nodes(0, size));
+        if cached.is_none() {
+            ids.extend(merkle::range_nodes(0, size));
+        }
         ids.push(NodeId { level: 0, index });
         let node = self.nodes(ids).await?;
         let proof = merkle::inclusion_proof(index, size, &node).ok_or_else(missing)?;
-        let root = merkle::root(size, &node).ok_or_else(missing)?;
+        let root = match cached {
+            Some(root) => root,
+            None => merkle::root(size, &node).ok_or_else(missing)?,
+        };
         let leaf = node(NodeId { level: 0, index }).ok_or_else(missing)?;
         Ok(InclusionProof {
             index,
@@ -167,16 +203,23 @@ impl Platform {
         if first == 0 || first > second {
             return Err(range_error("first must be 1 to second"));
         }
+        let cached = self.checkpoints.root_of(second);
         let mut ids = merkle::consistency_nodes(first, second);
         ids.extend(merkle::range_nodes(0, first));
-        ids.extend(merkle::range_nodes(0, second));
+        if cached.is_none() {
+            ids.extend(merkle::range_nodes(0, second));
+        }
         let node = self.nodes(ids).await?;
         let proof = merkle::consistency_proof(first, second, &node).ok_or_else(missing)?;
+        let second_root = match cached {
+            Some(root) => root,
+            None => merkle::root(second, &node).ok_or_else(missing)?,
+        };
         Ok(ConsistencyProof {
             first,
             second,
             first_root: hex::encode(merkle::root(first, &node).ok_or_else(missing)?),
-            second_root: hex::encode(merkle::root(second, &node).ok_or_else(missing)?),
+            second_root: hex::encode(second_root),
             proof: proof.iter().map(hex::encode).collect(),
         })
     }

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use futures_util::SinkExt as _;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -25,6 +26,9 @@ pub fn router() -> Router<AppState> {
 
 /// Default seconds between heartbeats.
 const HEARTBEAT_SECONDS: u64 = 15;
+/// After an entry, how long to wait for others to send with it in one write: many
+/// subscribers each woken for every entry would cost more than this delay.
+const COALESCE: Duration = Duration::from_millis(50);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,6 +61,11 @@ async fn feed(
     })?;
     let subscription = app.platform.subscribe(&caller, q.after).await?;
     let platform = app.platform.clone();
+    // Subscribers only listen: small read buffers keep thousands of them cheap.
+    let ws = ws
+        .read_buffer_size(4 * 1024)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024);
     Ok(ws.on_upgrade(move |socket| {
         stream(
             platform,
@@ -80,6 +89,13 @@ fn status(kind: &str, platform: &Platform, subscription: &Subscription) -> Messa
     )
 }
 
+fn text(frame: crate::engine::Frame) -> Message {
+    Message::Text(
+        axum::extract::ws::Utf8Bytes::try_from(frame.json)
+            .unwrap_or_else(|_| axum::extract::ws::Utf8Bytes::from_static("{}")),
+    )
+}
+
 async fn stream(
     platform: Arc<Platform>,
     mut subscription: Subscription,
@@ -97,7 +113,21 @@ async fn stream(
     loop {
         let message = tokio::select! {
             next = subscription.next(&platform) => match next {
-                Ok(Some(frame)) => Message::Text(frame.json.to_string().into()),
+                Ok(Some(frame)) => {
+                    if socket.feed(text(frame)).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(COALESCE).await;
+                    while let Some(frame) = subscription.try_next() {
+                        if socket.feed(text(frame)).await.is_err() {
+                            return;
+                        }
+                    }
+                    if socket.flush().await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 Ok(None) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "feed subscriber stopped");

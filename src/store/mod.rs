@@ -253,6 +253,8 @@ pub trait Store: SupervisionStore + Send + Sync + 'static {
 
     /// Appends one event on its own.
     async fn append(&self, event: NewEvent) -> Result<i64>;
+    /// Appends `events` in order in one transaction (one flush); returns their numbers.
+    async fn append_batch(&self, events: &[NewEvent]) -> Result<Vec<i64>>;
     /// Entries with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<LoggedEvent>>;
     /// The private side (audit record, sealed data) of entries `after < seq <= upto`.

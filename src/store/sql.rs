@@ -83,6 +83,55 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            /// Writes `(event, seq, at)` entries, the next ones in order, with multi-row
+            /// statements (at most 500 rows each), and grows the tree over them.
+            async fn write_entries(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                entries: &[(&$crate::domain::event::NewEvent, i64, i64)],
+            ) -> $crate::store::Result<()> {
+                use $crate::domain::clock::from_millis;
+                for chunk in entries.chunks(500) {
+                    let bytes: Vec<(i64, Vec<u8>)> = chunk
+                        .iter()
+                        .map(|(event, seq, at)| (*seq, $crate::domain::event::encode_entry(*seq, from_millis(*at), event)))
+                        .collect();
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO events (seq, at, kind, trade_id, entry) ");
+                    q.push_values(chunk.iter().zip(&bytes), |mut b, ((event, seq, at), (_, entry))| {
+                        b.push_bind(*seq)
+                            .push_bind(*at)
+                            .push_bind(event.kind)
+                            .push_bind(event.trade_id.clone())
+                            .push_bind(entry.clone());
+                    });
+                    q.build().execute(&mut **tx).await?;
+                    self.grow_tree(tx, &bytes).await?;
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO event_audit (seq, salt, actor, client_addr, request_id) ",
+                    );
+                    q.push_values(chunk, |mut b, (event, seq, _)| {
+                        b.push_bind(*seq)
+                            .push_bind(event.audit_salt.to_vec())
+                            .push_bind(event.audit.actor.clone())
+                            .push_bind(event.audit.client_addr.clone())
+                            .push_bind(event.audit.request_id.clone());
+                    });
+                    q.build().execute(&mut **tx).await?;
+                    for (event, seq, _) in chunk {
+                        for sealed in &event.sealed {
+                            sqlx::query("INSERT INTO event_sealed (seq, name, salt, data) VALUES ($1, $2, $3, $4)")
+                                .bind(*seq)
+                                .bind(sealed.name)
+                                .bind(sealed.salt.to_vec())
+                                .bind(sealed.data.clone())
+                                .execute(&mut **tx)
+                                .await?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+
             /// Appends `event` only if its time, taken under the log lock, is before the
             /// deadline of the published trade: the one place intake time is decided. A
             /// refusal appends nothing, so later work in the same `tx` may go on.
@@ -767,42 +816,9 @@ macro_rules! impl_store {
                     last_at = at;
                 }
                 for chunk in taken.chunks(ROWS) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO events (seq, at, kind, trade_id, entry) ");
-                    let entries: Vec<(i64, Vec<u8>)> = chunk
-                        .iter()
-                        .map(|(new, seq, at)| (*seq, $crate::domain::event::encode_entry(*seq, from_millis(*at), &new.event)))
-                        .collect();
-                    q.push_values(chunk.iter().zip(&entries), |mut b, ((new, seq, at), (_, entry))| {
-                        b.push_bind(*seq)
-                            .push_bind(*at)
-                            .push_bind(new.event.kind)
-                            .push_bind(new.event.trade_id.clone())
-                            .push_bind(entry.clone());
-                    });
-                    q.build().execute(&mut *tx).await?;
-                    self.grow_tree(&mut tx, &entries).await?;
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO event_audit (seq, salt, actor, client_addr, request_id) ",
-                    );
-                    q.push_values(chunk, |mut b, (new, seq, _)| {
-                        b.push_bind(*seq)
-                            .push_bind(new.event.audit_salt.to_vec())
-                            .push_bind(new.event.audit.actor.clone())
-                            .push_bind(new.event.audit.client_addr.clone())
-                            .push_bind(new.event.audit.request_id.clone());
-                    });
-                    q.build().execute(&mut *tx).await?;
-                    for (new, seq, _) in chunk {
-                        for sealed in &new.event.sealed {
-                            sqlx::query("INSERT INTO event_sealed (seq, name, salt, data) VALUES ($1, $2, $3, $4)")
-                                .bind(*seq)
-                                .bind(sealed.name)
-                                .bind(sealed.salt.to_vec())
-                                .bind(sealed.data.clone())
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                    }
+                    let entries: Vec<(&$crate::domain::event::NewEvent, i64, i64)> =
+                        chunk.iter().map(|(new, seq, at)| (&new.event, *seq, *at)).collect();
+                    self.write_entries(&mut tx, &entries).await?;
                     // Each bidder's earlier active bid is replaced, and within the batch only
                     // a bidder's last bid stays active.
                     let mut q = sqlx::QueryBuilder::<$db>::new(
@@ -1093,6 +1109,24 @@ macro_rules! impl_store {
                     out.entry(seq).or_insert_with(EntryPrivate::default).sealed.push((name, data));
                 }
                 Ok(out)
+            }
+
+            async fn append_batch(
+                &self,
+                events: &[$crate::domain::event::NewEvent],
+            ) -> $crate::store::Result<Vec<i64>> {
+                use $crate::domain::clock::to_millis;
+                let mut tx = self.begin_write().await?;
+                let (first, last_at) = self.next_entry(&mut tx).await?;
+                let at = to_millis(self.clock.now()).max(last_at);
+                let entries: Vec<(&$crate::domain::event::NewEvent, i64, i64)> = events
+                    .iter()
+                    .zip(first..)
+                    .map(|(event, seq)| (event, seq, at))
+                    .collect();
+                self.write_entries(&mut tx, &entries).await?;
+                self.commit(tx).await?;
+                Ok(entries.iter().map(|(_, seq, _)| *seq).collect())
             }
 
             fn appended(&self) -> tokio::sync::watch::Receiver<u64> {

@@ -29,13 +29,33 @@ async fn anyone_can_fetch_entries_and_check_proofs_over_http(backend: Backend) {
     use base64::Engine as _;
     let app = spawn_app(backend).await;
     let _ = app.officer_and_custodians().await;
+    // Some entries appended as one batch (one commit), as a group commit does.
+    let batch: Vec<tradehall::domain::event::NewEvent> = (0..7)
+        .map(|n| tradehall::domain::event::NewEvent {
+            kind: "test.batched",
+            trade_id: None,
+            data: serde_json::json!({ "n": n }),
+            audit: tradehall::domain::event::Audit::default(),
+            audit_salt: [0; 32],
+            audit_commitment: String::new(),
+            sealed: vec![],
+        })
+        .collect();
+    let numbers = app
+        .platform
+        .store
+        .append_batch(&batch)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(numbers.windows(2).filter(|w| w[1] != w[0] + 1).count(), 0);
     let size = app
         .platform
         .store
         .log_size()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(size >= 4, "enrolling made entries");
+    assert!(size >= 11, "enrolling and the batch made entries");
+    assert_eq!(numbers.last().copied(), i64::try_from(size).ok());
     let (status, body) = app
         .get(&format!("/api/v1/log/entries?start=0&end={size}"), None)
         .await;
