@@ -367,3 +367,70 @@ async fn truncate(app: &crate::helpers::TestApp, from: u64) {
     )
     .await;
 }
+
+/// The docs are enough for an independent verifier: `tools/verify-receipt.mjs`, written
+/// from them with Node's standard library alone, accepts a real receipt and refuses it
+/// with a changed proof, a changed entry or a changed checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_independent_verifier_in_another_language_checks_a_receipt() {
+    let r = crate::opening::round(Backend::Sqlite).await;
+    let bidder = r.app.user("bidder").await;
+    // Some entries after the bid, so its proof is not trivial.
+    let receipt = r.bid(&bidder, 9_870_000_001).await;
+    let _ = r.app.user("bidder").await;
+    let (_, keys) = r.app.get("/api/v1/platform/keys", None).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let keys_path = dir.path().join("keys.json");
+    std::fs::write(&keys_path, keys.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/verify-receipt.mjs");
+    let run = |receipt: &serde_json::Value, name: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, receipt.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        std::process::Command::new("node")
+            .arg(&script)
+            .arg(&path)
+            .arg(&keys_path)
+            .output()
+            .unwrap_or_else(|e| panic!("the independent verifier needs Node.js (node): {e}"))
+    };
+    let ok = run(&receipt, "receipt.json");
+    assert!(
+        ok.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("receipt OK"));
+
+    let mut proof = receipt.clone();
+    proof["inclusion"]["proof"][0] = serde_json::json!(hex::encode([7u8; 32]));
+    let mut entry = receipt.clone();
+    {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let bytes = b64
+            .decode(receipt["inclusion"]["entry"].as_str().unwrap_or_default())
+            .unwrap_or_default();
+        let mut text = String::from_utf8(bytes).unwrap_or_default();
+        text = text.replacen("\"bid.received\"", "\"bid.receivee\"", 1);
+        entry["inclusion"]["entry"] = b64.encode(text).into();
+    }
+    let mut checkpoint = receipt.clone();
+    let size = receipt["inclusion"]["checkpoint"]
+        .as_str()
+        .and_then(|c| c.lines().nth(1))
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_default();
+    checkpoint["inclusion"]["checkpoint"] = receipt["inclusion"]["checkpoint"]
+        .as_str()
+        .map(|c| c.replacen(&format!("\n{size}\n"), &format!("\n{}\n", size + 1), 1))
+        .into();
+    for (name, forged) in [
+        ("proof", proof),
+        ("entry", entry),
+        ("checkpoint", checkpoint),
+    ] {
+        let out = run(&forged, &format!("{name}.json"));
+        assert!(!out.status.success(), "a changed {name} was accepted");
+    }
+}
