@@ -409,20 +409,38 @@ impl Platform {
         }
     }
 
-    pub async fn document(&self, sha256: &str) -> Result<(String, Vec<u8>)> {
+    /// A document's bytes. A signed-in bidder's download is logged (who, from where,
+    /// which document, all sealed): the risk rules compare where bidders acted from, and
+    /// who obtained the documents must not be public (招标投标法 第22条).
+    pub async fn document(&self, caller: &Caller, sha256: &str) -> Result<(String, Vec<u8>)> {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(EngineError::invalid(
                 "invalid_id",
                 "a document is named by its lower-case hex SHA-256",
             ));
         }
-        self.store
-            .document(&sha256.to_ascii_lowercase())
+        let sha256 = sha256.to_ascii_lowercase();
+        let document = self
+            .store
+            .document(&sha256)
             .await?
             .ok_or(EngineError::NotFound {
                 code: "document_not_found",
                 what: "document",
-            })
+            })?;
+        if caller.require(Role::Bidder).is_ok() {
+            let (commitment, sealed) = super::seal("document", sha256.into_bytes());
+            self.store
+                .append(event(
+                    caller,
+                    "document.downloaded",
+                    None,
+                    serde_json::json!({ "document": commitment }),
+                    vec![sealed],
+                ))
+                .await?;
+        }
+        Ok(document)
     }
 
     /// Publishes a draft: the announcement. The schedule is re-checked against the

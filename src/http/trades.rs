@@ -138,9 +138,10 @@ async fn upload(
 
 async fn download(
     State(app): State<AppState>,
+    caller: Caller,
     Path(sha256): Path<String>,
 ) -> Result<impl IntoResponse> {
-    let (media_type, content) = app.platform.document(&sha256).await?;
+    let (media_type, content) = app.platform.document(&caller, &sha256).await?;
     Ok((
         [
             (header::CONTENT_TYPE, media_type),

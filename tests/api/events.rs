@@ -126,8 +126,30 @@ async fn the_public_log_never_shows_confidential_fields(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
+    // A bidder obtaining the tender documents is logged, sealed: who and which document.
+    let (_, view) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    let document = view["documents"][0]["sha256"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let resp = app
+        .http
+        .get(app.url(&format!("/api/v1/documents/{document}")))
+        .bearer_auth(&bidder.token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status(), StatusCode::OK);
 
     let (_, before) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    let downloaded = before["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["entry"]["kind"] == "document.downloaded")
+        .unwrap_or_else(|| panic!("the download is not logged"));
+    assert!(downloaded["entry"]["trade"].is_null());
+    assert!(!downloaded.to_string().contains(&document), "{downloaded}");
     let text = all_text(&before);
     let org = bidder.identity["organization"].as_str().unwrap_or_default();
     let usci = bidder.identity["usci"].as_str().unwrap_or_default();
