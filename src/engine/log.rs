@@ -71,7 +71,13 @@ pub struct Checkpoints {
     root: std::sync::RwLock<Option<(u64, Hash)>>,
     /// The largest log size seen: the log only grows, so a size up to this one exists.
     known_size: std::sync::atomic::AtomicU64,
+    /// Tree nodes of level [`CACHED_LEVEL`] and up (complete subtrees never change).
+    upper: std::sync::RwLock<std::collections::HashMap<NodeId, Hash>>,
 }
+
+/// Nodes covering 2^10 = 1,024 entries or more are cached: under 10,000 of them for 10
+/// million entries, about half the nodes of a proof.
+const CACHED_LEVEL: u32 = 10;
 
 impl Checkpoints {
     fn root_of(&self, size: u64) -> Option<Hash> {
@@ -145,9 +151,44 @@ impl Platform {
         })
     }
 
+    /// The stored nodes among `ids`. Nodes of level [`CACHED_LEVEL`] and up are few (one
+    /// per 2^level entries), shared by most proofs, and never change once written, so
+    /// they are kept in memory after the first read.
     async fn nodes(&self, ids: Vec<NodeId>) -> Result<impl Fn(NodeId) -> Option<Hash>> {
-        let nodes = self.store.log_nodes(&ids).await?;
-        Ok(move |id: NodeId| nodes.get(&id).copied())
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        let missing: Vec<NodeId> = {
+            let cache = self
+                .checkpoints
+                .upper
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            ids.into_iter()
+                .filter(|id| match cache.get(id) {
+                    Some(hash) => {
+                        found.insert(*id, *hash);
+                        false
+                    }
+                    None => true,
+                })
+                .collect()
+        };
+        if !missing.is_empty() {
+            let read = self.store.log_nodes(&missing).await?;
+            let upper: Vec<(NodeId, Hash)> = read
+                .iter()
+                .filter(|(id, _)| id.level >= CACHED_LEVEL)
+                .map(|(id, hash)| (*id, *hash))
+                .collect();
+            if !upper.is_empty() {
+                self.checkpoints
+                    .upper
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend(upper);
+            }
+            found.extend(read);
+        }
+        Ok(move |id: NodeId| found.get(&id).copied())
     }
 
     /// Checks that a tree of `size` leaves exists now. The log only grows, so a size up
