@@ -52,35 +52,7 @@ macro_rules! impl_store {
                 seq: i64,
                 at: i64,
             ) -> $crate::store::Result<()> {
-                use $crate::domain::clock::from_millis;
-                let entry = $crate::domain::event::encode_entry(seq, from_millis(at), event);
-                sqlx::query("INSERT INTO events (seq, at, kind, trade_id, entry) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(seq)
-                    .bind(at)
-                    .bind(event.kind)
-                    .bind(event.trade_id.as_deref())
-                    .bind(entry.as_slice())
-                    .execute(&mut **tx)
-                    .await?;
-                self.grow_tree(tx, &[(seq, entry)]).await?;
-                sqlx::query("INSERT INTO event_audit (seq, salt, actor, client_addr, request_id) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(seq)
-                    .bind(event.audit_salt.to_vec())
-                    .bind(event.audit.actor.as_deref())
-                    .bind(event.audit.client_addr.as_deref())
-                    .bind(event.audit.request_id.as_deref())
-                    .execute(&mut **tx)
-                    .await?;
-                for sealed in &event.sealed {
-                    sqlx::query("INSERT INTO event_sealed (seq, name, salt, data) VALUES ($1, $2, $3, $4)")
-                        .bind(seq)
-                        .bind(sealed.name)
-                        .bind(sealed.salt.to_vec())
-                        .bind(sealed.data.clone())
-                        .execute(&mut **tx)
-                        .await?;
-                }
-                Ok(())
+                self.write_entries(tx, &[(event, seq, at)]).await
             }
 
             /// Writes `(event, seq, at)` entries, the next ones in order, with multi-row
