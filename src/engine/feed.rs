@@ -364,8 +364,17 @@ impl Subscription {
                 self.take(&item);
                 continue;
             }
-            // Behind what the hub has published (a new or a lagging subscriber): read the
-            // store, then look at the broadcast again.
+            // What the broadcast holds comes first; only a subscriber behind what the hub has
+            // published and not in the broadcast (new, or lagging) reads the store.
+            match self.rx.try_recv() {
+                Ok(item) => {
+                    self.held = Some(item);
+                    continue;
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+                Err(broadcast::error::TryRecvError::Closed) => return Ok(None),
+                Err(broadcast::error::TryRecvError::Empty) => {}
+            }
             let head = platform.feed_head();
             if self.last < head {
                 self.catch_up(platform, head).await?;

@@ -61,9 +61,10 @@ async fn feed(
     })?;
     let subscription = app.platform.subscribe(&caller, q.after).await?;
     let platform = app.platform.clone();
-    // Subscribers only listen: small read buffers keep thousands of them cheap.
+    // Subscribers only listen: small read buffers keep thousands of them cheap (each read
+    // attempt zeroes the buffer's free space).
     let ws = ws
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(512)
         .max_message_size(64 * 1024)
         .max_frame_size(64 * 1024);
     Ok(ws.on_upgrade(move |socket| {
