@@ -375,6 +375,15 @@ impl fmt::Debug for VerifiedCertificate {
     }
 }
 
+/// SHA-256 (hex) of a certificate's SubjectPublicKeyInfo: the same for every certificate
+/// issued over the same key pair. `None` if `der` is not a certificate.
+pub fn public_key_sha256(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(crate::crypto::digest::sha256_hex(
+        cert.tbs_certificate.subject_pki.raw,
+    ))
+}
+
 impl VerifiedCertificate {
     fn from_parsed(der: &[u8], cert: &X509Certificate<'_>) -> Result<Self, CertError> {
         let subject = cert.subject();

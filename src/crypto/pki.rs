@@ -144,6 +144,25 @@ impl DevCa {
     /// Issues an identity certificate with a fresh ECDSA P-256 key.
     pub fn issue(&self, spec: &IdentitySpec) -> Result<IssuedIdentity, PkiError> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        self.issue_for(spec, &key)
+    }
+
+    /// Issues an identity certificate over an existing ECDSA P-256 key (PKCS#8 DER), as a
+    /// renewal does, or as a holder of one key asking for certificates of two
+    /// organisations would.
+    pub fn issue_for_key(
+        &self,
+        spec: &IdentitySpec,
+        key_pkcs8_der: &[u8],
+    ) -> Result<IssuedIdentity, PkiError> {
+        let key = KeyPair::from_pkcs8_der_and_sign_algo(
+            &rustls_pki_types::PrivatePkcs8KeyDer::from(key_pkcs8_der),
+            &rcgen::PKCS_ECDSA_P256_SHA256,
+        )?;
+        self.issue_for(spec, &key)
+    }
+
+    fn issue_for(&self, spec: &IdentitySpec, key: &KeyPair) -> Result<IssuedIdentity, PkiError> {
         let serial = random_serial();
         let mut params = CertificateParams::default();
         params.not_before = asn1_time(spec.not_before)?.to_datetime();
@@ -182,7 +201,7 @@ impl DevCa {
         };
         params.key_usages = key_usages;
         params.extended_key_usages = ekus;
-        let cert = params.signed_by(&key, &self.issuer)?;
+        let cert = params.signed_by(key, &self.issuer)?;
         Ok(IssuedIdentity {
             cert_der: cert.der().to_vec(),
             cert_pem: cert.pem(),

@@ -134,17 +134,22 @@ impl Platform {
         Ok(openings.len() == 10)
     }
 
-    /// What the rules need of an opened trade; with `addresses`, also where each bidder
-    /// acted from.
-    async fn trade_facts(&self, record: &OpeningRecord, addresses: bool) -> Result<TradeFacts> {
+    /// What the rules need of an opened trade; with `details`, also where each bidder
+    /// acted from and the key of the certificate it bid with (for the trade being checked;
+    /// the patterns across trades need neither).
+    async fn trade_facts(&self, record: &OpeningRecord, details: bool) -> Result<TradeFacts> {
         let mut bids = Vec::with_capacity(record.bids.len());
         for bid in &record.bids {
             let mut seen = Vec::new();
-            if addresses {
+            let mut keys = Vec::new();
+            if details {
                 if let Some((audit, _)) = self.store.audit(bid.log_index).await? {
                     seen.extend(audit.client_addr.clone());
                     if let Some(actor) = &audit.actor {
                         seen.extend(self.store.actor_addresses(actor).await?);
+                        if let Some(der) = self.store.identity_certificate(actor).await? {
+                            keys.extend(crate::crypto::cert::public_key_sha256(&der));
+                        }
                     }
                 }
                 seen.sort();
@@ -159,6 +164,7 @@ impl Platform {
                 files: bid.files.iter().map(|f| f.sha256.clone()).collect(),
                 received_at: parse_time(&bid.received_at)?,
                 addresses: seen,
+                keys,
             });
         }
         Ok(TradeFacts {

@@ -19,7 +19,8 @@ async fn alerts_reach_supervisors_and_follow_the_workflow(backend: Backend) {
     let other_city = app.supervisor_of("650200").await;
     let a = app.user("bidder").await;
     let b = app.user("bidder").await;
-    let c = app.user("bidder").await;
+    // c's certificate is over a's key pair: one holder acts for both.
+    let c = app.user_with_key("bidder", &a.key_pkcs8).await;
     // a and b attach the very same file; every test client shares 127.0.0.1. Prices are
     // neither close, nor regular, nor abnormally low.
     let same = b"%PDF-1.7 same technical proposal".to_vec();
@@ -43,7 +44,7 @@ async fn alerts_reach_supervisors_and_follow_the_workflow(backend: Backend) {
 
     // The alerts arrive on the city supervisor's feed with their detail.
     let mut raised = Vec::new();
-    while raised.len() < 2 {
+    while raised.len() < 3 {
         let m = message(&mut feed).await;
         if m["entry"]["kind"] == "alert.raised" {
             raised.push(m);
@@ -65,7 +66,14 @@ async fn alerts_reach_supervisors_and_follow_the_workflow(backend: Backend) {
         })
         .collect();
     rules.sort();
-    assert_eq!(rules, ["identical_files", "same_client_address"]);
+    assert_eq!(
+        rules,
+        [
+            "identical_files",
+            "same_client_address",
+            "shared_certificate_key"
+        ]
+    );
     // The public sees only that alerts were raised.
     let (_, public) = app
         .get(&format!("/api/v1/events?after={head}&limit=1000"), None)
@@ -80,7 +88,7 @@ async fn alerts_reach_supervisors_and_follow_the_workflow(backend: Backend) {
     let (status, listed) = app.get("/api/v1/alerts", Some(&city.token)).await;
     assert_eq!(status, StatusCode::OK, "{listed}");
     let alerts = listed["alerts"].as_array().cloned().unwrap_or_default();
-    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts.len(), 3);
     assert!(alerts
         .iter()
         .all(|x| x["status"] == "open" && x["region_code"] == "650100"));
@@ -102,6 +110,23 @@ async fn alerts_reach_supervisors_and_follow_the_workflow(backend: Backend) {
     ];
     expected.sort_unstable();
     assert_eq!(subjects, expected);
+    let key = alerts
+        .iter()
+        .find(|x| x["rule"] == "shared_certificate_key")
+        .unwrap_or_else(|| panic!("no shared_certificate_key alert"));
+    let mut holders: Vec<&str> = key["finding"]["subjects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    holders.sort_unstable();
+    let mut expected = vec![
+        a.identity["usci"].as_str().unwrap_or_default(),
+        c.identity["usci"].as_str().unwrap_or_default(),
+    ];
+    expected.sort_unstable();
+    assert_eq!(holders, expected, "{key}");
     let (_, red) = app
         .get(
             "/api/v1/alerts?severity=red&rule=identical_files",

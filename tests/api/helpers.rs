@@ -430,17 +430,31 @@ impl TestApp {
 
     /// A new organisation with a certificate from `ca`, enrolled in `role`.
     pub async fn user_from(&self, ca: &DevCa, role: &str) -> User {
+        self.new_organization(ca, role, None).await
+    }
+
+    /// A new organisation whose certificate (from CA A) is over `key_pkcs8`, another
+    /// organisation's key: one holder acting for two.
+    pub async fn user_with_key(&self, role: &str, key_pkcs8: &[u8]) -> User {
+        self.new_organization(&self.ca_a, role, Some(key_pkcs8))
+            .await
+    }
+
+    async fn new_organization(&self, ca: &DevCa, role: &str, key_pkcs8: Option<&[u8]>) -> User {
         let n = self.orgs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let org = format!("测试{role}单位{n}有限公司");
         let code = usci(&format!("91650100TEQT{n:05}"));
-        let issued = ca
-            .issue(&spec(
-                &format!("{role}-{n}"),
-                &org,
-                Some(&code),
-                KeyUsageProfile::Signing,
-            ))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let spec = spec(
+            &format!("{role}-{n}"),
+            &org,
+            Some(&code),
+            KeyUsageProfile::Signing,
+        );
+        let issued = match key_pkcs8 {
+            None => ca.issue(&spec),
+            Some(key) => ca.issue_for_key(&spec, key),
+        }
+        .unwrap_or_else(|e| panic!("{e}"));
         self.enroll(&issued, &org, &code, role).await
     }
 

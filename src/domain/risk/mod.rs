@@ -10,6 +10,7 @@ mod rotating_winner;
 mod same_address;
 mod same_files;
 mod same_machine;
+mod shared_key;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,8 @@ pub struct BidFacts {
     pub received_at: DateTime<Utc>,
     /// Client addresses the bidder used: at submission, and at its logins.
     pub addresses: Vec<String>,
+    /// SHA-256 of the public key of the certificate the bid was submitted with.
+    pub keys: Vec<String>,
 }
 
 /// An opened trade.
@@ -146,10 +149,11 @@ pub trait RiskRule: Sync {
 }
 
 /// Every shipped rule.
-pub fn rules() -> [&'static dyn RiskRule; 7] {
+pub fn rules() -> [&'static dyn RiskRule; 8] {
     [
         &same_address::SameAddress,
         &same_machine::SameMachine,
+        &shared_key::SharedKey,
         &same_files::SameFiles,
         &close_prices::ClosePrices,
         &low_price::LowPrice,
@@ -230,6 +234,7 @@ pub(crate) mod tests {
             files: vec![format!("file-{usci}")],
             received_at: at(0),
             addresses: vec![format!("10.0.0.{}", usci.len())],
+            keys: vec![format!("key-{usci}")],
         }
     }
 
