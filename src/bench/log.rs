@@ -48,6 +48,9 @@ pub struct LogReport {
     pub database_mib: f64,
     pub inclusion: ProofReport,
     pub consistency: ProofReport,
+    /// Inclusion proofs computed by calling the engine from the same clients, without
+    /// HTTP: how much of a proof's cost is the proof itself.
+    pub inclusion_without_http_per_second: f64,
     pub peak_rss_mib: f64,
 }
 
@@ -174,6 +177,26 @@ pub async fn run(options: &LogOptions) -> anyhow::Result<LogReport> {
         )
     })
     .await?;
+    let platform = world.platform.clone();
+    let direct = Arc::new(AtomicU64::new(0));
+    let until = Instant::now() + Duration::from_secs(options.seconds);
+    let mut tasks = Vec::new();
+    for c in 0..options.clients {
+        let (platform, direct) = (platform.clone(), direct.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((u64::from(c) + 1) * 0x2545_f491));
+            while Instant::now() < until {
+                platform.inclusion_proof(rng.below(size), size).await?;
+                direct.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let inclusion_without_http_per_second =
+        direct.load(Ordering::Relaxed) as f64 / options.seconds as f64;
     let database_mib = std::fs::read_dir(world.dir.path())?
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().contains(".db"))
@@ -190,6 +213,7 @@ pub async fn run(options: &LogOptions) -> anyhow::Result<LogReport> {
         database_mib,
         inclusion,
         consistency,
+        inclusion_without_http_per_second,
         peak_rss_mib: peak_rss_mib(std::process::id()).unwrap_or(0.0),
     })
 }
