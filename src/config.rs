@@ -322,6 +322,10 @@ pub struct ServeArgs {
     /// Rulebook file (TOML) replacing the built-in one.
     #[arg(long, env = "TRADEHALL_RULEBOOK")]
     pub rulebook: Option<PathBuf>,
+    /// Working-day calendar file (TOML) replacing the built-in one: public holidays and
+    /// adjusted working days per year (see calendar/calendar.toml).
+    #[arg(long, env = "TRADEHALL_CALENDAR")]
+    pub calendar: Option<PathBuf>,
     /// `production` or `demo`.
     #[arg(long, env = "TRADEHALL_MODE", value_enum, default_value_t = Mode::Production)]
     pub mode: Mode,
@@ -398,6 +402,7 @@ impl fmt::Debug for ServeArgs {
             .field("crl", &self.crl)
             .field("admin_cert", &self.admin_cert)
             .field("rulebook", &self.rulebook)
+            .field("calendar", &self.calendar)
             .field("mode", &self.mode)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_document_bytes", &self.max_document_bytes)

@@ -12,6 +12,7 @@ use crate::crypto::cert::parse_pem_certificates;
 use crate::crypto::digest::sha256_hex;
 use crate::crypto::platform_key::PlatformKey;
 use crate::crypto::trust::ReloadableTrust;
+use crate::domain::calendar::{Calendar, BUILTIN as CALENDAR};
 use crate::domain::clock::Clock;
 use crate::domain::rulebook::{Rulebook, BUILTIN};
 use crate::engine::{Platform, Settings};
@@ -27,6 +28,8 @@ pub enum StartupError {
     },
     #[error("rulebook {0}")]
     Rulebook(#[from] crate::domain::rulebook::RulebookError),
+    #[error("{0}")]
+    Calendar(#[from] crate::domain::calendar::CalendarError),
     #[error("trust configuration: {0}")]
     Trust(#[from] crate::crypto::cert::CertError),
     #[error("{0} is a DEV ONLY certificate authority; it is trusted only with --mode demo")]
@@ -47,6 +50,15 @@ fn read(path: &Path) -> Result<Vec<u8>, StartupError> {
         path: path.display().to_string(),
         source,
     })
+}
+
+/// Loads the working-day calendar from `path`, or the built-in one.
+pub fn load_calendar(path: Option<&Path>) -> Result<Calendar, StartupError> {
+    let text = match path {
+        Some(p) => String::from_utf8_lossy(&read(p)?).into_owned(),
+        None => CALENDAR.to_owned(),
+    };
+    Ok(Calendar::parse(&text, sha256_hex(text.as_bytes()))?)
 }
 
 /// Loads the rulebook from `path`, or the built-in one.
@@ -98,6 +110,7 @@ pub async fn build(
         }
     }
     let rulebook = load_rulebook(args.rulebook.as_deref())?;
+    let calendar = load_calendar(args.calendar.as_deref())?;
     let platform_key = Arc::new(PlatformKey::load_or_generate(&args.key_dir())?);
     tracing::info!(key_id = %platform_key.info().key_id, "platform signing key");
     let store = crate::store::connect(&args.database_url(), clock.clone()).await?;
@@ -105,6 +118,7 @@ pub async fn build(
         store,
         clock,
         rulebook,
+        calendar,
         trust: Arc::new(trust),
         platform_key,
         settings: Settings {
@@ -171,6 +185,26 @@ mod tests {
             book.sha256,
             load_rulebook(None).map(|b| b.sha256).unwrap_or_default()
         );
+    }
+
+    #[test]
+    fn an_operator_calendar_adds_a_year_as_data_and_a_broken_one_stops_the_server() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("calendar.toml");
+        let text = format!(
+            "{CALENDAR}\n[[years]]\nyear = 2028\nstatus = \"official\"\nsource = \"test\"\nholidays = [{{ name = \"元旦\", from = \"2028-01-01\", to = \"2028-01-03\" }}]\nworking_weekend_days = []\n"
+        );
+        std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let calendar = load_calendar(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(calendar.sha256, sha256_hex(text.as_bytes()));
+        let day = chrono::NaiveDate::from_ymd_opt(2028, 1, 3).unwrap_or_default();
+        assert_eq!(calendar.day(day).map(|d| d.working), Ok(false));
+        assert!(load_calendar(None).is_ok_and(|c| c.day(day).is_err()));
+        std::fs::write(&path, "time_zone = \"+08:00\"").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            load_calendar(Some(&path)),
+            Err(StartupError::Calendar(_))
+        ));
     }
 
     #[test]

@@ -142,6 +142,7 @@ impl World {
             trust_reload_seconds: 3600,
             admin_cert: vec![admin_path],
             rulebook: None,
+            calendar: None,
             mode: Mode::Demo,
             max_body_bytes: 1024 * 1024,
             max_document_bytes: 1024 * 1024,

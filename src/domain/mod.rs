@@ -4,6 +4,7 @@
 //! cite and tested without a server.
 
 pub mod alert;
+pub mod calendar;
 pub mod clock;
 pub mod event;
 pub mod identity;

@@ -6,6 +6,7 @@
 
 mod auth;
 mod bids;
+mod calendar;
 mod committee;
 mod error;
 mod events;
@@ -85,6 +86,8 @@ pub struct Platform {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub rulebook: Rulebook,
+    /// The working-day calendar every period is counted on.
+    pub calendar: crate::domain::calendar::Calendar,
     pub trust: Arc<ReloadableTrust>,
     /// Signs receipts, checkpoints and opening records.
     pub platform_key: Arc<PlatformKey>,

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod auth;
+mod calendar;
 pub mod error;
 mod events;
 mod extract;
@@ -62,6 +63,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(interventions::router())
         .merge(opening::router())
         .merge(log::router())
+        .merge(calendar::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     let web = ServeDir::new(&settings.web_dir);
     api.with_state(state)

@@ -233,6 +233,7 @@ pub async fn spawn_app_with(
         trust_reload_seconds: 300,
         admin_cert: vec![admin_path],
         rulebook: None,
+        calendar: None,
         mode,
         max_body_bytes: 64 * 1024,
         max_document_bytes: 1024 * 1024,

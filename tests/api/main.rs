@@ -11,6 +11,7 @@ mod openssl_pki;
 mod alerts;
 mod auth;
 mod bids;
+mod calendar;
 mod committee;
 mod events;
 mod feed;

@@ -514,6 +514,7 @@ async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(bac
         store: p.store.clone(),
         clock: p.clock.clone(),
         rulebook: p.rulebook.clone(),
+        calendar: p.calendar.clone(),
         trust: p.trust.clone(),
         platform_key: p.platform_key.clone(),
         settings: tradehall::engine::Settings {
