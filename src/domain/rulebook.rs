@@ -42,6 +42,23 @@ pub struct Rules {
     /// On resuming a suspended trade, the deadline (or a running opening window) moves by
     /// this percentage of the time it was suspended. Absent: 100.
     pub resume_shift_percent: Option<Rule>,
+    /// Live trades: calendar days from the announcement to the start of the listing,
+    /// auction or bidding.
+    pub min_days_announcement_to_start: Option<Rule>,
+    /// Live trades: working days of the listing period (挂牌期).
+    pub min_listing_working_days: Option<Rule>,
+    /// State assets: working days of the formal disclosure (正式信息披露).
+    pub min_disclosure_working_days: Option<Rule>,
+    /// Live trades: the countdown of the timed phase, restarted by each valid quote.
+    pub countdown_seconds: Option<Rule>,
+    /// Live trades: the shortest countdown (timed cycle) a trade may set.
+    pub min_countdown_seconds: Option<Rule>,
+    /// Live trades: quotes are refused for this long between the end of the listing and
+    /// the start of the timed phase, while the centre confirms who is still in.
+    pub freeze_minutes: Option<Rule>,
+    /// Live trades: at least this many bidders still in when the listing ends start a
+    /// timed phase; with fewer, the listing decides.
+    pub min_bidders_for_timed: Option<Rule>,
 }
 
 /// A procedure for one trade kind, e.g. the open tender of a construction project.
@@ -52,9 +69,50 @@ pub struct Procedure {
     pub kind_name: String,
     pub procedure: String,
     pub procedure_name: String,
-    /// Which engine runs it: `sealed_bid` today; `listing`, `auction` later.
+    /// Which engine runs it: `sealed_bid` (tenders, procurement) or `live` (listing,
+    /// auction, dynamic bidding).
     pub engine: String,
+    /// How the reserve price (底价/保留价) is kept, for live trades.
+    #[serde(default)]
+    pub reserve_price: Option<ReservePrice>,
     pub rules: Rules,
+}
+
+/// A procedure's reserve-price policy and its basis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservePrice {
+    pub policy: ReservePolicy,
+    pub article: String,
+}
+
+/// How a reserve price is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservePolicy {
+    /// Sealed to the trade's opening committee like a bid, revealed at the close; below
+    /// it the sale fails (流拍).
+    Sealed,
+    /// Published: the start (listing) price is the floor.
+    Public,
+}
+
+/// The periods of a live trade's schedule, as the calendar reckons them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LiveSchedule {
+    /// The earliest start the announcement period allows.
+    pub earliest_start: DateTime<Utc>,
+    /// The listing or disclosure period, if the procedure has one.
+    pub period: Option<super::calendar::Period>,
+}
+
+/// Why a live trade's schedule cannot be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error(transparent)]
+    Rule(#[from] RuleViolation),
+    #[error(transparent)]
+    Calendar(#[from] super::calendar::YearUnknown),
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +147,12 @@ pub enum RulebookError {
         "rulebook risk threshold {rule} is out of range (percentages 1 to 99, others positive)"
     )]
     Risk { rule: &'static str },
+    #[error("rulebook engine {engine:?} of {kind}/{procedure} is not sealed_bid or live")]
+    Engine {
+        kind: String,
+        procedure: String,
+        engine: String,
+    },
     #[error("rulebook rule {rule} of {kind}/{procedure} must be positive")]
     NotPositive {
         kind: String,
@@ -120,6 +184,13 @@ impl Rulebook {
                 return Err(RulebookError::Duplicate {
                     kind: p.kind.clone(),
                     procedure: p.procedure.clone(),
+                });
+            }
+            if !["sealed_bid", "live"].contains(&p.engine.as_str()) {
+                return Err(RulebookError::Engine {
+                    kind: p.kind.clone(),
+                    procedure: p.procedure.clone(),
+                    engine: p.engine.clone(),
                 });
             }
             for (name, rule) in p.rules.named() {
@@ -196,10 +267,111 @@ impl Rules {
             ("min_custodians", &self.min_custodians),
             ("min_threshold", &self.min_threshold),
             ("resume_shift_percent", &self.resume_shift_percent),
+            (
+                "min_days_announcement_to_start",
+                &self.min_days_announcement_to_start,
+            ),
+            ("min_listing_working_days", &self.min_listing_working_days),
+            (
+                "min_disclosure_working_days",
+                &self.min_disclosure_working_days,
+            ),
+            ("countdown_seconds", &self.countdown_seconds),
+            ("min_countdown_seconds", &self.min_countdown_seconds),
+            ("freeze_minutes", &self.freeze_minutes),
+            ("min_bidders_for_timed", &self.min_bidders_for_timed),
         ];
         all.into_iter()
             .filter_map(|(n, r)| r.as_ref().map(|r| (n, r)))
             .collect()
+    }
+}
+
+impl Procedure {
+    /// Checks a live trade's schedule, announced at `published_at`: the announcement
+    /// period before `starts_at` (calendar days), and the listing or disclosure period
+    /// from `starts_at` to `ends_at` (working days on `calendar`). In a demo trade
+    /// (`time_scale` above 1) a working day is a scaled day and the calendar is not
+    /// consulted.
+    pub fn check_live_schedule(
+        &self,
+        calendar: &super::calendar::Calendar,
+        published_at: DateTime<Utc>,
+        starts_at: DateTime<Utc>,
+        ends_at: Option<DateTime<Utc>>,
+        time_scale: u32,
+    ) -> Result<LiveSchedule, ScheduleError> {
+        let rules = &self.rules;
+        let earliest_start = match &rules.min_days_announcement_to_start {
+            Some(r) => published_at + scaled_days(r.value, time_scale),
+            None => published_at,
+        };
+        if let Some(r) = &rules.min_days_announcement_to_start {
+            if starts_at < earliest_start {
+                return Err(violation(
+                    "min_days_announcement_to_start",
+                    r,
+                    format!(
+                        "the announcement must come at least {} days before the start: not before {}",
+                        r.value,
+                        super::clock::rfc3339(earliest_start)
+                    ),
+                )
+                .into());
+            }
+        }
+        let minimum = [
+            ("min_listing_working_days", &rules.min_listing_working_days),
+            (
+                "min_disclosure_working_days",
+                &rules.min_disclosure_working_days,
+            ),
+        ]
+        .into_iter()
+        .find_map(|(name, r)| r.as_ref().map(|r| (name, r)));
+        let Some((name, r)) = minimum else {
+            return Ok(LiveSchedule {
+                earliest_start,
+                period: None,
+            });
+        };
+        let days = u32::try_from(r.value).unwrap_or(u32::MAX);
+        let period = if time_scale > 1 {
+            let end = starts_at + scaled_days(r.value, time_scale);
+            super::calendar::Period {
+                start: starts_at,
+                working_days: days,
+                last_day: calendar.local_date(end),
+                end,
+                provisional: false,
+            }
+        } else {
+            calendar.period(starts_at, days)?
+        };
+        let Some(ends_at) = ends_at else {
+            return Err(violation(name, r, "the period needs an end".to_owned()).into());
+        };
+        if ends_at < period.end {
+            return Err(violation(
+                name,
+                r,
+                format!(
+                    "the period must last at least {} working days: not before {}{}",
+                    r.value,
+                    super::clock::rfc3339(period.end),
+                    if period.provisional {
+                        " (on a provisional calendar year)"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .into());
+        }
+        Ok(LiveSchedule {
+            earliest_start,
+            period: Some(period),
+        })
     }
 }
 
@@ -350,6 +522,140 @@ mod tests {
             assert_eq!(r.bond_cap_basis_points.as_ref().map(|r| r.value), Some(200));
             assert_eq!(r.min_bidders.as_ref().map(|r| r.value), Some(3));
         }
+    }
+
+    fn calendar() -> super::super::calendar::Calendar {
+        super::super::calendar::Calendar::parse(super::super::calendar::BUILTIN, String::new())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_live_procedures_are_in_the_builtin_rulebook() {
+        let book = builtin();
+        for (kind, procedure) in [
+            ("land_use_right", "listing"),
+            ("land_use_right", "auction"),
+            ("mining_right", "listing"),
+            ("mining_right", "auction"),
+            ("state_asset", "disclosure"),
+        ] {
+            let p = book
+                .procedure(kind, procedure)
+                .unwrap_or_else(|| panic!("{kind}/{procedure}"));
+            assert_eq!(p.engine, "live");
+            let r = &p.rules;
+            let countdown = r.countdown_seconds.as_ref().map_or(0, |r| r.value);
+            let shortest = r.min_countdown_seconds.as_ref().map_or(0, |r| r.value);
+            assert!(
+                countdown >= shortest && shortest >= 60,
+                "{kind}/{procedure}"
+            );
+            assert!(p.reserve_price.is_some(), "{kind}/{procedure}");
+        }
+        let disclosure = book
+            .procedure("state_asset", "disclosure")
+            .unwrap_or_else(|| panic!());
+        assert_eq!(
+            disclosure
+                .rules
+                .min_disclosure_working_days
+                .as_ref()
+                .map(|r| r.value),
+            Some(20)
+        );
+        let text = BUILTIN.replace("engine = \"live\"", "engine = \"bazaar\"");
+        assert!(matches!(
+            Rulebook::parse(&text, String::new()),
+            Err(RulebookError::Engine { .. })
+        ));
+    }
+
+    #[test]
+    fn a_land_listing_needs_20_days_of_announcement_and_10_working_days_of_listing() {
+        let book = builtin();
+        let p = book
+            .procedure("land_use_right", "listing")
+            .unwrap_or_else(|| panic!());
+        let c = calendar();
+        let published = utc("2026-09-01T10:00:00+08:00");
+        let start = utc("2026-09-21T10:00:00+08:00");
+        // Ten working days from Monday 21 September: 22 23 24 | Mid-Autumn | 28 29 30 |
+        // National Day | 8 9, 10 (Saturday, worked), 12 October.
+        let end = utc("2026-10-12T17:00:00+08:00");
+        let ok = p
+            .check_live_schedule(&c, published, start, Some(end), 1)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.earliest_start, utc("2026-09-21T10:00:00+08:00"));
+        assert_eq!(ok.period.map(|x| x.end), Some(end));
+
+        let early =
+            p.check_live_schedule(&c, published, start - Duration::minutes(1), Some(end), 1);
+        assert!(
+            matches!(&early, Err(ScheduleError::Rule(v)) if v.rule == "min_days_announcement_to_start"),
+            "{early:?}"
+        );
+        let short =
+            p.check_live_schedule(&c, published, start, Some(end - Duration::minutes(1)), 1);
+        assert!(
+            matches!(&short, Err(ScheduleError::Rule(v)) if v.rule == "min_listing_working_days" && v.article.contains("第十九条")),
+            "{short:?}"
+        );
+        // A listing running into a year the calendar does not know is refused.
+        let late = p.check_live_schedule(
+            &c,
+            utc("2027-12-01T10:00:00+08:00"),
+            utc("2027-12-21T10:00:00+08:00"),
+            Some(utc("2028-01-31T17:00:00+08:00")),
+            1,
+        );
+        assert_eq!(
+            late,
+            Err(ScheduleError::Calendar(
+                super::super::calendar::YearUnknown(2028)
+            ))
+        );
+    }
+
+    #[test]
+    fn a_state_asset_disclosure_lasts_20_working_days() {
+        let book = builtin();
+        let p = book
+            .procedure("state_asset", "disclosure")
+            .unwrap_or_else(|| panic!());
+        let c = calendar();
+        // From Tuesday 1 December 2026: every weekday of December to the 28th is the 20th.
+        let published = utc("2026-11-30T09:00:00+08:00");
+        let end = utc("2026-12-28T17:00:00+08:00");
+        assert!(p
+            .check_live_schedule(&c, published, published, Some(end), 1)
+            .is_ok());
+        let short = p.check_live_schedule(
+            &c,
+            published,
+            published,
+            Some(end - Duration::seconds(1)),
+            1,
+        );
+        assert!(
+            matches!(&short, Err(ScheduleError::Rule(v)) if v.rule == "min_disclosure_working_days"),
+            "{short:?}"
+        );
+        // In a demo trade at 1440× a working day lasts a minute.
+        assert!(p
+            .check_live_schedule(
+                &c,
+                published,
+                published,
+                Some(published + Duration::minutes(20)),
+                1440
+            )
+            .is_ok());
     }
 
     #[test]

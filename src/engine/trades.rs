@@ -112,7 +112,8 @@ impl Platform {
                 ),
             ));
         }
-        self.rulebook
+        let procedure = self
+            .rulebook
             .procedure(&terms.kind, &terms.procedure)
             .ok_or_else(|| {
                 EngineError::invalid(
@@ -122,7 +123,19 @@ impl Platform {
                         terms.procedure, terms.kind, self.rulebook.version
                     ),
                 )
-            })
+            })?;
+        // These terms are a sealed-bid trade's; live trades (listing, auction) have their
+        // own terms and engine.
+        if procedure.engine != "sealed_bid" {
+            return Err(EngineError::invalid(
+                "procedure_not_supported",
+                format!(
+                    "{}/{} runs on the {} engine, which this server does not run yet",
+                    terms.kind, terms.procedure, procedure.engine
+                ),
+            ));
+        }
+        Ok(procedure)
     }
 
     /// Structural checks that do not depend on the rulebook.
