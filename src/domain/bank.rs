@@ -1,0 +1,241 @@
+//! Bank notifications (银行到账通知): what a bank tells the platform about money moving
+//! for a trade, and the checks a notification must pass before it counts. The signature
+//! over it is checked in `crypto::bank_signature`; this module holds the rules.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::money::{Currency, Money};
+
+/// Longest bank transaction id accepted.
+pub const MAX_TXN_ID: usize = 64;
+
+/// What moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A bidder paid a deposit (保证金) into the trade's account.
+    Deposit,
+    /// The bank carried out a refund instruction.
+    Refund,
+}
+
+/// A notification's body, as the bank sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankNotification {
+    /// The bank's own id of the transfer: the same notification twice is recorded once.
+    pub bank_txn_id: String,
+    pub kind: NotificationKind,
+    pub trade: String,
+    /// The account the money came from (a deposit) or went to (a refund).
+    pub payer_account: String,
+    pub payer_name: String,
+    pub amount: Money,
+    #[serde(default)]
+    pub currency: Currency,
+    /// For a refund: the refund instruction it carries out.
+    #[serde(default)]
+    pub refund: Option<String>,
+    #[serde(serialize_with = "super::clock::serde_rfc3339::serialize")]
+    pub booked_at: DateTime<Utc>,
+}
+
+/// Why a notification is refused. Each has a stable code (docs/api.md).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotificationError {
+    #[error("the timestamp header is not Unix seconds")]
+    TimestampMalformed,
+    #[error("the notification was signed {age} s from the server's time; at most {window} s is accepted")]
+    Stale { age: i64, window: i64 },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the amount {got} is not the deposit of {expected} this application owes")]
+    WrongAmount { got: Money, expected: Money },
+    #[error("the payer account is not the one the applicant declared")]
+    UnknownPayer,
+}
+
+impl NotificationError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            NotificationError::TimestampMalformed => "bank_timestamp_malformed",
+            NotificationError::Stale { .. } => "bank_timestamp_stale",
+            NotificationError::Invalid(_) => "invalid_notification",
+            NotificationError::WrongAmount { .. } => "deposit_wrong_amount",
+            NotificationError::UnknownPayer => "deposit_unknown_payer",
+        }
+    }
+}
+
+/// Checks the signed timestamp (Unix seconds, as sent) against the server's time: a
+/// notification older or newer than `window_seconds` is refused, so a captured one cannot
+/// be replayed later (and the transaction id refuses it inside the window).
+pub fn check_timestamp(
+    timestamp: &str,
+    now: DateTime<Utc>,
+    window_seconds: i64,
+) -> Result<DateTime<Utc>, NotificationError> {
+    let seconds: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| NotificationError::TimestampMalformed)?;
+    let at = DateTime::from_timestamp(seconds, 0).ok_or(NotificationError::TimestampMalformed)?;
+    let age = (now - at).num_seconds();
+    if age.abs() > window_seconds {
+        return Err(NotificationError::Stale {
+            age,
+            window: window_seconds,
+        });
+    }
+    Ok(at)
+}
+
+impl BankNotification {
+    /// Parses and checks a body: an id of letters, digits, `-` and `_`; an account of 8 to
+    /// 34 letters and digits (IBAN length at most); a positive amount; a refund naming its
+    /// instruction and a deposit none.
+    pub fn parse(body: &[u8]) -> Result<Self, NotificationError> {
+        let n: BankNotification = serde_json::from_slice(body).map_err(|e| {
+            NotificationError::Invalid(format!("the body is not a notification: {e}"))
+        })?;
+        let invalid = |m: &str| Err(NotificationError::Invalid(m.to_owned()));
+        if n.bank_txn_id.is_empty()
+            || n.bank_txn_id.len() > MAX_TXN_ID
+            || !n
+                .bank_txn_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return invalid("bank_txn_id must be 1 to 64 letters, digits, - or _");
+        }
+        if !(8..=34).contains(&n.payer_account.len())
+            || !n.payer_account.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return invalid("payer_account must be 8 to 34 letters and digits");
+        }
+        if n.payer_name.trim().is_empty() || n.payer_name.chars().count() > 200 {
+            return invalid("payer_name must be 1 to 200 characters");
+        }
+        if n.amount == Money::ZERO {
+            return invalid("amount must be positive");
+        }
+        match (n.kind, &n.refund) {
+            (NotificationKind::Refund, None) => invalid("a refund names its refund instruction"),
+            (NotificationKind::Deposit, Some(_)) => invalid("a deposit names no refund"),
+            _ => Ok(n),
+        }
+    }
+
+    /// Checks a deposit against what the application owes and the account its applicant
+    /// declared.
+    pub fn check_deposit(
+        &self,
+        expected: Money,
+        declared_account: &str,
+    ) -> Result<(), NotificationError> {
+        if self.payer_account != declared_account {
+            return Err(NotificationError::UnknownPayer);
+        }
+        if self.amount != expected {
+            return Err(NotificationError::WrongAmount {
+                got: self.amount,
+                expected,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(patch: &serde_json::Value) -> Vec<u8> {
+        let mut v = serde_json::json!({
+            "bank_txn_id": "ICBC-20261129-0001",
+            "kind": "deposit",
+            "trade": "0193a1b2-0000-7000-8000-000000000001",
+            "payer_account": "6222020200001234567",
+            "payer_name": "乌鲁木齐某某置业有限公司",
+            "amount": 500_000_000_i64,
+            "booked_at": "2026-11-29T02:00:00Z",
+        });
+        if let (Some(v), Some(p)) = (v.as_object_mut(), patch.as_object()) {
+            for (k, x) in p {
+                v.insert(k.clone(), x.clone());
+            }
+        }
+        serde_json::to_vec(&v).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_well_formed_deposit_parses_and_matches_its_application() {
+        let n = BankNotification::parse(&body(&serde_json::json!({})))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n.kind, NotificationKind::Deposit);
+        let owed = Money::new(500_000_000).unwrap_or(Money::ZERO);
+        assert_eq!(n.check_deposit(owed, "6222020200001234567"), Ok(()));
+        assert_eq!(
+            n.check_deposit(owed, "6222020200009999999")
+                .map_err(|e| e.code()),
+            Err("deposit_unknown_payer")
+        );
+        let more = Money::new(600_000_000).unwrap_or(Money::ZERO);
+        assert_eq!(
+            n.check_deposit(more, "6222020200001234567")
+                .map_err(|e| e.code()),
+            Err("deposit_wrong_amount")
+        );
+    }
+
+    #[test]
+    fn malformed_notifications_are_refused() {
+        for patch in [
+            serde_json::json!({ "bank_txn_id": "" }),
+            serde_json::json!({ "bank_txn_id": "a b" }),
+            serde_json::json!({ "bank_txn_id": "x".repeat(65) }),
+            serde_json::json!({ "payer_account": "123" }),
+            serde_json::json!({ "payer_account": "6222 0202 0000 1234" }),
+            serde_json::json!({ "payer_name": " " }),
+            serde_json::json!({ "amount": 0 }),
+            serde_json::json!({ "amount": -1 }),
+            serde_json::json!({ "amount": 1.5 }),
+            serde_json::json!({ "kind": "refund" }),
+            serde_json::json!({ "refund": "r-1" }),
+            serde_json::json!({ "currency": "USD" }),
+            serde_json::json!({ "extra": true }),
+        ] {
+            let result = BankNotification::parse(&body(&patch));
+            assert_eq!(
+                result.map_err(|e| e.code()),
+                Err("invalid_notification"),
+                "{patch}"
+            );
+        }
+        let refund = BankNotification::parse(&body(
+            &serde_json::json!({ "kind": "refund", "refund": "r-1" }),
+        ));
+        assert!(refund.is_ok(), "{refund:?}");
+    }
+
+    #[test]
+    fn the_timestamp_must_be_within_the_window() {
+        let now = DateTime::from_timestamp(1_795_914_000, 0).unwrap_or_default();
+        assert!(check_timestamp("1795914000", now, 300).is_ok());
+        assert!(check_timestamp("1795913700", now, 300).is_ok());
+        assert_eq!(
+            check_timestamp("1795913699", now, 300).map_err(|e| e.code()),
+            Err("bank_timestamp_stale")
+        );
+        assert_eq!(
+            check_timestamp("1795914301", now, 300).map_err(|e| e.code()),
+            Err("bank_timestamp_stale"),
+            "from the future too"
+        );
+        assert_eq!(
+            check_timestamp("yesterday", now, 300).map_err(|e| e.code()),
+            Err("bank_timestamp_malformed")
+        );
+    }
+}
