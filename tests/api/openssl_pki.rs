@@ -122,13 +122,26 @@ pub fn make_openssl_pki(dir: &Path, org: &str, usci: &str) -> OpensslPki {
     // webpki requires.
     write(dir, "crlnumber", "1000\n");
 
+    // Valid from a day before the earlier of the wall clock and the tests' manual clock
+    // (which starts at a fixed date), so neither sees a certificate from the future.
+    let from = Utc::now().min(crate::helpers::start_time()) - Duration::days(1);
+    let start = from.format("%Y%m%d%H%M%SZ").to_string();
     let ec_key = "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out";
     openssl(dir, ec_key, &["ca.key"]);
     openssl(
         dir,
-        "req -x509 -new -config openssl.cnf -key ca.key -sha256 -days 3650 -utf8 \
-         -extensions v3_ca -out ca.pem -subj",
+        "req -new -config openssl.cnf -key ca.key -utf8 -out ca.csr -subj",
         &["/C=CN/O=OpenSSL Test CA (DEV ONLY)/CN=OpenSSL Test Root CA DEV ONLY"],
+    );
+    // `openssl req -x509` starts its certificate now; `openssl ca -selfsign` takes a start.
+    let ca_end = (Utc::now() + Duration::days(3650))
+        .format("%Y%m%d%H%M%SZ")
+        .to_string();
+    openssl(
+        dir,
+        "ca -batch -config openssl.cnf -selfsign -keyfile ca.key -preserveDN -rand_serial \
+         -notext -md sha256 -extensions v3_ca -in ca.csr -out ca.pem -startdate",
+        &[&start, "-enddate", &ca_end],
     );
 
     openssl(dir, ec_key, &["bidder.key"]);
@@ -143,10 +156,6 @@ pub fn make_openssl_pki(dir: &Path, org: &str, usci: &str) -> OpensslPki {
         "req -new -config openssl.cnf -key bidder.key -utf8 -out bidder.csr -subj",
         &[&subject],
     );
-    // Backdated a day so a test clock a little behind the wall clock still sees it valid.
-    let start = (Utc::now() - Duration::days(1))
-        .format("%Y%m%d%H%M%SZ")
-        .to_string();
     let end = (Utc::now() + Duration::days(730))
         .format("%Y%m%d%H%M%SZ")
         .to_string();
