@@ -277,6 +277,7 @@ impl World {
                 custodians: custodians.iter().map(|(i, _)| i.id.clone()).collect(),
                 threshold: 2,
             },
+            live: None,
         };
         let view = self
             .platform

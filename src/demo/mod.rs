@@ -226,6 +226,7 @@ async fn seed(
             custodians: custodians.clone(),
             threshold: 2,
         },
+        live: None,
     };
     let procurement = TradeTerms {
         kind: "government_procurement".into(),
@@ -249,6 +250,7 @@ async fn seed(
             custodians,
             threshold: 2,
         },
+        live: None,
     };
     let mut ids = Vec::new();
     for (terms, time_scale) in [(tender, tender_time_scale), (procurement, DEMO_TIME_SCALE)] {

@@ -113,6 +113,9 @@ pub enum ScheduleError {
     Rule(#[from] RuleViolation),
     #[error(transparent)]
     Calendar(#[from] super::calendar::YearUnknown),
+    /// Terms a live trade cannot have, whatever the rulebook.
+    #[error("{0}")]
+    Terms(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -288,6 +291,74 @@ impl Rules {
 }
 
 impl Procedure {
+    /// Checks a live trade's terms: present (and only) for a live procedure; a positive
+    /// start price that is a whole multiple of a positive increment; the countdown within
+    /// the rulebook's bounds (filled in from the rulebook when absent); the application
+    /// cut-off (`bid_deadline`) before the listing ends, or before an auction starts; and
+    /// the schedule on the calendar.
+    pub fn check_live_terms(
+        &self,
+        terms: &mut TradeTerms,
+        calendar: &super::calendar::Calendar,
+        now: DateTime<Utc>,
+        time_scale: u32,
+    ) -> Result<Option<LiveSchedule>, ScheduleError> {
+        let live = self.engine == "live";
+        let shape = |message: &str| -> ScheduleError { ScheduleError::Terms(message.to_owned()) };
+        let Some(sale) = terms.live.as_mut() else {
+            return if live {
+                Err(shape("a live procedure needs its sale terms (`live`)"))
+            } else {
+                Ok(None)
+            };
+        };
+        if !live {
+            return Err(shape(
+                "`live` terms belong to listing, auction and bidding procedures",
+            ));
+        }
+        let (start, step) = (sale.start_price.minor_units(), sale.increment.minor_units());
+        if start <= 0 || step <= 0 || start % step != 0 {
+            return Err(shape(
+                "the start price and the increment must be positive, the start price a whole multiple of the increment",
+            ));
+        }
+        let rules = &self.rules;
+        let countdown = match (sale.countdown_seconds, &rules.countdown_seconds) {
+            (Some(s), _) => i64::from(s),
+            (None, Some(r)) => r.value,
+            (None, None) => {
+                return Err(shape("the countdown is not set and the rulebook has none"))
+            }
+        };
+        if let Some(r) = &rules.min_countdown_seconds {
+            if countdown < r.value {
+                return Err(violation(
+                    "min_countdown_seconds",
+                    r,
+                    format!(
+                        "a countdown of {countdown} s is below the minimum of {} s",
+                        r.value
+                    ),
+                )
+                .into());
+            }
+        }
+        sale.countdown_seconds = Some(u32::try_from(countdown).unwrap_or(u32::MAX));
+        let closes = sale.ends_at.unwrap_or(sale.starts_at);
+        if sale.ends_at.is_some_and(|end| end <= sale.starts_at) {
+            return Err(shape("the listing must end after it starts"));
+        }
+        if terms.bid_deadline > closes {
+            return Err(shape(
+                "applications and deposits (bid_deadline) must close by the end of the listing, or the start of an auction",
+            ));
+        }
+        let (starts_at, ends_at) = (sale.starts_at, sale.ends_at);
+        self.check_live_schedule(calendar, now, starts_at, ends_at, time_scale)
+            .map(Some)
+    }
+
     /// Checks a live trade's schedule, announced at `published_at`: the announcement
     /// period before `starts_at` (calendar days), and the listing or disclosure period
     /// from `starts_at` to `ends_at` (working days on `calendar`). In a demo trade

@@ -95,6 +95,34 @@ pub struct TradeTerms {
     pub bid_deadline: DateTime<Utc>,
     pub bond_amount: Money,
     pub committee: OpeningCommittee,
+    /// The sale's own terms, for a procedure of the live engine (listing, auction,
+    /// dynamic bidding); absent for tenders (ADR 0010). For a live trade `bid_deadline`
+    /// is the cut-off for applications and deposits and `bond_amount` the deposit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveTerms>,
+}
+
+/// What a live sale states beyond a trade's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveTerms {
+    /// The start (listing) price: the first quote must reach it.
+    pub start_price: Money,
+    /// Every quote is a whole multiple of it, and at least the best plus it.
+    pub increment: Money,
+    /// When the listing, disclosure or auction starts.
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
+    pub starts_at: DateTime<Utc>,
+    /// When the listing or disclosure period ends; absent for an auction.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::domain::clock::serde_rfc3339::option"
+    )]
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Seconds of the countdown each valid quote restarts; the rulebook's when absent.
+    #[serde(default)]
+    pub countdown_seconds: Option<u32>,
 }
 
 /// A trade as stored.
@@ -122,13 +150,20 @@ impl Trade {
         self.time_scale != 1
     }
 
-    /// Where the trade is at `now`: its stored status, except that a published trade past
-    /// its deadline is `opening` until its opening record exists.
+    /// Where the trade is at `now`: its stored status, except that a published tender
+    /// past its deadline is `opening` until its opening record exists, and a published
+    /// live sale is `announced` before its start, `listing` until its end, and `closing`
+    /// after it.
     pub fn phase(&self, now: DateTime<Utc>) -> &'static str {
-        match self.status {
-            TradeStatus::Published if now >= self.terms.bid_deadline => "opening",
-            TradeStatus::Published => "bidding",
-            other => other.as_str(),
+        match (self.status, &self.terms.live) {
+            (TradeStatus::Published, Some(live)) if now < live.starts_at => "announced",
+            (TradeStatus::Published, Some(live)) if live.ends_at.is_none_or(|end| now < end) => {
+                "listing"
+            }
+            (TradeStatus::Published, Some(_)) => "closing",
+            (TradeStatus::Published, None) if now >= self.terms.bid_deadline => "opening",
+            (TradeStatus::Published, None) => "bidding",
+            (other, _) => other.as_str(),
         }
     }
 }

@@ -241,6 +241,7 @@ impl Platform {
                 code: "trade_not_found",
                 what: "trade",
             })?;
+        super::trades::require_sealed_bid(&trade)?;
         super::interventions::require_active(&trade)?;
         if trade.status != TradeStatus::Published {
             return Err(super::interventions::intake_refusal("after_deadline"));

@@ -151,6 +151,7 @@ impl Platform {
                 needed: Role::Custodian,
             });
         }
+        super::trades::require_sealed_bid(trade)?;
         super::interventions::require_active(trade)?;
         if trade.status != TradeStatus::Published {
             return Err(EngineError::conflict(

@@ -10,7 +10,7 @@ use super::{event, seal, Caller, EngineError, Platform, Result};
 use crate::crypto::digest::sha256_hex;
 use crate::domain::clock::rfc3339;
 use crate::domain::identity::{Identity, Role};
-use crate::domain::rulebook::Procedure;
+use crate::domain::rulebook::{Procedure, ScheduleError};
 use crate::domain::trade::{
     Clarification, CustodianKey, Trade, TradeDocument, TradeStatus, TradeTerms,
 };
@@ -101,7 +101,37 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
     Ok((at.parse().map_err(|_| bad())?, id.to_owned()))
 }
 
+/// Refuses sealed-bid actions (bids, opening) on a live sale (ADR 0010).
+pub(crate) fn require_sealed_bid(trade: &Trade) -> Result<()> {
+    match trade.terms.live {
+        None => Ok(()),
+        Some(_) => Err(EngineError::conflict(
+            "wrong_engine",
+            "this trade is a live sale: it takes applications and quotes, not sealed bids",
+        )),
+    }
+}
+
 impl Platform {
+    /// Holds terms to their procedure's rulebook entry as if published at `now`: the
+    /// tender rules, and for a live sale its own terms and schedule on the calendar.
+    fn check_procedure(
+        &self,
+        procedure: &Procedure,
+        terms: &mut TradeTerms,
+        now: DateTime<Utc>,
+        time_scale: u32,
+    ) -> Result<()> {
+        match procedure.check_live_terms(terms, &self.calendar, now, time_scale) {
+            Ok(_) => Ok(procedure.check_terms(terms, now, time_scale)?),
+            Err(ScheduleError::Rule(v)) => Err(v.into()),
+            Err(ScheduleError::Calendar(e)) => {
+                Err(EngineError::invalid("calendar_year_unknown", e.to_string()))
+            }
+            Err(ScheduleError::Terms(m)) => Err(EngineError::invalid("invalid_live_terms", m)),
+        }
+    }
+
     fn procedure_of(&self, terms: &TradeTerms) -> Result<&Procedure> {
         if !self.rulebook.has_kind(&terms.kind) {
             return Err(EngineError::invalid(
@@ -112,8 +142,7 @@ impl Platform {
                 ),
             ));
         }
-        let procedure = self
-            .rulebook
+        self.rulebook
             .procedure(&terms.kind, &terms.procedure)
             .ok_or_else(|| {
                 EngineError::invalid(
@@ -123,19 +152,7 @@ impl Platform {
                         terms.procedure, terms.kind, self.rulebook.version
                     ),
                 )
-            })?;
-        // These terms are a sealed-bid trade's; live trades (listing, auction) have their
-        // own terms and engine.
-        if procedure.engine != "sealed_bid" {
-            return Err(EngineError::invalid(
-                "procedure_not_supported",
-                format!(
-                    "{}/{} runs on the {} engine, which this server does not run yet",
-                    terms.kind, terms.procedure, procedure.engine
-                ),
-            ));
-        }
-        Ok(procedure)
+            })
     }
 
     /// Structural checks that do not depend on the rulebook.
@@ -237,7 +254,7 @@ impl Platform {
         let now = self.clock.now();
         let procedure = self.procedure_of(&terms)?.clone();
         self.check_terms_shape(&mut terms, now).await?;
-        procedure.check_terms(&terms, now, time_scale)?;
+        self.check_procedure(&procedure, &mut terms, now, time_scale)?;
         let trade = Trade {
             id: uuid::Uuid::now_v7().to_string(),
             terms,
@@ -482,7 +499,7 @@ impl Platform {
             ));
         }
         self.check_terms_shape(&mut trade.terms, now).await?;
-        procedure.check_terms(&trade.terms, now, trade.time_scale)?;
+        self.check_procedure(&procedure, &mut trade.terms, now, trade.time_scale)?;
         trade.status = TradeStatus::Published;
         trade.published_at = Some(now);
         let announcement = serde_json::json!({

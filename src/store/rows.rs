@@ -7,8 +7,8 @@ use crate::domain::identity::{Identity, IdentityStatus, Role};
 use crate::domain::money::{Currency, Money};
 use crate::domain::region::RegionCode;
 use crate::domain::trade::{
-    Clarification, Lot, OpeningCommittee, Principal, StoredBid, Trade, TradeDocument, TradeStatus,
-    TradeTerms,
+    Clarification, LiveTerms, Lot, OpeningCommittee, Principal, StoredBid, Trade, TradeDocument,
+    TradeStatus, TradeTerms,
 };
 use crate::domain::usci::Usci;
 
@@ -80,11 +80,36 @@ pub struct LotRow {
     pub estimated_value: i64,
 }
 
+#[derive(sqlx::FromRow)]
+pub struct LiveRow {
+    pub start_price: i64,
+    pub increment: i64,
+    pub starts_at: i64,
+    pub ends_at: Option<i64>,
+    pub countdown_seconds: i64,
+}
+
+impl LiveRow {
+    fn into_terms(self) -> Result<LiveTerms, StoreError> {
+        let money = |v: i64| Money::new(v).map_err(|_| corrupt("amount"));
+        Ok(LiveTerms {
+            start_price: money(self.start_price)?,
+            increment: money(self.increment)?,
+            starts_at: from_millis(self.starts_at),
+            ends_at: self.ends_at.map(from_millis),
+            countdown_seconds: Some(
+                u32::try_from(self.countdown_seconds).map_err(|_| corrupt("countdown"))?,
+            ),
+        })
+    }
+}
+
 impl TradeRow {
     pub fn into_trade(
         self,
         lots: Vec<LotRow>,
         custodians: Vec<String>,
+        live: Option<LiveRow>,
     ) -> Result<Trade, StoreError> {
         let money = |v: i64| Money::new(v).map_err(|_| corrupt("amount"));
         let lots = lots
@@ -120,6 +145,7 @@ impl TradeRow {
                     custodians,
                     threshold: u8::try_from(self.threshold).map_err(|_| corrupt("threshold"))?,
                 },
+                live: live.map(LiveRow::into_terms).transpose()?,
             },
             status: TradeStatus::parse(&self.status).ok_or_else(|| corrupt("trade status"))?,
             rulebook_version: self.rulebook_version,

@@ -219,7 +219,13 @@ macro_rules! impl_store {
                 .bind(&row.id)
                 .fetch_all(&self.pool)
                 .await?;
-                row.into_trade(lots, custodians.into_iter().map(|(c,)| c).collect())
+                let live: Option<$crate::store::rows::LiveRow> = sqlx::query_as(
+                    "SELECT start_price, increment, starts_at, ends_at, countdown_seconds FROM trade_live_terms WHERE trade_id = $1",
+                )
+                .bind(&row.id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.into_trade(lots, custodians.into_iter().map(|(c,)| c).collect(), live)
             }
         }
 
@@ -468,6 +474,20 @@ macro_rules! impl_store {
                         .bind(lot.estimated_value.minor_units())
                         .execute(&mut *tx)
                         .await?;
+                }
+                if let Some(live) = &t.live {
+                    sqlx::query(
+                        "INSERT INTO trade_live_terms (trade_id, start_price, increment, starts_at, ends_at, countdown_seconds) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&trade.id)
+                    .bind(live.start_price.minor_units())
+                    .bind(live.increment.minor_units())
+                    .bind(live.starts_at.timestamp_millis())
+                    .bind(live.ends_at.map(|e| e.timestamp_millis()))
+                    .bind(i64::from(live.countdown_seconds.unwrap_or_default()))
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 for (position, custodian) in (0_i64..).zip(&t.committee.custodians) {
                     sqlx::query("INSERT INTO trade_custodians (trade_id, position, identity_id) VALUES ($1, $2, $3)")

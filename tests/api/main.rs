@@ -16,6 +16,7 @@ mod committee;
 mod events;
 mod feed;
 mod interventions;
+mod live;
 mod log_tree;
 mod opening;
 mod sealing;

@@ -403,7 +403,7 @@ async fn bad_input_gets_a_coded_4xx_and_never_a_500(backend: Backend) {
         (
             "a live procedure with sealed-bid terms",
             json!({"kind": "land_use_right", "procedure": "listing"}),
-            "procedure_not_supported",
+            "invalid_live_terms",
         ),
         ("empty title", json!({"title": "  "}), "invalid_title"),
     ];
