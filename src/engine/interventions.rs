@@ -4,7 +4,7 @@
 //! on resume its deadline, or its opening window if that was running, moves by the
 //! suspended time as the rulebook's `resume_shift_percent` says.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use super::{event, Caller, EngineError, Platform, Result};
 use crate::domain::clock::rfc3339;
@@ -132,10 +132,21 @@ impl Platform {
         let suspended = (now - since).max(Duration::zero());
         let shift =
             Duration::milliseconds(suspended.num_milliseconds().saturating_mul(percent) / 100);
+        // A live sale gets back the time of each period the suspension cut into: its
+        // application cut-off, its start if it had not started, its end if it had not
+        // ended. It has no opening window.
+        let later = |t: DateTime<Utc>| if since < t { t + shift } else { t };
+        let live = trade.terms.live.clone().map(|mut live| {
+            live.starts_at = later(live.starts_at);
+            live.ends_at = live.ends_at.map(later);
+            live
+        });
         // Suspended before the deadline: bidding time is given back. After it: the
         // opening window is, and the deadline stays where bids were cut off.
         let (deadline, window) = if since < trade.terms.bid_deadline {
             (trade.terms.bid_deadline + shift, None)
+        } else if live.is_some() {
+            (trade.terms.bid_deadline, None)
         } else {
             let mut running = trade.clone();
             running.status = TradeStatus::Published;
@@ -144,21 +155,20 @@ impl Platform {
                 Some(self.opening_window_end(&running).await? + shift),
             )
         };
-        let ev = event(
-            caller,
-            "trade.resumed",
-            Some(trade_id),
-            serde_json::json!({
-                "reason": reason,
-                "suspended_ms": suspended.num_milliseconds(),
-                "bid_deadline": rfc3339(deadline),
-                "window_ends_at": window.map(rfc3339),
-            }),
-            vec![],
-        );
+        let mut data = serde_json::json!({
+            "reason": reason,
+            "suspended_ms": suspended.num_milliseconds(),
+            "bid_deadline": rfc3339(deadline),
+            "window_ends_at": window.map(rfc3339),
+        });
+        if let (Some(live), Some(data)) = (&live, data.as_object_mut()) {
+            data.insert("starts_at".into(), rfc3339(live.starts_at).into());
+            data.insert("ends_at".into(), live.ends_at.map(rfc3339).into());
+        }
+        let ev = event(caller, "trade.resumed", Some(trade_id), data, vec![]);
         match self
             .store
-            .resume_trade(trade_id, deadline, window, ev)
+            .resume_trade(trade_id, deadline, window, live.as_ref(), ev)
             .await
         {
             Ok(_) => {}

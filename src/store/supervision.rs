@@ -70,13 +70,15 @@ pub trait SupervisionStore: Send + Sync {
 
     /// Suspends a published trade at `at` (else `Conflict("not_published")`).
     async fn suspend_trade(&self, id: &str, at: DateTime<Utc>, event: NewEvent) -> Result<i64>;
-    /// Resumes a suspended trade with its new deadline and, if the opening window was
-    /// running, its new end (else `Conflict("not_suspended")`).
+    /// Resumes a suspended trade with its new deadline, if the opening window was running
+    /// its new end, and for a live sale its shifted start and end (else
+    /// `Conflict("not_suspended")`).
     async fn resume_trade(
         &self,
         id: &str,
         bid_deadline: DateTime<Utc>,
         window_ends_at: Option<DateTime<Utc>>,
+        live: Option<&crate::domain::trade::LiveTerms>,
         event: NewEvent,
     ) -> Result<i64>;
     /// Terminates a published or suspended trade (else `Conflict("not_active")`).
@@ -336,9 +338,18 @@ macro_rules! impl_supervision_store {
                 id: &str,
                 bid_deadline: chrono::DateTime<chrono::Utc>,
                 window_ends_at: Option<chrono::DateTime<chrono::Utc>>,
+                live: Option<&$crate::domain::trade::LiveTerms>,
                 event: $crate::domain::event::NewEvent,
             ) -> $crate::store::Result<i64> {
                 let mut tx = self.begin_write().await?;
+                if let Some(live) = live {
+                    sqlx::query("UPDATE trade_live_terms SET starts_at = $2, ends_at = $3 WHERE trade_id = $1")
+                        .bind(id)
+                        .bind(live.starts_at.timestamp_millis())
+                        .bind(live.ends_at.map(|e| e.timestamp_millis()))
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let done = sqlx::query("UPDATE trades SET status = 'published', suspended_at = NULL, bid_deadline = $2 WHERE id = $1 AND status = 'suspended'")
                     .bind(id)
                     .bind(bid_deadline.timestamp_millis())

@@ -150,6 +150,33 @@ async fn a_land_listing_is_held_to_its_statutory_periods(backend: Backend) {
     );
     let (_, trade) = app.get(&format!("/api/v1/trades/{id}"), None).await;
     assert_eq!(trade["phase"], "listing");
+
+    // Suspended for an hour during the listing: on resume the listing's end and the
+    // application cut-off move by the hour; the start, already past, stays.
+    let supervisor = app.supervisor_of("650100").await;
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/trades/{id}/suspend"),
+            Some(&supervisor.token),
+            &json!({ "reason": "群众举报, 核查中" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.clock.advance(chrono::Duration::hours(1));
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/trades/{id}/resume"),
+            Some(&supervisor.token),
+            &json!({ "reason": "核查完毕, 恢复挂牌" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, trade) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(trade["phase"], "listing");
+    assert_eq!(trade["live"]["starts_at"], "2026-12-18T01:00:00.000Z");
+    assert_eq!(trade["live"]["ends_at"], "2027-01-04T10:00:00.000Z");
+    assert_eq!(trade["bid_deadline"], "2026-12-31T09:00:00.000Z");
+
     let bidder = app.user("bidder").await;
     let (status, body) = put_bid(&app, &bidder.token, &id, b"not an envelope".to_vec()).await;
     assert_eq!(
