@@ -109,9 +109,7 @@ impl BankNotification {
         {
             return invalid("bank_txn_id must be 1 to 64 letters, digits, - or _");
         }
-        if !(8..=34).contains(&n.payer_account.len())
-            || !n.payer_account.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
+        if !super::application::is_account_number(&n.payer_account) {
             return invalid("payer_account must be 8 to 34 letters and digits");
         }
         if n.payer_name.trim().is_empty() || n.payer_name.chars().count() > 200 {

@@ -4,6 +4,7 @@
 //! cite and tested without a server.
 
 pub mod alert;
+pub mod application;
 pub mod bank;
 pub mod calendar;
 pub mod clock;

@@ -227,7 +227,7 @@ impl Platform {
     }
 }
 
-fn check_reason(reason: &str) -> Result<&str> {
+pub(crate) fn check_reason(reason: &str) -> Result<&str> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Err(EngineError::invalid(

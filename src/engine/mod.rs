@@ -4,6 +4,7 @@
 //! case checks who is asking, applies the rules, and hands the store one atomic change
 //! together with the log entries that describe it.
 
+mod applications;
 mod auth;
 mod bids;
 mod calendar;
@@ -18,6 +19,7 @@ mod opening;
 mod risk;
 mod trades;
 
+pub use applications::NewApplication;
 pub use auth::{
     auth_message, AuthProof, LoginOutcome, OrganizationClaim, Registration, AUTH_MESSAGE_PREFIX,
 };

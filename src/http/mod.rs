@@ -2,6 +2,7 @@
 //! spans with the matched route and request id, and static pages from `web/`.
 
 mod alerts;
+mod applications;
 mod auth;
 mod calendar;
 pub mod error;
@@ -64,6 +65,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(opening::router())
         .merge(log::router())
         .merge(calendar::router())
+        .merge(applications::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     let web = ServeDir::new(&settings.web_dir);
     api.with_state(state)

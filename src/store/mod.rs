@@ -11,6 +11,7 @@ mod rows;
 mod sql;
 mod sqlite;
 
+pub mod live;
 pub mod supervision;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -121,7 +122,7 @@ pub struct ClarificationAnswer {
 }
 
 #[async_trait]
-pub trait Store: SupervisionStore + Send + Sync + 'static {
+pub trait Store: SupervisionStore + live::LiveStore + Send + Sync + 'static {
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;
 

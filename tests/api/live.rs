@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 
 use crate::helpers::{code, put_bid, Backend, TestApp};
 
-crate::on_both_backends!(a_land_listing_is_held_to_its_statutory_periods);
+crate::on_both_backends!(
+    a_land_listing_is_held_to_its_statutory_periods,
+    applications_are_reviewed_by_the_centre_and_stay_confidential
+);
 
 /// A land listing announced now (Saturday 28 November 2026, 09:00 in Beijing): 20 days to
 /// the start, then 10 working days of listing. Counting from 19 December: 21 to 25, 28
@@ -182,6 +185,146 @@ async fn a_land_listing_is_held_to_its_statutory_periods(backend: Backend) {
     assert_eq!(
         (status, code(&body)),
         (StatusCode::CONFLICT, "wrong_engine"),
+        "{body}"
+    );
+}
+
+async fn applications_are_reviewed_by_the_centre_and_stay_confidential(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let id = app
+        .published_trade_with(&officer, &listing(&app, &custodians))
+        .await;
+    let tender = app.published_trade(&officer, &custodians).await;
+    let head = app.platform.store.log_size().await.unwrap_or_default();
+    let (a, b, c) = (
+        app.user("bidder").await,
+        app.user("bidder").await,
+        app.user("bidder").await,
+    );
+    let apply = |token: String, trade: String, account: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/v1/trades/{trade}/applications"),
+                Some(&token),
+                &json!({ "payer_account": account, "payer_name": "测试竞买单位" }),
+            )
+            .await
+        }
+    };
+
+    let (status, first) = apply(a.token.clone(), id.clone(), "6222020200001234567").await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["status"], "pending");
+    assert_eq!(first["usci"], a.identity["usci"]);
+    for (token, trade, account, expected) in [
+        (
+            &a,
+            &id,
+            "6222020200001234567",
+            (StatusCode::CONFLICT, "already_applied"),
+        ),
+        (
+            &b,
+            &id,
+            "123",
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_payer_account"),
+        ),
+        (
+            &b,
+            &tender,
+            "6222020200007654321",
+            (StatusCode::CONFLICT, "wrong_engine"),
+        ),
+    ] {
+        let (status, body) = apply(token.token.clone(), trade.clone(), account).await;
+        assert_eq!((status, code(&body)), expected, "{body}");
+    }
+    let (status, second) = apply(b.token.clone(), id.clone(), "6222020200007654321").await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+
+    // Who may see the list.
+    let list = format!("/api/v1/trades/{id}/applications");
+    let (status, all) = app.get(&list, Some(&officer.token)).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["applications"].as_array().map(Vec::len), Some(2));
+    let city = app.supervisor_of("650100").await;
+    let (status, _) = app.get(&list, Some(&city.token)).await;
+    assert_eq!(status, StatusCode::OK);
+    let other_city = app.supervisor_of("650200").await;
+    let (status, _) = app.get(&list, Some(&other_city.token)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.get(&list, Some(&a.token)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, mine) = app.get(&format!("{list}/mine"), Some(&a.token)).await;
+    assert_eq!(
+        (status, mine["id"].clone()),
+        (StatusCode::OK, first["id"].clone())
+    );
+    let (status, body) = app.get(&format!("{list}/mine"), Some(&c.token)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::NOT_FOUND, "application_not_found")
+    );
+
+    // The centre decides: a rejection needs its reason, and a decision is final.
+    let decide = |what: &'static str, application: &Value, body: Value| {
+        let app = &app;
+        let path = format!(
+            "/api/v1/applications/{}/{what}",
+            application["id"].as_str().unwrap_or_default()
+        );
+        let token = officer.token.clone();
+        async move { app.post(&path, Some(&token), &body).await }
+    };
+    let (status, body) = decide("reject", &first, json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_reason")
+    );
+    let (status, rejected) = decide(
+        "reject",
+        &first,
+        json!({ "reason": "未提交有效的营业执照副本" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rejected}");
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(rejected["reason"], "未提交有效的营业执照副本");
+    let (status, body) = decide("qualify", &first, json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "application_not_pending")
+    );
+    let (status, qualified) = decide("qualify", &second, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{qualified}");
+    assert_eq!(qualified["status"], "qualified");
+
+    // The public log names no applicant and no trade.
+    let (_, public) = app
+        .get(&format!("/api/v1/events?after={head}&limit=1000"), None)
+        .await;
+    let text = public.to_string();
+    for secret in [
+        a.identity["usci"].as_str().unwrap_or("-"),
+        b.identity["organization"].as_str().unwrap_or("-"),
+        "6222020200001234567",
+        id.as_str(),
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert!(text.contains("application.submitted") && text.contains("application.decided"));
+
+    // After the cut-off, no more applications.
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-12-31T08:00:00Z")
+            .map_or_else(|e| panic!("{e}"), |t| t.with_timezone(&chrono::Utc)),
+    );
+    let (status, body) = apply(c.token.clone(), id.clone(), "6222020200001111111").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "applications_closed"),
         "{body}"
     );
 }

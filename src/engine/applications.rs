@@ -1,0 +1,227 @@
+//! Applications to live sales (竞买申请, ADR 0010): a bidder applies naming the account its
+//! deposit will come from; the trading centre qualifies or rejects it with a reason. Who
+//! applied is confidential until the result: the log's public entries name neither the
+//! applicant nor the trade.
+
+use serde::Deserialize;
+
+use super::interventions::check_reason;
+use super::{event, seal, Caller, EngineError, Platform, Result};
+use crate::domain::application::{is_account_number, Application, ApplicationStatus};
+use crate::domain::identity::Role;
+use crate::domain::trade::{Trade, TradeStatus};
+use crate::store::StoreError;
+
+/// What a bidder sends to apply.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApplication {
+    pub payer_account: String,
+    pub payer_name: String,
+}
+
+fn application_not_found() -> EngineError {
+    EngineError::NotFound {
+        code: "application_not_found",
+        what: "application",
+    }
+}
+
+impl Platform {
+    async fn live_trade(&self, trade_id: &str) -> Result<Trade> {
+        let trade = self
+            .store
+            .trade(trade_id)
+            .await?
+            .filter(|t| t.status != TradeStatus::Draft)
+            .ok_or(EngineError::NotFound {
+                code: "trade_not_found",
+                what: "trade",
+            })?;
+        if trade.terms.live.is_none() {
+            return Err(EngineError::conflict(
+                "wrong_engine",
+                "this trade is a tender: it takes sealed bids, not applications",
+            ));
+        }
+        Ok(trade)
+    }
+
+    /// A bidder applies to a live sale before its application cut-off.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn apply(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        new: NewApplication,
+    ) -> Result<Application> {
+        let bidder = caller.require(Role::Bidder)?;
+        let trade = self.live_trade(trade_id).await?;
+        super::interventions::require_active(&trade)?;
+        let now = self.clock.now();
+        if trade.status != TradeStatus::Published || now >= trade.terms.bid_deadline {
+            return Err(EngineError::conflict(
+                "applications_closed",
+                "applications for this trade have closed (server time)",
+            ));
+        }
+        let payer_account = new.payer_account.trim().to_owned();
+        if !is_account_number(&payer_account) {
+            return Err(EngineError::invalid(
+                "invalid_payer_account",
+                "payer_account must be 8 to 34 letters and digits",
+            ));
+        }
+        let payer_name = new.payer_name.trim().to_owned();
+        if payer_name.is_empty() || payer_name.chars().count() > 200 {
+            return Err(EngineError::invalid(
+                "invalid_field",
+                "payer_name must be 1 to 200 characters",
+            ));
+        }
+        let application = Application {
+            id: uuid::Uuid::now_v7().to_string(),
+            trade_id: trade.id.clone(),
+            identity_id: bidder.id.clone(),
+            usci: bidder.usci.to_string(),
+            organization: bidder.organization.clone(),
+            payer_account,
+            payer_name,
+            status: ApplicationStatus::Pending,
+            reason: None,
+            applied_at: now,
+            decided_at: None,
+            decided_by: None,
+        };
+        let (commitment, sealed) = seal(
+            "application",
+            serde_json::to_vec(&application).unwrap_or_default(),
+        );
+        let (_, trade_sealed) = seal("trade", trade.id.clone().into_bytes());
+        let ev = event(
+            caller,
+            "application.submitted",
+            None,
+            serde_json::json!({ "application": commitment }),
+            vec![sealed, trade_sealed],
+        );
+        match self.store.insert_application(&application, ev).await {
+            Ok(_) => Ok(application),
+            Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
+                "already_applied",
+                "this organisation has already applied to this trade",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The caller's own application to a trade.
+    pub async fn my_application(&self, caller: &Caller, trade_id: &str) -> Result<Application> {
+        let bidder = caller.require(Role::Bidder)?;
+        self.store
+            .applications(trade_id)
+            .await?
+            .into_iter()
+            .find(|a| a.usci == bidder.usci.as_str())
+            .ok_or_else(application_not_found)
+    }
+
+    /// A trade's applications, for the trading centre and the trade's supervisors. The
+    /// read is logged: it names who wants to buy.
+    pub async fn applications(&self, caller: &Caller, trade_id: &str) -> Result<Vec<Application>> {
+        let identity = caller
+            .identity
+            .as_ref()
+            .ok_or(EngineError::Unauthenticated)?;
+        let trade = self.live_trade(trade_id).await?;
+        let allowed = identity.acts_as(Role::TradingCentre)
+            || (identity.acts_as(Role::Supervisor)
+                && identity
+                    .region
+                    .as_ref()
+                    .is_some_and(|r| r.contains(&trade.terms.region_code)));
+        if !allowed {
+            return Err(EngineError::Forbidden {
+                needed: Role::TradingCentre,
+            });
+        }
+        let applications = self.store.applications(trade_id).await?;
+        let (_, trade_sealed) = seal("trade", trade.id.clone().into_bytes());
+        let ev = event(
+            caller,
+            "confidential.read",
+            None,
+            serde_json::json!({ "what": "applications" }),
+            vec![trade_sealed],
+        );
+        self.store.append(ev).await?;
+        Ok(applications)
+    }
+
+    /// The trading centre qualifies (`reason` an optional note) or rejects (`reason`
+    /// required) a pending application.
+    #[tracing::instrument(skip_all, fields(application.id = %id), err)]
+    pub async fn decide_application(
+        &self,
+        caller: &Caller,
+        id: &str,
+        qualify: bool,
+        reason: Option<&str>,
+    ) -> Result<Application> {
+        let officer = caller.require(Role::TradingCentre)?;
+        let application = self
+            .store
+            .application(id)
+            .await?
+            .ok_or_else(application_not_found)?;
+        let trade = self.live_trade(&application.trade_id).await?;
+        super::interventions::require_active(&trade)?;
+        let reason = match (qualify, reason.map(str::trim).filter(|r| !r.is_empty())) {
+            (false, None) => {
+                return Err(EngineError::invalid(
+                    "invalid_reason",
+                    "a rejection needs its reason",
+                ))
+            }
+            (_, Some(r)) => Some(check_reason(r)?.to_owned()),
+            (true, None) => None,
+        };
+        let status = if qualify {
+            ApplicationStatus::Qualified
+        } else {
+            ApplicationStatus::Rejected
+        };
+        let now = self.clock.now();
+        let decided = Application {
+            status,
+            reason: reason.clone(),
+            decided_at: Some(now),
+            decided_by: Some(officer.id.clone()),
+            ..application
+        };
+        let (commitment, sealed) = seal(
+            "application",
+            serde_json::to_vec(&decided).unwrap_or_default(),
+        );
+        let (_, trade_sealed) = seal("trade", trade.id.clone().into_bytes());
+        let ev = event(
+            caller,
+            "application.decided",
+            None,
+            serde_json::json!({ "application": commitment, "status": status }),
+            vec![sealed, trade_sealed],
+        );
+        match self
+            .store
+            .decide_application(id, status, reason.as_deref(), &officer.id, now, ev)
+            .await
+        {
+            Ok(_) => Ok(decided),
+            Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
+                "application_not_pending",
+                "this application has already been decided",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
