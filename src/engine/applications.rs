@@ -29,15 +29,7 @@ fn application_not_found() -> EngineError {
 
 impl Platform {
     async fn live_trade(&self, trade_id: &str) -> Result<Trade> {
-        let trade = self
-            .store
-            .trade(trade_id)
-            .await?
-            .filter(|t| t.status != TradeStatus::Draft)
-            .ok_or(EngineError::NotFound {
-                code: "trade_not_found",
-                what: "trade",
-            })?;
+        let trade = self.announced_trade(trade_id).await?;
         if trade.terms.live.is_none() {
             return Err(EngineError::conflict(
                 "wrong_engine",

@@ -232,15 +232,7 @@ impl Platform {
         if let Some(known) = self.intake.committee(trade_id) {
             return Ok(known);
         }
-        let trade = self
-            .store
-            .trade(trade_id)
-            .await?
-            .filter(|t| t.status != TradeStatus::Draft)
-            .ok_or(EngineError::NotFound {
-                code: "trade_not_found",
-                what: "trade",
-            })?;
+        let trade = self.announced_trade(trade_id).await?;
         super::trades::require_sealed_bid(&trade)?;
         super::interventions::require_active(&trade)?;
         if trade.status != TradeStatus::Published {

@@ -54,15 +54,7 @@ impl Platform {
     /// The trade, if the caller supervises its region.
     async fn supervised_trade(&self, caller: &Caller, trade_id: &str) -> Result<Trade> {
         let supervisor = caller.require(Role::Supervisor)?;
-        let trade = self
-            .store
-            .trade(trade_id)
-            .await?
-            .filter(|t| t.status != TradeStatus::Draft)
-            .ok_or(EngineError::NotFound {
-                code: "trade_not_found",
-                what: "trade",
-            })?;
+        let trade = self.announced_trade(trade_id).await?;
         if !supervisor
             .region
             .as_ref()

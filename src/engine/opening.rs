@@ -53,13 +53,6 @@ fn unb64(field: &'static str, value: &str) -> Result<Vec<u8>> {
         })
 }
 
-fn trade_not_found() -> EngineError {
-    EngineError::NotFound {
-        code: "trade_not_found",
-        what: "trade",
-    }
-}
-
 /// One custodian's opened shares, by bid id.
 type Shares = HashMap<String, Zeroizing<Vec<u8>>>;
 
@@ -120,14 +113,6 @@ pub struct ContributionOutcome {
 struct Invalid(&'static str, String);
 
 impl Platform {
-    async fn opening_trade(&self, trade_id: &str) -> Result<Trade> {
-        self.store
-            .trade(trade_id)
-            .await?
-            .filter(|t| t.status != TradeStatus::Draft)
-            .ok_or_else(trade_not_found)
-    }
-
     /// The end of the trade's opening window: the rulebook's length after the deadline,
     /// or a supervisor's extension.
     pub async fn opening_window_end(&self, trade: &Trade) -> Result<DateTime<Utc>> {
@@ -230,7 +215,7 @@ impl Platform {
     /// A custodian's sealed shares of every bid, once the deadline has passed.
     #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
     pub async fn opening_shares(&self, caller: &Caller, trade_id: &str) -> Result<ShareBundle> {
-        let trade = self.opening_trade(trade_id).await?;
+        let trade = self.announced_trade(trade_id).await?;
         let key_id = self.check_window(caller, &trade).await?;
         let slot = self.openings.slot(trade_id);
         let mut guard = slot.lock().await;
@@ -276,7 +261,7 @@ impl Platform {
         trade_id: &str,
         contribution: Contribution,
     ) -> Result<ContributionOutcome> {
-        let trade = self.opening_trade(trade_id).await?;
+        let trade = self.announced_trade(trade_id).await?;
         let key_id = self.check_window(caller, &trade).await?;
         let custodian = caller.require(Role::Custodian)?.id.clone();
         let enc: [u8; 32] = unb64("enc", &contribution.enc)?
@@ -530,7 +515,7 @@ impl Platform {
     /// The public state of the opening: phase, window, custodian progress, and the record
     /// once it exists. Nothing about any bid before that.
     pub async fn opening_status(&self, trade_id: &str) -> Result<OpeningStatus> {
-        let trade = self.opening_trade(trade_id).await?;
+        let trade = self.announced_trade(trade_id).await?;
         let now = self.clock.now();
         let window_end = self.opening_window_end(&trade).await?;
         let opening = self.opening_record(trade_id).await?;
@@ -581,7 +566,7 @@ impl Platform {
         reason: &str,
     ) -> Result<OpeningStatus> {
         caller.require(Role::Supervisor)?;
-        let trade = self.opening_trade(trade_id).await?;
+        let trade = self.announced_trade(trade_id).await?;
         if !(1..=7 * 24 * 60).contains(&minutes) {
             return Err(EngineError::invalid(
                 "invalid_field",

@@ -113,6 +113,16 @@ pub(crate) fn require_sealed_bid(trade: &Trade) -> Result<()> {
 }
 
 impl Platform {
+    /// A trade that has been announced (anything but a draft), else `trade_not_found`:
+    /// drafts do not exist for anyone acting on trades.
+    pub(crate) async fn announced_trade(&self, id: &str) -> Result<Trade> {
+        self.store
+            .trade(id)
+            .await?
+            .filter(|t| t.status != TradeStatus::Draft)
+            .ok_or_else(trade_not_found)
+    }
+
     /// Holds terms to their procedure's rulebook entry as if published at `now`: the
     /// tender rules, and for a live sale its own terms and schedule on the calendar.
     fn check_procedure(
