@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::interventions::check_reason;
-use super::{event, seal, Caller, EngineError, Platform, Result};
+use super::{event_hiding_trade, seal, Caller, EngineError, Platform, Result};
 use crate::domain::application::{is_account_number, Application, ApplicationStatus};
 use crate::domain::identity::Role;
 use crate::domain::trade::{Trade, TradeStatus};
@@ -89,13 +89,12 @@ impl Platform {
             "application",
             serde_json::to_vec(&application).unwrap_or_default(),
         );
-        let (_, trade_sealed) = seal("trade", trade.id.clone().into_bytes());
-        let ev = event(
+        let ev = event_hiding_trade(
             caller,
             "application.submitted",
-            None,
+            &trade.id,
             serde_json::json!({ "application": commitment }),
-            vec![sealed, trade_sealed],
+            vec![sealed],
         );
         match self.store.insert_application(&application, ev).await {
             Ok(_) => Ok(application),
@@ -138,13 +137,12 @@ impl Platform {
             });
         }
         let applications = self.store.applications(trade_id).await?;
-        let (_, trade_sealed) = seal("trade", trade.id.clone().into_bytes());
-        let ev = event(
+        let ev = event_hiding_trade(
             caller,
             "confidential.read",
-            None,
+            &trade.id,
             serde_json::json!({ "what": "applications" }),
-            vec![trade_sealed],
+            vec![],
         );
         self.store.append(ev).await?;
         Ok(applications)
@@ -195,13 +193,12 @@ impl Platform {
             "application",
             serde_json::to_vec(&decided).unwrap_or_default(),
         );
-        let (_, trade_sealed) = seal("trade", trade.id.clone().into_bytes());
-        let ev = event(
+        let ev = event_hiding_trade(
             caller,
             "application.decided",
-            None,
+            &trade.id,
             serde_json::json!({ "application": commitment, "status": status }),
-            vec![sealed, trade_sealed],
+            vec![sealed],
         );
         match self
             .store

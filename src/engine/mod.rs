@@ -140,6 +140,20 @@ pub(crate) fn seal(name: &'static str, data: Vec<u8>) -> (String, Sealed) {
     (commit(&salt, &data), Sealed { name, salt, data })
 }
 
+/// A log event about `trade_id` whose public entry does not name the trade: the trade
+/// goes in the sealed data (`trade`), where the feed finds it to scope the event to the
+/// trade's supervisors.
+pub(crate) fn event_hiding_trade(
+    caller: &Caller,
+    kind: &'static str,
+    trade_id: &str,
+    data: serde_json::Value,
+    mut sealed: Vec<Sealed>,
+) -> NewEvent {
+    sealed.push(seal("trade", trade_id.as_bytes().to_vec()).1);
+    event(caller, kind, None, data, sealed)
+}
+
 /// Builds a log event with the caller's audit record committed.
 pub(crate) fn event(
     caller: &Caller,

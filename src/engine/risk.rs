@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::DateTime;
 
-use super::{event, seal, Caller, EngineError, Platform, Result};
+use super::{event, event_hiding_trade, seal, Caller, EngineError, Platform, Result};
 use crate::domain::alert::{Alert, AlertStep};
 use crate::domain::identity::{Identity, Role};
 use crate::domain::opening::OpeningRecord;
@@ -99,16 +99,15 @@ impl Platform {
                         "rule": finding.rule, "summary": finding.summary,
                         "subjects": finding.subjects, "evidence": finding.evidence,
                     });
-                    let (_, trade_sealed) = seal("trade", trade_id.clone().into_bytes());
                     let (commitment, detail_sealed) =
                         seal("alert", detail.to_string().into_bytes());
                     // The public entry says only that an alert was raised.
-                    let ev = event(
+                    let ev = event_hiding_trade(
                         &Caller::default(),
                         "alert.raised",
-                        None,
+                        trade_id,
                         serde_json::json!({ "alert": id, "detail": commitment }),
-                        vec![trade_sealed, detail_sealed],
+                        vec![detail_sealed],
                     );
                     (
                         NewAlert {
@@ -317,19 +316,18 @@ impl Platform {
             }
             _ => {}
         }
-        let (_, trade_sealed) = seal("trade", alert.trade_id.clone().into_bytes());
         let (commitment, note_sealed) = seal("note", note.as_bytes().to_vec());
         let kind = match step {
             AlertStep::Assign => "alert.assigned",
             AlertStep::Handle => "alert.handled",
             AlertStep::Close => "alert.closed",
         };
-        let ev = event(
+        let ev = event_hiding_trade(
             caller,
             kind,
-            None,
+            &alert.trade_id,
             serde_json::json!({ "alert": id, "note": commitment }),
-            vec![trade_sealed, note_sealed],
+            vec![note_sealed],
         );
         match self
             .store
