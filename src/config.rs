@@ -326,6 +326,12 @@ pub struct ServeArgs {
     /// adjusted working days per year (see calendar/calendar.toml).
     #[arg(long, env = "TRADEHALL_CALENDAR")]
     pub calendar: Option<PathBuf>,
+    /// Secrets the banks sign deposit and refund notifications with (TOML: a `[banks]`
+    /// table of bank id = hex secret of at least 32 bytes). Without it, a demo server
+    /// makes a DEV ONLY bank `DEVBANK` in `<data-dir>/dev-bank-secrets.toml`, and a
+    /// production server refuses every notification.
+    #[arg(long, env = "TRADEHALL_BANK_SECRETS")]
+    pub bank_secrets: Option<PathBuf>,
     /// `production` or `demo`.
     #[arg(long, env = "TRADEHALL_MODE", value_enum, default_value_t = Mode::Production)]
     pub mode: Mode,
@@ -403,6 +409,7 @@ impl fmt::Debug for ServeArgs {
             .field("admin_cert", &self.admin_cert)
             .field("rulebook", &self.rulebook)
             .field("calendar", &self.calendar)
+            .field("bank_secrets", &self.bank_secrets)
             .field("mode", &self.mode)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_document_bytes", &self.max_document_bytes)

@@ -15,7 +15,7 @@ use crate::crypto::trust::ReloadableTrust;
 use crate::domain::calendar::{Calendar, BUILTIN as CALENDAR};
 use crate::domain::clock::Clock;
 use crate::domain::rulebook::{Rulebook, BUILTIN};
-use crate::engine::{Platform, Settings};
+use crate::engine::{BankSecrets, Platform, Settings, MIN_BANK_SECRET_BYTES};
 use crate::http::{AppState, HttpSettings};
 
 /// Why the server cannot start.
@@ -30,6 +30,8 @@ pub enum StartupError {
     Rulebook(#[from] crate::domain::rulebook::RulebookError),
     #[error("{0}")]
     Calendar(#[from] crate::domain::calendar::CalendarError),
+    #[error("bank secrets {path}: {message}")]
+    BankSecrets { path: String, message: String },
     #[error("trust configuration: {0}")]
     Trust(#[from] crate::crypto::cert::CertError),
     #[error("{0} is a DEV ONLY certificate authority; it is trusted only with --mode demo")]
@@ -59,6 +61,78 @@ pub fn load_calendar(path: Option<&Path>) -> Result<Calendar, StartupError> {
         None => CALENDAR.to_owned(),
     };
     Ok(Calendar::parse(&text, sha256_hex(text.as_bytes()))?)
+}
+
+/// The id of the bank a demo server makes up when no secrets are configured.
+pub const DEV_BANK: &str = "DEVBANK";
+
+/// Loads the banks' notification secrets from `path`. Without one, a demo server loads
+/// (or first makes) a DEV ONLY `DEVBANK` secret in `data_dir`, and a production server has
+/// none.
+pub fn load_bank_secrets(
+    path: Option<&Path>,
+    mode: Mode,
+    data_dir: &Path,
+) -> Result<BankSecrets, StartupError> {
+    let path = match (path, mode) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Mode::Demo) => {
+            let p = data_dir.join("dev-bank-secrets.toml");
+            if !p.exists() {
+                std::fs::create_dir_all(data_dir).map_err(|source| StartupError::DataDir {
+                    path: data_dir.display().to_string(),
+                    source,
+                })?;
+                let secret = hex::encode(crate::crypto::digest::random_bytes::<32>());
+                let text = format!(
+                    "# DEV ONLY bank secret, made by a demo server. Never use it for real money.\n[banks]\n{DEV_BANK} = \"{secret}\"\n"
+                );
+                write_private(&p, text.as_bytes()).map_err(|e| StartupError::BankSecrets {
+                    path: p.display().to_string(),
+                    message: e.to_string(),
+                })?;
+            }
+            p
+        }
+        (None, Mode::Production) => {
+            tracing::warn!("no --bank-secrets: every bank notification will be refused");
+            return Ok(BankSecrets::default());
+        }
+    };
+    let failed = |message: String| StartupError::BankSecrets {
+        path: path.display().to_string(),
+        message,
+    };
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        banks: std::collections::BTreeMap<String, String>,
+    }
+    let text = String::from_utf8(read(&path)?).map_err(|e| failed(e.to_string()))?;
+    let file: File = toml::from_str(&text).map_err(|e| failed(e.to_string()))?;
+    let mut secrets = std::collections::BTreeMap::new();
+    for (bank, secret) in file.banks {
+        let bytes = hex::decode(secret.trim())
+            .map_err(|_| failed(format!("the secret of {bank} is not hex")))?;
+        if bytes.len() < MIN_BANK_SECRET_BYTES {
+            return Err(failed(format!(
+                "the secret of {bank} has {} bytes; at least {MIN_BANK_SECRET_BYTES} are needed",
+                bytes.len()
+            )));
+        }
+        secrets.insert(bank, bytes);
+    }
+    Ok(BankSecrets::new(secrets))
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(data)
 }
 
 /// Loads the rulebook from `path`, or the built-in one.
@@ -111,6 +185,7 @@ pub async fn build(
     }
     let rulebook = load_rulebook(args.rulebook.as_deref())?;
     let calendar = load_calendar(args.calendar.as_deref())?;
+    let bank_secrets = load_bank_secrets(args.bank_secrets.as_deref(), args.mode, &args.data_dir)?;
     let platform_key = Arc::new(PlatformKey::load_or_generate(&args.key_dir())?);
     tracing::info!(key_id = %platform_key.info().key_id, "platform signing key");
     let store = crate::store::connect(&args.database_url(), clock.clone()).await?;
@@ -130,6 +205,7 @@ pub async fn build(
             bid_dir: args.data_dir.join("bids"),
             max_envelope_bytes: args.max_envelope_bytes,
             log_origin: args.log_origin.clone(),
+            bank_secrets,
         },
         openings: Default::default(),
         intake: Default::default(),

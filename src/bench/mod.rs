@@ -143,6 +143,7 @@ impl World {
             admin_cert: vec![admin_path],
             rulebook: None,
             calendar: None,
+            bank_secrets: None,
             mode: Mode::Demo,
             max_body_bytes: 1024 * 1024,
             max_document_bytes: 1024 * 1024,

@@ -77,6 +77,7 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         admin_cert: admin.collect(),
         rulebook: None,
         calendar: None,
+        bank_secrets: None,
         mode: Mode::Demo,
         max_body_bytes: 1024 * 1024,
         max_document_bytes: 64 * 1024 * 1024,

@@ -52,6 +52,20 @@ pub struct Application {
     #[serde(serialize_with = "super::clock::serde_rfc3339::option")]
     pub decided_at: Option<DateTime<Utc>>,
     pub decided_by: Option<String>,
+    /// When its deposit was confirmed by the bank (booked before the cut-off).
+    #[serde(serialize_with = "super::clock::serde_rfc3339::option")]
+    pub deposit_at: Option<DateTime<Utc>>,
+    /// The anonymous bidder number (竞买号), once qualified with a confirmed deposit.
+    pub bidder_number: Option<String>,
+}
+
+impl Application {
+    /// Whether it may now draw a bidder number: qualified, deposit confirmed, none yet.
+    pub fn due_a_number(&self) -> bool {
+        self.status == ApplicationStatus::Qualified
+            && self.deposit_at.is_some()
+            && self.bidder_number.is_none()
+    }
 }
 
 /// Whether `account` can be a bank account number: 8 to 34 letters and digits (an IBAN

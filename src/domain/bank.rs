@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::application::{Application, ApplicationStatus};
+use super::ledger::{Refund, RefundReason, RefundStatus};
 use super::money::{Currency, Money};
 
 /// Longest bank transaction id accepted.
@@ -145,6 +147,103 @@ impl BankNotification {
     }
 }
 
+/// What an authenticated notification does, decided against the trade's applications (a
+/// deposit) or the refund instruction it names (a refund). Every decision is recorded
+/// once; only `DepositConfirmed` makes a deposit count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The deposit counts for this application.
+    DepositConfirmed { application_id: String },
+    /// The money is on the trade's account but does not count: it goes back.
+    DepositReturned {
+        application_id: Option<String>,
+        reason: RefundReason,
+    },
+    /// The bank carried out this refund instruction.
+    RefundConfirmed { refund_id: String },
+    /// A refund report that matches no open instruction: recorded, nothing moves.
+    RefundUnmatched { outcome: &'static str },
+}
+
+impl Decision {
+    /// The outcome's stable code, as answered to the bank and kept with the notification.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::DepositConfirmed { .. } => "deposit_confirmed",
+            Self::DepositReturned { reason, .. } => match reason {
+                RefundReason::WrongAmount => "deposit_wrong_amount",
+                RefundReason::UnknownPayer => "deposit_unknown_payer",
+                RefundReason::Late => "deposit_late",
+                RefundReason::Duplicate => "deposit_duplicate",
+                RefundReason::ApplicationRejected => "deposit_application_rejected",
+                RefundReason::NotWinner => "deposit_returned",
+            },
+            Self::RefundConfirmed { .. } => "refund_confirmed",
+            Self::RefundUnmatched { outcome } => outcome,
+        }
+    }
+}
+
+/// Decides a deposit. It is for the oldest application of the trade that declared the
+/// paying account and has no deposit yet. It counts if the amount is the deposit owed, it
+/// was booked by the cut-off, and the application is not rejected; otherwise it is
+/// returned with the reason.
+pub fn decide_deposit(
+    n: &BankNotification,
+    applications: &[Application],
+    owed: Money,
+    cut_off: DateTime<Utc>,
+) -> Decision {
+    let mut declared = applications
+        .iter()
+        .filter(|a| a.trade_id == n.trade && a.payer_account == n.payer_account);
+    let declared_first = declared.clone().next();
+    let Some(application) = declared.find(|a| a.deposit_at.is_none()).or(declared_first) else {
+        return Decision::DepositReturned {
+            application_id: None,
+            reason: RefundReason::UnknownPayer,
+        };
+    };
+    let returned = |reason| Decision::DepositReturned {
+        application_id: Some(application.id.clone()),
+        reason,
+    };
+    if application.deposit_at.is_some() {
+        return returned(RefundReason::Duplicate);
+    }
+    if n.check_deposit(owed, &application.payer_account).is_err() {
+        return returned(RefundReason::WrongAmount);
+    }
+    if n.booked_at > cut_off {
+        return returned(RefundReason::Late);
+    }
+    if application.status == ApplicationStatus::Rejected {
+        return returned(RefundReason::ApplicationRejected);
+    }
+    Decision::DepositConfirmed {
+        application_id: application.id.clone(),
+    }
+}
+
+/// Decides a refund report against the instruction it names: it must be open, for this
+/// trade, this amount and this account.
+pub fn decide_refund(n: &BankNotification, refund: Option<&Refund>) -> Decision {
+    let unmatched = |outcome| Decision::RefundUnmatched { outcome };
+    let Some(refund) = refund else {
+        return unmatched("refund_unknown");
+    };
+    if refund.status == RefundStatus::Confirmed {
+        return unmatched("refund_already_confirmed");
+    }
+    if refund.trade_id != n.trade || refund.amount != n.amount || refund.account != n.payer_account
+    {
+        return unmatched("refund_mismatch");
+    }
+    Decision::RefundConfirmed {
+        refund_id: refund.id.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +283,82 @@ mod tests {
             n.check_deposit(more, "6222020200001234567")
                 .map_err(|e| e.code()),
             Err("deposit_wrong_amount")
+        );
+    }
+
+    fn application(id: &str, account: &str, status: ApplicationStatus) -> Application {
+        Application {
+            id: id.into(),
+            trade_id: "0193a1b2-0000-7000-8000-000000000001".into(),
+            identity_id: "i".into(),
+            usci: "u".into(),
+            organization: "o".into(),
+            payer_account: account.into(),
+            payer_name: "p".into(),
+            status,
+            reason: None,
+            applied_at: DateTime::<Utc>::default(),
+            decided_at: None,
+            decided_by: None,
+            deposit_at: None,
+            bidder_number: None,
+        }
+    }
+
+    #[test]
+    fn each_deposit_is_decided_once_against_the_applications() {
+        let n = BankNotification::parse(&body(&serde_json::json!({})))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let owed = Money::new(500_000_000).unwrap_or(Money::ZERO);
+        let cut_off = n.booked_at;
+        let a = application("a", "6222020200001234567", ApplicationStatus::Qualified);
+        let b = application("b", "6222020200001234567", ApplicationStatus::Pending);
+        let decide =
+            |apps: &[Application], owed, cut_off| decide_deposit(&n, apps, owed, cut_off).outcome();
+
+        assert_eq!(
+            decide(std::slice::from_ref(&a), owed, cut_off),
+            "deposit_confirmed"
+        );
+        assert_eq!(decide(&[], owed, cut_off), "deposit_unknown_payer");
+        let more = Money::new(600_000_000).unwrap_or(Money::ZERO);
+        assert_eq!(
+            decide(std::slice::from_ref(&a), more, cut_off),
+            "deposit_wrong_amount"
+        );
+        let earlier = cut_off - chrono::Duration::seconds(1);
+        assert_eq!(
+            decide(std::slice::from_ref(&a), owed, earlier),
+            "deposit_late"
+        );
+        let rejected = application("r", "6222020200001234567", ApplicationStatus::Rejected);
+        assert_eq!(
+            decide(&[rejected], owed, cut_off),
+            "deposit_application_rejected"
+        );
+
+        // Two applications declared one account: the deposit is for the oldest one still
+        // without a deposit; with both paid, it is a duplicate.
+        let paid = Application {
+            deposit_at: Some(cut_off),
+            ..a.clone()
+        };
+        assert_eq!(
+            decide_deposit(&n, &[paid.clone(), b.clone()], owed, cut_off),
+            Decision::DepositConfirmed {
+                application_id: "b".into()
+            }
+        );
+        let b_paid = Application {
+            deposit_at: Some(cut_off),
+            ..b
+        };
+        assert_eq!(
+            decide_deposit(&n, &[paid, b_paid], owed, cut_off),
+            Decision::DepositReturned {
+                application_id: Some("a".into()),
+                reason: RefundReason::Duplicate
+            }
         );
     }
 

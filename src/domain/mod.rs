@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod clock;
 pub mod event;
 pub mod identity;
+pub mod ledger;
 pub mod merkle;
 pub mod money;
 pub mod opening;

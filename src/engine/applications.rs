@@ -10,6 +10,7 @@ use super::{event_hiding_trade, seal, Caller, EngineError, Platform, Result};
 use crate::domain::application::{is_account_number, Application, ApplicationStatus};
 use crate::domain::identity::Role;
 use crate::domain::trade::{Trade, TradeStatus};
+use crate::store::live::ApplicationDecision;
 use crate::store::StoreError;
 
 /// What a bidder sends to apply.
@@ -28,15 +29,41 @@ fn application_not_found() -> EngineError {
 }
 
 impl Platform {
-    async fn live_trade(&self, trade_id: &str) -> Result<Trade> {
+    /// A live trade, in any state but draft (`wrong_engine` for a tender).
+    pub(crate) async fn live_trade(&self, trade_id: &str) -> Result<Trade> {
         let trade = self.announced_trade(trade_id).await?;
         if trade.terms.live.is_none() {
             return Err(EngineError::conflict(
                 "wrong_engine",
-                "this trade is a tender: it takes sealed bids, not applications",
+                "this trade is a tender: it takes sealed bids, not applications, deposits or quotes",
             ));
         }
         Ok(trade)
+    }
+
+    /// Lets the trading centre and the supervisors of the trade's region through.
+    pub(crate) fn require_centre_or_supervisor(
+        &self,
+        caller: &Caller,
+        trade: &Trade,
+    ) -> Result<()> {
+        let identity = caller
+            .identity
+            .as_ref()
+            .ok_or(EngineError::Unauthenticated)?;
+        let allowed = identity.acts_as(Role::TradingCentre)
+            || (identity.acts_as(Role::Supervisor)
+                && identity
+                    .region
+                    .as_ref()
+                    .is_some_and(|r| r.contains(&trade.terms.region_code)));
+        if allowed {
+            Ok(())
+        } else {
+            Err(EngineError::Forbidden {
+                needed: Role::TradingCentre,
+            })
+        }
     }
 
     /// A bidder applies to a live sale before its application cut-off.
@@ -84,6 +111,8 @@ impl Platform {
             applied_at: now,
             decided_at: None,
             decided_by: None,
+            deposit_at: None,
+            bidder_number: None,
         };
         let (commitment, sealed) = seal(
             "application",
@@ -110,32 +139,16 @@ impl Platform {
     pub async fn my_application(&self, caller: &Caller, trade_id: &str) -> Result<Application> {
         let bidder = caller.require(Role::Bidder)?;
         self.store
-            .applications(trade_id)
+            .application_of(trade_id, bidder.usci.as_str())
             .await?
-            .into_iter()
-            .find(|a| a.usci == bidder.usci.as_str())
             .ok_or_else(application_not_found)
     }
 
     /// A trade's applications, for the trading centre and the trade's supervisors. The
     /// read is logged: it names who wants to buy.
     pub async fn applications(&self, caller: &Caller, trade_id: &str) -> Result<Vec<Application>> {
-        let identity = caller
-            .identity
-            .as_ref()
-            .ok_or(EngineError::Unauthenticated)?;
         let trade = self.live_trade(trade_id).await?;
-        let allowed = identity.acts_as(Role::TradingCentre)
-            || (identity.acts_as(Role::Supervisor)
-                && identity
-                    .region
-                    .as_ref()
-                    .is_some_and(|r| r.contains(&trade.terms.region_code)));
-        if !allowed {
-            return Err(EngineError::Forbidden {
-                needed: Role::TradingCentre,
-            });
-        }
+        self.require_centre_or_supervisor(caller, &trade)?;
         let applications = self.store.applications(trade_id).await?;
         let ev = event_hiding_trade(
             caller,
@@ -200,12 +213,23 @@ impl Platform {
             serde_json::json!({ "application": commitment, "status": status }),
             vec![sealed],
         );
+        let decision = ApplicationDecision {
+            id,
+            status,
+            reason: reason.as_deref(),
+            by: &officer.id,
+            at: now,
+            numbers: &super::bank::bidder_numbers(16),
+            deposit: trade.terms.bond_amount,
+            refund_id: &uuid::Uuid::now_v7().to_string(),
+        };
+        let numbered = |a: &Application| Self::numbered_event(caller, a);
         match self
             .store
-            .decide_application(id, status, reason.as_deref(), &officer.id, now, ev)
+            .decide_application(&decision, ev, &numbered)
             .await
         {
-            Ok(_) => Ok(decided),
+            Ok(decided) => Ok(decided),
             Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
                 "application_not_pending",
                 "this application has already been decided",

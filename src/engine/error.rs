@@ -43,6 +43,10 @@ pub enum EngineError {
     Conflict { code: &'static str, message: String },
     #[error("accelerated (demo) trades are only allowed when the server runs in demo mode")]
     DemoModeRequired,
+    /// A bank notification that does not authenticate: unknown bank, bad signature, or
+    /// a timestamp outside the window.
+    #[error("{message}")]
+    BankRefused { code: &'static str, message: String },
     #[error("storage failure")]
     Store(#[source] StoreError),
 }
@@ -77,6 +81,7 @@ impl EngineError {
             Self::OrganizationNameMismatch => "organization_name_mismatch",
             Self::AdminNotConfigured => "admin_not_configured",
             Self::Invalid { code, .. }
+            | Self::BankRefused { code, .. }
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. } => code,
             Self::RuleViolation(_) => "rule_violation",

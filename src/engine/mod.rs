@@ -6,6 +6,7 @@
 
 mod applications;
 mod auth;
+mod bank;
 mod bids;
 mod calendar;
 mod committee;
@@ -22,6 +23,9 @@ mod trades;
 pub use applications::NewApplication;
 pub use auth::{
     auth_message, AuthProof, LoginOutcome, OrganizationClaim, Registration, AUTH_MESSAGE_PREFIX,
+};
+pub use bank::{
+    BankSecrets, SignedNotification, TradeMoney, BANK_WINDOW_SECONDS, MIN_BANK_SECRET_BYTES,
 };
 pub use bids::INLINE_ENVELOPE_BYTES;
 pub use committee::KeyRegistration;
@@ -66,6 +70,8 @@ pub struct Settings {
     pub max_envelope_bytes: u64,
     /// The transparency log's origin line and checkpoint key name.
     pub log_origin: String,
+    /// The secret each bank signs its notifications with.
+    pub bank_secrets: BankSecrets,
 }
 
 impl Default for Settings {
@@ -79,6 +85,7 @@ impl Default for Settings {
             bid_dir: std::path::PathBuf::from("data/bids"),
             max_envelope_bytes: 4 * 1024 * 1024 * 1024,
             log_origin: "tradehall.local/log".into(),
+            bank_secrets: BankSecrets::default(),
         }
     }
 }

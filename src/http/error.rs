@@ -48,6 +48,7 @@ fn status_of(e: &EngineError) -> StatusCode {
         | E::NonceExpired
         | E::NonceReplayed
         | E::NotRegistered
+        | E::BankRefused { .. }
         | E::Unauthenticated => StatusCode::UNAUTHORIZED,
         E::Forbidden { .. } | E::AdminNotConfigured | E::DemoModeRequired => StatusCode::FORBIDDEN,
         E::UsciNotInCertificate(_) | E::Invalid { .. } | E::RuleViolation(_) => {

@@ -4,6 +4,7 @@
 mod alerts;
 mod applications;
 mod auth;
+mod bank;
 mod calendar;
 pub mod error;
 mod events;
@@ -66,6 +67,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(log::router())
         .merge(calendar::router())
         .merge(applications::router())
+        .merge(bank::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     let web = ServeDir::new(&settings.web_dir);
     api.with_state(state)

@@ -234,6 +234,7 @@ pub async fn spawn_app_with(
         admin_cert: vec![admin_path],
         rulebook: None,
         calendar: None,
+        bank_secrets: None,
         mode,
         max_body_bytes: 64 * 1024,
         max_document_bytes: 1024 * 1024,

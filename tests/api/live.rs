@@ -16,7 +16,7 @@ crate::on_both_backends!(
 /// the start, then 10 working days of listing. Counting from 19 December: 21 to 25, 28
 /// to 31 December, (1 January off), Monday 4 January 2027 is the tenth; the listing ends
 /// at 17:00 that day.
-fn listing(app: &TestApp, custodians: &[String]) -> Value {
+pub(crate) fn listing(app: &TestApp, custodians: &[String]) -> Value {
     let mut terms = app.tender_terms(custodians);
     let patch = json!({
         "kind": "land_use_right",
@@ -42,7 +42,7 @@ fn listing(app: &TestApp, custodians: &[String]) -> Value {
 }
 
 /// `terms` with the field at `pointer` set (added if absent).
-fn with(mut terms: Value, pointer: &str, value: Value) -> Value {
+pub(crate) fn with(mut terms: Value, pointer: &str, value: Value) -> Value {
     let (parent, key) = pointer.rsplit_once('/').unwrap_or(("", pointer));
     if let Some(object) = terms.pointer_mut(parent).and_then(Value::as_object_mut) {
         object.insert(key.to_owned(), value);

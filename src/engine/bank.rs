@@ -1,0 +1,194 @@
+//! Bank notifications (ADR 0010): a bank reports a deposit into a trade's account, or a
+//! refund carried out. Each is authenticated with the bank's secret, must be fresh, and
+//! is recorded once; the decision (does the deposit count, does the refund match) is
+//! taken in the write transaction that records it.
+
+use std::collections::BTreeMap;
+
+use super::{event_hiding_trade, seal, Caller, EngineError, Platform, Result};
+use crate::crypto::bank_signature;
+use crate::crypto::digest::{random_bytes, sha256_hex};
+use crate::domain::application::Application;
+use crate::domain::bank::{check_timestamp, BankNotification, NotificationError};
+use crate::domain::ledger::{Balance, LedgerEntry, Refund};
+use crate::store::live::{NotificationIntake, NotificationRecord};
+use crate::store::StoreError;
+
+/// How far a notification's timestamp may be from server time, in seconds.
+pub const BANK_WINDOW_SECONDS: i64 = 300;
+
+/// Shortest secret a bank may have: 32 bytes.
+pub const MIN_BANK_SECRET_BYTES: usize = 32;
+
+/// The secrets banks sign with, by bank id.
+#[derive(Clone, Default)]
+pub struct BankSecrets(BTreeMap<String, Vec<u8>>);
+
+impl std::fmt::Debug for BankSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+impl BankSecrets {
+    pub fn new(secrets: BTreeMap<String, Vec<u8>>) -> Self {
+        Self(secrets)
+    }
+
+    pub fn get(&self, bank_id: &str) -> Option<&[u8]> {
+        self.0.get(bank_id).map(Vec::as_slice)
+    }
+
+    pub fn banks(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+/// A notification as it arrived: the three headers and the exact body.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedNotification<'a> {
+    pub bank_id: &'a str,
+    pub timestamp: &'a str,
+    pub signature: &'a str,
+    pub body: &'a [u8],
+}
+
+/// A trade's money: ledger entries, refund instructions, and the sums.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TradeMoney {
+    pub balance: Balance,
+    /// Nothing held, no refund on its way.
+    pub settled: bool,
+    pub ledger: Vec<LedgerEntry>,
+    pub refunds: Vec<Refund>,
+}
+
+fn refused(e: &NotificationError) -> EngineError {
+    match e {
+        NotificationError::Invalid(_) => EngineError::invalid(e.code(), e.to_string()),
+        _ => EngineError::BankRefused {
+            code: e.code(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// `count` random bidder numbers of six digits, to draw one unused from.
+pub(crate) fn bidder_numbers(count: usize) -> Vec<String> {
+    (0..count)
+        .map(|_| {
+            let r = u32::from_le_bytes(random_bytes::<4>());
+            format!("{}", 100_000 + r % 900_000)
+        })
+        .collect()
+}
+
+impl Platform {
+    /// Authenticates, checks and records a bank notification. A repeat of one already
+    /// recorded is answered with the first record and changes nothing.
+    #[tracing::instrument(skip_all, fields(bank = %signed.bank_id), err)]
+    pub async fn bank_notification(
+        &self,
+        caller: &Caller,
+        signed: SignedNotification<'_>,
+    ) -> Result<NotificationRecord> {
+        let secret =
+            self.settings
+                .bank_secrets
+                .get(signed.bank_id)
+                .ok_or(EngineError::BankRefused {
+                    code: "bank_unknown",
+                    message: "no bank with this X-Bank-Id is configured".into(),
+                })?;
+        if !bank_signature::verify(secret, signed.timestamp, signed.body, signed.signature) {
+            return Err(EngineError::BankRefused {
+                code: "bank_signature_invalid",
+                message:
+                    "X-Bank-Signature is not this bank's HMAC-SHA256 of the timestamp and body"
+                        .into(),
+            });
+        }
+        let now = self.clock.now();
+        check_timestamp(signed.timestamp, now, BANK_WINDOW_SECONDS).map_err(|e| refused(&e))?;
+        let notification = BankNotification::parse(signed.body).map_err(|e| refused(&e))?;
+        let trade = self.live_trade(&notification.trade).await?;
+        let intake = NotificationIntake {
+            bank_id: signed.bank_id.to_owned(),
+            body_sha256: sha256_hex(signed.body),
+            notification,
+            received_at: now,
+            owed: trade.terms.bond_amount,
+            cut_off: trade.terms.bid_deadline,
+            numbers: bidder_numbers(16),
+            ledger_id: uuid::Uuid::now_v7().to_string(),
+            refund_id: uuid::Uuid::now_v7().to_string(),
+        };
+        let body = signed.body.to_vec();
+        let bank = signed.bank_id.to_owned();
+        let event = move |record: &NotificationRecord| {
+            let (commitment, sealed_body) = seal("notification", body.clone());
+            let mut sealed = vec![sealed_body];
+            if let (Some(application), Some(number)) =
+                (&record.application_id, &record.bidder_number)
+            {
+                let numbered =
+                    serde_json::json!({ "application": application, "bidder_number": number });
+                sealed.push(seal("bidder_number", numbered.to_string().into_bytes()).1);
+            }
+            event_hiding_trade(
+                caller,
+                "bank.notification",
+                &trade.id,
+                serde_json::json!({
+                    "bank": bank,
+                    "outcome": record.outcome,
+                    "notification": commitment,
+                }),
+                sealed,
+            )
+        };
+        match self.store.record_notification(&intake, &event).await {
+            Ok(record) => Ok(record),
+            Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
+                "bank_txn_conflict",
+                "this bank transaction id was already recorded with a different body",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A trade's deposit ledger and refunds, for the trading centre and the trade's
+    /// supervisors.
+    pub async fn trade_money(&self, caller: &Caller, trade_id: &str) -> Result<TradeMoney> {
+        let trade = self.live_trade(trade_id).await?;
+        self.require_centre_or_supervisor(caller, &trade)?;
+        let ledger = self.store.ledger(trade_id).await?;
+        let refunds = self.store.refunds(trade_id).await?;
+        let balance = Balance::of(&ledger, &refunds);
+        Ok(TradeMoney {
+            settled: balance.is_settled(),
+            balance,
+            ledger,
+            refunds,
+        })
+    }
+
+    /// The log entry of a number drawn when the centre qualifies a paid application.
+    pub(crate) fn numbered_event(
+        caller: &Caller,
+        application: &Application,
+    ) -> crate::domain::event::NewEvent {
+        let numbered = serde_json::json!({
+            "application": application.id,
+            "bidder_number": application.bidder_number,
+        });
+        let (commitment, sealed) = seal("bidder_number", numbered.to_string().into_bytes());
+        event_hiding_trade(
+            caller,
+            "application.numbered",
+            &application.trade_id,
+            serde_json::json!({ "bidder_number": commitment }),
+            vec![sealed],
+        )
+    }
+}
