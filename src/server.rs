@@ -217,6 +217,7 @@ pub async fn build(
         .await
         .map_err(|e| StartupError::Store(crate::store::StoreError::Other(e.to_string().into())))?;
     platform.start_risk();
+    platform.start_sale_timers();
     let http = HttpSettings {
         max_body_bytes: args.max_body_bytes,
         max_document_bytes: args.max_document_bytes,

@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod application;
+pub mod auction;
 pub mod bank;
 pub mod calendar;
 pub mod clock;

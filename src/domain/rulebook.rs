@@ -56,6 +56,8 @@ pub struct Rules {
     /// Live trades: quotes are refused for this long between the end of the listing and
     /// the start of the timed phase, while the centre confirms who is still in.
     pub freeze_minutes: Option<Rule>,
+    /// Live trades with dynamic bidding: minutes of free quoting before the countdown.
+    pub free_quote_minutes: Option<Rule>,
     /// Live trades: at least this many bidders still in when the listing ends start a
     /// timed phase; with fewer, the listing decides.
     pub min_bidders_for_timed: Option<Rule>,
@@ -282,6 +284,7 @@ impl Rules {
             ("countdown_seconds", &self.countdown_seconds),
             ("min_countdown_seconds", &self.min_countdown_seconds),
             ("freeze_minutes", &self.freeze_minutes),
+            ("free_quote_minutes", &self.free_quote_minutes),
             ("min_bidders_for_timed", &self.min_bidders_for_timed),
         ];
         all.into_iter()

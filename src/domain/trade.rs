@@ -18,8 +18,11 @@ pub enum TradeStatus {
     Published,
     /// Opened: the signed opening record is published and enough bids were valid.
     Opened,
-    /// Failed at the opening (流标): fewer valid bids than the rulebook's minimum.
+    /// Failed at the opening (流标): fewer valid bids than the rulebook's minimum; or a
+    /// live sale that ended unsold (流拍).
     Failed,
+    /// A live sale that ended sold (成交).
+    Sold,
     /// Suspended by a supervisor (暂停, 电子招标投标办法 第52条): refuses bids,
     /// withdrawals, questions and contributions until resumed.
     Suspended,
@@ -34,6 +37,7 @@ impl TradeStatus {
             TradeStatus::Published => "published",
             TradeStatus::Opened => "opened",
             TradeStatus::Failed => "failed",
+            TradeStatus::Sold => "sold",
             TradeStatus::Suspended => "suspended",
             TradeStatus::Terminated => "terminated",
         }
@@ -45,6 +49,7 @@ impl TradeStatus {
             "published" => Some(Self::Published),
             "opened" => Some(Self::Opened),
             "failed" => Some(Self::Failed),
+            "sold" => Some(Self::Sold),
             "suspended" => Some(Self::Suspended),
             "terminated" => Some(Self::Terminated),
             _ => None,

@@ -10,6 +10,7 @@ use super::{event, Caller, EngineError, Platform, Result};
 use crate::domain::clock::rfc3339;
 use crate::domain::identity::Role;
 use crate::domain::trade::{Trade, TradeStatus};
+use crate::store::sale::LiveResume;
 use crate::store::StoreError;
 
 /// Longest reason for an intervention.
@@ -157,10 +158,30 @@ impl Platform {
             data.insert("starts_at".into(), rfc3339(live.starts_at).into());
             data.insert("ends_at".into(), live.ends_at.map(rfc3339).into());
         }
+        if let Some(data) = data.as_object_mut() {
+            data.insert("shift_ms".into(), shift.num_milliseconds().into());
+        }
         let ev = event(caller, "trade.resumed", Some(trade_id), data, vec![]);
+        let rules = match &live {
+            Some(terms) => {
+                let mut resumed = trade.clone();
+                resumed.terms.live = Some(terms.clone());
+                Some(self.sale_rules(&resumed)?)
+            }
+            None => None,
+        };
+        let resume = live
+            .as_ref()
+            .zip(rules.as_ref())
+            .map(|(terms, rules)| LiveResume {
+                terms,
+                rules,
+                since,
+                by: shift,
+            });
         match self
             .store
-            .resume_trade(trade_id, deadline, window, live.as_ref(), ev)
+            .resume_trade(trade_id, deadline, window, resume, ev)
             .await
         {
             Ok(_) => {}

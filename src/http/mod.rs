@@ -13,6 +13,7 @@ mod feed;
 mod interventions;
 mod log;
 mod opening;
+mod sales;
 mod trades;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -68,6 +69,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(calendar::router())
         .merge(applications::router())
         .merge(bank::router())
+        .merge(sales::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     let web = ServeDir::new(&settings.web_dir);
     api.with_state(state)

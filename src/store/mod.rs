@@ -12,6 +12,7 @@ mod sql;
 mod sqlite;
 
 pub mod live;
+pub mod sale;
 pub mod supervision;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -122,7 +123,9 @@ pub struct ClarificationAnswer {
 }
 
 #[async_trait]
-pub trait Store: SupervisionStore + live::LiveStore + Send + Sync + 'static {
+pub trait Store:
+    SupervisionStore + live::LiveStore + sale::SaleStore + Send + Sync + 'static
+{
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;
 

@@ -56,3 +56,4 @@ impl PgStore {
 impl_store!(PgStore, Postgres);
 super::supervision::impl_supervision_store!(PgStore, Postgres);
 super::live::impl_live_store!(PgStore, Postgres);
+super::sale::impl_sale_store!(PgStore, Postgres);

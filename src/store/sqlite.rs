@@ -66,3 +66,4 @@ impl SqliteStore {
 impl_store!(SqliteStore, Sqlite);
 super::supervision::impl_supervision_store!(SqliteStore, Sqlite);
 super::live::impl_live_store!(SqliteStore, Sqlite);
+super::sale::impl_sale_store!(SqliteStore, Sqlite);

@@ -78,7 +78,7 @@ pub trait SupervisionStore: Send + Sync {
         id: &str,
         bid_deadline: DateTime<Utc>,
         window_ends_at: Option<DateTime<Utc>>,
-        live: Option<&crate::domain::trade::LiveTerms>,
+        live: Option<super::sale::LiveResume<'_>>,
         event: NewEvent,
     ) -> Result<i64>;
     /// Terminates a published or suspended trade (else `Conflict("not_active")`).
@@ -338,15 +338,15 @@ macro_rules! impl_supervision_store {
                 id: &str,
                 bid_deadline: chrono::DateTime<chrono::Utc>,
                 window_ends_at: Option<chrono::DateTime<chrono::Utc>>,
-                live: Option<&$crate::domain::trade::LiveTerms>,
+                live: Option<$crate::store::sale::LiveResume<'_>>,
                 event: $crate::domain::event::NewEvent,
             ) -> $crate::store::Result<i64> {
                 let mut tx = self.begin_write().await?;
                 if let Some(live) = live {
                     sqlx::query("UPDATE trade_live_terms SET starts_at = $2, ends_at = $3 WHERE trade_id = $1")
                         .bind(id)
-                        .bind(live.starts_at.timestamp_millis())
-                        .bind(live.ends_at.map(|e| e.timestamp_millis()))
+                        .bind(live.terms.starts_at.timestamp_millis())
+                        .bind(live.terms.ends_at.map(|e| e.timestamp_millis()))
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -369,6 +369,13 @@ macro_rules! impl_supervision_store {
                     .await?;
                 }
                 let seq = self.append_in(&mut tx, &event).await?;
+                if let Some(live) = live {
+                    // The sale's own pending instant (a freeze or countdown) moves too.
+                    if let Some(mut sale) = Self::sale_in(&mut tx, id).await? {
+                        sale.shift(live.since, live.by);
+                        Self::save_sale(&mut tx, id, &sale, live.rules, seq).await?;
+                    }
+                }
                 self.commit(tx).await?;
                 Ok(seq)
             }

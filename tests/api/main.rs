@@ -20,5 +20,6 @@ mod interventions;
 mod live;
 mod log_tree;
 mod opening;
+mod quotes;
 mod sealing;
 mod trades;

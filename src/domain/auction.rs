@@ -1,0 +1,584 @@
+//! The quoting engine of live sales (ADR 0010): one state machine for listing (挂牌),
+//! auction (拍卖) and state-asset dynamic bidding (网络竞价). It is pure: the store runs
+//! it inside the write transaction that records each step, and replay runs it again over
+//! the logged steps and must reach the logged result.
+//!
+//! Time moves it only through [`Sale::advance`], which fires every period end due by
+//! the given instant, in order; a quote is then judged against the state at its instant.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+use super::money::Money;
+
+/// Which kind of sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// 挂牌: free quotes during the listing; with enough bidders still in at its end, a
+    /// freeze, then timed bidding.
+    Listing,
+    /// 拍卖: timed bidding from the start.
+    Auction,
+    /// 信息披露: no quotes during disclosure; at its end one buyer takes it by agreement
+    /// at the start price, several go to dynamic bidding (a free-quote period, then timed
+    /// bidding).
+    Disclosure,
+}
+
+impl Format {
+    /// The format of a rulebook procedure of the live engine.
+    pub fn of_procedure(procedure: &str) -> Option<Self> {
+        match procedure {
+            "listing" => Some(Self::Listing),
+            "auction" => Some(Self::Auction),
+            "disclosure" => Some(Self::Disclosure),
+            _ => None,
+        }
+    }
+}
+
+/// The numbers a sale runs on, from its terms and the rulebook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rules {
+    pub format: Format,
+    pub start_price: Money,
+    pub increment: Money,
+    pub starts_at: DateTime<Utc>,
+    /// End of the listing or disclosure (none for an auction).
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Each valid quote in timed bidding restarts a countdown of this many seconds.
+    pub countdown_seconds: i64,
+    /// Listing: minutes between its end and timed bidding, when no quote is taken.
+    pub freeze_minutes: i64,
+    /// Disclosure: minutes of free quoting before timed bidding.
+    pub free_quote_minutes: i64,
+    /// Bidders still in at the end of a listing for timed bidding to follow.
+    pub min_bidders_for_timed: usize,
+}
+
+impl Rules {
+    fn countdown(&self) -> Duration {
+        Duration::seconds(self.countdown_seconds)
+    }
+}
+
+/// Where a sale is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    /// Before the start.
+    Announced,
+    /// A listing: quotes are free until the listing ends.
+    Listing,
+    /// A disclosure: no quotes; applications and deposits.
+    Disclosure,
+    /// After a listing, before timed bidding: no quotes.
+    Frozen {
+        #[serde(serialize_with = "super::clock::serde_rfc3339::serialize")]
+        until: DateTime<Utc>,
+    },
+    /// Dynamic bidding's free-quote period.
+    FreeQuote {
+        #[serde(serialize_with = "super::clock::serde_rfc3339::serialize")]
+        until: DateTime<Utc>,
+    },
+    /// Timed bidding: the sale ends at `deadline` unless a valid quote restarts it.
+    Timed {
+        #[serde(serialize_with = "super::clock::serde_rfc3339::serialize")]
+        deadline: DateTime<Utc>,
+    },
+    /// Over; the result is in [`Sale::result`].
+    Closed,
+}
+
+/// One accepted quote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub bidder_number: String,
+    pub amount: Money,
+    #[serde(serialize_with = "super::clock::serde_rfc3339::serialize")]
+    pub at: DateTime<Utc>,
+}
+
+/// How a sale ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SaleResult {
+    /// Sold (成交) to the holder of `bidder_number` at `amount`.
+    Sold {
+        bidder_number: String,
+        amount: Money,
+        /// `quote` (the best quote) or `agreement` (one buyer at the start price).
+        by: String,
+    },
+    /// Not sold (流拍), with the public reason.
+    Failed { reason: String },
+}
+
+/// What a bidder is told when its quote is taken (and again on a retry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub quote_id: String,
+    pub client_quote_id: String,
+    pub bidder_number: String,
+    pub amount: Money,
+    /// Always true for an accepted quote: it must beat the best.
+    pub became_best: bool,
+    /// The lowest next quote.
+    pub next_minimum: Money,
+    /// The countdown's end, in timed bidding.
+    #[serde(serialize_with = "super::clock::serde_rfc3339::option")]
+    pub deadline: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "super::clock::serde_rfc3339::serialize")]
+    pub at: DateTime<Utc>,
+    /// The log entry that recorded it.
+    pub seq: i64,
+}
+
+/// A period end that moved the sale, for the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    /// The instant it was due (not when it was noticed).
+    #[serde(serialize_with = "super::clock::serde_rfc3339::serialize")]
+    pub due: DateTime<Utc>,
+    pub to: Phase,
+}
+
+/// Why a quote is refused. Each has a stable code (docs/api.md).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteError {
+    #[error("quoting has not started (server time)")]
+    NotOpen,
+    #[error("no quotes are taken now: the listing has ended and timed bidding starts at {0}")]
+    Frozen(String),
+    #[error("quoting has closed (server time)")]
+    Closed,
+    #[error("a quote must be a whole multiple of the increment {0}")]
+    NotMultiple(Money),
+    #[error("the first quote must be at least the start price {0}")]
+    BelowStart(Money),
+    #[error("{0} is already the best quote: the first to quote it holds it")]
+    PriceTaken(Money),
+    #[error("a quote must be at least the best quote plus the increment: {0}")]
+    BelowIncrement(Money),
+    #[error("you hold the best quote already")]
+    AlreadyBest,
+}
+
+impl QuoteError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotOpen => "quoting_not_open",
+            Self::Frozen(_) => "quoting_frozen",
+            Self::Closed => "quoting_closed",
+            Self::NotMultiple(_) => "quote_not_multiple",
+            Self::BelowStart(_) => "quote_below_start",
+            Self::PriceTaken(_) => "quote_price_taken",
+            Self::BelowIncrement(_) => "quote_below_increment",
+            Self::AlreadyBest => "quote_already_best",
+        }
+    }
+}
+
+/// A sale's state: its phase, the best quote, who has quoted, and the result once closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sale {
+    pub phase: Phase,
+    pub best: Option<Quote>,
+    /// Bidder numbers that have quoted.
+    pub quoted: BTreeSet<String>,
+    pub quotes: u64,
+    pub result: Option<SaleResult>,
+}
+
+impl Default for Sale {
+    fn default() -> Self {
+        Self {
+            phase: Phase::Announced,
+            best: None,
+            quoted: BTreeSet::new(),
+            quotes: 0,
+            result: None,
+        }
+    }
+}
+
+impl Sale {
+    /// When the next period end is due, if any: the timer the store keeps for this sale.
+    pub fn next_due(&self, rules: &Rules) -> Option<DateTime<Utc>> {
+        match &self.phase {
+            Phase::Announced => Some(rules.starts_at),
+            Phase::Listing | Phase::Disclosure => rules.ends_at,
+            Phase::Frozen { until } | Phase::FreeQuote { until } => Some(*until),
+            Phase::Timed { deadline } => Some(*deadline),
+            Phase::Closed => None,
+        }
+    }
+
+    /// Fires every period end due by `now`, in order, and returns them. `numbered` is the
+    /// bidder numbers of the sale (qualified, deposit confirmed): a disclosure's end
+    /// needs them.
+    pub fn advance(
+        &mut self,
+        rules: &Rules,
+        now: DateTime<Utc>,
+        numbered: &[String],
+    ) -> Vec<Transition> {
+        let mut fired = Vec::new();
+        while let Some(due) = self.next_due(rules).filter(|due| *due <= now) {
+            self.fire(rules, due, numbered);
+            fired.push(Transition {
+                due,
+                to: self.phase.clone(),
+            });
+        }
+        fired
+    }
+
+    fn fire(&mut self, rules: &Rules, due: DateTime<Utc>, numbered: &[String]) {
+        self.phase = match (&self.phase, rules.format) {
+            (Phase::Announced, Format::Listing) => Phase::Listing,
+            (Phase::Announced, Format::Disclosure) => Phase::Disclosure,
+            (Phase::Announced, Format::Auction) => Phase::Timed {
+                deadline: due + rules.countdown(),
+            },
+            (Phase::Listing, _) => {
+                if self.quoted.len() >= rules.min_bidders_for_timed.max(1) {
+                    let until = due + Duration::minutes(rules.freeze_minutes);
+                    if until > due {
+                        Phase::Frozen { until }
+                    } else {
+                        Phase::Timed {
+                            deadline: due + rules.countdown(),
+                        }
+                    }
+                } else {
+                    return self.close();
+                }
+            }
+            (Phase::Disclosure, _) => match numbered {
+                [] => return self.fail("no_bidder"),
+                [only] => {
+                    self.result = Some(SaleResult::Sold {
+                        bidder_number: only.clone(),
+                        amount: rules.start_price,
+                        by: "agreement".into(),
+                    });
+                    Phase::Closed
+                }
+                _ => Phase::FreeQuote {
+                    until: due + Duration::minutes(rules.free_quote_minutes),
+                },
+            },
+            (Phase::Frozen { .. } | Phase::FreeQuote { .. }, _) => Phase::Timed {
+                deadline: due + rules.countdown(),
+            },
+            (Phase::Timed { .. }, _) => return self.close(),
+            (Phase::Closed, _) => Phase::Closed,
+        };
+    }
+
+    /// Ends the sale on its best quote, or as failed without one.
+    fn close(&mut self) {
+        match &self.best {
+            Some(best) => {
+                self.result = Some(SaleResult::Sold {
+                    bidder_number: best.bidder_number.clone(),
+                    amount: best.amount,
+                    by: "quote".into(),
+                });
+                self.phase = Phase::Closed;
+            }
+            None => self.fail("no_quote"),
+        }
+    }
+
+    fn fail(&mut self, reason: &str) {
+        self.result = Some(SaleResult::Failed {
+            reason: reason.into(),
+        });
+        self.phase = Phase::Closed;
+    }
+
+    /// The lowest quote acceptable now.
+    pub fn minimum(&self, rules: &Rules) -> Money {
+        match &self.best {
+            Some(best) => Money::new(best.amount.minor_units() + rules.increment.minor_units())
+                .unwrap_or(best.amount),
+            None => rules.start_price,
+        }
+    }
+
+    /// Judges a quote at `at` (after [`Sale::advance`] to `at`) and takes it if valid:
+    /// it becomes the best, and in timed bidding restarts the countdown.
+    pub fn quote(
+        &mut self,
+        rules: &Rules,
+        bidder_number: &str,
+        amount: Money,
+        at: DateTime<Utc>,
+    ) -> Result<(), QuoteError> {
+        match &self.phase {
+            Phase::Announced | Phase::Disclosure => return Err(QuoteError::NotOpen),
+            Phase::Frozen { until } => {
+                return Err(QuoteError::Frozen(super::clock::rfc3339(*until)))
+            }
+            Phase::Closed => return Err(QuoteError::Closed),
+            Phase::Listing | Phase::FreeQuote { .. } | Phase::Timed { .. } => {}
+        }
+        let step = rules.increment.minor_units();
+        if step <= 0 || amount.minor_units() % step != 0 {
+            return Err(QuoteError::NotMultiple(rules.increment));
+        }
+        match &self.best {
+            None if amount < rules.start_price => {
+                return Err(QuoteError::BelowStart(rules.start_price))
+            }
+            Some(best) if best.bidder_number == bidder_number => {
+                return Err(QuoteError::AlreadyBest)
+            }
+            Some(best) if amount == best.amount => return Err(QuoteError::PriceTaken(amount)),
+            Some(_) if amount < self.minimum(rules) => {
+                return Err(QuoteError::BelowIncrement(self.minimum(rules)))
+            }
+            _ => {}
+        }
+        self.best = Some(Quote {
+            bidder_number: bidder_number.to_owned(),
+            amount,
+            at,
+        });
+        self.quoted.insert(bidder_number.to_owned());
+        self.quotes += 1;
+        if let Phase::Timed { deadline } = &mut self.phase {
+            *deadline = at + rules.countdown();
+        }
+        Ok(())
+    }
+
+    /// Moves the pending instant by `by` if it is after `since`: a suspension's length,
+    /// given back on resume (the listing's own start and end move with the trade's terms).
+    pub fn shift(&mut self, since: DateTime<Utc>, by: Duration) {
+        match &mut self.phase {
+            Phase::Frozen { until: at }
+            | Phase::FreeQuote { until: at }
+            | Phase::Timed { deadline: at }
+                if *at > since =>
+            {
+                *at += by;
+            }
+            _ => {}
+        }
+    }
+
+    /// The countdown's deadline, in timed bidding.
+    pub fn deadline(&self) -> Option<DateTime<Utc>> {
+        match self.phase {
+            Phase::Timed { deadline } => Some(deadline),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(minutes: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 18, 1, 0, 0)
+            .single()
+            .unwrap_or_default()
+            + Duration::minutes(minutes)
+    }
+
+    fn yuan(n: i64) -> Money {
+        Money::new(n * 100).unwrap_or(Money::ZERO)
+    }
+
+    fn rules(format: Format) -> Rules {
+        Rules {
+            format,
+            start_price: yuan(1_000),
+            increment: yuan(100),
+            starts_at: t(0),
+            ends_at: (format != Format::Auction).then(|| t(60)),
+            countdown_seconds: 240,
+            freeze_minutes: 10,
+            free_quote_minutes: 30,
+            min_bidders_for_timed: 2,
+        }
+    }
+
+    fn codes(sale: &mut Sale, r: &Rules, quotes: &[(&str, i64, i64)]) -> Vec<&'static str> {
+        quotes
+            .iter()
+            .map(|(who, amount, at)| {
+                sale.advance(r, t(*at), &[]);
+                sale.quote(r, who, yuan(*amount), t(*at))
+                    .map_or_else(|e| e.code(), |()| "ok")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_listing_with_two_bidders_goes_to_timed_bidding_and_the_last_best_wins() {
+        let r = rules(Format::Listing);
+        let mut sale = Sale::default();
+        let got = codes(
+            &mut sale,
+            &r,
+            &[
+                ("A", 1_000, -1),
+                ("A", 900, 1),
+                ("A", 1_050, 1),
+                ("A", 1_000, 2),
+                ("B", 1_000, 3),
+                ("B", 1_050, 3),
+                ("A", 1_000, 4),
+                ("B", 1_100, 4),
+                ("A", 1_300, 5),
+                ("B", 1_300, 6),
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "quoting_not_open",
+                "quote_below_start",
+                "quote_not_multiple",
+                "ok",
+                "quote_price_taken",
+                "quote_not_multiple",
+                "quote_already_best",
+                "ok",
+                "ok",
+                "quote_price_taken"
+            ]
+        );
+        // The listing ends at 60 with A and B in: ten minutes' freeze, then 4 minutes.
+        let fired = sale.advance(&r, t(60), &[]);
+        assert_eq!(fired.len(), 1);
+        assert_eq!(sale.phase, Phase::Frozen { until: t(70) });
+        assert_eq!(
+            codes(&mut sale, &r, &[("B", 1_400, 65)]),
+            ["quoting_frozen"]
+        );
+        sale.advance(&r, t(70), &[]);
+        assert_eq!(
+            sale.deadline(),
+            Some(t(74)),
+            "the countdown starts when the freeze ends"
+        );
+        // Each valid quote restarts it; a refused one does not.
+        assert_eq!(codes(&mut sale, &r, &[("B", 1_400, 73)]), ["ok"]);
+        assert_eq!(sale.deadline(), Some(t(77)));
+        assert_eq!(
+            codes(&mut sale, &r, &[("A", 1_450, 76)]),
+            ["quote_not_multiple"]
+        );
+        assert_eq!(sale.deadline(), Some(t(77)));
+        // A minute before the end nothing fires; at the end the sale closes, once.
+        assert!(sale.advance(&r, t(76), &[]).is_empty());
+        assert_eq!(sale.advance(&r, t(77), &[]).len(), 1);
+        assert!(sale.advance(&r, t(90), &[]).is_empty());
+        assert_eq!(
+            codes(&mut sale, &r, &[("A", 1_500, 77)]),
+            ["quoting_closed"]
+        );
+        assert_eq!(
+            sale.result,
+            Some(SaleResult::Sold {
+                bidder_number: "B".into(),
+                amount: yuan(1_400),
+                by: "quote".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_listing_with_one_bidder_sells_to_it_and_one_without_quotes_fails() {
+        let r = rules(Format::Listing);
+        let mut one = Sale::default();
+        assert_eq!(codes(&mut one, &r, &[("A", 1_000, 1)]), ["ok"]);
+        one.advance(&r, t(61), &[]);
+        assert!(
+            matches!(one.result, Some(SaleResult::Sold { ref bidder_number, .. }) if bidder_number == "A")
+        );
+
+        let mut none = Sale::default();
+        none.advance(&r, t(61), &[]);
+        assert_eq!(
+            none.result,
+            Some(SaleResult::Failed {
+                reason: "no_quote".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_auction_counts_down_from_its_start() {
+        let r = rules(Format::Auction);
+        let mut sale = Sale::default();
+        sale.advance(&r, t(0), &[]);
+        assert_eq!(sale.deadline(), Some(t(4)));
+        let mut silent = sale.clone();
+        silent.advance(&r, t(4), &[]);
+        assert!(matches!(silent.result, Some(SaleResult::Failed { .. })));
+        assert_eq!(codes(&mut sale, &r, &[("A", 1_000, 3)]), ["ok"]);
+        assert_eq!(sale.deadline(), Some(t(7)));
+    }
+
+    #[test]
+    fn a_disclosure_ends_by_agreement_with_one_buyer_and_in_bidding_with_two() {
+        let r = rules(Format::Disclosure);
+        let mut sale = Sale::default();
+        assert_eq!(
+            codes(&mut sale, &r, &[("A", 1_000, 5)]),
+            ["quoting_not_open"]
+        );
+        let mut one = sale.clone();
+        one.advance(&r, t(60), &["A".into()]);
+        assert_eq!(
+            one.result,
+            Some(SaleResult::Sold {
+                bidder_number: "A".into(),
+                amount: yuan(1_000),
+                by: "agreement".into()
+            })
+        );
+        let mut none = sale.clone();
+        none.advance(&r, t(60), &[]);
+        assert!(
+            matches!(none.result, Some(SaleResult::Failed { ref reason }) if reason == "no_bidder")
+        );
+
+        sale.advance(&r, t(60), &["A".into(), "B".into()]);
+        assert_eq!(sale.phase, Phase::FreeQuote { until: t(90) });
+        assert_eq!(codes(&mut sale, &r, &[("A", 1_000, 70)]), ["ok"]);
+        assert_eq!(
+            sale.phase,
+            Phase::FreeQuote { until: t(90) },
+            "no countdown yet"
+        );
+        sale.advance(&r, t(90), &[]);
+        assert_eq!(sale.deadline(), Some(t(94)));
+    }
+
+    #[test]
+    fn a_suspension_gives_back_its_time() {
+        let r = rules(Format::Auction);
+        let mut sale = Sale::default();
+        sale.advance(&r, t(0), &[]);
+        sale.shift(t(1), Duration::minutes(30));
+        assert_eq!(sale.deadline(), Some(t(34)));
+        sale.shift(t(40), Duration::minutes(30));
+        assert_eq!(
+            sale.deadline(),
+            Some(t(34)),
+            "a deadline passed before the suspension stays"
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! The quoting engine of live sales (ADR 0010): quotes from numbered bidders, period
+//! ends fired by a timer loop, the close and its settlement. The rules are
+//! `domain::auction`; every step is one store transaction (`store::sale`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{event, Caller, EngineError, Platform, Result};
+use crate::domain::auction::{Accepted, Format, Phase, QuoteError, Rules, Sale, SaleResult};
+use crate::domain::clock::rfc3339;
+use crate::domain::identity::Role;
+use crate::domain::money::Money;
+use crate::domain::trade::Trade;
+use crate::store::sale::{QuoteIntake, SaleEvent, SaleStep};
+
+/// Longest client quote id.
+pub const MAX_CLIENT_QUOTE_ID: usize = 64;
+
+/// How often the timer loop looks for period ends due.
+pub const TIMER_TICK: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// What a bidder sends to quote.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewQuote {
+    /// The bidder's own id for this quote: a retry with the same id gets the first answer.
+    pub client_quote_id: String,
+    pub amount: Money,
+}
+
+/// The answer to an accepted quote.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuoteAnswer {
+    #[serde(flatten)]
+    pub accepted: Accepted,
+    /// Whether this answers a retry.
+    pub repeated: bool,
+    /// Milliseconds left on the countdown at the server's time of answering.
+    pub remaining_ms: Option<i64>,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
+    pub server_time: DateTime<Utc>,
+}
+
+/// A live sale as anyone may see it: numbers, never names.
+#[derive(Debug, Clone, Serialize)]
+pub struct SaleView {
+    pub trade_id: String,
+    #[serde(flatten)]
+    pub phase: Phase,
+    pub rules: Rules,
+    pub best: Option<BestView>,
+    pub next_minimum: Money,
+    pub remaining_ms: Option<i64>,
+    pub quotes: Vec<Accepted>,
+    pub result: Option<SaleResult>,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
+    pub server_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BestView {
+    pub bidder_number: String,
+    pub amount: Money,
+}
+
+fn quote_refused(e: &QuoteError) -> EngineError {
+    match e {
+        QuoteError::NotMultiple(_) | QuoteError::BelowStart(_) => {
+            EngineError::invalid(e.code(), e.to_string())
+        }
+        _ => EngineError::conflict(e.code(), e.to_string()),
+    }
+}
+
+fn remaining(sale: &Sale, now: DateTime<Utc>) -> Option<i64> {
+    sale.deadline().map(|d| (d - now).num_milliseconds().max(0))
+}
+
+impl Platform {
+    /// The rules a live trade's sale runs on: its terms and its rulebook entry.
+    pub(crate) fn sale_rules(&self, trade: &Trade) -> Result<Rules> {
+        let live = trade.terms.live.as_ref().ok_or_else(|| {
+            EngineError::conflict("wrong_engine", "this trade is a tender: it takes no quotes")
+        })?;
+        let procedure = self
+            .rulebook
+            .procedure(&trade.terms.kind, &trade.terms.procedure)
+            .ok_or_else(|| {
+                EngineError::conflict(
+                    "unknown_procedure",
+                    "the trade's procedure is not in the rulebook the server runs",
+                )
+            })?;
+        let format = Format::of_procedure(&procedure.procedure).ok_or_else(|| {
+            EngineError::conflict("wrong_engine", "this procedure has no quoting format")
+        })?;
+        let rule = |r: &Option<crate::domain::rulebook::Rule>| r.as_ref().map_or(0, |r| r.value);
+        Ok(Rules {
+            format,
+            start_price: live.start_price,
+            increment: live.increment,
+            starts_at: live.starts_at,
+            ends_at: live.ends_at,
+            countdown_seconds: live
+                .countdown_seconds
+                .map_or_else(|| rule(&procedure.rules.countdown_seconds), i64::from),
+            freeze_minutes: rule(&procedure.rules.freeze_minutes),
+            free_quote_minutes: rule(&procedure.rules.free_quote_minutes),
+            min_bidders_for_timed: usize::try_from(rule(&procedure.rules.min_bidders_for_timed))
+                .unwrap_or(2),
+        })
+    }
+
+    /// Runs one step of a sale: what is due by now, then `quote`.
+    async fn step(
+        &self,
+        caller: &Caller,
+        trade: &Trade,
+        quote: Option<&QuoteIntake>,
+    ) -> Result<crate::store::sale::Stepped> {
+        let rules = self.sale_rules(trade)?;
+        let disclosure = rules.format == Format::Disclosure;
+        let trade_id = trade.id.clone();
+        let build = move |e: &SaleEvent<'_>| match e {
+            SaleEvent::Period(t, numbered) => {
+                let mut data = serde_json::json!({ "due": rfc3339(t.due), "to": t.to });
+                if disclosure {
+                    data["numbered"] = serde_json::json!(numbered);
+                }
+                event(caller, "sale.period", Some(&trade_id), data, vec![])
+            }
+            SaleEvent::Quote(a) => event(
+                caller,
+                "sale.quote",
+                Some(&trade_id),
+                serde_json::json!({
+                    "quote": a.quote_id,
+                    "bidder_number": a.bidder_number,
+                    "amount": a.amount,
+                    "deadline": a.deadline.map(rfc3339),
+                }),
+                vec![],
+            ),
+            SaleEvent::Closed(result, refunds) => event(
+                caller,
+                "sale.closed",
+                Some(&trade_id),
+                serde_json::json!({ "result": result, "deposits_released": refunds }),
+                vec![],
+            ),
+        };
+        Ok(self
+            .store
+            .step_sale(
+                SaleStep {
+                    trade_id: &trade.id,
+                    rules: &rules,
+                    deposit: trade.terms.bond_amount,
+                    quote,
+                },
+                &build,
+            )
+            .await?)
+    }
+
+    /// A numbered bidder quotes. The server's order of receipt decides; the answer says
+    /// the quote became best, the next minimum, and the countdown.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn quote(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        new: NewQuote,
+    ) -> Result<QuoteAnswer> {
+        let bidder = caller.require(Role::Bidder)?;
+        let id = new.client_quote_id.trim();
+        if id.is_empty()
+            || id.len() > MAX_CLIENT_QUOTE_ID
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(EngineError::invalid(
+                "invalid_client_quote_id",
+                "client_quote_id must be 1 to 64 letters, digits, - or _",
+            ));
+        }
+        let trade = self.live_trade(trade_id).await?;
+        super::interventions::require_active(&trade)?;
+        let number = self
+            .store
+            .application_of(&trade.id, bidder.usci.as_str())
+            .await?
+            .and_then(|a| a.bidder_number)
+            .ok_or_else(|| {
+                EngineError::conflict(
+                    "no_bidder_number",
+                    "only a qualified bidder whose deposit is confirmed has a bidder number and may quote",
+                )
+            })?;
+        let intake = QuoteIntake {
+            id: uuid::Uuid::now_v7().to_string(),
+            identity_id: bidder.id.clone(),
+            client_quote_id: id.to_owned(),
+            bidder_number: number,
+            amount: new.amount,
+        };
+        let stepped = self.step(caller, &trade, Some(&intake)).await?;
+        let now = self.clock.now();
+        match stepped.quote {
+            Some(Ok(accepted)) => Ok(QuoteAnswer {
+                remaining_ms: accepted
+                    .deadline
+                    .map(|d| (d - now).num_milliseconds().max(0)),
+                accepted,
+                repeated: stepped.repeated,
+                server_time: now,
+            }),
+            Some(Err(e)) => Err(quote_refused(&e)),
+            None => Err(EngineError::conflict(
+                "quoting_closed",
+                "quoting has closed (server time)",
+            )),
+        }
+    }
+
+    /// Fires every sale period end due by now (listing ends, freezes, countdowns), once
+    /// each. Returns how many sales moved.
+    pub async fn fire_due_sales(&self) -> Result<usize> {
+        let caller = Caller::default();
+        let mut moved = 0;
+        for due in self.store.due_sales(self.clock.now()).await? {
+            let Some(trade) = self.store.trade(&due.trade_id).await? else {
+                continue;
+            };
+            match self.step(&caller, &trade, None).await {
+                Ok(stepped) if !stepped.seqs.is_empty() => moved += 1,
+                Ok(_) => {}
+                Err(e) => tracing::error!(trade.id = %trade.id, error = %e, "sale timer"),
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Starts the loop that fires sale timers every [`TIMER_TICK`].
+    pub fn start_sale_timers(self: &Arc<Self>) {
+        let platform = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TIMER_TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = platform.fire_due_sales().await {
+                    tracing::warn!(error = %e, "sale timers");
+                }
+            }
+        });
+    }
+
+    /// A live sale as the public sees it: phase, best quote and countdown under bidder
+    /// numbers, the quote history, and the result.
+    pub async fn sale_view(&self, trade_id: &str) -> Result<SaleView> {
+        let trade = self.live_trade(trade_id).await?;
+        let rules = self.sale_rules(&trade)?;
+        let now = self.clock.now();
+        // As stored: a period end due fires within a tick of the timer loop, and the
+        // countdown shown never goes below zero.
+        let sale = self.store.sale(trade_id).await?.unwrap_or_default();
+        let quotes = self.store.quotes(trade_id).await?;
+        Ok(SaleView {
+            trade_id: trade.id,
+            remaining_ms: remaining(&sale, now),
+            next_minimum: sale.minimum(&rules),
+            best: sale.best.as_ref().map(|b| BestView {
+                bidder_number: b.bidder_number.clone(),
+                amount: b.amount,
+            }),
+            phase: sale.phase,
+            rules,
+            quotes,
+            result: sale.result,
+            server_time: now,
+        })
+    }
+}

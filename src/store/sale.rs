@@ -1,0 +1,369 @@
+//! Storage of the quoting engine (ADR 0010): each step of a live sale (period ends due,
+//! then a quote) is one write transaction that loads the sale's state, runs
+//! `domain::auction` on it, and writes the new state, the quote and the log entries.
+//! Writes are serialized (SQLite's single writer, PostgreSQL's log lock), so the log's
+//! order is the order of receipt and each timer fires once.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::Result;
+use crate::domain::auction::{Accepted, QuoteError, Rules, Sale, SaleResult, Transition};
+use crate::domain::money::Money;
+
+/// A quote to judge.
+#[derive(Debug, Clone)]
+pub struct QuoteIntake {
+    pub id: String,
+    pub identity_id: String,
+    pub client_quote_id: String,
+    pub bidder_number: String,
+    pub amount: Money,
+}
+
+/// One step of a sale: fire what is due, then judge `quote` if any.
+#[derive(Debug, Clone, Copy)]
+pub struct SaleStep<'a> {
+    pub trade_id: &'a str,
+    pub rules: &'a Rules,
+    /// The deposit each bidder paid: converted for the winner at the close.
+    pub deposit: Money,
+    pub quote: Option<&'a QuoteIntake>,
+}
+
+/// What a step puts in the log.
+#[derive(Debug, Clone, Copy)]
+pub enum SaleEvent<'a> {
+    /// A period ended; `numbered` is the sale's bidder numbers at that moment.
+    Period(&'a Transition, &'a [String]),
+    Quote(&'a Accepted),
+    /// The result, and how many deposits go back.
+    Closed(&'a SaleResult, usize),
+}
+
+/// Builds a step's log entries.
+pub type SaleEventFor<'a> =
+    &'a (dyn for<'b> Fn(&SaleEvent<'b>) -> crate::domain::event::NewEvent + Send + Sync);
+
+/// What a step did.
+#[derive(Debug, Clone)]
+pub struct Stepped {
+    pub sale: Sale,
+    /// The quote's fate; `None` without a quote.
+    pub quote: Option<Result<Accepted, QuoteError>>,
+    /// The quote was a retry of one already taken.
+    pub repeated: bool,
+    /// The log entries this step wrote, in order.
+    pub seqs: Vec<i64>,
+}
+
+/// A live sale being resumed: its shifted terms and rules, and the suspension.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveResume<'a> {
+    pub terms: &'a crate::domain::trade::LiveTerms,
+    pub rules: &'a Rules,
+    pub since: DateTime<Utc>,
+    pub by: chrono::Duration,
+}
+
+/// A sale whose timer is due.
+#[derive(Debug, Clone)]
+pub struct DueSale {
+    pub trade_id: String,
+    pub due: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait SaleStore: Send + Sync {
+    /// Runs one step of a sale in one write transaction (see the module doc).
+    async fn step_sale(&self, step: SaleStep<'_>, event: SaleEventFor<'_>) -> Result<Stepped>;
+    /// A sale's state, if it has taken a step.
+    async fn sale(&self, trade_id: &str) -> Result<Option<Sale>>;
+    /// A sale's accepted quotes, in log order.
+    async fn quotes(&self, trade_id: &str) -> Result<Vec<Accepted>>;
+    /// Published sales whose timer is due by `now`, and those past their start that have
+    /// not taken a step.
+    async fn due_sales(&self, now: DateTime<Utc>) -> Result<Vec<DueSale>>;
+}
+
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> super::StoreError {
+    super::StoreError::Other(format!("a stored sale is not valid: {e}").into())
+}
+
+/// Implements `SaleStore` for a store type that `impl_store!` and `impl_live_store!`
+/// were applied to.
+macro_rules! impl_sale_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            async fn sale_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                trade_id: &str,
+            ) -> $crate::store::Result<Option<$crate::domain::auction::Sale>> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT state FROM live_sales WHERE trade_id = $1")
+                        .bind(trade_id)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                row.map(|(s,)| serde_json::from_str(&s).map_err($crate::store::sale::corrupt))
+                    .transpose()
+            }
+
+            async fn save_sale(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                trade_id: &str,
+                sale: &$crate::domain::auction::Sale,
+                rules: &$crate::domain::auction::Rules,
+                seq: i64,
+            ) -> $crate::store::Result<()> {
+                let state = serde_json::to_string(sale).map_err($crate::store::sale::corrupt)?;
+                let due = sale.next_due(rules).map(|d| d.timestamp_millis());
+                sqlx::query(
+                    "INSERT INTO live_sales (trade_id, state, next_due_at, seq) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (trade_id) DO UPDATE SET state = excluded.state, next_due_at = excluded.next_due_at, seq = excluded.seq",
+                )
+                .bind(trade_id)
+                .bind(state)
+                .bind(due)
+                .bind(seq)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            /// Releases the deposits of a closed sale: the winner's becomes payment, every
+            /// other counted deposit gets a refund instruction. Returns the refunds made.
+            async fn settle_deposits(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                trade_id: &str,
+                result: &$crate::domain::auction::SaleResult,
+                deposit: $crate::domain::money::Money,
+                at: chrono::DateTime<chrono::Utc>,
+                seq: i64,
+            ) -> $crate::store::Result<usize> {
+                use $crate::domain::application::ApplicationStatus;
+                use $crate::domain::auction::SaleResult;
+                use $crate::domain::ledger::{EntryKind, LedgerEntry, Refund, RefundReason, RefundStatus};
+                let winner = match result {
+                    SaleResult::Sold { bidder_number, .. } => Some(bidder_number.as_str()),
+                    SaleResult::Failed { .. } => None,
+                };
+                let mut refunds = 0;
+                for a in Self::applications_in(tx, trade_id).await? {
+                    if a.deposit_at.is_none() || a.status == ApplicationStatus::Rejected {
+                        continue;
+                    }
+                    let Some((bank_id, account)) = Self::deposit_source(tx, &a.id).await? else {
+                        continue;
+                    };
+                    if winner.is_some() && a.bidder_number.as_deref() == winner {
+                        let entry = LedgerEntry {
+                            id: uuid::Uuid::now_v7().to_string(),
+                            trade_id: trade_id.to_owned(),
+                            application_id: Some(a.id.clone()),
+                            kind: EntryKind::ConvertedToPayment,
+                            amount: deposit,
+                            account,
+                            bank_id,
+                            bank_txn_id: None,
+                            refund_id: None,
+                            at,
+                            seq,
+                        };
+                        Self::insert_ledger(tx, &entry).await?;
+                    } else {
+                        let refund = Refund {
+                            id: uuid::Uuid::now_v7().to_string(),
+                            trade_id: trade_id.to_owned(),
+                            application_id: Some(a.id.clone()),
+                            account,
+                            account_name: a.payer_name.clone(),
+                            amount: deposit,
+                            reason: RefundReason::NotWinner,
+                            status: RefundStatus::Pending,
+                            created_at: at,
+                            sent_at: None,
+                            confirmed_at: None,
+                        };
+                        Self::insert_refund(tx, &refund, bank_id.as_deref().unwrap_or_default()).await?;
+                        refunds += 1;
+                    }
+                }
+                Ok(refunds)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::sale::SaleStore for $store {
+            async fn step_sale(
+                &self,
+                step: $crate::store::sale::SaleStep<'_>,
+                event: $crate::store::sale::SaleEventFor<'_>,
+            ) -> $crate::store::Result<$crate::store::sale::Stepped> {
+                use $crate::domain::auction::{Accepted, Sale};
+                use $crate::store::sale::{SaleEvent, Stepped};
+                let mut tx = self.begin_write().await?;
+                if let Some(q) = step.quote {
+                    let seen: Option<(String,)> = sqlx::query_as(
+                        "SELECT response FROM quotes WHERE trade_id = $1 AND identity_id = $2 AND client_quote_id = $3",
+                    )
+                    .bind(step.trade_id)
+                    .bind(&q.identity_id)
+                    .bind(&q.client_quote_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some((response,)) = seen {
+                        let accepted: Accepted =
+                            serde_json::from_str(&response).map_err($crate::store::sale::corrupt)?;
+                        let sale = Self::sale_in(&mut tx, step.trade_id).await?.unwrap_or_default();
+                        return Ok(Stepped {
+                            sale,
+                            quote: Some(Ok(accepted)),
+                            repeated: true,
+                            seqs: Vec::new(),
+                        });
+                    }
+                }
+                let mut sale: Sale = Self::sale_in(&mut tx, step.trade_id).await?.unwrap_or_default();
+                let was_open = sale.result.is_none();
+                let now = self.clock.now();
+                let numbered: Vec<String> = sqlx::query_as::<_, (String,)>(
+                    "SELECT bidder_number FROM applications WHERE trade_id = $1 AND bidder_number IS NOT NULL ORDER BY bidder_number",
+                )
+                .bind(step.trade_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(n,)| n)
+                .collect();
+                let mut seqs = Vec::new();
+                for transition in sale.advance(step.rules, now, &numbered) {
+                    seqs.push(self.append_in(&mut tx, &event(&SaleEvent::Period(&transition, &numbered))).await?);
+                }
+                let mut quote = None;
+                if let Some(q) = step.quote {
+                    match sale.quote(step.rules, &q.bidder_number, q.amount, now) {
+                        Err(e) => quote = Some(Err(e)),
+                        Ok(()) => {
+                            let mut accepted = Accepted {
+                                quote_id: q.id.clone(),
+                                client_quote_id: q.client_quote_id.clone(),
+                                bidder_number: q.bidder_number.clone(),
+                                amount: q.amount,
+                                became_best: true,
+                                next_minimum: sale.minimum(step.rules),
+                                deadline: sale.deadline(),
+                                at: now,
+                                seq: 0,
+                            };
+                            let entry = event(&SaleEvent::Quote(&accepted));
+                            accepted.seq = self.append_in(&mut tx, &entry).await?;
+                            seqs.push(accepted.seq);
+                            sqlx::query(
+                                "INSERT INTO quotes (id, trade_id, identity_id, client_quote_id, bidder_number, amount, at, seq, response) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                            )
+                            .bind(&q.id)
+                            .bind(step.trade_id)
+                            .bind(&q.identity_id)
+                            .bind(&q.client_quote_id)
+                            .bind(&q.bidder_number)
+                            .bind(q.amount.minor_units())
+                            .bind(now.timestamp_millis())
+                            .bind(accepted.seq)
+                            .bind(serde_json::to_string(&accepted).map_err($crate::store::sale::corrupt)?)
+                            .execute(&mut *tx)
+                            .await?;
+                            quote = Some(Ok(accepted));
+                        }
+                    }
+                }
+                if let (true, Some(result)) = (was_open, sale.result.clone()) {
+                    let status = match result {
+                        $crate::domain::auction::SaleResult::Sold { .. } => "sold",
+                        $crate::domain::auction::SaleResult::Failed { .. } => "failed",
+                    };
+                    // The close's entry comes first so the settlement can cite it.
+                    let refunds = Self::applications_in(&mut tx, step.trade_id)
+                        .await?
+                        .iter()
+                        .filter(|a| {
+                            a.deposit_at.is_some()
+                                && a.status != $crate::domain::application::ApplicationStatus::Rejected
+                        })
+                        .count()
+                        .saturating_sub(usize::from(matches!(result, $crate::domain::auction::SaleResult::Sold { .. })));
+                    let seq = self.append_in(&mut tx, &event(&SaleEvent::Closed(&result, refunds))).await?;
+                    seqs.push(seq);
+                    Self::settle_deposits(&mut tx, step.trade_id, &result, step.deposit, now, seq).await?;
+                    sqlx::query("UPDATE trades SET status = $2 WHERE id = $1 AND status = 'published'")
+                        .bind(step.trade_id)
+                        .bind(status)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if seqs.is_empty() {
+                    // Nothing happened (a refused quote, nothing due): nothing to write.
+                    tx.rollback().await?;
+                    return Ok(Stepped { sale, quote, repeated: false, seqs });
+                }
+                let last = seqs.last().copied().unwrap_or_default();
+                Self::save_sale(&mut tx, step.trade_id, &sale, step.rules, last).await?;
+                self.commit(tx).await?;
+                Ok(Stepped { sale, quote, repeated: false, seqs })
+            }
+
+            async fn sale(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Option<$crate::domain::auction::Sale>> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT state FROM live_sales WHERE trade_id = $1")
+                        .bind(trade_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.map(|(s,)| serde_json::from_str(&s).map_err($crate::store::sale::corrupt))
+                    .transpose()
+            }
+
+            async fn quotes(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Vec<$crate::domain::auction::Accepted>> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT response FROM quotes WHERE trade_id = $1 ORDER BY seq")
+                        .bind(trade_id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                rows.into_iter()
+                    .map(|(r,)| serde_json::from_str(&r).map_err($crate::store::sale::corrupt))
+                    .collect()
+            }
+
+            async fn due_sales(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<Vec<$crate::store::sale::DueSale>> {
+                let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+                    "SELECT t.id, s.next_due_at FROM trades t \
+                     JOIN trade_live_terms l ON l.trade_id = t.id \
+                     LEFT JOIN live_sales s ON s.trade_id = t.id \
+                     WHERE t.status = 'published' \
+                     AND ((s.trade_id IS NULL AND l.starts_at <= $1) OR s.next_due_at <= $1) \
+                     ORDER BY COALESCE(s.next_due_at, l.starts_at) LIMIT 1000",
+                )
+                .bind(now.timestamp_millis())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(trade_id, due)| $crate::store::sale::DueSale {
+                        trade_id,
+                        due: due.map($crate::domain::clock::from_millis),
+                    })
+                    .collect())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sale_store;

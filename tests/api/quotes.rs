@@ -1,0 +1,385 @@
+//! The quoting engine (ADR 0010) end to end: numbered bidders quote a land listing, it
+//! goes to timed bidding, each valid quote restarts the countdown, the sale ends exactly
+//! once when it expires (manual clock), and the deposits settle; concurrent quotes at one
+//! price have one winner.
+
+use chrono::{DateTime, Duration, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::deposits::{apply, notification, notify, qualify};
+use crate::helpers::{code, Backend, TestApp, User};
+use crate::live::{listing, with};
+
+crate::on_both_backends!(
+    a_listing_goes_to_timed_bidding_and_ends_exactly_once,
+    concurrent_quotes_at_one_price_have_one_winner,
+    a_state_asset_goes_by_agreement_with_one_buyer_and_to_bidding_with_two
+);
+
+/// The listing's deposit, start price and increment (`listing` in live.rs), in 分.
+const DEPOSIT: i64 = 7_200_000_000;
+const START: i64 = 36_000_000_000;
+const STEP: i64 = 50_000_000;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).map_or_else(|e| panic!("{e}"), |t| t.with_timezone(&Utc))
+}
+
+/// `n` bidders that applied, were qualified and paid: each has a bidder number.
+async fn numbered(app: &TestApp, officer: &User, trade: &str, n: usize) -> Vec<(User, String)> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let bidder = app.user("bidder").await;
+        let account = format!("62220202{:011}", out.len() + 1000 * i + 1);
+        let application = apply(app, &bidder, trade, &account).await;
+        qualify(app, officer, &application).await;
+        let txn = format!("DEV-{trade}-{i}");
+        let (status, paid) = notify(app, notification(trade, &txn, &account, &json!({}))).await;
+        assert_eq!(paid["outcome"], "deposit_confirmed", "{status} {paid}");
+        let (_, mine) = app
+            .get(
+                &format!("/api/v1/trades/{trade}/applications/mine"),
+                Some(&bidder.token),
+            )
+            .await;
+        let number = mine["bidder_number"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(number.len(), 6, "{mine}");
+        out.push((bidder, number));
+    }
+    out
+}
+
+async fn quote(
+    app: &TestApp,
+    bidder: &User,
+    trade: &str,
+    id: &str,
+    amount: i64,
+) -> (StatusCode, Value) {
+    app.post(
+        &format!("/api/v1/trades/{trade}/quotes"),
+        Some(&bidder.token),
+        &json!({ "client_quote_id": id, "amount": amount }),
+    )
+    .await
+}
+
+async fn fire(app: &TestApp) -> usize {
+    app.platform
+        .fire_due_sales()
+        .await
+        .unwrap_or_else(|e| panic!("fire: {e}"))
+}
+
+async fn sale(app: &TestApp, trade: &str) -> Value {
+    let (status, body) = app.get(&format!("/api/v1/trades/{trade}/sale"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn count_events(app: &TestApp, kind: &str) -> usize {
+    let (_, events) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    events["events"].as_array().map_or(0, |e| {
+        e.iter().filter(|e| e["entry"]["kind"] == kind).count()
+    })
+}
+
+async fn a_listing_goes_to_timed_bidding_and_ends_exactly_once(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let id = app
+        .published_trade_with(&officer, &listing(&app, &custodians))
+        .await;
+    let bidders = numbered(&app, &officer, &id, 2).await;
+    let ((a, number_a), (b, number_b)) = (&bidders[0], &bidders[1]);
+    let unpaid = app.user("bidder").await;
+    let application = apply(&app, &unpaid, &id, "6222020200005555555").await;
+    qualify(&app, &officer, &application).await;
+
+    let (status, body) = quote(&app, a, &id, "a-0", START).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "quoting_not_open"),
+        "{body}"
+    );
+
+    // The listing runs from 18 December to 4 January 17:00 (Beijing).
+    app.clock.set(at("2026-12-21T02:00:00Z"));
+    let refusals = [
+        (&unpaid, START, StatusCode::CONFLICT, "no_bidder_number"),
+        (
+            a,
+            START + STEP / 2,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quote_not_multiple",
+        ),
+        (
+            a,
+            START - STEP,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quote_below_start",
+        ),
+    ];
+    for (i, (who, amount, status, expected)) in refusals.into_iter().enumerate() {
+        let (got, body) = quote(&app, who, &id, &format!("r-{i}"), amount).await;
+        assert_eq!((got, code(&body)), (status, expected), "{body}");
+    }
+    let (status, first) = quote(&app, a, &id, "a-1", START).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["became_best"], true);
+    assert_eq!(first["bidder_number"], number_a.as_str());
+    assert_eq!(first["next_minimum"], START + STEP);
+    assert!(
+        first["deadline"].is_null(),
+        "no countdown in the listing: {first}"
+    );
+    for (who, qid, amount, expected) in [
+        (a, "a-2", START + STEP, "quote_already_best"),
+        (b, "b-0", START, "quote_price_taken"),
+        (b, "b-00", START - STEP, "quote_below_increment"),
+    ] {
+        let (status, body) = quote(&app, who, &id, qid, amount).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::CONFLICT, expected),
+            "{body}"
+        );
+    }
+    // A retry of an accepted quote gets the first answer.
+    let (_, b1) = quote(&app, b, &id, "b-1", START + STEP).await;
+    let (status, again) = quote(&app, b, &id, "b-1", START + STEP).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        (again["quote_id"].clone(), again["repeated"].clone()),
+        (b1["quote_id"].clone(), json!(true))
+    );
+
+    // Suspended: no quotes; resumed an hour later: the listing ends an hour later.
+    let supervisor = app.supervisor_of("650100").await;
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/trades/{id}/suspend"),
+            Some(&supervisor.token),
+            &json!({ "reason": "核查举报" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = quote(&app, a, &id, "a-3", START + 2 * STEP).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "trade_suspended"),
+        "{body}"
+    );
+    app.clock.advance(Duration::hours(1));
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/trades/{id}/resume"),
+            Some(&supervisor.token),
+            &json!({ "reason": "核查完毕" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = quote(&app, a, &id, "a-3", START + 2 * STEP).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The listing ends (10:00Z after the hour's shift) with two bidders in: ten minutes'
+    // freeze, then a four-minute countdown.
+    app.clock.set(at("2027-01-04T10:00:00Z"));
+    fire(&app).await;
+    let view = sale(&app, &id).await;
+    assert_eq!(view["phase"], "frozen", "{view}");
+    let (status, body) = quote(&app, b, &id, "b-2", START + 3 * STEP).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "quoting_frozen"),
+        "{body}"
+    );
+    app.clock.set(at("2027-01-04T10:10:00Z"));
+    fire(&app).await;
+    let view = sale(&app, &id).await;
+    assert_eq!(view["phase"], "timed", "{view}");
+    assert_eq!(view["remaining_ms"], 240_000);
+
+    // Each valid quote restarts the countdown.
+    app.clock.set(at("2027-01-04T10:13:00Z"));
+    let (status, body) = quote(&app, b, &id, "b-2", START + 3 * STEP).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["remaining_ms"], 240_000, "{body}");
+    assert_eq!(body["deadline"], "2027-01-04T10:17:00.000Z");
+
+    // A millisecond before the end nothing fires; at the end the sale closes, once.
+    app.clock.set(at("2027-01-04T10:16:59.999Z"));
+    assert_eq!(fire(&app).await, 0);
+    app.clock.set(at("2027-01-04T10:17:00Z"));
+    let (status, body) = quote(&app, a, &id, "a-4", START + 4 * STEP).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "quoting_closed"),
+        "{body}"
+    );
+    assert_eq!(fire(&app).await, 0, "the quote's step closed it already");
+    assert_eq!(count_events(&app, "sale.closed").await, 1);
+    let view = sale(&app, &id).await;
+    assert_eq!(view["result"]["outcome"], "sold", "{view}");
+    assert_eq!(view["result"]["bidder_number"], number_b.as_str());
+    assert_eq!(view["result"]["amount"], START + 3 * STEP);
+    let (_, trade) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(trade["status"], "sold");
+
+    // Settlement: B's deposit became payment; A's goes back, and once the bank confirms
+    // it nothing is held.
+    let money_path = format!("/api/v1/trades/{id}/money");
+    let (_, money) = app.get(&money_path, Some(&officer.token)).await;
+    let refunds = money["refunds"].as_array().cloned().unwrap_or_default();
+    assert_eq!(refunds.len(), 1, "{money}");
+    assert_eq!(refunds[0]["reason"], "not_winner");
+    assert_eq!(money["balance"]["converted"], DEPOSIT);
+    let account = refunds[0]["account"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let body = notification(
+        &id,
+        "DEV-R-A",
+        &account,
+        &json!({ "kind": "refund", "refund": refunds[0]["id"] }),
+    );
+    let (_, done) = notify(&app, body).await;
+    assert_eq!(done["outcome"], "refund_confirmed", "{done}");
+    let (_, money) = app.get(&money_path, Some(&officer.token)).await;
+    assert_eq!(money["settled"], true, "{money}");
+    assert_eq!(money["balance"]["received"], 2 * DEPOSIT);
+    assert_eq!(money["balance"]["refunded"], DEPOSIT);
+    assert_eq!(money["balance"]["held"], 0);
+}
+
+/// A land auction starting 20 days after the tests' start, deposits due before.
+fn auction(app: &TestApp, custodians: &[String]) -> Value {
+    let terms = listing(app, custodians);
+    let terms = with(terms, "/procedure", json!("auction"));
+    let terms = with(terms, "/bid_deadline", json!("2026-12-18T00:00:00Z"));
+    let mut terms = with(terms, "/live/starts_at", json!("2026-12-18T01:00:00Z"));
+    if let Some(live) = terms["live"].as_object_mut() {
+        live.remove("ends_at");
+    }
+    terms
+}
+
+async fn concurrent_quotes_at_one_price_have_one_winner(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let id = app
+        .published_trade_with(&officer, &auction(&app, &custodians))
+        .await;
+    let bidders = numbered(&app, &officer, &id, 10).await;
+    app.clock.set(at("2026-12-18T01:00:00Z"));
+
+    // 200 quotes at the start price, twenty from each bidder, all at once.
+    let mut tasks = tokio::task::JoinSet::new();
+    for (b, (bidder, _)) in bidders.iter().enumerate() {
+        for q in 0..20 {
+            let (http, url, token) = (
+                app.http.clone(),
+                app.url(&format!("/api/v1/trades/{id}/quotes")),
+                bidder.token.clone(),
+            );
+            tasks.spawn(async move {
+                let resp = http
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({ "client_quote_id": format!("q-{b}-{q}"), "amount": START }))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let status = resp.status();
+                (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+            });
+        }
+    }
+    let mut accepted = Vec::new();
+    let mut refused = std::collections::BTreeMap::<String, usize>::new();
+    while let Some(done) = tasks.join_next().await {
+        let (status, body) = done.unwrap_or_else(|e| panic!("{e}"));
+        if status == StatusCode::OK {
+            accepted.push(body);
+        } else {
+            *refused.entry(code(&body).to_owned()).or_default() += 1;
+        }
+    }
+    assert_eq!(accepted.len(), 1, "{accepted:?} {refused:?}");
+    assert_eq!(refused.values().sum::<usize>(), 199, "{refused:?}");
+    assert!(
+        refused
+            .keys()
+            .all(|c| c == "quote_price_taken" || c == "quote_already_best"),
+        "{refused:?}"
+    );
+    let view = sale(&app, &id).await;
+    assert_eq!(view["best"]["bidder_number"], accepted[0]["bidder_number"]);
+    assert_eq!(view["quotes"].as_array().map(Vec::len), Some(1));
+}
+
+/// A state-asset transfer: disclosure from 1 to 29 December 2026 (20 working days),
+/// deposits due by its end.
+fn disclosure(app: &TestApp, custodians: &[String]) -> Value {
+    let terms = listing(app, custodians);
+    let terms = with(terms, "/kind", json!("state_asset"));
+    let terms = with(terms, "/procedure", json!("disclosure"));
+    let terms = with(terms, "/title", json!("某国有企业 100% 股权转让"));
+    let terms = with(terms, "/bid_deadline", json!("2026-12-29T09:00:00Z"));
+    let terms = with(terms, "/live/starts_at", json!("2026-12-01T01:00:00Z"));
+    with(terms, "/live/ends_at", json!("2026-12-29T09:00:00Z"))
+}
+
+async fn a_state_asset_goes_by_agreement_with_one_buyer_and_to_bidding_with_two(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let one = app
+        .published_trade_with(&officer, &disclosure(&app, &custodians))
+        .await;
+    let two = app
+        .published_trade_with(&officer, &disclosure(&app, &custodians))
+        .await;
+    let only = numbered(&app, &officer, &one, 1).await;
+    let pair = numbered(&app, &officer, &two, 2).await;
+
+    app.clock.set(at("2026-12-10T02:00:00Z"));
+    let (status, body) = quote(&app, &pair[0].0, &two, "d-0", START).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "quoting_not_open"),
+        "{body}"
+    );
+
+    app.clock.set(at("2026-12-29T09:00:00Z"));
+    fire(&app).await;
+    let view = sale(&app, &one).await;
+    assert_eq!(view["result"]["outcome"], "sold", "{view}");
+    assert_eq!(view["result"]["by"], "agreement");
+    assert_eq!(view["result"]["amount"], START);
+    assert_eq!(view["result"]["bidder_number"], only[0].1.as_str());
+
+    // Two buyers: thirty minutes of free quotes, then the countdown.
+    let view = sale(&app, &two).await;
+    assert_eq!(view["phase"], "free_quote", "{view}");
+    let (status, body) = quote(&app, &pair[0].0, &two, "d-1", START).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["deadline"].is_null());
+    app.clock.set(at("2026-12-29T09:30:00Z"));
+    fire(&app).await;
+    let view = sale(&app, &two).await;
+    assert_eq!(
+        (view["phase"].clone(), view["remaining_ms"].clone()),
+        (json!("timed"), json!(300_000)),
+        "{view}"
+    );
+    app.clock.set(at("2026-12-29T09:35:00Z"));
+    fire(&app).await;
+    let view = sale(&app, &two).await;
+    assert_eq!(view["result"]["by"], "quote", "{view}");
+    assert_eq!(view["result"]["bidder_number"], pair[0].1.as_str());
+}
