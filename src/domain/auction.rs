@@ -137,6 +137,27 @@ pub struct Accepted {
     pub seq: i64,
 }
 
+/// What a closed sale does with the deposits that count (paid and not rejected): the
+/// winner's becomes payment, every other one goes back.
+pub fn settlement<'a>(
+    applications: &'a [super::application::Application],
+    result: &SaleResult,
+) -> (
+    Option<&'a super::application::Application>,
+    Vec<&'a super::application::Application>,
+) {
+    use super::application::ApplicationStatus;
+    let winner = match result {
+        SaleResult::Sold { bidder_number, .. } => Some(bidder_number.as_str()),
+        SaleResult::Failed { .. } => None,
+    };
+    let (won, released): (Vec<_>, Vec<_>) = applications
+        .iter()
+        .filter(|a| a.deposit_at.is_some() && a.status != ApplicationStatus::Rejected)
+        .partition(|a| winner.is_some() && a.bidder_number.as_deref() == winner);
+    (won.into_iter().next(), released)
+}
+
 /// A period end that moved the sale, for the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transition {

@@ -220,8 +220,9 @@ impl TryFrom<LedgerRow> for LedgerEntry {
 macro_rules! impl_live_store {
     ($store:ty, $db:ty) => {
         impl $store {
-            async fn applications_in(
-                tx: &mut sqlx::Transaction<'static, $db>,
+            /// A trade's applications, oldest first, on the pool or inside a transaction.
+            async fn applications_on<'e, E: sqlx::Executor<'e, Database = $db>>(
+                executor: E,
                 trade_id: &str,
             ) -> $crate::store::Result<Vec<$crate::domain::application::Application>> {
                 let rows: Vec<$crate::store::live::ApplicationRow> = sqlx::query_as(&format!(
@@ -229,9 +230,22 @@ macro_rules! impl_live_store {
                     $crate::store::live::APPLICATION_SELECT
                 ))
                 .bind(trade_id)
-                .fetch_all(&mut **tx)
+                .fetch_all(executor)
                 .await?;
                 rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            /// One application, on the pool or inside a transaction.
+            async fn application_on<'e, E: sqlx::Executor<'e, Database = $db>>(
+                executor: E,
+                id: &str,
+            ) -> $crate::store::Result<Option<$crate::domain::application::Application>> {
+                let row: Option<$crate::store::live::ApplicationRow> =
+                    sqlx::query_as(&format!("{} WHERE id = $1", $crate::store::live::APPLICATION_SELECT))
+                        .bind(id)
+                        .fetch_optional(executor)
+                        .await?;
+                row.map(TryInto::try_into).transpose()
             }
 
             /// Gives `application` the first of `numbers` no one in its trade holds.
@@ -362,12 +376,7 @@ macro_rules! impl_live_store {
                 &self,
                 id: &str,
             ) -> $crate::store::Result<Option<$crate::domain::application::Application>> {
-                let row: Option<$crate::store::live::ApplicationRow> =
-                    sqlx::query_as(&format!("{} WHERE id = $1", $crate::store::live::APPLICATION_SELECT))
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                row.map(TryInto::try_into).transpose()
+                Self::application_on(&self.pool, id).await
             }
 
             async fn application_of(
@@ -390,14 +399,7 @@ macro_rules! impl_live_store {
                 &self,
                 trade_id: &str,
             ) -> $crate::store::Result<Vec<$crate::domain::application::Application>> {
-                let rows: Vec<$crate::store::live::ApplicationRow> = sqlx::query_as(&format!(
-                    "{} WHERE trade_id = $1 ORDER BY applied_at, id",
-                    $crate::store::live::APPLICATION_SELECT
-                ))
-                .bind(trade_id)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.into_iter().map(TryInto::try_into).collect()
+                Self::applications_on(&self.pool, trade_id).await
             }
 
             async fn decide_application(
@@ -424,14 +426,9 @@ macro_rules! impl_live_store {
                     return Err($crate::store::StoreError::Conflict("application_not_pending".into()));
                 }
                 self.append_in(&mut tx, &event).await?;
-                let row: $crate::store::live::ApplicationRow = sqlx::query_as(&format!(
-                    "{} WHERE id = $1",
-                    $crate::store::live::APPLICATION_SELECT
-                ))
-                .bind(d.id)
-                .fetch_one(&mut *tx)
-                .await?;
-                let mut application: $crate::domain::application::Application = row.try_into()?;
+                let mut application = Self::application_on(&mut *tx, d.id)
+                    .await?
+                    .ok_or($crate::store::StoreError::NotFound)?;
                 if application.due_a_number() {
                     Self::draw_number(&mut tx, &mut application, d.numbers).await?;
                     self.append_in(&mut tx, &numbered(&application)).await?;
@@ -491,7 +488,7 @@ macro_rules! impl_live_store {
                 }
                 let decision = match n.kind {
                     NotificationKind::Deposit => {
-                        let applications = Self::applications_in(&mut tx, &n.trade).await?;
+                        let applications = Self::applications_on(&mut *tx, &n.trade).await?;
                         decide_deposit(n, &applications, intake.owed, intake.cut_off)
                     }
                     NotificationKind::Refund => {
@@ -536,14 +533,9 @@ macro_rules! impl_live_store {
                             .bind(n.booked_at.timestamp_millis())
                             .execute(&mut *tx)
                             .await?;
-                        let row: $crate::store::live::ApplicationRow = sqlx::query_as(&format!(
-                            "{} WHERE id = $1",
-                            $crate::store::live::APPLICATION_SELECT
-                        ))
-                        .bind(application_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        let mut application: $crate::domain::application::Application = row.try_into()?;
+                        let mut application = Self::application_on(&mut *tx, application_id)
+                            .await?
+                            .ok_or($crate::store::StoreError::NotFound)?;
                         if application.due_a_number() {
                             Self::draw_number(&mut tx, &mut application, &intake.numbers).await?;
                             record.bidder_number = application.bidder_number.clone();

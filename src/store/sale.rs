@@ -130,35 +130,22 @@ macro_rules! impl_sale_store {
                 Ok(())
             }
 
-            /// Releases the deposits of a closed sale: the winner's becomes payment, every
-            /// other counted deposit gets a refund instruction. Returns the refunds made.
+            /// Settles the deposits of a closed sale (`domain::auction::settlement`): the
+            /// winner's becomes payment, the others get refund instructions.
             async fn settle_deposits(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                trade_id: &str,
-                result: &$crate::domain::auction::SaleResult,
+                winner: Option<&$crate::domain::application::Application>,
+                released: &[&$crate::domain::application::Application],
                 deposit: $crate::domain::money::Money,
                 at: chrono::DateTime<chrono::Utc>,
                 seq: i64,
-            ) -> $crate::store::Result<usize> {
-                use $crate::domain::application::ApplicationStatus;
-                use $crate::domain::auction::SaleResult;
+            ) -> $crate::store::Result<()> {
                 use $crate::domain::ledger::{EntryKind, LedgerEntry, Refund, RefundReason, RefundStatus};
-                let winner = match result {
-                    SaleResult::Sold { bidder_number, .. } => Some(bidder_number.as_str()),
-                    SaleResult::Failed { .. } => None,
-                };
-                let mut refunds = 0;
-                for a in Self::applications_in(tx, trade_id).await? {
-                    if a.deposit_at.is_none() || a.status == ApplicationStatus::Rejected {
-                        continue;
-                    }
-                    let Some((bank_id, account)) = Self::deposit_source(tx, &a.id).await? else {
-                        continue;
-                    };
-                    if winner.is_some() && a.bidder_number.as_deref() == winner {
+                if let Some(a) = winner {
+                    if let Some((bank_id, account)) = Self::deposit_source(tx, &a.id).await? {
                         let entry = LedgerEntry {
                             id: uuid::Uuid::now_v7().to_string(),
-                            trade_id: trade_id.to_owned(),
+                            trade_id: a.trade_id.clone(),
                             application_id: Some(a.id.clone()),
                             kind: EntryKind::ConvertedToPayment,
                             amount: deposit,
@@ -170,25 +157,28 @@ macro_rules! impl_sale_store {
                             seq,
                         };
                         Self::insert_ledger(tx, &entry).await?;
-                    } else {
-                        let refund = Refund {
-                            id: uuid::Uuid::now_v7().to_string(),
-                            trade_id: trade_id.to_owned(),
-                            application_id: Some(a.id.clone()),
-                            account,
-                            account_name: a.payer_name.clone(),
-                            amount: deposit,
-                            reason: RefundReason::NotWinner,
-                            status: RefundStatus::Pending,
-                            created_at: at,
-                            sent_at: None,
-                            confirmed_at: None,
-                        };
-                        Self::insert_refund(tx, &refund, bank_id.as_deref().unwrap_or_default()).await?;
-                        refunds += 1;
                     }
                 }
-                Ok(refunds)
+                for a in released {
+                    let Some((bank_id, account)) = Self::deposit_source(tx, &a.id).await? else {
+                        continue;
+                    };
+                    let refund = Refund {
+                        id: uuid::Uuid::now_v7().to_string(),
+                        trade_id: a.trade_id.clone(),
+                        application_id: Some(a.id.clone()),
+                        account,
+                        account_name: a.payer_name.clone(),
+                        amount: deposit,
+                        reason: RefundReason::NotWinner,
+                        status: RefundStatus::Pending,
+                        created_at: at,
+                        sent_at: None,
+                        confirmed_at: None,
+                    };
+                    Self::insert_refund(tx, &refund, bank_id.as_deref().unwrap_or_default()).await?;
+                }
+                Ok(())
             }
         }
 
@@ -283,18 +273,13 @@ macro_rules! impl_sale_store {
                         $crate::domain::auction::SaleResult::Failed { .. } => "failed",
                     };
                     // The close's entry comes first so the settlement can cite it.
-                    let refunds = Self::applications_in(&mut tx, step.trade_id)
-                        .await?
-                        .iter()
-                        .filter(|a| {
-                            a.deposit_at.is_some()
-                                && a.status != $crate::domain::application::ApplicationStatus::Rejected
-                        })
-                        .count()
-                        .saturating_sub(usize::from(matches!(result, $crate::domain::auction::SaleResult::Sold { .. })));
-                    let seq = self.append_in(&mut tx, &event(&SaleEvent::Closed(&result, refunds))).await?;
+                    let applications = Self::applications_on(&mut *tx, step.trade_id).await?;
+                    let (winner, released) = $crate::domain::auction::settlement(&applications, &result);
+                    let seq = self
+                        .append_in(&mut tx, &event(&SaleEvent::Closed(&result, released.len())))
+                        .await?;
                     seqs.push(seq);
-                    Self::settle_deposits(&mut tx, step.trade_id, &result, step.deposit, now, seq).await?;
+                    Self::settle_deposits(&mut tx, winner, &released, step.deposit, now, seq).await?;
                     sqlx::query("UPDATE trades SET status = $2 WHERE id = $1 AND status = 'published'")
                         .bind(step.trade_id)
                         .bind(status)
