@@ -48,6 +48,21 @@ pub enum Command {
     /// The transparency log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Re-run a live sale from the transparency log: verify the log against its signed
+    /// checkpoint, replay the sale's period ends and quotes through the quoting engine,
+    /// and check the result against the log and the server. Exits non-zero and names the
+    /// entry where anything differs.
+    Replay {
+        /// Server URL.
+        #[arg(long, env = "TRADEHALL_SERVER")]
+        server: String,
+        /// The trade (a live sale) to replay.
+        #[arg(long)]
+        trade: String,
+        /// A saved copy of GET /api/v1/platform/keys (default: fetch it from the server).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
     /// Measure the speed and memory targets (docs/benchmarks.md). Each bench runs its own
     /// throwaway server on SQLite in a temporary directory.
     #[command(subcommand)]

@@ -114,6 +114,28 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Replay {
+            server,
+            trade,
+            keys,
+        } => {
+            let (replayed, log) =
+                tradehall::client::replay::replay(&server, &trade, keys.as_deref()).await?;
+            println!(
+                "log OK: {} entries, root {}",
+                log.size,
+                hex::encode(log.root)
+            );
+            println!(
+                "replay OK: {} period ends and {} quotes reproduce the log",
+                replayed.periods, replayed.quotes
+            );
+            match replayed.result {
+                Some(result) => println!("result: {}", serde_json::to_string(&result)?),
+                None => println!("result: the sale has not closed"),
+            }
+            Ok(())
+        }
         Command::Bench(bench) => {
             let report = match bench {
                 BenchCommand::Feed(o) => {

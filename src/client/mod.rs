@@ -6,6 +6,7 @@ pub mod bid;
 pub mod custodian;
 pub mod keystore;
 pub mod receipt;
+pub mod replay;
 pub mod session;
 pub mod witness;
 

@@ -62,6 +62,21 @@ pub async fn verify(
     keys: Option<&Path>,
     receipts: &[std::path::PathBuf],
 ) -> anyhow::Result<Verified> {
+    verify_visiting(server, state_path, keys, receipts, &mut |_, _| Ok(())).await
+}
+
+/// What [`verify_visiting`] calls with each new entry's index and bytes, in order.
+pub type Visit<'a> = &'a mut (dyn FnMut(u64, &[u8]) -> anyhow::Result<()> + Send);
+
+/// [`verify`], handing each entry it re-hashes to `visit`. The entries only count once
+/// the run returns `Ok`: the root is checked after the last one.
+pub async fn verify_visiting(
+    server: &str,
+    state_path: Option<&Path>,
+    keys: Option<&Path>,
+    receipts: &[std::path::PathBuf],
+    visit: Visit<'_>,
+) -> anyhow::Result<Verified> {
     let server = server.trim_end_matches('/');
     let keys = load_keys(match keys {
         Some(path) => KeySource::File(path),
@@ -149,6 +164,7 @@ pub async fn verify(
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(e["entry"].as_str().unwrap_or_default())
                 .context("an entry is not base64")?;
+            visit(next, &bytes)?;
             let added = merkle::append_nodes(next, merkle::leaf_hash(&bytes), |id| {
                 nodes.get(&id).copied()
             })

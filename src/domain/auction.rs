@@ -45,8 +45,10 @@ pub struct Rules {
     pub format: Format,
     pub start_price: Money,
     pub increment: Money,
+    #[serde(serialize_with = "super::clock::serde_rfc3339::serialize")]
     pub starts_at: DateTime<Utc>,
     /// End of the listing or disclosure (none for an auction).
+    #[serde(serialize_with = "super::clock::serde_rfc3339::option")]
     pub ends_at: Option<DateTime<Utc>>,
     /// Each valid quote in timed bidding restarts a countdown of this many seconds.
     pub countdown_seconds: i64,
@@ -61,6 +63,22 @@ pub struct Rules {
 impl Rules {
     fn countdown(&self) -> Duration {
         Duration::seconds(self.countdown_seconds)
+    }
+
+    /// Moves the start and end by `by` where they are after `since`: resuming a sale
+    /// gives back the suspended time of each period it cut into.
+    pub fn shift(&mut self, since: DateTime<Utc>, by: Duration) {
+        self.starts_at = shift_after(self.starts_at, since, by);
+        self.ends_at = self.ends_at.map(|t| shift_after(t, since, by));
+    }
+}
+
+/// `t` moved by `by` if it is after `since` (a suspension's start), else `t`.
+pub fn shift_after(t: DateTime<Utc>, since: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
+    if since < t {
+        t + by
+    } else {
+        t
     }
 }
 
@@ -247,15 +265,22 @@ impl Sale {
         now: DateTime<Utc>,
         numbered: &[String],
     ) -> Vec<Transition> {
-        let mut fired = Vec::new();
-        while let Some(due) = self.next_due(rules).filter(|due| *due <= now) {
-            self.fire(rules, due, numbered);
-            fired.push(Transition {
-                due,
-                to: self.phase.clone(),
-            });
-        }
-        fired
+        std::iter::from_fn(|| self.fire_next(rules, now, numbered)).collect()
+    }
+
+    /// Fires the next period end if it is due by `now`.
+    pub fn fire_next(
+        &mut self,
+        rules: &Rules,
+        now: DateTime<Utc>,
+        numbered: &[String],
+    ) -> Option<Transition> {
+        let due = self.next_due(rules).filter(|due| *due <= now)?;
+        self.fire(rules, due, numbered);
+        Some(Transition {
+            due,
+            to: self.phase.clone(),
+        })
     }
 
     fn fire(&mut self, rules: &Rules, due: DateTime<Utc>, numbered: &[String]) {

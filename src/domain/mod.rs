@@ -16,6 +16,7 @@ pub mod merkle;
 pub mod money;
 pub mod opening;
 pub mod region;
+pub mod replay;
 pub mod risk;
 pub mod rulebook;
 pub mod trade;

@@ -4,7 +4,7 @@
 //! on resume its deadline, or its opening window if that was running, moves by the
 //! suspended time as the rulebook's `resume_shift_percent` says.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
 use super::{event, Caller, EngineError, Platform, Result};
 use crate::domain::clock::rfc3339;
@@ -128,7 +128,7 @@ impl Platform {
         // A live sale gets back the time of each period the suspension cut into: its
         // application cut-off, its start if it had not started, its end if it had not
         // ended. It has no opening window.
-        let later = |t: DateTime<Utc>| if since < t { t + shift } else { t };
+        let later = |t| crate::domain::auction::shift_after(t, since, shift);
         let live = trade.terms.live.clone().map(|mut live| {
             live.starts_at = later(live.starts_at);
             live.ends_at = live.ends_at.map(later);

@@ -123,9 +123,14 @@ impl Platform {
         let rules = self.sale_rules(trade)?;
         let disclosure = rules.format == Format::Disclosure;
         let trade_id = trade.id.clone();
+        let logged_rules = serde_json::to_value(&rules).unwrap_or_default();
         let build = move |e: &SaleEvent<'_>| match e {
             SaleEvent::Period(t, numbered) => {
-                let mut data = serde_json::json!({ "due": rfc3339(t.due), "to": t.to });
+                // Each period end states the rules it ran on, and at a disclosure's end
+                // the numbered buyers: what replay needs.
+                let mut data = serde_json::json!({
+                    "due": rfc3339(t.due), "to": t.to, "rules": logged_rules,
+                });
                 if disclosure {
                     data["numbered"] = serde_json::json!(numbered);
                 }
@@ -139,6 +144,7 @@ impl Platform {
                     "quote": a.quote_id,
                     "bidder_number": a.bidder_number,
                     "amount": a.amount,
+                    "at": rfc3339(a.at),
                     "deadline": a.deadline.map(rfc3339),
                 }),
                 vec![],

@@ -215,7 +215,8 @@ macro_rules! impl_sale_store {
                 }
                 let mut sale: Sale = Self::sale_in(&mut tx, step.trade_id).await?.unwrap_or_default();
                 let was_open = sale.result.is_none();
-                let now = self.clock.now();
+                // Whole milliseconds, as the log states times: replay reaches the same instants.
+                let now = $crate::domain::clock::from_millis(self.clock.now().timestamp_millis());
                 let numbered: Vec<String> = sqlx::query_as::<_, (String,)>(
                     "SELECT bidder_number FROM applications WHERE trade_id = $1 AND bidder_number IS NOT NULL ORDER BY bidder_number",
                 )

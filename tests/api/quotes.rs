@@ -255,6 +255,68 @@ async fn a_listing_goes_to_timed_bidding_and_ends_exactly_once(backend: Backend)
     assert_eq!(money["balance"]["received"], 2 * DEPOSIT);
     assert_eq!(money["balance"]["refunded"], DEPOSIT);
     assert_eq!(money["balance"]["held"], 0);
+
+    replay_detects_tampering(&app, &id, number_a).await;
+}
+
+/// `tradehall replay` reproduces the closed sale from the log; it fails when the
+/// server's state is changed behind its back, and when a logged quote is.
+async fn replay_detects_tampering(app: &TestApp, id: &str, loser: &str) {
+    use tradehall::client::replay::replay;
+    let (replayed, _) = replay(&app.base, id, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(replayed.quotes, 4);
+    assert_eq!(replayed.periods, 4, "start, listing end, freeze end, close");
+
+    // A DBA hands the sale to the loser in the sale's state: the log says otherwise.
+    let mut state = app
+        .platform
+        .store
+        .sale(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_default();
+    if let Some(tradehall::domain::auction::SaleResult::Sold { bidder_number, .. }) =
+        &mut state.result
+    {
+        *bidder_number = loser.to_owned();
+    }
+    let forged = serde_json::to_string(&state)
+        .unwrap_or_default()
+        .replace('\'', "''");
+    crate::helpers::tamper(
+        app,
+        &format!("UPDATE live_sales SET state = '{forged}'"),
+        &[],
+    )
+    .await;
+    let err = replay(&app.base, id, None)
+        .await
+        .err()
+        .map(|e| format!("{e:#}"));
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("the server shows")),
+        "{err:?}"
+    );
+
+    // A logged quote rewritten: the log no longer hashes to its signed root.
+    crate::helpers::tamper(
+        app,
+        "UPDATE events SET entry = $1 WHERE seq = (SELECT MAX(seq) FROM events WHERE kind = 'sale.quote')",
+        &[br#"{"kind":"sale.quote","forged":true}"#.to_vec()],
+    )
+    .await;
+    let err = replay(&app.base, id, None)
+        .await
+        .err()
+        .map(|e| format!("{e:#}"));
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("does not verify")),
+        "{err:?}"
+    );
 }
 
 /// A land auction starting 20 days after the tests' start, deposits due before.
