@@ -325,10 +325,24 @@ impl Platform {
         Ok(Subscription {
             rx: self.feed.items.subscribe(),
             view,
+            trade: None,
             last: after,
             pending: VecDeque::new(),
             held: None,
         })
+    }
+
+    /// The public entries of one trade after `after`, from the same hub: what a live
+    /// room shows.
+    pub fn subscribe_trade(&self, trade_id: &str, after: i64) -> Subscription {
+        Subscription {
+            rx: self.feed.items.subscribe(),
+            view: View::Public,
+            trade: Some(trade_id.to_owned()),
+            last: after.max(0),
+            pending: VecDeque::new(),
+            held: None,
+        }
     }
 }
 
@@ -336,6 +350,8 @@ impl Platform {
 pub struct Subscription {
     rx: broadcast::Receiver<Arc<FeedItem>>,
     view: View,
+    /// Only this trade's entries (a live room).
+    trade: Option<String>,
     /// The last entry this subscriber has been given or skipped by its view.
     last: i64,
     pending: VecDeque<Frame>,
@@ -414,9 +430,18 @@ impl Subscription {
     fn take(&mut self, item: &FeedItem) {
         if item.event.seq == self.last + 1 {
             self.last = item.event.seq;
-            if let Some(event) = self.view.project(item) {
+            if let Some(event) = self.project(item) {
                 self.pending.push_back(event);
             }
+        }
+    }
+
+    /// What this subscriber sees of `item`: its view's projection, if the item is about
+    /// the subscriber's trade (when it follows one).
+    fn project(&self, item: &FeedItem) -> Option<Frame> {
+        match &self.trade {
+            Some(trade) if item.event.trade_id.as_deref() != Some(trade.as_str()) => None,
+            _ => self.view.project(item),
         }
     }
 
@@ -425,7 +450,7 @@ impl Subscription {
         let limit = (upto - self.last).clamp(1, PAGE);
         let items = platform.feed_items(self.last, limit).await?;
         for item in &items {
-            if let Some(event) = self.view.project(item) {
+            if let Some(event) = self.project(item) {
                 self.pending.push_back(event);
             }
         }

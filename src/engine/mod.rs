@@ -38,7 +38,7 @@ pub use interventions::MAX_REASON_CHARS;
 pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
 pub use opening::{ContributionOutcome, Openings};
 pub use risk::{AlertFilter, MAX_ALERTS, MAX_NOTE_CHARS};
-pub use sales::{NewQuote, QuoteAnswer, SaleView, MAX_CLIENT_QUOTE_ID, TIMER_TICK};
+pub use sales::{NewQuote, QuoteAnswer, SaleView, Standing, MAX_CLIENT_QUOTE_ID, TIMER_TICK};
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
 
 use std::sync::Arc;

@@ -47,6 +47,9 @@ pub struct QuoteAnswer {
 #[derive(Debug, Clone, Serialize)]
 pub struct SaleView {
     pub trade_id: String,
+    /// The log entry of the sale's last step: the view is the sale as of it.
+    pub seq: i64,
+    pub suspended: bool,
     #[serde(flatten)]
     pub phase: Phase,
     pub rules: Rules,
@@ -57,6 +60,14 @@ pub struct SaleView {
     pub result: Option<SaleResult>,
     #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
     pub server_time: DateTime<Utc>,
+}
+
+/// The caller's place in a sale, for the live room.
+#[derive(Debug, Clone, Serialize)]
+pub struct Standing {
+    pub bidder_number: String,
+    /// Whether the caller holds the best quote.
+    pub best: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -265,6 +276,23 @@ impl Platform {
         });
     }
 
+    /// The caller's bidder number in a sale and whether it holds the best quote; `None`
+    /// for anyone without a number.
+    pub async fn standing(&self, caller: &Caller, view: &SaleView) -> Result<Option<Standing>> {
+        let Some(bidder) = caller.identity.as_ref().filter(|i| i.acts_as(Role::Bidder)) else {
+            return Ok(None);
+        };
+        let number = self
+            .store
+            .application_of(&view.trade_id, bidder.usci.as_str())
+            .await?
+            .and_then(|a| a.bidder_number);
+        Ok(number.map(|n| Standing {
+            best: view.best.as_ref().is_some_and(|b| b.bidder_number == n),
+            bidder_number: n,
+        }))
+    }
+
     /// A live sale as the public sees it: phase, best quote and countdown under bidder
     /// numbers, the quote history, and the result.
     pub async fn sale_view(&self, trade_id: &str) -> Result<SaleView> {
@@ -273,10 +301,13 @@ impl Platform {
         let now = self.clock.now();
         // As stored: a period end due fires within a tick of the timer loop, and the
         // countdown shown never goes below zero.
-        let sale = self.store.sale(trade_id).await?.unwrap_or_default();
-        let quotes = self.store.quotes(trade_id).await?;
+        let (sale, seq) = self.store.sale(trade_id).await?.unwrap_or_default();
+        let mut quotes = self.store.quotes(trade_id).await?;
+        quotes.retain(|q| q.seq <= seq);
         Ok(SaleView {
             trade_id: trade.id,
+            seq,
+            suspended: trade.status == crate::domain::trade::TradeStatus::Suspended,
             remaining_ms: remaining(&sale, now),
             next_minimum: sale.minimum(&rules),
             best: sale.best.as_ref().map(|b| BestView {

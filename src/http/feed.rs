@@ -67,17 +67,19 @@ async fn feed(
         .read_buffer_size(512)
         .max_message_size(64 * 1024)
         .max_frame_size(64 * 1024);
+    let hello = status("hello", &platform, &subscription);
     Ok(ws.on_upgrade(move |socket| {
         stream(
             platform,
             subscription,
             socket,
+            hello,
             Duration::from_secs(heartbeat),
         )
     }))
 }
 
-fn status(kind: &str, platform: &Platform, subscription: &Subscription) -> Message {
+pub(super) fn status(kind: &str, platform: &Platform, subscription: &Subscription) -> Message {
     Message::Text(
         json!({
             "type": kind,
@@ -97,17 +99,16 @@ fn text(frame: crate::engine::Frame) -> Message {
     )
 }
 
-async fn stream(
+/// Sends `hello`, then the subscription's entries as they come, with a heartbeat while
+/// nothing happens, until either side stops. Shared by the feed and the live rooms.
+pub(super) async fn stream(
     platform: Arc<Platform>,
     mut subscription: Subscription,
     mut socket: WebSocket,
+    hello: Message,
     heartbeat: Duration,
 ) {
-    if socket
-        .send(status("hello", &platform, &subscription))
-        .await
-        .is_err()
-    {
+    if socket.send(hello).await.is_err() {
         return;
     }
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);

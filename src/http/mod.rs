@@ -11,6 +11,7 @@ mod events;
 mod extract;
 mod feed;
 mod interventions;
+mod live;
 mod log;
 mod opening;
 mod sales;
@@ -70,6 +71,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(applications::router())
         .merge(bank::router())
         .merge(sales::router())
+        .merge(live::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     let web = ServeDir::new(&settings.web_dir);
     api.with_state(state)

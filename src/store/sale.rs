@@ -77,8 +77,8 @@ pub struct DueSale {
 pub trait SaleStore: Send + Sync {
     /// Runs one step of a sale in one write transaction (see the module doc).
     async fn step_sale(&self, step: SaleStep<'_>, event: SaleEventFor<'_>) -> Result<Stepped>;
-    /// A sale's state, if it has taken a step.
-    async fn sale(&self, trade_id: &str) -> Result<Option<Sale>>;
+    /// A sale's state, if it has taken a step, and the log entry of its last step.
+    async fn sale(&self, trade_id: &str) -> Result<Option<(Sale, i64)>>;
     /// A sale's accepted quotes, in log order.
     async fn quotes(&self, trade_id: &str) -> Result<Vec<Accepted>>;
     /// Published sales whose timer is due by `now`, and those past their start that have
@@ -301,14 +301,18 @@ macro_rules! impl_sale_store {
             async fn sale(
                 &self,
                 trade_id: &str,
-            ) -> $crate::store::Result<Option<$crate::domain::auction::Sale>> {
-                let row: Option<(String,)> =
-                    sqlx::query_as("SELECT state FROM live_sales WHERE trade_id = $1")
+            ) -> $crate::store::Result<Option<($crate::domain::auction::Sale, i64)>> {
+                let row: Option<(String, i64)> =
+                    sqlx::query_as("SELECT state, seq FROM live_sales WHERE trade_id = $1")
                         .bind(trade_id)
                         .fetch_optional(&self.pool)
                         .await?;
-                row.map(|(s,)| serde_json::from_str(&s).map_err($crate::store::sale::corrupt))
-                    .transpose()
+                row.map(|(s, seq)| {
+                    serde_json::from_str(&s)
+                        .map(|sale| (sale, seq))
+                        .map_err($crate::store::sale::corrupt)
+                })
+                .transpose()
             }
 
             async fn quotes(

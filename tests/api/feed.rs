@@ -15,7 +15,7 @@ crate::on_both_backends!(
     each_role_sees_exactly_its_view_before_and_after_opening,
 );
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub async fn connect(app: &TestApp, token: Option<&str>, query: &str) -> Socket {

@@ -14,7 +14,8 @@ use crate::live::{listing, with};
 crate::on_both_backends!(
     a_listing_goes_to_timed_bidding_and_ends_exactly_once,
     concurrent_quotes_at_one_price_have_one_winner,
-    a_state_asset_goes_by_agreement_with_one_buyer_and_to_bidding_with_two
+    a_state_asset_goes_by_agreement_with_one_buyer_and_to_bidding_with_two,
+    the_live_room_shows_the_sale_and_resumes_without_gaps
 );
 
 /// The listing's deposit, start price and increment (`listing` in live.rs), in 分.
@@ -276,7 +277,8 @@ async fn replay_detects_tampering(app: &TestApp, id: &str, loser: &str) {
         .sale(id)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .0;
     if let Some(tradehall::domain::auction::SaleResult::Sold { bidder_number, .. }) =
         &mut state.result
     {
@@ -444,4 +446,129 @@ async fn a_state_asset_goes_by_agreement_with_one_buyer_and_to_bidding_with_two(
     let view = sale(&app, &two).await;
     assert_eq!(view["result"]["by"], "quote", "{view}");
     assert_eq!(view["result"]["bidder_number"], pair[0].1.as_str());
+}
+
+/// Opens the live room of `trade` (`query` may be empty) and returns the socket with its
+/// first message.
+async fn room(
+    app: &TestApp,
+    token: Option<&str>,
+    trade: &str,
+    query: &str,
+) -> (crate::feed::Socket, Value) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let url = format!(
+        "{}/api/v1/trades/{trade}/live{query}",
+        app.base.replacen("http", "ws", 1)
+    );
+    let mut request = url.into_client_request().unwrap_or_else(|e| panic!("{e}"));
+    if let Some(token) = token {
+        let value = format!("Bearer {token}")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        request.headers_mut().insert("authorization", value);
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    let first = crate::feed::message(&mut socket).await;
+    (socket, first)
+}
+
+/// The next entry the room sends (skipping heartbeats).
+async fn next_entry(socket: &mut crate::feed::Socket) -> Value {
+    loop {
+        let m = crate::feed::message(socket).await;
+        if m["type"] == "event" {
+            return m;
+        }
+    }
+}
+
+async fn the_live_room_shows_the_sale_and_resumes_without_gaps(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let id = app
+        .published_trade_with(&officer, &auction(&app, &custodians))
+        .await;
+    let tender = app.published_trade(&officer, &custodians).await;
+    let (status, body) = app
+        .get(&format!("/api/v1/trades/{tender}/live"), None)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "wrong_engine"),
+        "{body}"
+    );
+
+    let bidders = numbered(&app, &officer, &id, 3).await;
+    let ((a, number_a), (b, number_b), (c, number_c)) = (&bidders[0], &bidders[1], &bidders[2]);
+    app.clock.set(at("2026-12-18T01:01:00Z"));
+    let (status, body) = quote(&app, a, &id, "a-1", START).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // B walks in: the sale as it stands, B's own place in it.
+    let (mut socket, snapshot) = room(&app, Some(&b.token), &id, "").await;
+    assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
+    assert_eq!(snapshot["phase"], "timed");
+    assert_eq!(snapshot["deadline"], "2026-12-18T01:05:00.000Z");
+    assert_eq!(snapshot["remaining_ms"], 240_000);
+    assert_eq!(snapshot["best"]["bidder_number"], number_a.as_str());
+    assert_eq!(
+        snapshot["you"],
+        json!({ "bidder_number": number_b, "best": false })
+    );
+    assert_eq!(snapshot["quotes"].as_array().map(Vec::len), Some(1));
+    let text = snapshot.to_string();
+    for name in [&a.identity["organization"], &a.identity["usci"]] {
+        assert!(
+            !text.contains(name.as_str().unwrap_or("-")),
+            "{name} in {text}"
+        );
+    }
+
+    // B's own quote comes through the room, with the new countdown.
+    let (_, mine) = quote(&app, b, &id, "b-1", START + STEP).await;
+    let seen = next_entry(&mut socket).await;
+    assert_eq!(seen["seq"], mine["seq"], "{seen}");
+    assert_eq!(seen["entry"]["kind"], "sale.quote");
+    assert_eq!(seen["entry"]["data"]["bidder_number"], number_b.as_str());
+    assert_eq!(seen["entry"]["data"]["deadline"], mine["deadline"]);
+    let last = seen["seq"].as_i64().unwrap_or_default();
+    drop(socket);
+
+    // While B is away, C and A quote; B comes back after the last entry it saw and gets
+    // both, in order, and nothing else.
+    let (_, from_c) = quote(&app, c, &id, "c-1", START + 2 * STEP).await;
+    let (_, from_a) = quote(&app, a, &id, "a-2", START + 3 * STEP).await;
+    let (mut socket, hello) = room(&app, Some(&b.token), &id, &format!("?after={last}")).await;
+    assert_eq!(hello["type"], "hello", "{hello}");
+    let first = next_entry(&mut socket).await;
+    let second = next_entry(&mut socket).await;
+    assert_eq!(
+        (
+            first["seq"].clone(),
+            first["entry"]["data"]["bidder_number"].clone()
+        ),
+        (from_c["seq"].clone(), json!(number_c))
+    );
+    assert_eq!(
+        (
+            second["seq"].clone(),
+            second["entry"]["data"]["bidder_number"].clone()
+        ),
+        (from_a["seq"].clone(), json!(number_a))
+    );
+
+    // The countdown runs out: the close reaches the room.
+    app.clock.set(at("2026-12-18T01:10:00Z"));
+    fire(&app).await;
+    let closed = next_entry(&mut socket).await;
+    assert_eq!(closed["entry"]["kind"], "sale.period", "{closed}");
+    let closed = next_entry(&mut socket).await;
+    assert_eq!(closed["entry"]["kind"], "sale.closed", "{closed}");
+    assert_eq!(
+        closed["entry"]["data"]["result"]["bidder_number"],
+        number_a.as_str()
+    );
 }
