@@ -48,6 +48,22 @@ pub enum Command {
     /// The transparency log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Quote in a live sale (a bidder with a bidder number). Prints the server's answer
+    /// as JSON: whether the quote became best, the next minimum and the countdown.
+    Quote {
+        /// Trade id.
+        #[arg(long)]
+        trade: String,
+        /// The amount in yuan, e.g. 360,500,000.00 (a whole multiple of the increment).
+        #[arg(long)]
+        amount: String,
+        /// Your id for this quote: sending it again returns the first answer instead of
+        /// quoting twice (default: a new random id).
+        #[arg(long)]
+        client_quote_id: Option<String>,
+        #[command(flatten)]
+        login: BidderLogin,
+    },
     /// Re-run a live sale from the transparency log: verify the log against its signed
     /// checkpoint, replay the sale's period ends and quotes through the quoting engine,
     /// and check the result against the log and the server. Exits non-zero and names the

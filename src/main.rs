@@ -114,6 +114,19 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Quote {
+            trade,
+            amount,
+            client_quote_id,
+            login,
+        } => {
+            let amount = tradehall::domain::money::Money::parse_yuan(&amount)?;
+            let id = client_quote_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+            let answer =
+                tradehall::client::quote::quote(&credentials(&login), &trade, amount, &id).await?;
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
         Command::Replay {
             server,
             trade,

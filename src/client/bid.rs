@@ -7,7 +7,8 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
-use super::session::{read_credentials, Session};
+pub use super::session::Credentials;
+use super::session::{login, Session};
 use crate::crypto::cert::parse_pem_certificates;
 use crate::crypto::digest::random_bytes;
 use crate::crypto::envelope::{
@@ -201,18 +202,6 @@ fn write_envelope(
     out.flush()?;
     out.get_ref().sync_all()?;
     Ok(sealed)
-}
-
-/// The certificate and key a bidder signs in with.
-pub struct Credentials<'a> {
-    pub server: &'a str,
-    pub cert: &'a Path,
-    pub key: &'a Path,
-}
-
-async fn login(credentials: &Credentials<'_>) -> anyhow::Result<Session> {
-    let (cert_pem, signer) = read_credentials(credentials.cert, credentials.key)?;
-    Session::login(credentials.server, &cert_pem, &signer).await
 }
 
 /// Submits a sealed envelope (streamed) for the trade it names, checks the receipt

@@ -5,6 +5,7 @@
 pub mod bid;
 pub mod custodian;
 pub mod keystore;
+pub mod quote;
 pub mod receipt;
 pub mod replay;
 pub mod session;

@@ -20,6 +20,19 @@ pub fn read_credentials(
     Ok((cert_pem, signer))
 }
 
+/// The certificate and key a user signs in with, and the server.
+pub struct Credentials<'a> {
+    pub server: &'a str,
+    pub cert: &'a std::path::Path,
+    pub key: &'a std::path::Path,
+}
+
+/// Reads the credentials' files and logs in.
+pub async fn login(credentials: &Credentials<'_>) -> anyhow::Result<Session> {
+    let (cert_pem, signer) = read_credentials(credentials.cert, credentials.key)?;
+    Session::login(credentials.server, &cert_pem, &signer).await
+}
+
 /// A logged-in session.
 pub struct Session {
     http: reqwest::Client,

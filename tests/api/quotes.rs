@@ -539,7 +539,14 @@ async fn the_live_room_shows_the_sale_and_resumes_without_gaps(backend: Backend)
 
     // While B is away, C and A quote; B comes back after the last entry it saw and gets
     // both, in order, and nothing else.
-    let (_, from_c) = quote(&app, c, &id, "c-1", START + 2 * STEP).await;
+    // C quotes from a script with `tradehall quote`; its retry quotes nothing twice.
+    let from_c = quote_cli(&app, c, &id, "361,000,000", "c-1").await;
+    assert_eq!(from_c["amount"], START + 2 * STEP, "{from_c}");
+    let retry = quote_cli(&app, c, &id, "361,000,000", "c-1").await;
+    assert_eq!(
+        (retry["seq"].clone(), retry["repeated"].clone()),
+        (from_c["seq"].clone(), json!(true))
+    );
     let (_, from_a) = quote(&app, a, &id, "a-2", START + 3 * STEP).await;
     let (mut socket, hello) = room(&app, Some(&b.token), &id, &format!("?after={last}")).await;
     assert_eq!(hello["type"], "hello", "{hello}");
@@ -571,4 +578,40 @@ async fn the_live_room_shows_the_sale_and_resumes_without_gaps(backend: Backend)
         closed["entry"]["data"]["result"]["bidder_number"],
         number_a.as_str()
     );
+}
+
+/// `tradehall quote` as a bidder's script runs it; its JSON answer.
+async fn quote_cli(app: &TestApp, bidder: &User, trade: &str, yuan: &str, id: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cert = crate::helpers::write(dir.path(), "cert.pem", bidder.cert_pem.as_bytes());
+    let key = crate::helpers::write(dir.path(), "key.der", &bidder.key_pkcs8);
+    let args: Vec<std::ffi::OsString> = vec![
+        "quote".into(),
+        "--trade".into(),
+        trade.into(),
+        "--amount".into(),
+        yuan.into(),
+        "--client-quote-id".into(),
+        id.into(),
+        "--server".into(),
+        app.base.clone().into(),
+        "--cert".into(),
+        cert.into(),
+        "--key".into(),
+        key.into(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tradehall"))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
 }
