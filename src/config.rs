@@ -471,6 +471,11 @@ pub struct DemoArgs {
     /// away, three minutes at the default 14400.
     #[arg(long, default_value_t = crate::demo::ROUND_TIME_SCALE, value_parser = clap::value_parser!(u32).range(2..=86_400))]
     pub tender_time_scale: u32,
+    /// Acceleration of the demo land listing (2 to 86400): 20 statutory days of
+    /// announcement and 10 working days of listing last 90 s at the default 28800; its
+    /// countdown is 15 s at that scale, shorter in proportion above it.
+    #[arg(long, default_value_t = crate::demo::LISTING_TIME_SCALE, value_parser = clap::value_parser!(u32).range(2..=86_400))]
+    pub listing_time_scale: u32,
 }
 
 #[cfg(test)]

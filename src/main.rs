@@ -188,6 +188,12 @@ async fn main() -> anyhow::Result<()> {
             for id in &prepared.trades {
                 println!("  trade http://{}/api/v1/trades/{id}", args.listen);
             }
+            if let Some(listing) = prepared.trades.get(2) {
+                println!(
+                    "  land listing, live: http://{}/api/v1/trades/{listing}/sale   room ws://{}/api/v1/trades/{listing}/live",
+                    args.listen, args.listen
+                );
+            }
             println!(
                 "  list  http://{}/api/v1/trades   events http://{}/api/v1/events",
                 args.listen, args.listen
@@ -205,6 +211,24 @@ async fn main() -> anyhow::Result<()> {
                             tradehall::demo::actors::play(&server, &layout, &trade, &work).await
                         {
                             eprintln!("[demo] the automatic round stopped: {e:#}");
+                        }
+                    });
+                }
+                let secret = prepared
+                    .platform
+                    .settings
+                    .bank_secrets
+                    .get(tradehall::server::DEV_BANK)
+                    .map(<[u8]>::to_vec);
+                if let (Some(listing), Some(secret)) = (prepared.trades.get(2).cloned(), secret) {
+                    let server = format!("http://{}", args.listen);
+                    let layout = prepared.layout.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) =
+                            tradehall::demo::auction::play(&server, &layout, &listing, &secret)
+                                .await
+                        {
+                            eprintln!("[demo] the automatic land listing stopped: {e:#}");
                         }
                     });
                 }

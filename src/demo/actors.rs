@@ -25,11 +25,11 @@ const PRICES: [i64; 5] = [
     1_169_900_000,
 ];
 
-fn say(line: impl AsRef<str>) {
+pub(super) fn say(line: impl AsRef<str>) {
     println!("[demo] {}", line.as_ref());
 }
 
-fn path_of(layout: &DevPkiLayout, p: &Path) -> PathBuf {
+pub(super) fn path_of(layout: &DevPkiLayout, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
@@ -37,11 +37,14 @@ fn path_of(layout: &DevPkiLayout, p: &Path) -> PathBuf {
     }
 }
 
-fn of_role<'a>(layout: &'a DevPkiLayout, role: &'a str) -> impl Iterator<Item = &'a DevIdentity> {
+pub(super) fn of_role<'a>(
+    layout: &'a DevPkiLayout,
+    role: &'a str,
+) -> impl Iterator<Item = &'a DevIdentity> {
     layout.identities.iter().filter(move |i| i.role == role)
 }
 
-async fn wait_until_up(server: &str) -> anyhow::Result<()> {
+pub(super) async fn wait_until_up(server: &str) -> anyhow::Result<()> {
     for _ in 0..300 {
         if reqwest::get(format!("{server}/healthz"))
             .await

@@ -4,6 +4,7 @@
 //! ([`actors`]).
 
 pub mod actors;
+pub mod auction;
 
 use anyhow::Context as _;
 use base64::Engine as _;
@@ -29,12 +30,27 @@ pub const DEMO_TIME_SCALE: u32 = 1440;
 /// so its deadline (30 statutory days) is three minutes away.
 pub const ROUND_TIME_SCALE: u32 = 14_400;
 
+/// The demo land listing runs at 28,800×: its 20 days of announcement last a minute,
+/// its 10 working days of listing 30 seconds.
+pub const LISTING_TIME_SCALE: u32 = 28_800;
+
+/// The demo listing's countdown at [`LISTING_TIME_SCALE`], in seconds.
+const LISTING_COUNTDOWN_SECONDS: u64 = 15;
+
+/// The demo listing's countdown at `scale`: 15 s at the default, shorter in proportion
+/// above it (at least one second).
+pub fn listing_countdown_seconds(scale: u32) -> u32 {
+    let seconds =
+        LISTING_COUNTDOWN_SECONDS * u64::from(LISTING_TIME_SCALE) / u64::from(scale.max(1));
+    u32::try_from(seconds.max(1)).unwrap_or(1)
+}
+
 /// What `prepare` set up.
 pub struct Prepared {
     pub platform: Arc<Platform>,
     pub router: axum::Router,
     pub layout: pki::DevPkiLayout,
-    /// The demo trades: the tender the actors play first.
+    /// The demo trades: the tender the actors play first, the land listing last.
     pub trades: Vec<String>,
     /// Whether the trades were created now (a fresh data directory).
     pub seeded: bool,
@@ -109,7 +125,7 @@ pub async fn prepare(args: &DemoArgs) -> anyhow::Result<Prepared> {
         .await?;
     let seeded = existing.is_empty();
     let trades = if seeded {
-        seed(&platform, &layout, args.tender_time_scale).await?
+        seed(&platform, &layout, args).await?
     } else {
         existing.into_iter().rev().map(|t| t.id).collect()
     };
@@ -152,8 +168,9 @@ async fn register(platform: &Platform, dir: &Path, who: &DevIdentity) -> anyhow:
 async fn seed(
     platform: &Platform,
     layout: &pki::DevPkiLayout,
-    tender_time_scale: u32,
+    args: &DemoArgs,
 ) -> anyhow::Result<Vec<String>> {
+    let tender_time_scale = args.tender_time_scale;
     let dir = &layout.dir;
     let mut registered = Vec::new();
     for who in &layout.identities {
@@ -253,8 +270,17 @@ async fn seed(
         },
         live: None,
     };
+    let listing = listing_terms(
+        &buyer_of_land()?,
+        &procurement.committee,
+        args.listing_time_scale,
+    )?;
     let mut ids = Vec::new();
-    for (terms, time_scale) in [(tender, tender_time_scale), (procurement, DEMO_TIME_SCALE)] {
+    for (terms, time_scale) in [
+        (tender, tender_time_scale),
+        (procurement, DEMO_TIME_SCALE),
+        (listing, args.listing_time_scale),
+    ] {
         let title = terms.title.clone();
         let view = platform
             .create_trade(
@@ -265,10 +291,18 @@ async fn seed(
                 },
             )
             .await?;
-        let document = format!(
-            "# {title}\n\n招标文件 (DEMO ONLY)\n\n投标截止时间即开标时间: {}\n",
-            rfc3339(view.trade.terms.bid_deadline)
-        );
+        let document = match &view.trade.terms.live {
+            Some(live) => format!(
+                "# {title}\n\n挂牌出让文件 (DEMO ONLY)\n\n挂牌时间: {} 至 {}\n竞买申请及保证金截止: {}\n",
+                rfc3339(live.starts_at),
+                live.ends_at.map(rfc3339).unwrap_or_default(),
+                rfc3339(view.trade.terms.bid_deadline)
+            ),
+            None => format!(
+                "# {title}\n\n招标文件 (DEMO ONLY)\n\n投标截止时间即开标时间: {}\n",
+                rfc3339(view.trade.terms.bid_deadline)
+            ),
+        };
         platform
             .add_document(
                 &officer,
@@ -282,4 +316,49 @@ async fn seed(
         ids.push(view.trade.id);
     }
     Ok(ids)
+}
+
+fn buyer_of_land() -> anyhow::Result<Principal> {
+    Ok(Principal {
+        name: "乌鲁木齐市自然资源局".into(),
+        usci: Usci::complete("11650100MB0DEM003")?,
+    })
+}
+
+/// The demo land listing: announced now, listed after 20 scaled days for 10 scaled
+/// working days, applications and deposits until the middle of the listing.
+fn listing_terms(
+    seller: &Principal,
+    committee: &OpeningCommittee,
+    scale: u32,
+) -> anyhow::Result<TradeTerms> {
+    use crate::domain::rulebook::scaled_days;
+    use crate::domain::trade::LiveTerms;
+    // A few seconds of margin: the announcement is checked again at publication.
+    let starts_at = Utc::now() + scaled_days(20, scale) + Duration::seconds(3);
+    let ends_at = starts_at + scaled_days(10, scale);
+    Ok(TradeTerms {
+        kind: "land_use_right".into(),
+        procedure: "listing".into(),
+        title: "乌鲁木齐市高新区 DEMO-01 号地块国有建设用地使用权挂牌出让 (DEMO)".into(),
+        principal: seller.clone(),
+        estimated_value: Money::new(8_000_000_000)?,
+        currency: Currency::Cny,
+        lots: vec![Lot {
+            id: "DEMO-01".into(),
+            title: "DEMO-01 号地块 (商住用地, 42,000 ㎡)".into(),
+            estimated_value: Money::new(8_000_000_000)?,
+        }],
+        region_code: RegionCode::parse("650100")?,
+        bid_deadline: starts_at + (ends_at - starts_at) / 2,
+        bond_amount: Money::new(1_600_000_000)?,
+        committee: committee.clone(),
+        live: Some(LiveTerms {
+            start_price: Money::new(8_000_000_000)?,
+            increment: Money::new(20_000_000)?,
+            starts_at,
+            ends_at: Some(ends_at),
+            countdown_seconds: Some(listing_countdown_seconds(scale)),
+        }),
+    })
 }

@@ -52,10 +52,10 @@ pub struct Rules {
     pub ends_at: Option<DateTime<Utc>>,
     /// Each valid quote in timed bidding restarts a countdown of this many seconds.
     pub countdown_seconds: i64,
-    /// Listing: minutes between its end and timed bidding, when no quote is taken.
-    pub freeze_minutes: i64,
-    /// Disclosure: minutes of free quoting before timed bidding.
-    pub free_quote_minutes: i64,
+    /// Listing: seconds between its end and timed bidding, when no quote is taken.
+    pub freeze_seconds: i64,
+    /// Disclosure: seconds of free quoting before timed bidding.
+    pub free_quote_seconds: i64,
     /// Bidders still in at the end of a listing for timed bidding to follow.
     pub min_bidders_for_timed: usize,
 }
@@ -292,7 +292,7 @@ impl Sale {
             },
             (Phase::Listing, _) => {
                 if self.quoted.len() >= rules.min_bidders_for_timed.max(1) {
-                    let until = due + Duration::minutes(rules.freeze_minutes);
+                    let until = due + Duration::seconds(rules.freeze_seconds);
                     if until > due {
                         Phase::Frozen { until }
                     } else {
@@ -315,7 +315,7 @@ impl Sale {
                     Phase::Closed
                 }
                 _ => Phase::FreeQuote {
-                    until: due + Duration::minutes(rules.free_quote_minutes),
+                    until: due + Duration::seconds(rules.free_quote_seconds),
                 },
             },
             (Phase::Frozen { .. } | Phase::FreeQuote { .. }, _) => Phase::Timed {
@@ -452,8 +452,8 @@ mod tests {
             starts_at: t(0),
             ends_at: (format != Format::Auction).then(|| t(60)),
             countdown_seconds: 240,
-            freeze_minutes: 10,
-            free_quote_minutes: 30,
+            freeze_seconds: 600,
+            free_quote_seconds: 1_800,
             min_bidders_for_timed: 2,
         }
     }

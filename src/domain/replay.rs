@@ -215,8 +215,8 @@ mod tests {
             starts_at: t(0),
             ends_at: None,
             countdown_seconds: 240,
-            freeze_minutes: 0,
-            free_quote_minutes: 0,
+            freeze_seconds: 0,
+            free_quote_seconds: 0,
             min_bidders_for_timed: 2,
         };
         let mut sale = Sale::default();

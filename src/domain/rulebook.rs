@@ -335,7 +335,8 @@ impl Procedure {
             }
         };
         if let Some(r) = &rules.min_countdown_seconds {
-            if countdown < r.value {
+            // A demo trade may count down as much faster as its days are shorter.
+            if countdown < r.value / i64::from(time_scale.max(1)) {
                 return Err(violation(
                     "min_countdown_seconds",
                     r,

@@ -108,6 +108,7 @@ impl Platform {
             EngineError::conflict("wrong_engine", "this procedure has no quoting format")
         })?;
         let rule = |r: &Option<crate::domain::rulebook::Rule>| r.as_ref().map_or(0, |r| r.value);
+        let scale = i64::from(trade.time_scale.max(1));
         Ok(Rules {
             format,
             start_price: live.start_price,
@@ -117,8 +118,9 @@ impl Platform {
             countdown_seconds: live
                 .countdown_seconds
                 .map_or_else(|| rule(&procedure.rules.countdown_seconds), i64::from),
-            freeze_minutes: rule(&procedure.rules.freeze_minutes),
-            free_quote_minutes: rule(&procedure.rules.free_quote_minutes),
+            // A demo trade's periods are shortened by its time scale, like its days.
+            freeze_seconds: rule(&procedure.rules.freeze_minutes) * 60 / scale,
+            free_quote_seconds: rule(&procedure.rules.free_quote_minutes) * 60 / scale,
             min_bidders_for_timed: usize::try_from(rule(&procedure.rules.min_bidders_for_timed))
                 .unwrap_or(2),
         })

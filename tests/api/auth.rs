@@ -438,6 +438,7 @@ async fn the_dev_pki_is_refused_by_a_production_server() {
         setup_only: true,
         manual: true,
         tender_time_scale: tradehall::demo::ROUND_TIME_SCALE,
+        listing_time_scale: tradehall::demo::LISTING_TIME_SCALE,
     };
     let mut args = tradehall::demo::serve_args(&demo, &layout);
     args.mode = Mode::Production;

@@ -13,6 +13,7 @@ mod auth;
 mod bids;
 mod calendar;
 mod committee;
+mod demo;
 mod deposits;
 mod events;
 mod feed;
