@@ -113,6 +113,10 @@ pub enum BenchCommand {
     /// WebSocket subscribers of the live feed while events are logged at a fixed rate:
     /// delivery latency p50/p99, messages/s, gaps, and memory of each side.
     Feed(crate::bench::feed::FeedOptions),
+    /// One hot auction: bidders quoting over HTTP and watchers in its live room; quotes
+    /// per second, acknowledgement and broadcast latency, memory, and the single-writer
+    /// ceiling in the same run. `--postgres URL` runs it on PostgreSQL.
+    Auction(crate::bench::auction::AuctionOptions),
     /// The transparency log at size: appends/s into the Merkle log, memory as it grows,
     /// and inclusion and consistency proofs served per second.
     Log(crate::bench::log::LogOptions),

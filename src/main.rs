@@ -151,6 +151,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench(bench) => {
             let report = match bench {
+                BenchCommand::Auction(o) => {
+                    serde_json::to_value(tradehall::bench::auction::run(&o).await?)?
+                }
                 BenchCommand::Feed(o) => {
                     serde_json::to_value(tradehall::bench::feed::run(&o).await?)?
                 }

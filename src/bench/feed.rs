@@ -35,6 +35,14 @@ pub struct SubscriberOptions {
     pub url: String,
     #[arg(long)]
     pub subscribers: u32,
+    /// Subscribers are in a live room: entries of one trade, so sequence numbers only
+    /// increase (no gap check); the delay is measured from each entry's `at`, and the
+    /// sale's close ends the run.
+    #[arg(long)]
+    pub room: bool,
+    /// Milliseconds the server's clock is ahead of this machine's (room mode).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub offset_ms: i64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -56,13 +64,13 @@ pub struct FeedReport {
 
 /// What the subscriber process reports.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-struct Received {
-    messages: u64,
-    gaps: u64,
-    repeats: u64,
+pub(super) struct Received {
+    pub(super) messages: u64,
+    pub(super) gaps: u64,
+    pub(super) repeats: u64,
     /// Count per millisecond of delay, 0..=BUCKETS (the last bucket is "or more").
-    histogram: Vec<u64>,
-    seconds: f64,
+    pub(super) histogram: Vec<u64>,
+    pub(super) seconds: f64,
 }
 
 const BUCKETS: usize = 10_000;
@@ -86,7 +94,7 @@ fn tick(kind: &'static str) -> NewEvent {
     }
 }
 
-fn quantile(histogram: &[u64], q: f64) -> f64 {
+pub(super) fn quantile(histogram: &[u64], q: f64) -> f64 {
     let total: u64 = histogram.iter().sum();
     if total == 0 {
         return 0.0;
@@ -199,6 +207,21 @@ fn number_after(text: &[u8], key: &memchr::memmem::Finder<'_>) -> Option<u64> {
         .reduce(|n, d| n * 10 + d)
 }
 
+/// The delay of a live-room entry: now (on the server's clock, `offset_ms` ahead) less
+/// the entry's `at`, read as milliseconds of the day from its fixed RFC 3339 positions
+/// (`2026-11-29T09:52:38.399Z`) rather than parsed, as the subscriber process must keep up.
+fn room_delay_ms(text: &[u8], key: &memchr::memmem::Finder<'_>, offset_ms: i64) -> Option<u32> {
+    let at = key.find(text)? + key.needle().len();
+    let t = text.get(at..at + 24)?;
+    let n = |r: std::ops::Range<usize>| -> Option<i64> {
+        std::str::from_utf8(t.get(r)?).ok()?.parse().ok()
+    };
+    let entry = ((n(11..13)? * 60 + n(14..16)?) * 60 + n(17..19)?) * 1000 + n(20..23)?;
+    let now = i64::try_from(now_ns() / 1_000_000).ok()? + offset_ms;
+    let delay = (now % 86_400_000 - entry).rem_euclid(86_400_000);
+    u32::try_from(delay).ok()
+}
+
 /// Reads the server's WebSocket frames off a raw stream. The subscriber process shares the
 /// machine with the server it measures, so it does as little as it can per message: a
 /// general WebSocket client took as much CPU as the server. Server frames are unmasked
@@ -286,6 +309,7 @@ pub async fn subscribers(options: &SubscriberOptions) -> anyhow::Result<()> {
         .and_then(|s| s.split('&').next())
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    let (room, offset_ms) = (options.room, options.offset_ms);
     let mut sockets = Vec::with_capacity(options.subscribers as usize);
     let connects = Arc::new(tokio::sync::Semaphore::new(200));
     let mut pending = Vec::new();
@@ -325,7 +349,9 @@ pub async fn subscribers(options: &SubscriberOptions) -> anyhow::Result<()> {
             let mut last = after;
             let seq_key = memchr::memmem::Finder::new(r#""seq":"#);
             let sent_key = memchr::memmem::Finder::new(r#""sent_ns":"#);
-            let end_key = memchr::memmem::Finder::new(END);
+            let at_key = memchr::memmem::Finder::new(r#""at":""#);
+            let quote_key = memchr::memmem::Finder::new(r#""kind":"sale.quote""#);
+            let end_key = memchr::memmem::Finder::new(if room { "sale.closed" } else { END });
             let mut frames = FrameReader::new(socket);
             while let Some(text) = frames.next_text().await {
                 if !text.starts_with(br#"{"type":"event""#) {
@@ -338,12 +364,20 @@ pub async fn subscribers(options: &SubscriberOptions) -> anyhow::Result<()> {
                     seen.repeats += 1;
                     continue;
                 }
-                if seq != last + 1 {
+                if seq != last + 1 && !room {
                     seen.gaps += 1;
                 }
                 last = seq;
                 seen.messages += 1;
-                if let Some(sent) = number_after(text, &sent_key) {
+                if room {
+                    // The quotes' broadcast; the close comes after the bench moves the
+                    // clock to end the sale, so it has no meaningful delay.
+                    if quote_key.find(text).is_some() {
+                        if let Some(ms) = room_delay_ms(text, &at_key, offset_ms) {
+                            delays_ms.push(ms);
+                        }
+                    }
+                } else if let Some(sent) = number_after(text, &sent_key) {
                     let ms = now_ns().saturating_sub(sent) / 1_000_000;
                     delays_ms.push(u32::try_from(ms).unwrap_or(u32::MAX));
                 }

@@ -4,11 +4,13 @@
 //! DEV ONLY CA, serves it on a loopback port in this process, and drives it over HTTP as
 //! bidders and custodians would. Setup (identities, sealing) is not timed.
 
+pub mod auction;
 pub mod feed;
 pub mod intake;
 pub mod large;
 pub mod log;
 pub mod opening;
+pub mod pg;
 
 use anyhow::Context as _;
 use base64::Engine as _;
@@ -82,6 +84,8 @@ pub struct World {
     pub deadline: DateTime<Utc>,
     pub committee: Vec<CustodianPublicKey>,
     /// The custodians: certificate, signer and per-trade secret key.
+    /// The custodians' identity ids (the tender's committee).
+    pub custodian_ids: Vec<String>,
     pub custodians: Vec<(
         IssuedIdentity,
         Signer,
@@ -110,6 +114,12 @@ fn usci(n: u32, kind: &str) -> anyhow::Result<Usci> {
 impl World {
     /// Builds the platform in a new temporary directory; envelopes up to `max_envelope`.
     pub async fn new(max_envelope_bytes: u64) -> anyhow::Result<Self> {
+        Self::on(max_envelope_bytes, None).await
+    }
+
+    /// [`World::new`] on the database at `database_url` (SQLite in the directory when
+    /// `None`).
+    pub async fn on(max_envelope_bytes: u64, database_url: Option<String>) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("tradehall-bench")
             .tempdir()?;
@@ -134,7 +144,7 @@ impl World {
             listen: "127.0.0.1:0".parse()?,
             tls_cert: None,
             tls_key: None,
-            database_url: None,
+            database_url,
             data_dir: dir.path().to_path_buf(),
             key_dir: None,
             trust_ca: vec![ca_path],
@@ -171,6 +181,7 @@ impl World {
             trade: String::new(),
             deadline: now,
             committee: Vec::new(),
+            custodian_ids: Vec::new(),
             custodians: Vec::new(),
             admin: Caller::default(),
             next_org: std::sync::atomic::AtomicU32::new(10),
@@ -224,7 +235,7 @@ impl World {
     }
 
     /// A new organisation with a certificate of the bench CA, enrolled in `role`.
-    async fn member(&self, role: Role) -> anyhow::Result<(Identity, IssuedIdentity)> {
+    pub async fn member(&self, role: Role) -> anyhow::Result<(Identity, IssuedIdentity)> {
         let n = self
             .next_org
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -240,7 +251,7 @@ impl World {
         Ok((identity, issued))
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    pub fn now(&self) -> DateTime<Utc> {
         use crate::domain::clock::Clock as _;
         self.clock.now()
     }
@@ -295,6 +306,7 @@ impl World {
             .add_document(&officer, &trade, "招标文件.txt", "text/plain", b"bench")
             .await?;
         self.platform.publish_trade(&officer, &trade).await?;
+        self.custodian_ids = custodians.iter().map(|(i, _)| i.id.clone()).collect();
         for (identity, issued) in custodians {
             let signer = Signer::from_pkcs8_der(&issued.key_pkcs8_der)?;
             let (sk, pk) = CustodianSecretKey::generate();

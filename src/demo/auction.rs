@@ -144,7 +144,7 @@ pub async fn play(
             server,
             bank_secret,
             &json!({
-                "bank_txn_id": format!("DEMO-{}-{i}", &trade[..8]),
+                "bank_txn_id": format!("DEMO-{trade}-{i}"),
                 "kind": "deposit",
                 "trade": trade,
                 "payer_account": account,

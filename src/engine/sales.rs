@@ -186,7 +186,8 @@ impl Platform {
 
     /// A numbered bidder quotes. The server's order of receipt decides; the answer says
     /// the quote became best, the next minimum, and the countdown.
-    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    /// Refusals are answers, not failures: they are not logged as errors.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id))]
     pub async fn quote(
         &self,
         caller: &Caller,

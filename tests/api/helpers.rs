@@ -38,62 +38,14 @@ macro_rules! on_both_backends {
 
 /// A PostgreSQL database that exists for one test and is dropped after it, even if the
 /// test panics.
-pub struct PgDatabase {
-    admin_url: String,
-    name: String,
-    pub url: String,
-}
+pub type PgDatabase = tradehall::bench::pg::ThrowawayPg;
 
-impl PgDatabase {
-    pub async fn create() -> Self {
-        use sqlx::Connection as _;
-        let admin_url = std::env::var("TRADEHALL_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("tradehall_test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL at {admin_url} is needed for the PostgreSQL suite: {e}")
-            });
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("create database: {e}"));
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url.as_str(), |(b, _)| b);
-        let url = format!("{base}/{name}");
-        Self {
-            admin_url,
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime; use a thread with its own runtime.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                use sqlx::Connection as _;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
+async fn create_pg() -> PgDatabase {
+    let admin_url = std::env::var("TRADEHALL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    PgDatabase::create(&admin_url).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {admin_url} is needed for the PostgreSQL suite: {e:#}")
+    })
 }
 
 /// The store URL for a backend, and what must live as long as the test.
@@ -101,7 +53,7 @@ pub async fn database(backend: Backend, dir: &std::path::Path) -> (String, Optio
     match backend {
         Backend::Sqlite => (format!("sqlite:{}", dir.join("test.db").display()), None),
         Backend::Postgres => {
-            let db = PgDatabase::create().await;
+            let db = create_pg().await;
             (db.url.clone(), Some(db))
         }
     }
