@@ -211,6 +211,7 @@ pub async fn build(
         intake: Default::default(),
         checkpoints: Default::default(),
         feed: Default::default(),
+        known_bests: Default::default(),
     });
     platform
         .start_feed()

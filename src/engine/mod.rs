@@ -38,7 +38,9 @@ pub use interventions::MAX_REASON_CHARS;
 pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
 pub use opening::{ContributionOutcome, Openings};
 pub use risk::{AlertFilter, MAX_ALERTS, MAX_NOTE_CHARS};
-pub use sales::{NewQuote, QuoteAnswer, SaleView, Standing, MAX_CLIENT_QUOTE_ID, TIMER_TICK};
+pub use sales::{
+    KnownBests, NewQuote, QuoteAnswer, SaleView, Standing, MAX_CLIENT_QUOTE_ID, TIMER_TICK,
+};
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
 
 use std::sync::Arc;
@@ -111,6 +113,8 @@ pub struct Platform {
     pub checkpoints: Checkpoints,
     /// The live feed's hub (started by [`Platform::start_feed`]).
     pub feed: Feed,
+    /// The best quote of each live sale seen here, to refuse losing quotes early.
+    pub known_bests: KnownBests,
 }
 
 /// Who is asking and from where; turned into the audit record of every state change

@@ -76,6 +76,27 @@ pub struct BestView {
     pub amount: Money,
 }
 
+/// The best accepted quote of each sale this process has seen. A sale's best only
+/// rises, so a quote at or below a known best is refused here without the write
+/// transaction that would refuse it anyway: a hot auction's many losing quotes do not queue
+/// for the writer. Stale (another instance accepted more since) only means less is
+/// refused early.
+#[derive(Debug, Default)]
+pub struct KnownBests(std::sync::Mutex<std::collections::HashMap<String, Money>>);
+
+impl KnownBests {
+    fn get(&self, trade_id: &str) -> Option<Money> {
+        self.0.lock().ok()?.get(trade_id).copied()
+    }
+
+    fn raise(&self, trade_id: &str, amount: Money) {
+        if let Ok(mut bests) = self.0.lock() {
+            let best = bests.entry(trade_id.to_owned()).or_insert(amount);
+            *best = (*best).max(amount);
+        }
+    }
+}
+
 fn quote_refused(e: &QuoteError) -> EngineError {
     match e {
         QuoteError::NotMultiple(_) | QuoteError::BelowStart(_) => {
@@ -227,22 +248,53 @@ impl Platform {
             bidder_number: number,
             amount: new.amount,
         };
+        let open = trade.status == crate::domain::trade::TradeStatus::Published;
+        if let Some(best) = self
+            .known_bests
+            .get(&trade.id)
+            .filter(|b| open && new.amount <= *b)
+        {
+            // Certainly refused, unless it is the retry of a quote accepted before.
+            if let Some(accepted) = self
+                .store
+                .accepted_quote(&trade.id, &bidder.id, &intake.client_quote_id)
+                .await?
+            {
+                return Ok(self.answer(accepted, true));
+            }
+            let rules = self.sale_rules(&trade)?;
+            let refusal = if new.amount == best {
+                QuoteError::PriceTaken(best)
+            } else {
+                QuoteError::BelowIncrement(
+                    Money::new(best.minor_units() + rules.increment.minor_units()).unwrap_or(best),
+                )
+            };
+            return Err(quote_refused(&refusal));
+        }
         let stepped = self.step(caller, &trade, Some(&intake)).await?;
-        let now = self.clock.now();
+        if let Some(best) = stepped.sale.best.as_ref() {
+            self.known_bests.raise(&trade.id, best.amount);
+        }
         match stepped.quote {
-            Some(Ok(accepted)) => Ok(QuoteAnswer {
-                remaining_ms: accepted
-                    .deadline
-                    .map(|d| (d - now).num_milliseconds().max(0)),
-                accepted,
-                repeated: stepped.repeated,
-                server_time: now,
-            }),
+            Some(Ok(accepted)) => Ok(self.answer(accepted, stepped.repeated)),
             Some(Err(e)) => Err(quote_refused(&e)),
             None => Err(EngineError::conflict(
                 "quoting_closed",
                 "quoting has closed (server time)",
             )),
+        }
+    }
+
+    fn answer(&self, accepted: Accepted, repeated: bool) -> QuoteAnswer {
+        let now = self.clock.now();
+        QuoteAnswer {
+            remaining_ms: accepted
+                .deadline
+                .map(|d| (d - now).num_milliseconds().max(0)),
+            accepted,
+            repeated,
+            server_time: now,
         }
     }
 

@@ -79,6 +79,13 @@ pub trait SaleStore: Send + Sync {
     async fn step_sale(&self, step: SaleStep<'_>, event: SaleEventFor<'_>) -> Result<Stepped>;
     /// A sale's state, if it has taken a step, and the log entry of its last step.
     async fn sale(&self, trade_id: &str) -> Result<Option<(Sale, i64)>>;
+    /// The answer to an accepted quote, by its client quote id.
+    async fn accepted_quote(
+        &self,
+        trade_id: &str,
+        identity_id: &str,
+        client_quote_id: &str,
+    ) -> Result<Option<Accepted>>;
     /// A sale's accepted quotes, in log order.
     async fn quotes(&self, trade_id: &str) -> Result<Vec<Accepted>>;
     /// Published sales whose timer is due by `now`, and those past their start that have
@@ -217,15 +224,21 @@ macro_rules! impl_sale_store {
                 let was_open = sale.result.is_none();
                 // Whole milliseconds, as the log states times: replay reaches the same instants.
                 let now = $crate::domain::clock::from_millis(self.clock.now().timestamp_millis());
-                let numbered: Vec<String> = sqlx::query_as::<_, (String,)>(
-                    "SELECT bidder_number FROM applications WHERE trade_id = $1 AND bidder_number IS NOT NULL ORDER BY bidder_number",
-                )
-                .bind(step.trade_id)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .map(|(n,)| n)
-                .collect();
+                // The numbered buyers matter only to a period end due now (a disclosure's).
+                let due_now = sale.next_due(step.rules).is_some_and(|due| due <= now);
+                let numbered: Vec<String> = if due_now {
+                    sqlx::query_as::<_, (String,)>(
+                        "SELECT bidder_number FROM applications WHERE trade_id = $1 AND bidder_number IS NOT NULL ORDER BY bidder_number",
+                    )
+                    .bind(step.trade_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(n,)| n)
+                    .collect()
+                } else {
+                    Vec::new()
+                };
                 let mut seqs = Vec::new();
                 for transition in sale.advance(step.rules, now, &numbered) {
                     seqs.push(self.append_in(&mut tx, &event(&SaleEvent::Period(&transition, &numbered))).await?);
@@ -313,6 +326,24 @@ macro_rules! impl_sale_store {
                         .map_err($crate::store::sale::corrupt)
                 })
                 .transpose()
+            }
+
+            async fn accepted_quote(
+                &self,
+                trade_id: &str,
+                identity_id: &str,
+                client_quote_id: &str,
+            ) -> $crate::store::Result<Option<$crate::domain::auction::Accepted>> {
+                let row: Option<(String,)> = sqlx::query_as(
+                    "SELECT response FROM quotes WHERE trade_id = $1 AND identity_id = $2 AND client_quote_id = $3",
+                )
+                .bind(trade_id)
+                .bind(identity_id)
+                .bind(client_quote_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(r,)| serde_json::from_str(&r).map_err($crate::store::sale::corrupt))
+                    .transpose()
             }
 
             async fn quotes(

@@ -530,6 +530,7 @@ async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(bac
         intake: Default::default(),
         checkpoints: Default::default(),
         feed: Default::default(),
+        known_bests: Default::default(),
     };
     let identity = p
         .store
