@@ -1,5 +1,5 @@
-//! `tradehall bench auction`: one hot auction. Numbered bidders quote over HTTP as fast
-//! as they can, each on its own connection, while watchers follow the live room over
+//! `tradehall bench auction`: one hot auction. Numbered bidders quote over HTTP at a
+//! fixed total rate, each on its own connection, while watchers follow the live room over
 //! WebSocket in a child process (`bench feed-subscribers --room`). It measures the quotes
 //! processed and accepted per second, the quote acknowledgement latency, the broadcast
 //! delay to the watchers, memory, and, in the same run, the single-writer ceiling: the
@@ -34,6 +34,10 @@ pub struct AuctionOptions {
     /// Watchers connected to the live room.
     #[arg(long, default_value_t = 5_000)]
     pub watchers: u32,
+    /// Quotes per second offered by all bidders together, spread evenly: each bidder
+    /// quotes every `bidders / rate` seconds.
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u32,
     /// Seconds of quoting.
     #[arg(long, default_value_t = 10)]
     pub seconds: u32,
@@ -48,6 +52,8 @@ pub struct AuctionReport {
     pub backend: &'static str,
     pub bidders: u32,
     pub watchers: u32,
+    /// Quotes per second offered.
+    pub rate: u32,
     pub seconds: f64,
     /// Quotes answered (accepted or refused): each is judged inside a write transaction.
     pub quotes_processed: u64,
@@ -208,12 +214,14 @@ struct Quoted {
     acks: Vec<Duration>,
 }
 
+/// One bidder: a quote every `every`, starting at `first`, until `stop`.
 async fn quote_loop(
     url: String,
     token: String,
     best: Arc<AtomicI64>,
     stop: Arc<AtomicBool>,
     me: usize,
+    (first, every): (Duration, Duration),
 ) -> anyhow::Result<Quoted> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(1)
@@ -221,7 +229,10 @@ async fn quote_loop(
         .build()?;
     let mut out = Quoted::default();
     let mut n = 0_u64;
+    let mut slot = tokio::time::Instant::now() + first;
     while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep_until(slot).await;
+        slot += every;
         // A little above the best this bidder knows of: 1 to 3 increments.
         let steps = 1 + i64::try_from((me as u64 + n) % 3).unwrap_or(0);
         let amount = best.load(Ordering::Relaxed) + steps * STEP;
@@ -243,11 +254,9 @@ async fn quote_loop(
                 body["quote_id"].as_str().unwrap_or_default().to_owned(),
                 amount,
             ));
-        } else if body["error"]["code"] == "quote_already_best" {
-            tokio::time::sleep(Duration::from_millis(5)).await;
         } else if !matches!(
             body["error"]["code"].as_str(),
-            Some("quote_price_taken" | "quote_below_increment")
+            Some("quote_price_taken" | "quote_below_increment" | "quote_already_best")
         ) {
             bail!("a bench quote was refused: {status} {body}");
         }
@@ -352,14 +361,18 @@ pub async fn run(options: &AuctionOptions) -> anyhow::Result<AuctionReport> {
     let stop = Arc::new(AtomicBool::new(false));
     let quote_url = format!("{}/api/v1/trades/{trade}/quotes", world.base);
     let quoting = Instant::now();
+    let every =
+        Duration::from_secs_f64(f64::from(options.bidders) / f64::from(options.rate.max(1)));
     let mut tasks = Vec::new();
     for (me, token) in tokens.into_iter().enumerate() {
+        let first = every.mul_f64(me as f64 / f64::from(options.bidders.max(1)));
         tasks.push(tokio::spawn(quote_loop(
             quote_url.clone(),
             token,
             best.clone(),
             stop.clone(),
             me,
+            (first, every),
         )));
     }
     tokio::time::sleep(Duration::from_secs(u64::from(options.seconds))).await;
@@ -412,6 +425,7 @@ pub async fn run(options: &AuctionOptions) -> anyhow::Result<AuctionReport> {
         },
         bidders: options.bidders,
         watchers: options.watchers,
+        rate: options.rate,
         seconds,
         quotes_processed: processed,
         quotes_accepted: accepted.len() as u64,
