@@ -125,6 +125,7 @@ impl Platform {
         };
         let body = signed.body.to_vec();
         let bank = signed.bank_id.to_owned();
+        let trade_id = trade.id.clone();
         let event = move |record: &NotificationRecord| {
             let (commitment, sealed_body) = seal("notification", body.clone());
             let mut sealed = vec![sealed_body];
@@ -138,7 +139,7 @@ impl Platform {
             event_hiding_trade(
                 caller,
                 "bank.notification",
-                &trade.id,
+                &trade_id,
                 serde_json::json!({
                     "bank": bank,
                     "outcome": record.outcome,
@@ -148,7 +149,12 @@ impl Platform {
             )
         };
         match self.store.record_notification(&intake, &event).await {
-            Ok(record) => Ok(record),
+            Ok(record) => {
+                if record.outcome == "deposit_confirmed" && !record.repeated {
+                    self.check_deposits(&trade, record.seq).await?;
+                }
+                Ok(record)
+            }
             Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
                 "bank_txn_conflict",
                 "this bank transaction id was already recorded with a different body",

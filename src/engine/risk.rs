@@ -13,9 +13,11 @@ use chrono::DateTime;
 
 use super::{event, event_hiding_trade, seal, Caller, EngineError, Platform, Result};
 use crate::domain::alert::{Alert, AlertStep};
+use crate::domain::event::NewEvent;
 use crate::domain::identity::{Identity, Role};
 use crate::domain::opening::OpeningRecord;
 use crate::domain::risk::{self, BidFacts, TradeFacts};
+use crate::domain::trade::Trade;
 use crate::store::{AlertQuery, NewAlert, StoreError};
 
 /// Earlier openings the cross-trade rules look at.
@@ -92,45 +94,32 @@ impl Platform {
             let now = self.clock.now();
             let alerts = risk::evaluate(&facts, &history, thresholds)
                 .into_iter()
-                .map(|finding| {
-                    let id = uuid::Uuid::now_v7().to_string();
-                    let detail = serde_json::json!({
-                        "alert": id, "trade": trade_id, "region": trade.terms.region_code,
-                        "rule": finding.rule, "summary": finding.summary,
-                        "subjects": finding.subjects, "evidence": finding.evidence,
-                    });
-                    let (commitment, detail_sealed) =
-                        seal("alert", detail.to_string().into_bytes());
-                    // The public entry says only that an alert was raised.
-                    let ev = event_hiding_trade(
-                        &Caller::default(),
-                        "alert.raised",
-                        trade_id,
-                        serde_json::json!({ "alert": id, "detail": commitment }),
-                        vec![detail_sealed],
-                    );
-                    (
-                        NewAlert {
-                            dedup_key: finding.key(trade_id),
-                            rule: finding.rule.id.to_owned(),
-                            severity: finding.rule.severity.as_str().to_owned(),
-                            trade_id: trade_id.clone(),
-                            region_code: trade.terms.region_code.as_str().to_owned(),
-                            summary: finding.summary.clone(),
-                            finding: detail.to_string(),
-                            raised_at: now,
-                            id,
-                        },
-                        ev,
-                    )
-                })
+                .map(|finding| alert_of(&finding, &trade, now))
                 .collect();
-            let raised = self.store.raise_alerts(*seq, alerts).await?;
+            let raised = self.store.raise_alerts(*seq, alerts, true).await?;
             if !raised.is_empty() {
                 tracing::info!(trade.id = %trade_id, alerts = raised.len(), "risk alerts raised");
             }
         }
         Ok(openings.len() == 10)
+    }
+
+    /// Runs the live-sale rules on a trade after a deposit is confirmed (log entry
+    /// `trigger_seq`): deposits of several bidders from one account.
+    pub(crate) async fn check_deposits(&self, trade: &Trade, trigger_seq: i64) -> Result<()> {
+        let applications = self.store.applications(&trade.id).await?;
+        let now = self.clock.now();
+        let alerts: Vec<_> = risk::shared_account::check(&applications)
+            .iter()
+            .map(|finding| alert_of(finding, trade, now))
+            .collect();
+        if !alerts.is_empty() {
+            let raised = self.store.raise_alerts(trigger_seq, alerts, false).await?;
+            if !raised.is_empty() {
+                tracing::info!(trade.id = %trade.id, alerts = raised.len(), "risk alerts raised");
+            }
+        }
+        Ok(())
     }
 
     /// What the rules need of an opened trade; with `details`, also where each bidder
@@ -357,4 +346,42 @@ impl Platform {
 
 fn supervisor(caller: &Caller) -> Result<&Identity> {
     caller.require(Role::Supervisor)
+}
+
+/// The alert of `finding` on `trade`, with its log entry: the public entry says only that
+/// an alert was raised; the detail is sealed, the trade hidden.
+fn alert_of(
+    finding: &risk::Finding,
+    trade: &Trade,
+    now: DateTime<chrono::Utc>,
+) -> (NewAlert, NewEvent) {
+    let trade_id = &trade.id;
+    let id = uuid::Uuid::now_v7().to_string();
+    let detail = serde_json::json!({
+        "alert": id, "trade": trade_id, "region": trade.terms.region_code,
+        "rule": finding.rule, "summary": finding.summary,
+        "subjects": finding.subjects, "evidence": finding.evidence,
+    });
+    let (commitment, detail_sealed) = seal("alert", detail.to_string().into_bytes());
+    let ev = event_hiding_trade(
+        &Caller::default(),
+        "alert.raised",
+        trade_id,
+        serde_json::json!({ "alert": id, "detail": commitment }),
+        vec![detail_sealed],
+    );
+    (
+        NewAlert {
+            dedup_key: finding.key(trade_id),
+            rule: finding.rule.id.to_owned(),
+            severity: finding.rule.severity.as_str().to_owned(),
+            trade_id: trade_id.clone(),
+            region_code: trade.terms.region_code.as_str().to_owned(),
+            summary: finding.summary.clone(),
+            finding: detail.to_string(),
+            raised_at: now,
+            id,
+        },
+        ev,
+    )
 }

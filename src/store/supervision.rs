@@ -47,12 +47,14 @@ pub trait SupervisionStore: Send + Sync {
     async fn actor_addresses(&self, actor: &str) -> Result<Vec<String>>;
     /// The last opening the risk rules evaluated.
     async fn risk_cursor(&self) -> Result<i64>;
-    /// Raises those of `alerts` not raised before, each with its log event, and moves the
-    /// cursor to `trigger_seq`, in one transaction. Returns the ids raised.
+    /// Raises those of `alerts` not raised before, each with its log event, in one
+    /// transaction; with `advance_cursor` (the openings' rules), also moves the risk
+    /// cursor to `trigger_seq`. Returns the ids raised.
     async fn raise_alerts(
         &self,
         trigger_seq: i64,
         alerts: Vec<(NewAlert, NewEvent)>,
+        advance_cursor: bool,
     ) -> Result<Vec<String>>;
     async fn alerts(&self, query: &AlertQuery) -> Result<Vec<Alert>>;
     /// One alert with its history.
@@ -183,6 +185,7 @@ macro_rules! impl_supervision_store {
                 &self,
                 trigger_seq: i64,
                 alerts: Vec<($crate::store::supervision::NewAlert, $crate::domain::event::NewEvent)>,
+                advance_cursor: bool,
             ) -> $crate::store::Result<Vec<String>> {
                 let mut tx = self.begin_write().await?;
                 let mut raised = Vec::new();
@@ -214,12 +217,14 @@ macro_rules! impl_supervision_store {
                     .await?;
                     raised.push(alert.id);
                 }
-                sqlx::query(
-                    "INSERT INTO risk_cursor (id, seq) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
-                )
-                .bind(trigger_seq)
-                .execute(&mut *tx)
-                .await?;
+                if advance_cursor {
+                    sqlx::query(
+                        "INSERT INTO risk_cursor (id, seq) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
+                    )
+                    .bind(trigger_seq)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 self.commit(tx).await?;
                 Ok(raised)
             }

@@ -10,7 +10,10 @@ use crate::helpers::{code, Backend, TestApp, User};
 use crate::live::listing;
 use tradehall::crypto::bank_signature;
 
-crate::on_both_backends!(deposits_are_authenticated_recorded_once_and_draw_bidder_numbers);
+crate::on_both_backends!(
+    deposits_are_authenticated_recorded_once_and_draw_bidder_numbers,
+    deposits_of_two_bidders_from_one_account_raise_an_alert
+);
 
 const BANK: &str = "DEVBANK";
 const ACCOUNT_A: &str = "6222020200001234567";
@@ -305,4 +308,56 @@ async fn deposits_are_authenticated_recorded_once_and_draw_bidder_numbers(backen
     assert_eq!(money["ledger"].as_array().map(Vec::len), Some(6));
     let (status, _) = app.get(&money_path, Some(&a.token)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+async fn deposits_of_two_bidders_from_one_account_raise_an_alert(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let id = app
+        .published_trade_with(&officer, &listing(&app, &custodians))
+        .await;
+    let (a, b, c) = (
+        app.user("bidder").await,
+        app.user("bidder").await,
+        app.user("bidder").await,
+    );
+    let city = app.supervisor_of("650100").await;
+    // A and C declare one account; B its own. A and B pay: no finding.
+    for (bidder, account, txn) in [(&a, ACCOUNT_A, "DEV-S1"), (&b, ACCOUNT_B, "DEV-S2")] {
+        let application = apply(&app, bidder, &id, account).await;
+        qualify(&app, &officer, &application).await;
+        let (_, paid) = notify(&app, notification(&id, txn, account, &json!({}))).await;
+        assert_eq!(paid["outcome"], "deposit_confirmed", "{paid}");
+    }
+    assert!(alerts(&app, &city.token).await.is_empty());
+    // C pays from A's account: a red alert naming both, on the trade's supervisors' list.
+    let application = apply(&app, &c, &id, ACCOUNT_A).await;
+    qualify(&app, &officer, &application).await;
+    let (_, paid) = notify(&app, notification(&id, "DEV-S3", ACCOUNT_A, &json!({}))).await;
+    assert_eq!(paid["outcome"], "deposit_confirmed", "{paid}");
+    let raised = alerts(&app, &city.token).await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0]["severity"], "red");
+    let mut subjects: Vec<String> = [&a, &c]
+        .iter()
+        .map(|u| u.identity["usci"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        raised[0]["finding"]["subjects"],
+        json!(subjects),
+        "{}",
+        raised[0]
+    );
+    // The same notification again raises nothing new.
+    notify(&app, notification(&id, "DEV-S3", ACCOUNT_A, &json!({}))).await;
+    assert_eq!(alerts(&app, &city.token).await.len(), 1);
+}
+
+async fn alerts(app: &TestApp, token: &str) -> Vec<Value> {
+    let (status, body) = app
+        .get("/api/v1/alerts?rule=shared_deposit_account", Some(token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["alerts"].as_array().cloned().unwrap_or_default()
 }

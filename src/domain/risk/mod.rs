@@ -10,6 +10,7 @@ mod rotating_winner;
 mod same_address;
 mod same_files;
 mod same_machine;
+pub mod shared_account;
 mod shared_key;
 
 use chrono::{DateTime, Utc};
