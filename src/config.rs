@@ -64,6 +64,20 @@ pub enum Command {
         #[command(flatten)]
         login: BidderLogin,
     },
+    /// Seal a live sale's reserve price (底价) to the trade's opening committee on this
+    /// machine and hand it to the server (the trading centre, before the sale starts;
+    /// sealing again replaces it until then). The committee opens it when quoting ends:
+    /// a best quote below it fails the sale (流拍). Prints the server's answer as JSON.
+    Reserve {
+        /// Trade id (a live sale whose procedure seals its reserve).
+        #[arg(long)]
+        trade: String,
+        /// The reserve price in yuan, e.g. 380,000,000.00.
+        #[arg(long)]
+        price: String,
+        #[command(flatten)]
+        login: BidderLogin,
+    },
     /// Re-run a live sale from the transparency log: verify the log against its signed
     /// checkpoint, replay the sale's period ends and quotes through the quoting engine,
     /// and check the result against the log and the server. Exits non-zero and names the
@@ -181,7 +195,7 @@ pub enum BidCommand {
         /// A file to attach (any size; streamed); repeat for several.
         #[arg(long = "file")]
         files: Vec<PathBuf>,
-        /// The bidder's certificate (PEM chain, end-entity first).
+        /// Your certificate (PEM chain, end-entity first).
         #[arg(long)]
         cert: PathBuf,
         /// The certificate's private key (PKCS#8 PEM or DER).
@@ -226,7 +240,7 @@ pub enum BidCommand {
 /// How a bidder signs in.
 #[derive(Debug, Clone, Args)]
 pub struct BidderLogin {
-    /// The bidder's certificate (PEM chain, end-entity first).
+    /// Your certificate (PEM chain, end-entity first).
     #[arg(long)]
     pub cert: PathBuf,
     /// The certificate's private key (PKCS#8 PEM or DER).

@@ -127,6 +127,18 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&answer)?);
             Ok(())
         }
+        Command::Reserve {
+            trade,
+            price,
+            login,
+        } => {
+            let price = tradehall::domain::money::Money::parse_yuan(&price)?;
+            let answer =
+                tradehall::client::reserve::seal_and_submit(&credentials(&login), &trade, price)
+                    .await?;
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
         Command::Replay {
             server,
             trade,

@@ -110,6 +110,8 @@ pub async fn seal(options: &SealOptions) -> anyhow::Result<SealedEnvelope> {
         .collect();
     let lots = if options.lots.is_empty() {
         match trade_lots.as_slice() {
+            // A live sale (or a reserve price) has no lots.
+            [] => Vec::new(),
             [only] => vec![only.clone()],
             _ => bail!("the trade has lots {trade_lots:?}: say which with --lot"),
         }

@@ -8,6 +8,7 @@ pub mod keystore;
 pub mod quote;
 pub mod receipt;
 pub mod replay;
+pub mod reserve;
 pub mod session;
 pub mod witness;
 

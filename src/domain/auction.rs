@@ -58,6 +58,10 @@ pub struct Rules {
     pub free_quote_seconds: i64,
     /// Bidders still in at the end of a listing for timed bidding to follow.
     pub min_bidders_for_timed: usize,
+    /// The procedure seals a reserve price (底价) to the opening committee: a sale that
+    /// ends on a quote waits in [`Phase::Reserve`] until it is opened.
+    #[serde(default)]
+    pub reserve_sealed: bool,
 }
 
 impl Rules {
@@ -107,8 +111,26 @@ pub enum Phase {
         #[serde(serialize_with = "super::clock::serde_rfc3339::serialize")]
         deadline: DateTime<Utc>,
     },
+    /// Quoting is over and the best quote stands; the sealed reserve price is being
+    /// opened by the committee, which decides the result ([`Sale::reveal_reserve`]).
+    Reserve {
+        #[serde(serialize_with = "super::clock::serde_rfc3339::serialize")]
+        since: DateTime<Utc>,
+    },
     /// Over; the result is in [`Sale::result`].
     Closed,
+}
+
+/// What the opening of a sale's sealed reserve price found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Reserve {
+    /// The seller sealed none before the sale started: the start price is the floor.
+    NotSealed,
+    /// The reserve, as opened and checked.
+    Opened { amount: Money },
+    /// The sealed reserve does not open or is not valid: the sale cannot be confirmed.
+    Invalid { reason: String },
 }
 
 /// One accepted quote.
@@ -230,6 +252,9 @@ pub struct Sale {
     pub quoted: BTreeSet<String>,
     pub quotes: u64,
     pub result: Option<SaleResult>,
+    /// The reserve price as the close found it, once revealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve: Option<Reserve>,
 }
 
 impl Default for Sale {
@@ -240,6 +265,7 @@ impl Default for Sale {
             quoted: BTreeSet::new(),
             quotes: 0,
             result: None,
+            reserve: None,
         }
     }
 }
@@ -252,7 +278,7 @@ impl Sale {
             Phase::Listing | Phase::Disclosure => rules.ends_at,
             Phase::Frozen { until } | Phase::FreeQuote { until } => Some(*until),
             Phase::Timed { deadline } => Some(*deadline),
-            Phase::Closed => None,
+            Phase::Reserve { .. } | Phase::Closed => None,
         }
     }
 
@@ -301,7 +327,7 @@ impl Sale {
                         }
                     }
                 } else {
-                    return self.close();
+                    return self.close(rules, due);
                 }
             }
             (Phase::Disclosure, _) => match numbered {
@@ -321,14 +347,16 @@ impl Sale {
             (Phase::Frozen { .. } | Phase::FreeQuote { .. }, _) => Phase::Timed {
                 deadline: due + rules.countdown(),
             },
-            (Phase::Timed { .. }, _) => return self.close(),
-            (Phase::Closed, _) => Phase::Closed,
+            (Phase::Timed { .. }, _) => return self.close(rules, due),
+            (phase @ (Phase::Reserve { .. } | Phase::Closed), _) => phase.clone(),
         };
     }
 
-    /// Ends the sale on its best quote, or as failed without one.
-    fn close(&mut self) {
+    /// Ends quoting: on its best quote, after the reserve's opening if one is sealed, or
+    /// as failed without a quote.
+    fn close(&mut self, rules: &Rules, due: DateTime<Utc>) {
         match &self.best {
+            Some(_) if rules.reserve_sealed => self.phase = Phase::Reserve { since: due },
             Some(best) => {
                 self.result = Some(SaleResult::Sold {
                     bidder_number: best.bidder_number.clone(),
@@ -346,6 +374,33 @@ impl Sale {
             reason: reason.into(),
         });
         self.phase = Phase::Closed;
+    }
+
+    /// Decides a sale waiting in [`Phase::Reserve`] on what the reserve's opening
+    /// found: sold at the best quote if it reaches the reserve, else failed (流拍) with
+    /// the public reason `below_reserve` (or `reserve_invalid`). Returns false, and does
+    /// nothing, in any other phase.
+    pub fn reveal_reserve(&mut self, reserve: &Reserve) -> bool {
+        let (Phase::Reserve { .. }, Some(best)) = (&self.phase, &self.best) else {
+            return false;
+        };
+        let result = match reserve {
+            Reserve::Opened { amount } if best.amount < *amount => SaleResult::Failed {
+                reason: "below_reserve".into(),
+            },
+            Reserve::Invalid { .. } => SaleResult::Failed {
+                reason: "reserve_invalid".into(),
+            },
+            Reserve::NotSealed | Reserve::Opened { .. } => SaleResult::Sold {
+                bidder_number: best.bidder_number.clone(),
+                amount: best.amount,
+                by: "quote".into(),
+            },
+        };
+        self.result = Some(result);
+        self.reserve = Some(reserve.clone());
+        self.phase = Phase::Closed;
+        true
     }
 
     /// The lowest quote acceptable now.
@@ -371,7 +426,7 @@ impl Sale {
             Phase::Frozen { until } => {
                 return Err(QuoteError::Frozen(super::clock::rfc3339(*until)))
             }
-            Phase::Closed => return Err(QuoteError::Closed),
+            Phase::Reserve { .. } | Phase::Closed => return Err(QuoteError::Closed),
             Phase::Listing | Phase::FreeQuote { .. } | Phase::Timed { .. } => {}
         }
         let step = rules.increment.minor_units();
@@ -455,6 +510,7 @@ mod tests {
             freeze_seconds: 600,
             free_quote_seconds: 1_800,
             min_bidders_for_timed: 2,
+            reserve_sealed: false,
         }
     }
 
@@ -625,6 +681,64 @@ mod tests {
             sale.deadline(),
             Some(t(34)),
             "a deadline passed before the suspension stays"
+        );
+    }
+
+    #[test]
+    fn a_sealed_reserve_decides_the_close() {
+        let r = Rules {
+            reserve_sealed: true,
+            ..rules(Format::Auction)
+        };
+        let mut sale = Sale::default();
+        assert_eq!(
+            codes(&mut sale, &r, &[("A", 1_000, 0), ("B", 1_500, 1)]),
+            ["ok", "ok"]
+        );
+        sale.advance(&r, t(10), &[]);
+        assert_eq!(sale.phase, Phase::Reserve { since: t(5) });
+        assert_eq!(sale.result, None, "the best quote waits for the reserve");
+        assert_eq!(
+            codes(&mut sale, &r, &[("A", 1_600, 11)]),
+            ["quoting_closed"]
+        );
+        assert_eq!(sale.next_due(&r), None, "no timer: the committee opens it");
+
+        let mut below = sale.clone();
+        assert!(below.reveal_reserve(&Reserve::Opened {
+            amount: yuan(1_600)
+        }));
+        assert!(
+            matches!(below.result, Some(SaleResult::Failed { ref reason }) if reason == "below_reserve")
+        );
+        assert!(!below.reveal_reserve(&Reserve::NotSealed), "decided once");
+
+        let mut at = sale.clone();
+        at.reveal_reserve(&Reserve::Opened {
+            amount: yuan(1_500),
+        });
+        assert_eq!(
+            at.result,
+            Some(SaleResult::Sold {
+                bidder_number: "B".into(),
+                amount: yuan(1_500),
+                by: "quote".into()
+            }),
+            "a best quote equal to the reserve sells"
+        );
+        let mut invalid = sale.clone();
+        invalid.reveal_reserve(&Reserve::Invalid {
+            reason: "does not decrypt".into(),
+        });
+        assert!(
+            matches!(invalid.result, Some(SaleResult::Failed { ref reason }) if reason == "reserve_invalid")
+        );
+
+        let mut unsold = Sale::default();
+        unsold.advance(&r, t(10), &[]);
+        assert!(
+            matches!(unsold.result, Some(SaleResult::Failed { ref reason }) if reason == "no_quote"),
+            "without a quote there is nothing to open"
         );
     }
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
-use super::auction::{Phase, Rules, Sale, SaleResult};
+use super::auction::{Phase, Reserve, Rules, Sale, SaleResult};
 use super::money::Money;
 
 /// One logged step of a sale, as replay reads it.
@@ -29,8 +29,11 @@ pub enum Step {
     Suspended { at: DateTime<Utc> },
     /// `trade.resumed`: the time given back.
     Resumed { shift: Duration },
-    /// `sale.closed`.
-    Closed { result: SaleResult },
+    /// `sale.closed`, with what the reserve's opening found when one was due.
+    Closed {
+        result: SaleResult,
+        reserve: Option<Reserve>,
+    },
 }
 
 /// A logged step with the log index it came from.
@@ -90,6 +93,7 @@ fn read_step(kind: &str, data: &Value) -> Result<Option<Step>, String> {
         },
         "sale.closed" => Step::Closed {
             result: field(data, "result")?,
+            reserve: field(data, "reserve")?,
         },
         "trade.suspended" => Step::Suspended {
             at: field(data, "suspended_at")?,
@@ -165,7 +169,11 @@ pub fn replay(steps: &[Logged]) -> Result<Replayed, Divergence> {
                     sale.shift(since, *shift);
                 }
             }
-            Step::Closed { result } => {
+            Step::Closed { result, reserve } => {
+                // A sale waiting for its reserve is decided by what the opening found.
+                if let Some(reserve) = reserve {
+                    sale.reveal_reserve(reserve);
+                }
                 if sale.result.as_ref() != Some(result) {
                     return Err(diverged(format!(
                         "the log's result is {result:?}; replay's is {:?}",
@@ -208,7 +216,13 @@ mod tests {
 
     /// A real run of an auction, logged as the store logs it.
     fn logged_auction() -> Vec<Logged> {
+        logged_auction_with(None)
+    }
+
+    /// The same auction with a sealed reserve, opened at the close.
+    fn logged_auction_with(reserve: Option<Money>) -> Vec<Logged> {
         let rules = Rules {
+            reserve_sealed: reserve.is_some(),
             format: Format::Auction,
             start_price: yuan(1_000),
             increment: yuan(100),
@@ -254,8 +268,12 @@ mod tests {
         });
         sale.shift(t(4), Duration::minutes(10));
         push(period(&mut sale, t(17)));
+        let reserve = reserve.map(|amount| Reserve::Opened { amount });
+        if let Some(reserve) = &reserve {
+            sale.reveal_reserve(reserve);
+        }
         let result = sale.result.clone().unwrap_or_else(|| panic!("closed"));
-        push(Step::Closed { result });
+        push(Step::Closed { result, reserve });
         log
     }
 
@@ -283,6 +301,7 @@ mod tests {
         let mut log = logged_auction();
         if let Step::Closed {
             result: SaleResult::Sold { bidder_number, .. },
+            ..
         } = &mut log[6].step
         {
             *bidder_number = "A".into();
@@ -298,6 +317,29 @@ mod tests {
         let mut log = logged_auction();
         log.retain(|l| !matches!(l.step, Step::Resumed { .. }));
         assert_eq!(replay(&log).map_err(|e| e.seq), Err(6));
+    }
+
+    #[test]
+    fn the_opened_reserve_decides_the_replayed_result() {
+        let log = logged_auction_with(Some(yuan(1_200)));
+        let replayed = replay(&log).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(replayed.result, Some(SaleResult::Failed { ref reason }) if reason == "below_reserve")
+        );
+        assert!(replay(&logged_auction_with(Some(yuan(1_100)))).is_ok());
+
+        // A reserve lowered in the log after the fact no longer fits the logged 流拍.
+        let mut lowered = log;
+        if let Some(Logged {
+            step: Step::Closed { reserve, .. },
+            ..
+        }) = lowered.last_mut()
+        {
+            *reserve = Some(Reserve::Opened {
+                amount: yuan(1_000),
+            });
+        }
+        assert_eq!(replay(&lowered).map_err(|e| e.seq), Err(7));
     }
 
     #[test]

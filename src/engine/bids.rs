@@ -11,7 +11,7 @@ use crate::crypto::receipt::{blinded_commitment, Receipt};
 use crate::domain::clock::rfc3339;
 use crate::domain::event::encode_entry;
 use crate::domain::identity::Role;
-use crate::domain::trade::{StoredBid, TradeStatus};
+use crate::domain::trade::{StoredBid, Trade, TradeStatus};
 use crate::store::{NewBid, StoreError, INLINE_STORAGE};
 
 /// Envelopes up to this size are kept in the database (one flush with their row); larger
@@ -87,47 +87,8 @@ impl Platform {
         .map_err(|e| io_failure(std::io::Error::other(e)))?
         .map_err(io_failure)?;
         let inspected = inspected.map_err(|e| refused("envelope_invalid", e.to_string()))?;
-        let header = &inspected.header;
-        if header.trade != trade_id {
-            return Err(refused(
-                "envelope_wrong_trade",
-                "the envelope is sealed for another trade",
-            ));
-        }
-        if header.organization.usci != bidder.usci.as_str()
-            || header.organization.name != bidder.organization
-        {
-            return Err(refused(
-                "envelope_wrong_organization",
-                "the envelope names another organisation than the submitter",
-            ));
-        }
-        let shares: Vec<&str> = header
-            .shares
-            .iter()
-            .map(|s| s.custodian_key.as_str())
-            .collect();
-        if shares != committee.key_ids || header.threshold != committee.threshold {
-            return Err(refused(
-                "envelope_wrong_committee",
-                "the envelope is not sealed to this trade's opening committee",
-            ));
-        }
-        let chain = inspected
-            .certificate_chain()
-            .map_err(|e| refused("envelope_invalid", e.to_string()))?;
         let now = self.clock.now();
-        let cert = self.trust.current().verify_identity(&chain, now)?;
-        if cert.fingerprint != bidder.cert_fingerprint {
-            return Err(refused(
-                "envelope_wrong_signer",
-                "the envelope is signed with another certificate than the submitter's",
-            ));
-        }
-        cert.verify_signature(
-            &envelope_signature_message(&inspected.body_digest),
-            &inspected.signature,
-        )?;
+        self.check_sealed_by(bidder, trade_id, &inspected, &committee, now)?;
 
         let sha256 = hex::encode(inspected.commitment);
         let bid_id = uuid::Uuid::now_v7().to_string();
@@ -224,6 +185,60 @@ impl Platform {
         Ok(receipt)
     }
 
+    /// Checks that an envelope is sealed for `trade_id` to its committee and signed by
+    /// `sealer` (its organisation and certificate, valid at `now`): a bid, or a sale's
+    /// sealed reserve.
+    pub(super) fn check_sealed_by(
+        &self,
+        sealer: &crate::domain::identity::Identity,
+        trade_id: &str,
+        inspected: &envelope::Inspected,
+        committee: &SealingCommittee,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let header = &inspected.header;
+        if header.trade != trade_id {
+            return Err(refused(
+                "envelope_wrong_trade",
+                "the envelope is sealed for another trade",
+            ));
+        }
+        if header.organization.usci != sealer.usci.as_str()
+            || header.organization.name != sealer.organization
+        {
+            return Err(refused(
+                "envelope_wrong_organization",
+                "the envelope names another organisation than the submitter",
+            ));
+        }
+        let shares: Vec<&str> = header
+            .shares
+            .iter()
+            .map(|s| s.custodian_key.as_str())
+            .collect();
+        if shares != committee.key_ids || header.threshold != committee.threshold {
+            return Err(refused(
+                "envelope_wrong_committee",
+                "the envelope is not sealed to this trade's opening committee",
+            ));
+        }
+        let chain = inspected
+            .certificate_chain()
+            .map_err(|e| refused("envelope_invalid", e.to_string()))?;
+        let cert = self.trust.current().verify_identity(&chain, now)?;
+        if cert.fingerprint != sealer.cert_fingerprint {
+            return Err(refused(
+                "envelope_wrong_signer",
+                "the envelope is signed with another certificate than the submitter's",
+            ));
+        }
+        cert.verify_signature(
+            &envelope_signature_message(&inspected.body_digest),
+            &inspected.signature,
+        )?;
+        Ok(())
+    }
+
     /// The key ids and threshold bids for a published trade must be sealed to. Once every
     /// custodian has registered, they never change, so intake remembers them rather than
     /// reading them for every bid. Whether the trade still takes bids is decided by the
@@ -238,7 +253,15 @@ impl Platform {
         if trade.status != TradeStatus::Published {
             return Err(super::interventions::intake_refusal("after_deadline"));
         }
-        let keys = self.store.custodian_keys(trade_id).await?;
+        let committee = self.complete_committee(&trade).await?;
+        self.intake.remember(trade_id, committee.clone());
+        Ok(committee)
+    }
+
+    /// The trade's committee keys in committee order, once every custodian has
+    /// registered one.
+    pub(super) async fn complete_committee(&self, trade: &Trade) -> Result<SealingCommittee> {
+        let keys = self.store.custodian_keys(&trade.id).await?;
         let key_ids: Vec<String> = trade
             .terms
             .committee
@@ -256,12 +279,10 @@ impl Platform {
                 "the opening committee has not registered all its keys",
             ));
         }
-        let committee = SealingCommittee {
+        Ok(SealingCommittee {
             key_ids,
             threshold: trade.terms.committee.threshold,
-        };
-        self.intake.remember(trade_id, committee.clone());
-        Ok(committee)
+        })
     }
 
     /// Withdraws the caller's bid before the deadline.

@@ -17,6 +17,7 @@ mod intake;
 mod interventions;
 mod log;
 mod opening;
+mod reserve;
 mod risk;
 mod sales;
 mod trades;
@@ -37,6 +38,7 @@ pub use intake::Intake;
 pub use interventions::MAX_REASON_CHARS;
 pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
 pub use opening::{ContributionOutcome, Openings};
+pub use reserve::{SealedReserve, MAX_RESERVE_ENVELOPE};
 pub use risk::{AlertFilter, MAX_ALERTS, MAX_NOTE_CHARS};
 pub use sales::{
     KnownBests, NewQuote, QuoteAnswer, SaleView, Standing, MAX_CLIENT_QUOTE_ID, TIMER_TICK,

@@ -25,6 +25,7 @@ use crate::crypto::opening::{
     ContributionBinding,
 };
 use crate::crypto::threshold::{recover_key, CustodianSecretKey, SealedShare};
+use crate::domain::auction::Phase;
 use crate::domain::clock::rfc3339;
 use crate::domain::identity::Role;
 use crate::domain::opening::{
@@ -37,6 +38,9 @@ use crate::store::{StoreError, StoredOpening, INLINE_STORAGE};
 
 /// Largest integer an RFC 8785 (IEEE double) number states exactly.
 const MAX_EXACT_INTEGER: i64 = (1 << 53) - 1;
+
+/// The storage path of a live sale's sealed reserve: its envelope is kept with it.
+pub(super) const RESERVE_STORAGE: &str = "reserve";
 
 /// Window length when the rulebook names none.
 const DEFAULT_WINDOW_MINUTES: i64 = 60;
@@ -57,11 +61,11 @@ fn unb64(field: &'static str, value: &str) -> Result<Vec<u8>> {
 type Shares = HashMap<String, Zeroizing<Vec<u8>>>;
 
 /// One trade's opening in progress. Dropping it wipes the opening key and the shares.
-struct Session {
+pub(super) struct Session {
     secret: CustodianSecretKey,
     key: OpeningKey,
     /// (custodian id, its shares by bid id), in the order they arrived.
-    contributions: Vec<(String, Shares)>,
+    pub(super) contributions: Vec<(String, Shares)>,
 }
 
 /// The openings in progress in this process.
@@ -113,8 +117,25 @@ pub struct ContributionOutcome {
 struct Invalid(&'static str, String);
 
 impl Platform {
-    /// The end of the trade's opening window: the rulebook's length after the deadline,
-    /// or a supervisor's extension.
+    /// When the trade's opening can start: a tender's bid deadline; for a live sale, the
+    /// instant its quoting ended and the sealed reserve began to wait (ADR 0011), if it
+    /// has.
+    pub async fn opening_start(&self, trade: &Trade) -> Result<Option<DateTime<Utc>>> {
+        if trade.terms.live.is_none() {
+            return Ok(Some(trade.terms.bid_deadline));
+        }
+        Ok(match self.store.sale(&trade.id).await? {
+            Some((sale, _)) => match sale.phase {
+                Phase::Reserve { since } => Some(since),
+                _ => None,
+            },
+            None => None,
+        })
+    }
+
+    /// The end of the trade's opening window: the rulebook's length after the opening's
+    /// start (or after the deadline, before a live sale's start is known), or a
+    /// supervisor's extension.
     pub async fn opening_window_end(&self, trade: &Trade) -> Result<DateTime<Utc>> {
         if let Some(end) = self.store.opening_extension(&trade.id).await? {
             return Ok(end);
@@ -124,7 +145,38 @@ impl Platform {
             .procedure(&trade.terms.kind, &trade.terms.procedure)
             .and_then(|p| p.rules.opening_window_minutes.as_ref())
             .map_or(DEFAULT_WINDOW_MINUTES, |r| r.value);
-        Ok(trade.terms.bid_deadline + Duration::minutes(minutes))
+        let start = self
+            .opening_start(trade)
+            .await?
+            .unwrap_or(trade.terms.bid_deadline);
+        Ok(start + Duration::minutes(minutes))
+    }
+
+    /// What the committee opens: a tender's active bids, or a live sale's sealed reserve
+    /// (as a bid of the seller, its envelope kept with the reserve).
+    async fn sealed_items(&self, trade: &Trade) -> Result<Vec<StoredBid>> {
+        if trade.terms.live.is_none() {
+            return Ok(self.store.active_bids(&trade.id).await?);
+        }
+        Ok(self
+            .store
+            .reserve(&trade.id)
+            .await?
+            .map(|r| StoredBid {
+                id: r.id,
+                trade_id: trade.id.clone(),
+                bidder_id: r.identity_id,
+                envelope_sha256: r.envelope_sha256,
+                envelope_len: 0,
+                storage_path: RESERVE_STORAGE.to_owned(),
+                salt: [0; 32],
+                blinded_commitment: String::new(),
+                received_at: r.sealed_at,
+                seq: r.seq,
+                status: "reserve".into(),
+            })
+            .into_iter()
+            .collect())
     }
 
     /// Checks that the window is open now for a custodian of this trade, and returns the
@@ -136,7 +188,6 @@ impl Platform {
                 needed: Role::Custodian,
             });
         }
-        super::trades::require_sealed_bid(trade)?;
         super::interventions::require_active(trade)?;
         if trade.status != TradeStatus::Published {
             return Err(EngineError::conflict(
@@ -145,14 +196,24 @@ impl Platform {
             ));
         }
         let now = self.clock.now();
-        if now < trade.terms.bid_deadline {
-            return Err(EngineError::conflict(
-                "opening_not_started",
-                format!(
-                    "the opening starts at the bid deadline, {} (server time)",
-                    rfc3339(trade.terms.bid_deadline)
-                ),
-            ));
+        match self.opening_start(trade).await? {
+            Some(start) if now >= start => {}
+            Some(start) => {
+                return Err(EngineError::conflict(
+                    "opening_not_started",
+                    format!(
+                        "the opening starts at the bid deadline, {} (server time)",
+                        rfc3339(start)
+                    ),
+                ))
+            }
+            // Only a live sale has no start yet.
+            None => {
+                return Err(EngineError::conflict(
+                    "opening_not_started",
+                    "a sale's sealed reserve is opened when quoting ends on a quote",
+                ))
+            }
         }
         let end = self.opening_window_end(trade).await?;
         if now >= end {
@@ -221,7 +282,7 @@ impl Platform {
         let mut guard = slot.lock().await;
         let opening_key = self.start_session(caller, &trade, &mut guard).await?;
         drop(guard);
-        let bids = self.store.active_bids(trade_id).await?;
+        let bids = self.sealed_items(&trade).await?;
         let (dir, store) = (self.settings.bid_dir.clone(), self.store.clone());
         let handle = tokio::runtime::Handle::current();
         let wanted = key_id.clone();
@@ -317,7 +378,7 @@ impl Platform {
                 format!("the contribution does not open with this trade's opening key: {e}"),
             )
         })?;
-        let bids = self.store.active_bids(trade_id).await?;
+        let bids = self.sealed_items(&trade).await?;
         let mut shares = HashMap::new();
         for s in opened {
             if !bids.iter().any(|b| b.id == s.bid) {
@@ -355,7 +416,11 @@ impl Platform {
                 opening: None,
             });
         }
-        let record = self.run_opening(caller, &trade, session, bids).await?;
+        let record = if trade.terms.live.is_some() {
+            self.open_reserve(caller, &trade, session, bids).await?
+        } else {
+            self.run_opening(caller, &trade, session, bids).await?
+        };
         // The opening is done: the key and every share are wiped with the session.
         *guard = None;
         drop(guard);
@@ -422,8 +487,6 @@ impl Platform {
             ),
             _ => (TradeStatus::Opened, None),
         };
-        let keys = self.store.custodian_keys(&trade.id).await?;
-        let contributed: Vec<&String> = session.contributions.iter().map(|(c, _)| c).collect();
         let record = OpeningRecord {
             v: RECORD_VERSION,
             trade: trade.id.clone(),
@@ -434,38 +497,14 @@ impl Platform {
             rulebook_sha256: trade.rulebook_sha256.clone(),
             deadline: rfc3339(trade.terms.bid_deadline),
             opened_at: rfc3339(now),
-            committee: RecordCommittee {
-                threshold,
-                custodians: trade
-                    .terms
-                    .committee
-                    .custodians
-                    .iter()
-                    .map(|c| RecordCustodian {
-                        custodian: c.clone(),
-                        key_id: keys
-                            .iter()
-                            .find(|k| &k.custodian == c)
-                            .map(|k| k.key_id.clone())
-                            .unwrap_or_default(),
-                        contributed: contributed.contains(&c),
-                    })
-                    .collect(),
-            },
+            committee: self.record_committee(trade, session).await?,
             min_valid_bids: rule,
             outcome: outcome.as_str().to_owned(),
             reason,
             valid_bids,
             bids: opened,
         };
-        let canonical = serde_json_canonicalizer::to_vec(&record)
-            .map_err(|e| EngineError::Store(StoreError::Other(Box::new(e))))?;
-        let signature = self.platform_key.sign(&opening_record_message(&canonical));
-        let signed = SignedRecord {
-            record,
-            signature: b64(&signature),
-            key_id: self.platform_key.info().key_id.clone(),
-        };
+        let (canonical, signature, signed) = self.sign_record(record)?;
         let ev = event(
             caller,
             "opening.completed",
@@ -498,6 +537,52 @@ impl Platform {
         }
     }
 
+    /// The committee as a record states it: each custodian, its key, and whether it
+    /// contributed.
+    pub(super) async fn record_committee(
+        &self,
+        trade: &Trade,
+        session: &Session,
+    ) -> Result<RecordCommittee> {
+        let keys = self.store.custodian_keys(&trade.id).await?;
+        let contributed: Vec<&String> = session.contributions.iter().map(|(c, _)| c).collect();
+        Ok(RecordCommittee {
+            threshold: trade.terms.committee.threshold,
+            custodians: trade
+                .terms
+                .committee
+                .custodians
+                .iter()
+                .map(|c| RecordCustodian {
+                    custodian: c.clone(),
+                    key_id: keys
+                        .iter()
+                        .find(|k| &k.custodian == c)
+                        .map(|k| k.key_id.clone())
+                        .unwrap_or_default(),
+                    contributed: contributed.contains(&c),
+                })
+                .collect(),
+        })
+    }
+
+    /// Signs a record's RFC 8785 bytes with the platform key: the bytes, the signature
+    /// and the signed record.
+    pub(super) fn sign_record(
+        &self,
+        record: OpeningRecord,
+    ) -> Result<(Vec<u8>, Vec<u8>, SignedRecord)> {
+        let canonical = serde_json_canonicalizer::to_vec(&record)
+            .map_err(|e| EngineError::Store(StoreError::Other(Box::new(e))))?;
+        let signature = self.platform_key.sign(&opening_record_message(&canonical));
+        let signed = SignedRecord {
+            record,
+            signature: b64(&signature),
+            key_id: self.platform_key.info().key_id.clone(),
+        };
+        Ok((canonical, signature, signed))
+    }
+
     /// The signed opening record, if the trade has been opened.
     pub async fn opening_record(&self, trade_id: &str) -> Result<Option<SignedRecord>> {
         let Some(stored) = self.store.opening_record(trade_id).await? else {
@@ -520,8 +605,11 @@ impl Platform {
         let window_end = self.opening_window_end(&trade).await?;
         let opening = self.opening_record(trade_id).await?;
         let contributors = self.openings.contributors(trade_id);
+        let start = self.opening_start(&trade).await?;
         let phase = match trade.status {
-            TradeStatus::Published if now < trade.terms.bid_deadline => "bidding",
+            // A live sale before its quoting ends on a quote.
+            TradeStatus::Published if start.is_none() => "quoting",
+            TradeStatus::Published if start.is_some_and(|s| now < s) => "bidding",
             TradeStatus::Published if now >= window_end => "window_expired",
             TradeStatus::Published => "awaiting_contributions",
             other => other.as_str(),
@@ -529,7 +617,7 @@ impl Platform {
         Ok(OpeningStatus {
             trade: trade.id.clone(),
             phase: phase.to_owned(),
-            deadline: rfc3339(trade.terms.bid_deadline),
+            deadline: rfc3339(start.unwrap_or(trade.terms.bid_deadline)),
             window_ends_at: rfc3339(window_end),
             server_time: rfc3339(now),
             threshold: trade.terms.committee.threshold,
@@ -588,10 +676,14 @@ impl Platform {
                 "this trade has already been opened",
             ));
         }
-        if now < trade.terms.bid_deadline {
+        if self
+            .opening_start(&trade)
+            .await?
+            .is_none_or(|start| now < start)
+        {
             return Err(EngineError::conflict(
                 "opening_not_started",
-                "the opening window opens at the bid deadline",
+                "the opening window opens at the bid deadline (a sale's, when quoting ends)",
             ));
         }
         let previous = self.opening_window_end(&trade).await?;
@@ -622,7 +714,7 @@ impl Platform {
 }
 
 /// Where a stored envelope's bytes are: a file under the bid directory, or the database.
-enum Source {
+pub(super) enum Source {
     File(std::path::PathBuf),
     Inline(Vec<u8>),
 }
@@ -630,12 +722,19 @@ enum Source {
 impl Source {
     /// Locates `bid`'s envelope; one kept in the database is fetched (from a blocking
     /// thread, through `handle`).
-    fn of(
+    pub(super) fn of(
         handle: &tokio::runtime::Handle,
         store: &Arc<dyn crate::store::Store>,
         dir: &Path,
         bid: &StoredBid,
     ) -> std::io::Result<Self> {
+        if bid.storage_path == RESERVE_STORAGE {
+            return handle
+                .block_on(store.reserve_envelope(&bid.trade_id))
+                .map_err(std::io::Error::other)?
+                .map(Self::Inline)
+                .ok_or_else(|| std::io::Error::other("the reserve's envelope is missing"));
+        }
         if bid.storage_path != INLINE_STORAGE {
             return Ok(Self::File(dir.join(&bid.storage_path)));
         }
@@ -656,7 +755,7 @@ impl Source {
 
 /// Opens one stored bid with its rebuilt key and checks it; never fails, but says why a
 /// bid is invalid.
-fn open_bid(
+pub(super) fn open_bid(
     trade: &Trade,
     source: std::io::Result<Source>,
     bid: &StoredBid,

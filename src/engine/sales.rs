@@ -110,6 +110,54 @@ fn remaining(sale: &Sale, now: DateTime<Utc>) -> Option<i64> {
     sale.deadline().map(|d| (d - now).num_milliseconds().max(0))
 }
 
+/// Builds the log entries of a sale's steps. `opening` (the reserve's signed record,
+/// by digest and signature) goes into the close's entry when the reserve decided it.
+pub(crate) fn sale_events<'a>(
+    caller: &'a Caller,
+    trade_id: &'a str,
+    rules: &Rules,
+    opening: Option<serde_json::Value>,
+) -> impl Fn(&SaleEvent<'_>) -> crate::domain::event::NewEvent + Send + Sync + 'a {
+    let disclosure = rules.format == Format::Disclosure;
+    let logged_rules = serde_json::to_value(rules).unwrap_or_default();
+    move |e: &SaleEvent<'_>| match e {
+        SaleEvent::Period(t, numbered) => {
+            // Each period end states the rules it ran on, and at a disclosure's end
+            // the numbered buyers: what replay needs.
+            let mut data = serde_json::json!({
+                "due": rfc3339(t.due), "to": t.to, "rules": logged_rules,
+            });
+            if disclosure {
+                data["numbered"] = serde_json::json!(numbered);
+            }
+            event(caller, "sale.period", Some(trade_id), data, vec![])
+        }
+        SaleEvent::Quote(a) => event(
+            caller,
+            "sale.quote",
+            Some(trade_id),
+            serde_json::json!({
+                "quote": a.quote_id,
+                "bidder_number": a.bidder_number,
+                "amount": a.amount,
+                "at": rfc3339(a.at),
+                "deadline": a.deadline.map(rfc3339),
+            }),
+            vec![],
+        ),
+        SaleEvent::Closed(result, refunds, reserve) => {
+            let mut data = serde_json::json!({ "result": result, "deposits_released": refunds });
+            if let Some(reserve) = reserve {
+                data["reserve"] = serde_json::json!(reserve);
+            }
+            if let Some(opening) = &opening {
+                data["opening"] = opening.clone();
+            }
+            event(caller, "sale.closed", Some(trade_id), data, vec![])
+        }
+    }
+}
+
 impl Platform {
     /// The rules a live trade's sale runs on: its terms and its rulebook entry.
     pub(crate) fn sale_rules(&self, trade: &Trade) -> Result<Rules> {
@@ -144,6 +192,10 @@ impl Platform {
             free_quote_seconds: rule(&procedure.rules.free_quote_minutes) * 60 / scale,
             min_bidders_for_timed: usize::try_from(rule(&procedure.rules.min_bidders_for_timed))
                 .unwrap_or(2),
+            reserve_sealed: procedure
+                .reserve_price
+                .as_ref()
+                .is_some_and(|r| r.policy == crate::domain::rulebook::ReservePolicy::Sealed),
         })
     }
 
@@ -155,42 +207,7 @@ impl Platform {
         quote: Option<&QuoteIntake>,
     ) -> Result<crate::store::sale::Stepped> {
         let rules = self.sale_rules(trade)?;
-        let disclosure = rules.format == Format::Disclosure;
-        let trade_id = trade.id.clone();
-        let logged_rules = serde_json::to_value(&rules).unwrap_or_default();
-        let build = move |e: &SaleEvent<'_>| match e {
-            SaleEvent::Period(t, numbered) => {
-                // Each period end states the rules it ran on, and at a disclosure's end
-                // the numbered buyers: what replay needs.
-                let mut data = serde_json::json!({
-                    "due": rfc3339(t.due), "to": t.to, "rules": logged_rules,
-                });
-                if disclosure {
-                    data["numbered"] = serde_json::json!(numbered);
-                }
-                event(caller, "sale.period", Some(&trade_id), data, vec![])
-            }
-            SaleEvent::Quote(a) => event(
-                caller,
-                "sale.quote",
-                Some(&trade_id),
-                serde_json::json!({
-                    "quote": a.quote_id,
-                    "bidder_number": a.bidder_number,
-                    "amount": a.amount,
-                    "at": rfc3339(a.at),
-                    "deadline": a.deadline.map(rfc3339),
-                }),
-                vec![],
-            ),
-            SaleEvent::Closed(result, refunds) => event(
-                caller,
-                "sale.closed",
-                Some(&trade_id),
-                serde_json::json!({ "result": result, "deposits_released": refunds }),
-                vec![],
-            ),
-        };
+        let build = sale_events(caller, &trade.id, &rules, None);
         Ok(self
             .store
             .step_sale(

@@ -76,7 +76,7 @@ fn text(code: &'static str, what: &str, value: &str, max: usize) -> Result<Strin
     Ok(v.to_owned())
 }
 
-fn trade_not_found() -> EngineError {
+pub(super) fn trade_not_found() -> EngineError {
     EngineError::NotFound {
         code: "trade_not_found",
         what: "trade",

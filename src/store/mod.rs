@@ -12,6 +12,7 @@ mod sql;
 mod sqlite;
 
 pub mod live;
+pub mod reserve;
 pub mod sale;
 pub mod supervision;
 pub use postgres::PgStore;
@@ -124,7 +125,7 @@ pub struct ClarificationAnswer {
 
 #[async_trait]
 pub trait Store:
-    SupervisionStore + live::LiveStore + sale::SaleStore + Send + Sync + 'static
+    SupervisionStore + live::LiveStore + sale::SaleStore + reserve::ReserveStore + Send + Sync + 'static
 {
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;

@@ -56,4 +56,5 @@ impl PgStore {
 impl_store!(PgStore, Postgres);
 super::supervision::impl_supervision_store!(PgStore, Postgres);
 super::live::impl_live_store!(PgStore, Postgres);
+super::reserve::impl_reserve_store!(PgStore);
 super::sale::impl_sale_store!(PgStore, Postgres);

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::Result;
-use crate::domain::auction::{Accepted, QuoteError, Rules, Sale, SaleResult, Transition};
+use crate::domain::auction::{Accepted, QuoteError, Reserve, Rules, Sale, SaleResult, Transition};
 use crate::domain::money::Money;
 
 /// A quote to judge.
@@ -37,8 +37,9 @@ pub enum SaleEvent<'a> {
     /// A period ended; `numbered` is the sale's bidder numbers at that moment.
     Period(&'a Transition, &'a [String]),
     Quote(&'a Accepted),
-    /// The result, and how many deposits go back.
-    Closed(&'a SaleResult, usize),
+    /// The result, how many deposits go back, and what the reserve's opening found
+    /// when the sale waited for it.
+    Closed(&'a SaleResult, usize, Option<&'a Reserve>),
 }
 
 /// Builds a step's log entries.
@@ -187,6 +188,39 @@ macro_rules! impl_sale_store {
                 }
                 Ok(())
             }
+
+            /// Records the result of a sale that has just closed: its `sale.closed`
+            /// entry first (the settlement cites it), the deposits' settlement and the
+            /// trade's status. Returns the entry's log index.
+            async fn close_in(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                trade_id: &str,
+                sale: &$crate::domain::auction::Sale,
+                deposit: $crate::domain::money::Money,
+                now: chrono::DateTime<chrono::Utc>,
+                event: $crate::store::sale::SaleEventFor<'_>,
+            ) -> $crate::store::Result<Option<i64>> {
+                use $crate::domain::auction::SaleResult;
+                let Some(result) = &sale.result else {
+                    return Ok(None);
+                };
+                let status = match result {
+                    SaleResult::Sold { .. } => "sold",
+                    SaleResult::Failed { .. } => "failed",
+                };
+                let applications = Self::applications_on(&mut **tx, trade_id).await?;
+                let (winner, released) = $crate::domain::auction::settlement(&applications, result);
+                let closed = $crate::store::sale::SaleEvent::Closed(result, released.len(), sale.reserve.as_ref());
+                let seq = self.append_in(tx, &event(&closed)).await?;
+                Self::settle_deposits(tx, winner, &released, deposit, now, seq).await?;
+                sqlx::query("UPDATE trades SET status = $2 WHERE id = $1 AND status = 'published'")
+                    .bind(trade_id)
+                    .bind(status)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(Some(seq))
+            }
         }
 
         #[async_trait::async_trait]
@@ -281,24 +315,20 @@ macro_rules! impl_sale_store {
                         }
                     }
                 }
-                if let (true, Some(result)) = (was_open, sale.result.clone()) {
-                    let status = match result {
-                        $crate::domain::auction::SaleResult::Sold { .. } => "sold",
-                        $crate::domain::auction::SaleResult::Failed { .. } => "failed",
-                    };
-                    // The close's entry comes first so the settlement can cite it.
-                    let applications = Self::applications_on(&mut *tx, step.trade_id).await?;
-                    let (winner, released) = $crate::domain::auction::settlement(&applications, &result);
-                    let seq = self
-                        .append_in(&mut tx, &event(&SaleEvent::Closed(&result, released.len())))
-                        .await?;
-                    seqs.push(seq);
-                    Self::settle_deposits(&mut tx, winner, &released, step.deposit, now, seq).await?;
-                    sqlx::query("UPDATE trades SET status = $2 WHERE id = $1 AND status = 'published'")
-                        .bind(step.trade_id)
-                        .bind(status)
-                        .execute(&mut *tx)
-                        .await?;
+                if !seqs.is_empty() && matches!(sale.phase, $crate::domain::auction::Phase::Reserve { .. }) {
+                    // Quoting just ended on a quote; with no reserve sealed before the
+                    // start, there is nothing to open and the start price was the floor.
+                    let sealed: Option<(String,)> =
+                        sqlx::query_as("SELECT id FROM reserve_prices WHERE trade_id = $1")
+                            .bind(step.trade_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if sealed.is_none() {
+                        sale.reveal_reserve(&$crate::domain::auction::Reserve::NotSealed);
+                    }
+                }
+                if was_open {
+                    seqs.extend(self.close_in(&mut tx, step.trade_id, &sale, step.deposit, now, event).await?);
                 }
                 if seqs.is_empty() {
                     // Nothing happened (a refused quote, nothing due): nothing to write.

@@ -22,5 +22,6 @@ mod live;
 mod log_tree;
 mod opening;
 mod quotes;
+mod reserve;
 mod sealing;
 mod trades;

@@ -55,10 +55,25 @@ pub async fn round_on(app: TestApp) -> Round {
     let (officer, custodians) = app.officer_and_custodians().await;
     let ids: Vec<String> = custodians.iter().map(User::id).collect();
     let trade = app.published_trade(&officer, &ids).await;
+    let committee = register_committee(&app, &trade, custodians).await;
+    let (_, view) = app.get(&format!("/api/v1/trades/{trade}"), None).await;
+    let deadline = DateTime::parse_from_rfc3339(view["bid_deadline"].as_str().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_timezone(&Utc);
+    Round {
+        app,
+        trade,
+        deadline,
+        committee,
+    }
+}
+
+/// Each custodian registers a fresh per-trade key for `trade`.
+pub async fn register_committee(app: &TestApp, trade: &str, custodians: Vec<User>) -> Committee {
     let mut secrets = Vec::new();
     for c in &custodians {
         let (sk, pk) = CustodianSecretKey::generate();
-        let body = json!({ "public_key": b64(pk.as_bytes()), "signature": b64(&c.signer.sign(&custodian_key_message(&trade, &pk))) });
+        let body = json!({ "public_key": b64(pk.as_bytes()), "signature": b64(&c.signer.sign(&custodian_key_message(trade, &pk))) });
         let resp = app
             .http
             .put(app.url(&format!("/api/v1/trades/{trade}/custodian-key")))
@@ -69,18 +84,9 @@ pub async fn round_on(app: TestApp) -> Round {
         assert_eq!(resp.map(|r| r.status()).ok(), Some(StatusCode::CREATED));
         secrets.push((sk, pk));
     }
-    let (_, view) = app.get(&format!("/api/v1/trades/{trade}"), None).await;
-    let deadline = DateTime::parse_from_rfc3339(view["bid_deadline"].as_str().unwrap_or(""))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .with_timezone(&Utc);
-    Round {
-        app,
-        trade,
-        deadline,
-        committee: Committee {
-            custodians,
-            secrets,
-        },
+    Committee {
+        custodians,
+        secrets,
     }
 }
 
@@ -206,6 +212,28 @@ impl Round {
 /// Checks the record the way any member of the public can: the platform's signature over
 /// its canonical form, and every bid's salt against the commitment in the public log.
 pub async fn verify_record(app: &TestApp, signed: &SignedRecord) {
+    verify_record_signature(app, signed).await;
+    for bid in &signed.record.bids {
+        let salt = hex::decode(&bid.salt).unwrap_or_default();
+        assert_eq!(
+            blinded_commitment(&signed.record.trade, &bid.envelope_sha256, &salt),
+            bid.commitment
+        );
+        let (_, events) = app
+            .get(&format!("/api/v1/events?after={}", bid.log_index - 1), None)
+            .await;
+        let entry = &events["events"][0]["entry"];
+        assert_eq!(entry["kind"], "bid.received");
+        assert_eq!(entry["data"]["commitment"], bid.commitment.as_str());
+        assert!(
+            entry["at"].as_str().unwrap_or_default() < signed.record.deadline.as_str(),
+            "a bid in the record was logged after the deadline"
+        );
+    }
+}
+
+/// The platform's signature over the record's canonical form.
+pub async fn verify_record_signature(app: &TestApp, signed: &SignedRecord) {
     let canonical =
         serde_json_canonicalizer::to_vec(&signed.record).unwrap_or_else(|e| panic!("{e}"));
     let keys = platform_keys(app).await;
@@ -224,23 +252,6 @@ pub async fn verify_record(app: &TestApp, signed: &SignedRecord) {
         ),
         "the opening record's signature does not verify"
     );
-    for bid in &signed.record.bids {
-        let salt = hex::decode(&bid.salt).unwrap_or_default();
-        assert_eq!(
-            blinded_commitment(&signed.record.trade, &bid.envelope_sha256, &salt),
-            bid.commitment
-        );
-        let (_, events) = app
-            .get(&format!("/api/v1/events?after={}", bid.log_index - 1), None)
-            .await;
-        let entry = &events["events"][0]["entry"];
-        assert_eq!(entry["kind"], "bid.received");
-        assert_eq!(entry["data"]["commitment"], bid.commitment.as_str());
-        assert!(
-            entry["at"].as_str().unwrap_or_default() < signed.record.deadline.as_str(),
-            "a bid in the record was logged after the deadline"
-        );
-    }
 }
 
 async fn shares_and_contributions_are_refused_before_the_deadline(backend: Backend) {

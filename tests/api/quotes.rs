@@ -23,12 +23,17 @@ const DEPOSIT: i64 = 7_200_000_000;
 const START: i64 = 36_000_000_000;
 const STEP: i64 = 50_000_000;
 
-fn at(text: &str) -> DateTime<Utc> {
+pub(crate) fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).map_or_else(|e| panic!("{e}"), |t| t.with_timezone(&Utc))
 }
 
 /// `n` bidders that applied, were qualified and paid: each has a bidder number.
-async fn numbered(app: &TestApp, officer: &User, trade: &str, n: usize) -> Vec<(User, String)> {
+pub(crate) async fn numbered(
+    app: &TestApp,
+    officer: &User,
+    trade: &str,
+    n: usize,
+) -> Vec<(User, String)> {
     let mut out = Vec::new();
     for i in 0..n {
         let bidder = app.user("bidder").await;
@@ -54,7 +59,7 @@ async fn numbered(app: &TestApp, officer: &User, trade: &str, n: usize) -> Vec<(
     out
 }
 
-async fn quote(
+pub(crate) async fn quote(
     app: &TestApp,
     bidder: &User,
     trade: &str,
@@ -69,14 +74,14 @@ async fn quote(
     .await
 }
 
-async fn fire(app: &TestApp) -> usize {
+pub(crate) async fn fire(app: &TestApp) -> usize {
     app.platform
         .fire_due_sales()
         .await
         .unwrap_or_else(|e| panic!("fire: {e}"))
 }
 
-async fn sale(app: &TestApp, trade: &str) -> Value {
+pub(crate) async fn sale(app: &TestApp, trade: &str) -> Value {
     let (status, body) = app.get(&format!("/api/v1/trades/{trade}/sale"), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
@@ -322,7 +327,7 @@ async fn replay_detects_tampering(app: &TestApp, id: &str, loser: &str) {
 }
 
 /// A land auction starting 20 days after the tests' start, deposits due before.
-fn auction(app: &TestApp, custodians: &[String]) -> Value {
+pub(crate) fn auction(app: &TestApp, custodians: &[String]) -> Value {
     let terms = listing(app, custodians);
     let terms = with(terms, "/procedure", json!("auction"));
     let terms = with(terms, "/bid_deadline", json!("2026-12-18T00:00:00Z"));
