@@ -238,10 +238,12 @@ async fn main() -> anyhow::Result<()> {
                 if let (Some(listing), Some(secret)) = (prepared.trades.get(2).cloned(), secret) {
                     let server = format!("http://{}", args.listen);
                     let layout = prepared.layout.clone();
+                    let work = args.data_dir.join("actors").join("listing");
                     tokio::spawn(async move {
-                        if let Err(e) =
-                            tradehall::demo::auction::play(&server, &layout, &listing, &secret)
-                                .await
+                        if let Err(e) = tradehall::demo::auction::play(
+                            &server, &layout, &listing, &secret, &work,
+                        )
+                        .await
                         {
                             eprintln!("[demo] the automatic land listing stopped: {e:#}");
                         }

@@ -1,14 +1,17 @@
-//! The demo land listing's automatic participants. Three demo bidders apply, the demo
-//! trading centre qualifies them, and the DEV ONLY bank reports their deposits. They
+//! The demo land listing's automatic participants. The custodians register their keys
+//! and the demo trading centre seals the reserve price to them. Three demo bidders
+//! apply, the centre qualifies them, and the DEV ONLY bank reports their deposits. They
 //! quote in the listing, which goes into timed bidding, and they outbid each other until
-//! each reaches its limit and the countdown runs out. All of it goes through the public
-//! API, with the same client code as `tradehall quote`.
+//! each reaches its limit and the countdown runs out. Two custodians then open the
+//! reserve, which decides the result. All of it goes through the public API, with the
+//! same client code as `tradehall custodian`, `tradehall reserve` and `tradehall quote`.
 
 use anyhow::{anyhow, Context as _};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-use super::actors::{of_role, path_of, say, wait_until_up};
+use super::actors::{of_role, path_of, say, wait_until_up, DEMO_PASSPHRASE};
+use crate::client::custodian;
 use crate::client::quote::quote;
 use crate::client::session::{login, Credentials, Session};
 use crate::crypto::bank_signature;
@@ -18,6 +21,9 @@ use crate::server::DEV_BANK;
 
 /// How many increments above the start price each demo bidder will go.
 const LIMITS: [i64; 3] = [9, 14, 6];
+
+/// The sealed reserve price, in increments above the start price: the bidding passes it.
+const RESERVE_STEPS: i64 = 8;
 
 async fn sale(server: &str, trade: &str) -> anyhow::Result<Value> {
     Ok(reqwest::get(format!("{server}/api/v1/trades/{trade}/sale"))
@@ -98,12 +104,96 @@ async fn deposit(server: &str, secret: &[u8], body: &Value) -> anyhow::Result<Va
         .await?)
 }
 
+/// The custodians register their keys for the listing, and the centre seals the
+/// reserve price to them before the listing starts.
+async fn seal_reserve(
+    server: &str,
+    layout: &DevPkiLayout,
+    trade: &Value,
+    work: &std::path::Path,
+) -> anyhow::Result<()> {
+    let id = trade["id"].as_str().context("no trade id")?;
+    std::fs::create_dir_all(work)?;
+    for c in of_role(layout, "custodian") {
+        custodian::keygen(
+            server,
+            id,
+            &path_of(layout, &c.cert_path),
+            &path_of(layout, &c.key_path),
+            &work.join(format!("{}.key", c.name)),
+            DEMO_PASSPHRASE,
+        )
+        .await
+        .with_context(|| format!("{} registering its key for the listing", c.name))?;
+    }
+    let officer = of_role(layout, "trading_centre")
+        .next()
+        .context("no demo trading centre")?;
+    let (server, cert, key) = credentials(server, layout, officer);
+    let reserve = amount(&trade["live"], "start_price")?
+        + RESERVE_STEPS * amount(&trade["live"], "increment")?;
+    let sealed = crate::client::reserve::seal_and_submit(
+        &Credentials {
+            server: &server,
+            cert: &cert,
+            key: &key,
+        },
+        id,
+        Money::new(reserve)?,
+    )
+    .await
+    .context("sealing the reserve price")?;
+    say(format!(
+        "the committee registered its keys; the centre sealed the reserve price to it (envelope {}…): nobody can read it before the close",
+        sealed["envelope_sha256"].as_str().unwrap_or("?").get(..12).unwrap_or("?")
+    ));
+    Ok(())
+}
+
+/// Two of the three custodians open the sealed reserve once quoting has ended.
+async fn open_reserve(
+    server: &str,
+    layout: &DevPkiLayout,
+    trade: &str,
+    work: &std::path::Path,
+) -> anyhow::Result<()> {
+    let custodians: Vec<&DevIdentity> = of_role(layout, "custodian").collect();
+    for c in [custodians.first(), custodians.last()]
+        .into_iter()
+        .flatten()
+    {
+        let outcome = custodian::open(
+            server,
+            trade,
+            &path_of(layout, &c.cert_path),
+            &path_of(layout, &c.key_path),
+            &work.join(format!("{}.key", c.name)),
+            DEMO_PASSPHRASE,
+            None,
+        )
+        .await
+        .with_context(|| format!("{} opening the reserve", c.name))?;
+        let record = &outcome.answer["opening"]["record"];
+        if let Some(reason) = record["reason"].as_str() {
+            say(format!("the reserve is open: {reason}"));
+        } else {
+            say(format!(
+                "{} contributed its share of the reserve ({} of {})",
+                c.name, outcome.answer["contributions"], outcome.answer["threshold"]
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Plays the land listing `trade` on `server` to its end; returns the sale's result.
+/// `work` keeps the custodians' key stores for it.
 pub async fn play(
     server: &str,
     layout: &DevPkiLayout,
     trade: &str,
     bank_secret: &[u8],
+    work: &std::path::Path,
 ) -> anyhow::Result<Value> {
     wait_until_up(server).await?;
     let officer = of_role(layout, "trading_centre")
@@ -116,6 +206,7 @@ pub async fn play(
         .error_for_status()?
         .json()
         .await?;
+    seal_reserve(server, layout, &trade_view, work).await?;
     let bond = trade_view["bond_amount"].as_i64().context("no deposit")?;
     say(format!(
         "land listing: {} — applications and deposits until {}",
@@ -186,7 +277,7 @@ pub async fn play(
     let pause = Duration::from_millis(countdown * 200);
     loop {
         let view = sale(server, trade).await?;
-        if !view["result"].is_null() {
+        if !view["result"].is_null() || view["phase"] == "reserve" {
             break;
         }
         let phase = view["phase"].as_str().unwrap_or_default().to_owned();
@@ -229,11 +320,15 @@ pub async fn play(
         }
         tokio::time::sleep(pause).await;
     }
+    if sale(server, trade).await?["phase"] == "reserve" {
+        say("the countdown ran out: the best quote waits for the reserve price, which two custodians now open");
+        open_reserve(server, layout, trade, work).await?;
+    }
     let view = wait_for(server, trade, |v| !v["result"].is_null()).await?;
     let result = view["result"].clone();
     match result["outcome"].as_str() {
         Some("sold") => say(format!(
-            "the countdown ran out: sold to bidder {} at {} after {} quotes",
+            "sold to bidder {} at {} after {} quotes",
             result["bidder_number"].as_str().unwrap_or("?"),
             yuan(result["amount"].as_i64().unwrap_or_default()),
             view["quotes"].as_array().map_or(0, Vec::len)

@@ -1,6 +1,7 @@
 //! The demo's land listing, played by its automatic bidders against a real demo server
 //! (system clock, accelerated): applications, deposits from the DEV ONLY bank, quotes,
-//! timed bidding, the close; then the sale replays from the log.
+//! timed bidding, the close, the committee opening the sealed reserve price; then the
+//! sale replays from the log.
 
 use tradehall::config::DemoArgs;
 
@@ -42,12 +43,26 @@ async fn the_demo_land_listing_runs_to_a_sale_that_replays() {
     let server = format!("http://{addr}");
     let result = tokio::time::timeout(
         std::time::Duration::from_secs(120),
-        tradehall::demo::auction::play(&server, &prepared.layout, &listing, &secret),
+        tradehall::demo::auction::play(
+            &server,
+            &prepared.layout,
+            &listing,
+            &secret,
+            &dir.path().join("listing-actors"),
+        ),
     )
     .await
     .unwrap_or_else(|_| panic!("the demo listing did not end within two minutes"))
     .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(result["outcome"], "sold", "{result}");
+    let record = prepared
+        .platform
+        .opening_record(&listing)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the reserve was opened in a signed record"));
+    assert_eq!(record.record.outcome, "sold");
+    assert!(record.record.bids[0].valid, "{:?}", record.record.bids);
 
     let (replayed, _) = tradehall::client::replay::replay(&server, &listing, None)
         .await
