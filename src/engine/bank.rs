@@ -1,7 +1,8 @@
 //! Bank notifications (ADR 0010): a bank reports a deposit into a trade's account, or a
 //! refund carried out. Each is authenticated with the bank's secret, must be fresh, and
 //! is recorded once; the decision (does the deposit count, does the refund match) is
-//! taken in the write transaction that records it.
+//! taken in the write transaction that records it. A bank also takes the refund
+//! instructions it is to pay with a signed claim (pending → sent).
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,7 @@ use crate::domain::application::Application;
 use crate::domain::bank::{check_timestamp, BankNotification, NotificationError};
 use crate::domain::ledger::{Balance, LedgerEntry, Refund};
 use crate::store::live::{NotificationIntake, NotificationRecord};
+use crate::store::refunds::RefundClaim;
 use crate::store::StoreError;
 
 /// How far a notification's timestamp may be from server time, in seconds.
@@ -83,15 +85,36 @@ pub(crate) fn bidder_numbers(count: usize) -> Vec<String> {
         .collect()
 }
 
+/// Most refund instructions one claim takes.
+pub const MAX_CLAIM: u32 = 500;
+
+/// What a bank sends to take its pending refund instructions.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimRequest {
+    /// The bank's own id for this claim (1 to 64 letters, digits, `-`, `_`).
+    claim_id: String,
+    /// At most this many instructions (1 to [`MAX_CLAIM`]; default 100).
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+/// The instructions a claim took.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClaimedRefunds {
+    pub claim_id: String,
+    /// Whether this answers a claim already recorded (nothing more was taken).
+    pub repeated: bool,
+    pub refunds: Vec<Refund>,
+}
+
 impl Platform {
-    /// Authenticates, checks and records a bank notification. A repeat of one already
-    /// recorded is answered with the first record and changes nothing.
-    #[tracing::instrument(skip_all, fields(bank = %signed.bank_id), err)]
-    pub async fn bank_notification(
+    /// Checks a signed bank request: a configured bank, its HMAC over the timestamp and
+    /// body, and a timestamp within [`BANK_WINDOW_SECONDS`]. Returns server time.
+    fn authenticate_bank(
         &self,
-        caller: &Caller,
-        signed: SignedNotification<'_>,
-    ) -> Result<NotificationRecord> {
+        signed: &SignedNotification<'_>,
+    ) -> Result<chrono::DateTime<chrono::Utc>> {
         let secret =
             self.settings
                 .bank_secrets
@@ -110,6 +133,82 @@ impl Platform {
         }
         let now = self.clock.now();
         check_timestamp(signed.timestamp, now, BANK_WINDOW_SECONDS).map_err(|e| refused(&e))?;
+        Ok(now)
+    }
+
+    /// A bank takes the refund instructions it is to pay: up to `limit` of its pending
+    /// ones, oldest first, become `sent`, each with a log entry. A repeat of a recorded
+    /// claim id returns the same instructions and takes no more.
+    #[tracing::instrument(skip_all, fields(bank = %signed.bank_id), err)]
+    pub async fn claim_refunds(
+        &self,
+        caller: &Caller,
+        signed: SignedNotification<'_>,
+    ) -> Result<ClaimedRefunds> {
+        let now = self.authenticate_bank(&signed)?;
+        let request: ClaimRequest = serde_json::from_slice(signed.body).map_err(|e| {
+            EngineError::invalid("invalid_claim", format!("the claim is not valid: {e}"))
+        })?;
+        let id = request.claim_id.trim();
+        if id.is_empty()
+            || id.len() > 64
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(EngineError::invalid(
+                "invalid_claim",
+                "claim_id must be 1 to 64 letters, digits, - or _",
+            ));
+        }
+        let limit = request.limit.unwrap_or(100);
+        if !(1..=MAX_CLAIM).contains(&limit) {
+            return Err(EngineError::invalid(
+                "invalid_claim",
+                format!("limit must be 1 to {MAX_CLAIM}"),
+            ));
+        }
+        let claim = RefundClaim {
+            bank_id: signed.bank_id,
+            claim_id: id,
+            body_sha256: &sha256_hex(signed.body),
+            limit,
+            at: now,
+        };
+        let bank = signed.bank_id.to_owned();
+        let claim_id = id.to_owned();
+        let event = move |refund: &Refund| {
+            event_hiding_trade(
+                caller,
+                "refund.sent",
+                &refund.trade_id,
+                serde_json::json!({ "bank": bank, "claim": claim_id, "refund": refund.id }),
+                vec![],
+            )
+        };
+        match self.store.claim_refunds(&claim, &event).await {
+            Ok((refunds, repeated)) => Ok(ClaimedRefunds {
+                claim_id: id.to_owned(),
+                repeated,
+                refunds,
+            }),
+            Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
+                "bank_txn_conflict",
+                "this claim id was already recorded with a different body",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Authenticates, checks and records a bank notification. A repeat of one already
+    /// recorded is answered with the first record and changes nothing.
+    #[tracing::instrument(skip_all, fields(bank = %signed.bank_id), err)]
+    pub async fn bank_notification(
+        &self,
+        caller: &Caller,
+        signed: SignedNotification<'_>,
+    ) -> Result<NotificationRecord> {
+        let now = self.authenticate_bank(&signed)?;
         let notification = BankNotification::parse(signed.body).map_err(|e| refused(&e))?;
         let trade = self.live_trade(&notification.trade).await?;
         let intake = NotificationIntake {

@@ -27,7 +27,8 @@ pub use auth::{
     auth_message, AuthProof, LoginOutcome, OrganizationClaim, Registration, AUTH_MESSAGE_PREFIX,
 };
 pub use bank::{
-    BankSecrets, SignedNotification, TradeMoney, BANK_WINDOW_SECONDS, MIN_BANK_SECRET_BYTES,
+    BankSecrets, ClaimedRefunds, SignedNotification, TradeMoney, BANK_WINDOW_SECONDS, MAX_CLAIM,
+    MIN_BANK_SECRET_BYTES,
 };
 pub use bids::INLINE_ENVELOPE_BYTES;
 pub use committee::KeyRegistration;

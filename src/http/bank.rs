@@ -1,6 +1,7 @@
-//! Money of live sales: `POST /api/v1/bank/notifications` (banks, authenticated by
-//! HMAC-SHA256 headers, not by a session) and `GET /api/v1/trades/{id}/money` (the
-//! trading centre and the trade's supervisors).
+//! Money of live sales: `POST /api/v1/bank/notifications` and `POST
+//! /api/v1/bank/refund-claims` (banks, authenticated by HMAC-SHA256 headers, not by a
+//! session) and `GET /api/v1/trades/{id}/money` (the trading centre and the trade's
+//! supervisors).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,11 +13,12 @@ use serde_json::{json, Value};
 use super::error::{ApiError, Result};
 use super::extract::{Json, Path};
 use super::AppState;
-use crate::engine::{Caller, SignedNotification, TradeMoney};
+use crate::engine::{Caller, ClaimedRefunds, SignedNotification, TradeMoney};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/bank/notifications", post(notification))
+        .route("/api/v1/bank/refund-claims", post(refund_claim))
         .route("/api/v1/trades/{id}/money", get(money))
 }
 
@@ -41,12 +43,7 @@ async fn notification(
     body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>> {
     let body = body?;
-    let signed = SignedNotification {
-        bank_id: header(&headers, "x-bank-id")?,
-        timestamp: header(&headers, "x-bank-timestamp")?,
-        signature: header(&headers, "x-bank-signature")?,
-        body: &body,
-    };
+    let signed = signed(&headers, &body)?;
     let record = app.platform.bank_notification(&caller, signed).await?;
     Ok(Json(json!({
         "outcome": record.outcome,
@@ -56,6 +53,27 @@ async fn notification(
         "refund": record.refund_id,
         "seq": record.seq,
     })))
+}
+
+fn signed<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> Result<SignedNotification<'a>> {
+    Ok(SignedNotification {
+        bank_id: header(headers, "x-bank-id")?,
+        timestamp: header(headers, "x-bank-timestamp")?,
+        signature: header(headers, "x-bank-signature")?,
+        body,
+    })
+}
+
+/// A bank takes its pending refund instructions: `200` with them, now `sent`.
+async fn refund_claim(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<ClaimedRefunds>> {
+    let body = body?;
+    let signed = signed(&headers, &body)?;
+    Ok(Json(app.platform.claim_refunds(&caller, signed).await?))
 }
 
 async fn money(

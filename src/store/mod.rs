@@ -12,6 +12,7 @@ mod sql;
 mod sqlite;
 
 pub mod live;
+pub mod refunds;
 pub mod reserve;
 pub mod sale;
 pub mod supervision;
@@ -125,7 +126,14 @@ pub struct ClarificationAnswer {
 
 #[async_trait]
 pub trait Store:
-    SupervisionStore + live::LiveStore + sale::SaleStore + reserve::ReserveStore + Send + Sync + 'static
+    SupervisionStore
+    + live::LiveStore
+    + sale::SaleStore
+    + reserve::ReserveStore
+    + refunds::RefundStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;

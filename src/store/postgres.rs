@@ -57,4 +57,5 @@ impl_store!(PgStore, Postgres);
 super::supervision::impl_supervision_store!(PgStore, Postgres);
 super::live::impl_live_store!(PgStore, Postgres);
 super::reserve::impl_reserve_store!(PgStore);
+super::refunds::impl_refund_store!(PgStore);
 super::sale::impl_sale_store!(PgStore, Postgres);

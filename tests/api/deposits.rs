@@ -48,10 +48,37 @@ pub(crate) async fn post_signed(
     timestamp: &str,
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
+    post_signed_to(
+        app,
+        "/api/v1/bank/notifications",
+        bank,
+        secret,
+        timestamp,
+        body,
+    )
+    .await
+}
+
+/// Posts `body` to `path` as the demo bank, signed now.
+pub(crate) async fn bank_post(app: &TestApp, path: &str, body: &Value) -> (StatusCode, Value) {
+    let now = app.clock_now().timestamp().to_string();
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    post_signed_to(app, path, BANK, &dev_secret(app), &now, body).await
+}
+
+/// [`post_signed`] to another bank endpoint.
+pub(crate) async fn post_signed_to(
+    app: &TestApp,
+    path: &str,
+    bank: &str,
+    secret: &[u8],
+    timestamp: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
     let signature = bank_signature::sign(secret, timestamp, &body);
     let resp = app
         .http
-        .post(app.url("/api/v1/bank/notifications"))
+        .post(app.url(path))
         .header("X-Bank-Id", bank)
         .header("X-Bank-Timestamp", timestamp)
         .header("X-Bank-Signature", signature)

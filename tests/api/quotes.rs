@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::deposits::{apply, notification, notify, qualify};
+use crate::deposits::{apply, bank_post, notification, notify, qualify};
 use crate::helpers::{code, Backend, TestApp, User};
 use crate::live::{listing, with};
 
@@ -244,6 +244,8 @@ async fn a_listing_goes_to_timed_bidding_and_ends_exactly_once(backend: Backend)
     assert_eq!(refunds.len(), 1, "{money}");
     assert_eq!(refunds[0]["reason"], "not_winner");
     assert_eq!(money["balance"]["converted"], DEPOSIT);
+    assert_eq!(refunds[0]["status"], "pending");
+    takes_the_refund(&app, &refunds[0]).await;
     let account = refunds[0]["account"]
         .as_str()
         .unwrap_or_default()
@@ -267,6 +269,49 @@ async fn a_listing_goes_to_timed_bidding_and_ends_exactly_once(backend: Backend)
 
 /// `tradehall replay` reproduces the closed sale from the log; it fails when the
 /// server's state is changed behind its back, and when a logged quote is.
+/// The bank takes the pending refund instruction (pending → sent) with a signed claim;
+/// a repeat of the claim returns it again and takes nothing more.
+async fn takes_the_refund(app: &TestApp, refund: &Value) {
+    const CLAIMS: &str = "/api/v1/bank/refund-claims";
+    let forged = crate::deposits::post_signed_to(
+        app,
+        CLAIMS,
+        "DEVBANK",
+        &[7; 32],
+        &app.clock_now().timestamp().to_string(),
+        br#"{"claim_id":"c-1"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (forged.0, code(&forged.1)),
+        (StatusCode::UNAUTHORIZED, "bank_signature_invalid")
+    );
+    let (status, claimed) = bank_post(app, CLAIMS, &json!({ "claim_id": "c-1" })).await;
+    assert_eq!(status, StatusCode::OK, "{claimed}");
+    assert_eq!(claimed["repeated"], false);
+    let taken = claimed["refunds"].as_array().cloned().unwrap_or_default();
+    assert_eq!(taken.len(), 1, "{claimed}");
+    assert_eq!(taken[0]["id"], refund["id"]);
+    assert_eq!(taken[0]["status"], "sent");
+    assert_eq!(taken[0]["account"], refund["account"]);
+
+    let (_, again) = bank_post(app, CLAIMS, &json!({ "claim_id": "c-1" })).await;
+    assert_eq!(again["repeated"], true, "{again}");
+    assert_eq!(again["refunds"], claimed["refunds"]);
+    let (status, body) = bank_post(app, CLAIMS, &json!({ "claim_id": "c-1", "limit": 5 })).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "bank_txn_conflict")
+    );
+    let (_, next) = bank_post(app, CLAIMS, &json!({ "claim_id": "c-2" })).await;
+    assert_eq!(
+        next["refunds"],
+        json!([]),
+        "nothing pending is left: {next}"
+    );
+    assert_eq!(count_events(app, "refund.sent").await, 1);
+}
+
 async fn replay_detects_tampering(app: &TestApp, id: &str, loser: &str) {
     use tradehall::client::replay::replay;
     let (replayed, _) = replay(&app.base, id, None)
