@@ -250,7 +250,10 @@ impl Platform {
             opening: &stored,
         };
         match self.store.reveal_reserve(step, &build).await {
-            Ok(_) => Ok(signed),
+            Ok(stepped) => {
+                self.after_close(trade, &stepped.seqs).await;
+                Ok(signed)
+            }
             Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
                 "opening_completed",
                 "this trade has already been opened",

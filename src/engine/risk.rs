@@ -122,6 +122,35 @@ impl Platform {
         Ok(())
     }
 
+    /// Runs the live-sale rules across trades after a sale closes (log entry
+    /// `trigger_seq`): a bidder of it that keeps quoting in sales and never wins.
+    pub(crate) async fn check_closed_sale(&self, trade: &Trade, trigger_seq: i64) -> Result<()> {
+        let Some(min_sales) = self
+            .rulebook
+            .risk
+            .as_ref()
+            .and_then(|t| t.price_pushing_min_sales.as_ref())
+        else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let alerts: Vec<_> = self
+            .store
+            .quoting_records(&trade.id)
+            .await?
+            .iter()
+            .filter_map(|record| risk::price_pushing::check(record, min_sales.value))
+            .map(|finding| alert_of(&finding, trade, now))
+            .collect();
+        if !alerts.is_empty() {
+            let raised = self.store.raise_alerts(trigger_seq, alerts, false).await?;
+            if !raised.is_empty() {
+                tracing::info!(trade.id = %trade.id, alerts = raised.len(), "risk alerts raised");
+            }
+        }
+        Ok(())
+    }
+
     /// What the rules need of an opened trade; with `details`, also where each bidder
     /// acted from and the key of the certificate it bid with (for the trade being checked;
     /// the patterns across trades need neither).

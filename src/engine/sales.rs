@@ -208,7 +208,7 @@ impl Platform {
     ) -> Result<crate::store::sale::Stepped> {
         let rules = self.sale_rules(trade)?;
         let build = sale_events(caller, &trade.id, &rules, None);
-        Ok(self
+        let stepped = self
             .store
             .step_sale(
                 SaleStep {
@@ -219,7 +219,22 @@ impl Platform {
                 },
                 &build,
             )
-            .await?)
+            .await?;
+        if stepped.sale.result.is_some() {
+            self.after_close(trade, &stepped.seqs).await;
+        }
+        Ok(stepped)
+    }
+
+    /// What follows a step that closed a sale (its last entry is `sale.closed`): the
+    /// risk rules across sales. A failure there is logged; the close stands.
+    pub(crate) async fn after_close(&self, trade: &Trade, seqs: &[i64]) {
+        let Some(closed) = seqs.last() else {
+            return;
+        };
+        if let Err(e) = self.check_closed_sale(trade, *closed).await {
+            tracing::warn!(trade.id = %trade.id, error = %e, "risk rules after the close");
+        }
     }
 
     /// A numbered bidder quotes. The server's order of receipt decides; the answer says

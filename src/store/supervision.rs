@@ -45,6 +45,12 @@ pub trait SupervisionStore: Send + Sync {
     async fn openings_before(&self, before: i64, limit: i64) -> Result<Vec<(String, Vec<u8>)>>;
     /// The distinct client addresses `actor` has acted from.
     async fn actor_addresses(&self, actor: &str) -> Result<Vec<String>>;
+    /// For each organisation that quoted in `trade_id`: the closed live sales it quoted
+    /// in (with its accepted quotes in each, oldest first) and how many it won.
+    async fn quoting_records(
+        &self,
+        trade_id: &str,
+    ) -> Result<Vec<crate::domain::risk::price_pushing::QuotingRecord>>;
     /// The last opening the risk rules evaluated.
     async fn risk_cursor(&self) -> Result<i64>;
     /// Raises those of `alerts` not raised before, each with its log event, in one
@@ -172,6 +178,48 @@ macro_rules! impl_supervision_store {
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows.into_iter().map(|(a,)| a).collect())
+            }
+
+            async fn quoting_records(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Vec<$crate::domain::risk::price_pushing::QuotingRecord>> {
+                const QUOTERS: &str = "SELECT a2.usci FROM quotes q2 JOIN applications a2 \
+                    ON a2.trade_id = q2.trade_id AND a2.bidder_number = q2.bidder_number WHERE q2.trade_id = $1";
+                let sales: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
+                    "SELECT a.usci, MIN(a.organization), q.trade_id, COUNT(*) FROM quotes q \
+                     JOIN applications a ON a.trade_id = q.trade_id AND a.bidder_number = q.bidder_number \
+                     JOIN trades t ON t.id = q.trade_id \
+                     WHERE t.status IN ('sold', 'failed') AND a.usci IN ({QUOTERS}) \
+                     GROUP BY a.usci, q.trade_id ORDER BY a.usci, MIN(q.seq)"
+                ))
+                .bind(trade_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let wins: Vec<(String, i64)> = sqlx::query_as(&format!(
+                    "SELECT a.usci, COUNT(*) FROM ledger_entries l JOIN applications a ON a.id = l.application_id \
+                     WHERE l.kind = 'converted_to_payment' AND a.usci IN ({QUOTERS}) GROUP BY a.usci"
+                ))
+                .bind(trade_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut records: Vec<$crate::domain::risk::price_pushing::QuotingRecord> = Vec::new();
+                for (usci, organization, trade, quotes) in sales {
+                    let quotes = u64::try_from(quotes).unwrap_or_default();
+                    match records.last_mut() {
+                        Some(r) if r.usci == usci => r.sales.push((trade, quotes)),
+                        _ => records.push($crate::domain::risk::price_pushing::QuotingRecord {
+                            wins: wins
+                                .iter()
+                                .find(|(u, _)| *u == usci)
+                                .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or_default()),
+                            usci,
+                            organization,
+                            sales: vec![(trade, quotes)],
+                        }),
+                    }
+                }
+                Ok(records)
             }
 
             async fn risk_cursor(&self) -> $crate::store::Result<i64> {

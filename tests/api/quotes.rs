@@ -15,7 +15,8 @@ crate::on_both_backends!(
     a_listing_goes_to_timed_bidding_and_ends_exactly_once,
     concurrent_quotes_at_one_price_have_one_winner,
     a_state_asset_goes_by_agreement_with_one_buyer_and_to_bidding_with_two,
-    the_live_room_shows_the_sale_and_resumes_without_gaps
+    the_live_room_shows_the_sale_and_resumes_without_gaps,
+    a_bidder_that_quotes_in_three_sales_and_never_wins_is_flagged
 );
 
 /// The listing's deposit, start price and increment (`listing` in live.rs), in 分.
@@ -664,4 +665,91 @@ async fn quote_cli(app: &TestApp, bidder: &User, trade: &str, yuan: &str, id: &s
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `bidder` applies to `trade` paying from `account`, is qualified and pays; returns its
+/// bidder number.
+async fn numbered_as(
+    app: &TestApp,
+    officer: &User,
+    trade: &str,
+    bidder: &User,
+    account: &str,
+) -> String {
+    let application = apply(app, bidder, trade, account).await;
+    qualify(app, officer, &application).await;
+    let txn = format!("DEV-{trade}-{account}");
+    let (_, paid) = notify(app, notification(trade, &txn, account, &json!({}))).await;
+    assert_eq!(paid["outcome"], "deposit_confirmed", "{paid}");
+    let (_, mine) = app
+        .get(
+            &format!("/api/v1/trades/{trade}/applications/mine"),
+            Some(&bidder.token),
+        )
+        .await;
+    mine["bidder_number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn a_bidder_that_quotes_in_three_sales_and_never_wins_is_flagged(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let city = app.supervisor_of("650100").await;
+    let pusher = app.user("bidder").await;
+    // Three auctions an hour apart; in each the pusher opens and a new bidder wins.
+    let mut sales = Vec::new();
+    for hour in 1..=3 {
+        let start = format!("2026-12-18T{hour:02}:00:00Z");
+        let terms = with(auction(&app, &custodians), "/live/starts_at", json!(start));
+        let id = app.published_trade_with(&officer, &terms).await;
+        let winner = app.user("bidder").await;
+        numbered_as(
+            &app,
+            &officer,
+            &id,
+            &pusher,
+            &format!("6222020200{hour}000001"),
+        )
+        .await;
+        numbered_as(
+            &app,
+            &officer,
+            &id,
+            &winner,
+            &format!("6222020200{hour}000002"),
+        )
+        .await;
+        sales.push((id, winner, at(&start)));
+    }
+    for (n, (id, winner, start)) in sales.iter().enumerate() {
+        app.clock.set(*start);
+        let (status, body) = quote(&app, &pusher, id, &format!("p-{n}"), START).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = quote(&app, winner, id, &format!("w-{n}"), START + STEP).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        app.clock.set(*start + Duration::seconds(241));
+        assert_eq!(fire(&app).await, 1);
+        assert_eq!(sale(&app, id).await["result"]["outcome"], "sold");
+        let (status, body) = app
+            .get("/api/v1/alerts?rule=price_pushing", Some(&city.token))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let raised = body["alerts"].as_array().cloned().unwrap_or_default();
+        if n < 2 {
+            assert!(raised.is_empty(), "after {} sales: {raised:?}", n + 1);
+        } else {
+            assert_eq!(raised.len(), 1, "{raised:?}");
+            assert_eq!(raised[0]["severity"], "orange");
+            assert_eq!(raised[0]["trade_id"], id.as_str());
+            assert_eq!(
+                raised[0]["finding"]["subjects"],
+                json!([pusher.identity["usci"]]),
+                "{}",
+                raised[0]
+            );
+            assert_eq!(raised[0]["finding"]["evidence"]["wins"], 0);
+        }
+    }
 }

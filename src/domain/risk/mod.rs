@@ -6,6 +6,7 @@
 mod close_prices;
 mod last_minute;
 mod low_price;
+pub mod price_pushing;
 mod rotating_winner;
 mod same_address;
 mod same_files;
@@ -119,6 +120,10 @@ pub struct RiskThresholds {
     /// The same group of bidders together in at least this many opened trades, with the
     /// lowest price rotating among them, is 陪标.
     pub rotation_min_trades: Rule,
+    /// A bidder that quoted in at least this many closed live sales and won none pushes
+    /// prices (抬价); without it the rule does not run.
+    #[serde(default)]
+    pub price_pushing_min_sales: Option<Rule>,
 }
 
 /// What a rule found: the bidders it concerns and its evidence.
@@ -217,6 +222,7 @@ pub(crate) mod tests {
             progression_tolerance_per_mille: rule(1),
             last_minutes: rule(10),
             rotation_min_trades: rule(3),
+            price_pushing_min_sales: Some(rule(3)),
         }
     }
 
