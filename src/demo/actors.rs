@@ -67,6 +67,36 @@ async fn opening_phase(server: &str, trade: &str) -> anyhow::Result<serde_json::
     )
 }
 
+/// The first and the last demo custodian (2 of 3) open their shares of `trade` with the
+/// key stores in `work` and contribute them, in turn.
+pub(super) async fn two_custodians_open<'a>(
+    server: &str,
+    layout: &'a DevPkiLayout,
+    trade: &str,
+    work: &Path,
+) -> anyhow::Result<Vec<(&'a DevIdentity, custodian::OpenOutcome)>> {
+    let custodians: Vec<&DevIdentity> = of_role(layout, "custodian").collect();
+    let mut outcomes = Vec::new();
+    for c in [custodians.first(), custodians.last()]
+        .into_iter()
+        .flatten()
+    {
+        let outcome = custodian::open(
+            server,
+            trade,
+            &path_of(layout, &c.cert_path),
+            &path_of(layout, &c.key_path),
+            &work.join(format!("{}.key", c.name)),
+            DEMO_PASSPHRASE,
+            None,
+        )
+        .await
+        .with_context(|| format!("{} contributing", c.name))?;
+        outcomes.push((*c, outcome));
+    }
+    Ok(outcomes)
+}
+
 /// Plays the sealed-bid round of `trade` on the server at `server`; `work` holds the
 /// custodians' key stores and the bidders' envelopes and receipts.
 pub async fn play(
@@ -146,21 +176,7 @@ pub async fn play(
     say("the deadline has passed: intake is closed and the opening window is open");
     // Two of the three custodians (2-of-3) open their shares on their own machines.
     let mut record = None;
-    for c in [custodians.first(), custodians.last()]
-        .into_iter()
-        .flatten()
-    {
-        let outcome = custodian::open(
-            server,
-            trade,
-            &path_of(layout, &c.cert_path),
-            &path_of(layout, &c.key_path),
-            &work.join(format!("{}.key", c.name)),
-            DEMO_PASSPHRASE,
-            None,
-        )
-        .await
-        .with_context(|| format!("{} contributing", c.name))?;
+    for (c, outcome) in two_custodians_open(server, layout, trade, work).await? {
         say(format!(
             "{} opened {} key shares and contributed them ({} of {})",
             c.name, outcome.opened, outcome.answer["contributions"], outcome.answer["threshold"]

@@ -10,7 +10,7 @@ use anyhow::{anyhow, Context as _};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-use super::actors::{of_role, path_of, say, wait_until_up, DEMO_PASSPHRASE};
+use super::actors::{of_role, path_of, say, two_custodians_open, wait_until_up, DEMO_PASSPHRASE};
 use crate::client::custodian;
 use crate::client::quote::quote;
 use crate::client::session::{login, Credentials, Session};
@@ -157,22 +157,7 @@ async fn open_reserve(
     trade: &str,
     work: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let custodians: Vec<&DevIdentity> = of_role(layout, "custodian").collect();
-    for c in [custodians.first(), custodians.last()]
-        .into_iter()
-        .flatten()
-    {
-        let outcome = custodian::open(
-            server,
-            trade,
-            &path_of(layout, &c.cert_path),
-            &path_of(layout, &c.key_path),
-            &work.join(format!("{}.key", c.name)),
-            DEMO_PASSPHRASE,
-            None,
-        )
-        .await
-        .with_context(|| format!("{} opening the reserve", c.name))?;
+    for (c, outcome) in two_custodians_open(server, layout, trade, work).await? {
         let record = &outcome.answer["opening"]["record"];
         if let Some(reason) = record["reason"].as_str() {
             say(format!("the reserve is open: {reason}"));

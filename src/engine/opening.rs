@@ -113,6 +113,13 @@ pub struct ContributionOutcome {
     pub opening: Option<SignedRecord>,
 }
 
+/// How an opening ended, for its record.
+pub(super) struct Decided {
+    pub outcome: TradeStatus,
+    pub reason: Option<String>,
+    pub min_valid_bids: Option<RecordRule>,
+}
+
 /// Why a bid is invalid: a stable code and words for the record.
 struct Invalid(&'static str, String);
 
@@ -487,23 +494,21 @@ impl Platform {
             ),
             _ => (TradeStatus::Opened, None),
         };
-        let record = OpeningRecord {
-            v: RECORD_VERSION,
-            trade: trade.id.clone(),
-            title: trade.terms.title.clone(),
-            kind: trade.terms.kind.clone(),
-            procedure: trade.terms.procedure.clone(),
-            rulebook_version: trade.rulebook_version.clone(),
-            rulebook_sha256: trade.rulebook_sha256.clone(),
-            deadline: rfc3339(trade.terms.bid_deadline),
-            opened_at: rfc3339(now),
-            committee: self.record_committee(trade, session).await?,
-            min_valid_bids: rule,
-            outcome: outcome.as_str().to_owned(),
+        let decided = Decided {
+            outcome,
             reason,
-            valid_bids,
-            bids: opened,
+            min_valid_bids: rule,
         };
+        let record = self
+            .new_record(
+                trade,
+                session,
+                trade.terms.bid_deadline,
+                now,
+                opened,
+                decided,
+            )
+            .await?;
         let (canonical, signature, signed) = self.sign_record(record)?;
         let ev = event(
             caller,
@@ -535,6 +540,36 @@ impl Platform {
             )),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A record of an opening of `trade` that started at `deadline` and completed at
+    /// `now`, with its committee, the opened `bids` and how it ended.
+    pub(super) async fn new_record(
+        &self,
+        trade: &Trade,
+        session: &Session,
+        deadline: DateTime<Utc>,
+        now: DateTime<Utc>,
+        bids: Vec<RecordBid>,
+        decided: Decided,
+    ) -> Result<OpeningRecord> {
+        Ok(OpeningRecord {
+            v: RECORD_VERSION,
+            trade: trade.id.clone(),
+            title: trade.terms.title.clone(),
+            kind: trade.terms.kind.clone(),
+            procedure: trade.terms.procedure.clone(),
+            rulebook_version: trade.rulebook_version.clone(),
+            rulebook_sha256: trade.rulebook_sha256.clone(),
+            deadline: rfc3339(deadline),
+            opened_at: rfc3339(now),
+            committee: self.record_committee(trade, session).await?,
+            min_valid_bids: decided.min_valid_bids,
+            outcome: decided.outcome.as_str().to_owned(),
+            reason: decided.reason,
+            valid_bids: bids.iter().filter(|b| b.valid).count(),
+            bids,
+        })
     }
 
     /// The committee as a record states it: each custodian, its key, and whether it

@@ -9,15 +9,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::opening::{open_bid, Session, Source};
+use super::opening::{open_bid, Decided, Session, Source};
 use super::{event, Caller, EngineError, Platform, Result};
 use crate::crypto::digest::sha256_hex;
 use crate::crypto::envelope;
 use crate::domain::auction::{Phase, Reserve, SaleResult};
-use crate::domain::clock::rfc3339;
 use crate::domain::identity::Role;
 use crate::domain::money::Money;
-use crate::domain::opening::{OpeningRecord, SignedRecord, RECORD_VERSION};
+use crate::domain::opening::SignedRecord;
 use crate::domain::rulebook::ReservePolicy;
 use crate::domain::trade::{StoredBid, Trade, TradeStatus};
 use crate::store::reserve::{NewReserve, RevealStep};
@@ -209,24 +208,15 @@ impl Platform {
             (Reserve::NotSealed, _) => (TradeStatus::Sold, "no reserve price was sealed".into()),
         };
         let now = self.clock.now();
-        let record = OpeningRecord {
-            v: RECORD_VERSION,
-            trade: trade.id.clone(),
-            title: trade.terms.title.clone(),
-            kind: trade.terms.kind.clone(),
-            procedure: trade.terms.procedure.clone(),
-            rulebook_version: trade.rulebook_version.clone(),
-            rulebook_sha256: trade.rulebook_sha256.clone(),
-            // For a reserve, the instant quoting ended.
-            deadline: rfc3339(since),
-            opened_at: rfc3339(now),
-            committee: self.record_committee(trade, session).await?,
-            min_valid_bids: None,
-            outcome: outcome.as_str().to_owned(),
+        let decided = Decided {
+            outcome,
             reason: Some(reason),
-            valid_bids: usize::from(entry.valid),
-            bids: vec![entry],
+            min_valid_bids: None,
         };
+        // For a reserve, the opening starts when quoting ended.
+        let record = self
+            .new_record(trade, session, since, now, vec![entry], decided)
+            .await?;
         let (canonical, signature, signed) = self.sign_record(record)?;
         let opening = serde_json::json!({
             "record_sha256": sha256_hex(&canonical),
