@@ -212,6 +212,7 @@ pub async fn build(
         checkpoints: Default::default(),
         feed: Default::default(),
         known_bests: Default::default(),
+        quoting_cache: Default::default(),
     });
     platform
         .start_feed()

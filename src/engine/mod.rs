@@ -42,7 +42,8 @@ pub use opening::{ContributionOutcome, Openings};
 pub use reserve::{SealedReserve, MAX_RESERVE_ENVELOPE};
 pub use risk::{AlertFilter, MAX_ALERTS, MAX_NOTE_CHARS};
 pub use sales::{
-    KnownBests, NewQuote, QuoteAnswer, SaleView, Standing, MAX_CLIENT_QUOTE_ID, TIMER_TICK,
+    KnownBests, NewQuote, QuoteAnswer, QuotingCache, SaleView, Standing, MAX_CLIENT_QUOTE_ID,
+    TIMER_TICK,
 };
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
 
@@ -118,6 +119,8 @@ pub struct Platform {
     pub feed: Feed,
     /// The best quote of each live sale seen here, to refuse losing quotes early.
     pub known_bests: KnownBests,
+    /// Live trades and bidder numbers the quote path keeps (see [`QuotingCache`]).
+    pub quoting_cache: QuotingCache,
 }
 
 /// Who is asking and from where; turned into the audit record of every state change

@@ -92,6 +92,17 @@ pub trait SaleStore: Send + Sync {
     /// Published sales whose timer is due by `now`, and those past their start that have
     /// not taken a step.
     async fn due_sales(&self, now: DateTime<Utc>) -> Result<Vec<DueSale>>;
+    /// What of a trade can change while it is on sale, in one read: its status and its
+    /// sale's start and end (a resume moves them).
+    async fn sale_state(&self, trade_id: &str) -> Result<Option<SaleState>>;
+}
+
+/// What of a live trade can change while it is on sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaleState {
+    pub status: crate::domain::trade::TradeStatus,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) fn corrupt(e: impl std::fmt::Display) -> super::StoreError {
@@ -388,6 +399,28 @@ macro_rules! impl_sale_store {
                 rows.into_iter()
                     .map(|(r,)| serde_json::from_str(&r).map_err($crate::store::sale::corrupt))
                     .collect()
+            }
+
+            async fn sale_state(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Option<$crate::store::sale::SaleState>> {
+                let row: Option<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+                    "SELECT t.status, l.starts_at, l.ends_at FROM trades t \
+                     LEFT JOIN trade_live_terms l ON l.trade_id = t.id WHERE t.id = $1",
+                )
+                .bind(trade_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(status, starts_at, ends_at)| {
+                    Ok($crate::store::sale::SaleState {
+                        status: $crate::domain::trade::TradeStatus::parse(&status)
+                            .ok_or_else(|| $crate::store::sale::corrupt("trade status"))?,
+                        starts_at: starts_at.map($crate::domain::clock::from_millis),
+                        ends_at: ends_at.map($crate::domain::clock::from_millis),
+                    })
+                })
+                .transpose()
             }
 
             async fn due_sales(

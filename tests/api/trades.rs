@@ -531,6 +531,7 @@ async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(bac
         checkpoints: Default::default(),
         feed: Default::default(),
         known_bests: Default::default(),
+        quoting_cache: Default::default(),
     };
     let identity = p
         .store
