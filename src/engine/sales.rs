@@ -297,7 +297,7 @@ impl Platform {
                 "client_quote_id must be 1 to 64 letters, digits, - or _",
             ));
         }
-        let trade = self.quoting_trade(trade_id).await?;
+        let (trade, retried) = self.quoting_trade(trade_id, (&bidder.id, id)).await?;
         super::interventions::require_active(&trade)?;
         let number = self.bidder_number(&trade.id, bidder.usci.as_str()).await?;
         let intake = QuoteIntake {
@@ -314,11 +314,7 @@ impl Platform {
             .filter(|b| open && new.amount <= *b)
         {
             // Certainly refused, unless it is the retry of a quote accepted before.
-            if let Some(accepted) = self
-                .store
-                .accepted_quote(&trade.id, &bidder.id, &intake.client_quote_id)
-                .await?
-            {
+            if let Some(accepted) = retried {
                 return Ok(self.answer(accepted, true));
             }
             let rules = self.sale_rules(&trade)?;
@@ -346,23 +342,28 @@ impl Platform {
     }
 
     /// The live trade a quote is for: the kept copy while its status and sale instants
-    /// are unchanged, else read afresh (see [`QuotingCache`]).
-    async fn quoting_trade(&self, trade_id: &str) -> Result<Arc<Trade>> {
-        if let (Some(kept), Some(state)) = (
-            self.quoting_cache.trade(trade_id),
-            self.store.sale_state(trade_id).await?,
-        ) {
+    /// are unchanged, else read afresh (see [`QuotingCache`]); and, read with them, the
+    /// answer to `retry` (identity, client quote id) if that quote was accepted.
+    async fn quoting_trade(
+        &self,
+        trade_id: &str,
+        retry: (&str, &str),
+    ) -> Result<(Arc<Trade>, Option<Accepted>)> {
+        let Some((state, retried)) = self.store.sale_state(trade_id, retry).await? else {
+            return Err(super::trades::trade_not_found());
+        };
+        if let Some(kept) = self.quoting_cache.trade(trade_id) {
             let live = kept.terms.live.as_ref();
             if kept.status == state.status
                 && live.map(|l| l.starts_at) == state.starts_at
                 && live.and_then(|l| l.ends_at) == state.ends_at
             {
-                return Ok(kept);
+                return Ok((kept, retried));
             }
         }
         let trade = Arc::new(self.live_trade(trade_id).await?);
         self.quoting_cache.keep_trade(Arc::clone(&trade));
-        Ok(trade)
+        Ok((trade, retried))
     }
 
     /// The bidder number of the organisation `usci` in a sale.

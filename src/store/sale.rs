@@ -80,21 +80,19 @@ pub trait SaleStore: Send + Sync {
     async fn step_sale(&self, step: SaleStep<'_>, event: SaleEventFor<'_>) -> Result<Stepped>;
     /// A sale's state, if it has taken a step, and the log entry of its last step.
     async fn sale(&self, trade_id: &str) -> Result<Option<(Sale, i64)>>;
-    /// The answer to an accepted quote, by its client quote id.
-    async fn accepted_quote(
-        &self,
-        trade_id: &str,
-        identity_id: &str,
-        client_quote_id: &str,
-    ) -> Result<Option<Accepted>>;
     /// A sale's accepted quotes, in log order.
     async fn quotes(&self, trade_id: &str) -> Result<Vec<Accepted>>;
     /// Published sales whose timer is due by `now`, and those past their start that have
     /// not taken a step.
     async fn due_sales(&self, now: DateTime<Utc>) -> Result<Vec<DueSale>>;
     /// What of a trade can change while it is on sale, in one read: its status and its
-    /// sale's start and end (a resume moves them).
-    async fn sale_state(&self, trade_id: &str) -> Result<Option<SaleState>>;
+    /// sale's start and end (a resume moves them), and the answer to the quote `retry`
+    /// (identity, client quote id) if it was accepted.
+    async fn sale_state(
+        &self,
+        trade_id: &str,
+        retry: (&str, &str),
+    ) -> Result<Option<(SaleState, Option<Accepted>)>>;
 }
 
 /// What of a live trade can change while it is on sale.
@@ -369,24 +367,6 @@ macro_rules! impl_sale_store {
                 .transpose()
             }
 
-            async fn accepted_quote(
-                &self,
-                trade_id: &str,
-                identity_id: &str,
-                client_quote_id: &str,
-            ) -> $crate::store::Result<Option<$crate::domain::auction::Accepted>> {
-                let row: Option<(String,)> = sqlx::query_as(
-                    "SELECT response FROM quotes WHERE trade_id = $1 AND identity_id = $2 AND client_quote_id = $3",
-                )
-                .bind(trade_id)
-                .bind(identity_id)
-                .bind(client_quote_id)
-                .fetch_optional(&self.pool)
-                .await?;
-                row.map(|(r,)| serde_json::from_str(&r).map_err($crate::store::sale::corrupt))
-                    .transpose()
-            }
-
             async fn quotes(
                 &self,
                 trade_id: &str,
@@ -404,21 +384,31 @@ macro_rules! impl_sale_store {
             async fn sale_state(
                 &self,
                 trade_id: &str,
-            ) -> $crate::store::Result<Option<$crate::store::sale::SaleState>> {
-                let row: Option<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
-                    "SELECT t.status, l.starts_at, l.ends_at FROM trades t \
-                     LEFT JOIN trade_live_terms l ON l.trade_id = t.id WHERE t.id = $1",
+                retry: (&str, &str),
+            ) -> $crate::store::Result<
+                Option<($crate::store::sale::SaleState, Option<$crate::domain::auction::Accepted>)>,
+            > {
+                let row: Option<(String, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+                    "SELECT t.status, l.starts_at, l.ends_at, \
+                     (SELECT response FROM quotes q WHERE q.trade_id = t.id AND q.identity_id = $2 AND q.client_quote_id = $3) \
+                     FROM trades t LEFT JOIN trade_live_terms l ON l.trade_id = t.id WHERE t.id = $1",
                 )
                 .bind(trade_id)
+                .bind(retry.0)
+                .bind(retry.1)
                 .fetch_optional(&self.pool)
                 .await?;
-                row.map(|(status, starts_at, ends_at)| {
-                    Ok($crate::store::sale::SaleState {
+                row.map(|(status, starts_at, ends_at, response)| {
+                    let state = $crate::store::sale::SaleState {
                         status: $crate::domain::trade::TradeStatus::parse(&status)
                             .ok_or_else(|| $crate::store::sale::corrupt("trade status"))?,
                         starts_at: starts_at.map($crate::domain::clock::from_millis),
                         ends_at: ends_at.map($crate::domain::clock::from_millis),
-                    })
+                    };
+                    let accepted = response
+                        .map(|r| serde_json::from_str(&r).map_err($crate::store::sale::corrupt))
+                        .transpose()?;
+                    Ok((state, accepted))
                 })
                 .transpose()
             }
