@@ -68,6 +68,13 @@ impl Platform {
         });
     }
 
+    /// Whether an opening record is of a live sale (its sealed reserve).
+    fn is_live(&self, record: &OpeningRecord) -> bool {
+        self.rulebook
+            .procedure(&record.kind, &record.procedure)
+            .is_some_and(|p| p.engine == "live")
+    }
+
     /// Runs the rules on the next openings after the cursor. `true` if there may be more.
     async fn evaluate_openings(&self) -> Result<bool> {
         let Some(thresholds) = &self.rulebook.risk else {
@@ -84,18 +91,26 @@ impl Platform {
             };
             let record: OpeningRecord = serde_json::from_slice(&stored.record)
                 .map_err(|e| EngineError::Store(StoreError::Other(Box::new(e))))?;
-            let facts = self.trade_facts(&record, true).await?;
-            let mut history = Vec::new();
-            for (_, bytes) in self.store.openings_before(*seq, HISTORY).await? {
-                if let Ok(earlier) = serde_json::from_slice::<OpeningRecord>(&bytes) {
-                    history.push(self.trade_facts(&earlier, false).await?);
+            // A live sale's record opens its sealed reserve, not bids: the tender rules
+            // do not apply to it, and it is no tender history (the cursor still moves).
+            let alerts = if self.is_live(&record) {
+                Vec::new()
+            } else {
+                let facts = self.trade_facts(&record, true).await?;
+                let mut history = Vec::new();
+                for (_, bytes) in self.store.openings_before(*seq, HISTORY).await? {
+                    if let Ok(earlier) = serde_json::from_slice::<OpeningRecord>(&bytes) {
+                        if !self.is_live(&earlier) {
+                            history.push(self.trade_facts(&earlier, false).await?);
+                        }
+                    }
                 }
-            }
-            let now = self.clock.now();
-            let alerts = risk::evaluate(&facts, &history, thresholds)
-                .into_iter()
-                .map(|finding| alert_of(&finding, &trade, now))
-                .collect();
+                let now = self.clock.now();
+                risk::evaluate(&facts, &history, thresholds)
+                    .into_iter()
+                    .map(|finding| alert_of(&finding, &trade, now))
+                    .collect()
+            };
             let raised = self.store.raise_alerts(*seq, alerts, true).await?;
             if !raised.is_empty() {
                 tracing::info!(trade.id = %trade_id, alerts = raised.len(), "risk alerts raised");
