@@ -20,6 +20,9 @@ pub enum NotificationKind {
     Deposit,
     /// The bank carried out a refund instruction.
     Refund,
+    /// A bidder paid a tender's bond (投标保证金) into the trade's account; the bank names
+    /// the bidder from the sub-account or the transfer's remark.
+    Bond,
 }
 
 /// A notification's body, as the bank sends it.
@@ -39,6 +42,9 @@ pub struct BankNotification {
     /// For a refund: the refund instruction it carries out.
     #[serde(default)]
     pub refund: Option<String>,
+    /// For a bond: the 统一社会信用代码 of the bidder it is for.
+    #[serde(default)]
+    pub bidder_usci: Option<String>,
     #[serde(serialize_with = "super::clock::serde_rfc3339::serialize")]
     pub booked_at: DateTime<Utc>,
 }
@@ -120,9 +126,18 @@ impl BankNotification {
         if n.amount == Money::ZERO {
             return invalid("amount must be positive");
         }
-        match (n.kind, &n.refund) {
-            (NotificationKind::Refund, None) => invalid("a refund names its refund instruction"),
-            (NotificationKind::Deposit, Some(_)) => invalid("a deposit names no refund"),
+        match (n.kind, &n.refund, &n.bidder_usci) {
+            (NotificationKind::Refund, None, _) => invalid("a refund names its refund instruction"),
+            (NotificationKind::Deposit | NotificationKind::Bond, Some(_), _) => {
+                invalid("only a refund names a refund instruction")
+            }
+            (NotificationKind::Bond, _, None) => invalid("a bond names the bidder_usci it is for"),
+            (NotificationKind::Bond, _, Some(usci)) if super::usci::Usci::parse(usci).is_err() => {
+                invalid("bidder_usci is not a valid 统一社会信用代码")
+            }
+            (NotificationKind::Deposit | NotificationKind::Refund, _, Some(_)) => {
+                invalid("only a bond names a bidder_usci")
+            }
             _ => Ok(n),
         }
     }
@@ -161,6 +176,10 @@ pub enum Decision {
     },
     /// The bank carried out this refund instruction.
     RefundConfirmed { refund_id: String },
+    /// A tender's bond counts for this bidder.
+    BondConfirmed { bidder_usci: String },
+    /// A bond is on the trade's account but does not count: it goes back.
+    BondReturned { reason: RefundReason },
     /// A refund report that matches no open instruction: recorded, nothing moves.
     RefundUnmatched { outcome: &'static str },
 }
@@ -180,6 +199,12 @@ impl Decision {
             },
             Self::RefundConfirmed { .. } => "refund_confirmed",
             Self::RefundUnmatched { outcome } => outcome,
+            Self::BondConfirmed { .. } => "bond_confirmed",
+            Self::BondReturned { reason } => match reason {
+                RefundReason::WrongAmount => "bond_wrong_amount",
+                RefundReason::Late => "bond_late",
+                _ => "bond_duplicate",
+            },
         }
     }
 }
@@ -222,6 +247,30 @@ pub fn decide_deposit(
     }
     Decision::DepositConfirmed {
         application_id: application.id.clone(),
+    }
+}
+
+/// Decides a tender's bond: it counts if it is the trade's bond amount, booked by the bid
+/// deadline, and the first for its bidder (`counted`: a bond already counts for it);
+/// otherwise it goes back with the reason.
+pub fn decide_bond(
+    n: &BankNotification,
+    owed: Money,
+    deadline: DateTime<Utc>,
+    counted: bool,
+) -> Decision {
+    let returned = |reason| Decision::BondReturned { reason };
+    if counted {
+        return returned(RefundReason::Duplicate);
+    }
+    if n.amount != owed {
+        return returned(RefundReason::WrongAmount);
+    }
+    if n.booked_at > deadline {
+        return returned(RefundReason::Late);
+    }
+    Decision::BondConfirmed {
+        bidder_usci: n.bidder_usci.clone().unwrap_or_default(),
     }
 }
 

@@ -10,7 +10,7 @@ use super::{event_hiding_trade, seal, Caller, EngineError, Platform, Result};
 use crate::crypto::bank_signature;
 use crate::crypto::digest::{random_bytes, sha256_hex};
 use crate::domain::application::Application;
-use crate::domain::bank::{check_timestamp, BankNotification, NotificationError};
+use crate::domain::bank::{check_timestamp, BankNotification, NotificationError, NotificationKind};
 use crate::domain::ledger::{Balance, LedgerEntry, Refund};
 use crate::store::live::{NotificationIntake, NotificationRecord};
 use crate::store::refunds::RefundClaim;
@@ -210,7 +210,16 @@ impl Platform {
     ) -> Result<NotificationRecord> {
         let now = self.authenticate_bank(&signed)?;
         let notification = BankNotification::parse(signed.body).map_err(|e| refused(&e))?;
-        let trade = self.live_trade(&notification.trade).await?;
+        // Deposits are for live sales, bonds for tenders; a refund may be for either.
+        let trade = match notification.kind {
+            NotificationKind::Deposit => self.live_trade(&notification.trade).await?,
+            NotificationKind::Bond => {
+                let trade = self.announced_trade(&notification.trade).await?;
+                super::trades::require_sealed_bid(&trade)?;
+                trade
+            }
+            NotificationKind::Refund => self.announced_trade(&notification.trade).await?,
+        };
         let intake = NotificationIntake {
             bank_id: signed.bank_id.to_owned(),
             body_sha256: sha256_hex(signed.body),

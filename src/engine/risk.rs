@@ -106,8 +106,10 @@ impl Platform {
                     }
                 }
                 let now = self.clock.now();
+                let bonds = self.store.counted_bonds(trade_id).await?;
                 risk::evaluate(&facts, &history, thresholds)
                     .into_iter()
+                    .chain(risk::shared_account::check_bonds(&bonds))
                     .map(|finding| alert_of(&finding, &trade, now))
                     .collect()
             };

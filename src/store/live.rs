@@ -491,6 +491,17 @@ macro_rules! impl_live_store {
                         let applications = Self::applications_on(&mut *tx, &n.trade).await?;
                         decide_deposit(n, &applications, intake.owed, intake.cut_off)
                     }
+                    NotificationKind::Bond => {
+                        let counted: Option<(String,)> = sqlx::query_as(
+                            "SELECT bank_txn_id FROM bank_notifications \
+                             WHERE trade_id = $1 AND kind = 'bond' AND outcome = 'bond_confirmed' AND bidder_usci = $2",
+                        )
+                        .bind(&n.trade)
+                        .bind(n.bidder_usci.as_deref().unwrap_or_default())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        $crate::domain::bank::decide_bond(n, intake.owed, intake.cut_off, counted.is_some())
+                    }
                     NotificationKind::Refund => {
                         let row: Option<$crate::store::live::RefundRow> = sqlx::query_as(&format!(
                             "{} WHERE id = $1",
@@ -578,6 +589,27 @@ macro_rules! impl_live_store {
                         ledger = Some(entry(EntryKind::RefundConfirmed, application_id, Some(refund_id.clone())));
                     }
                     Decision::RefundUnmatched { .. } => {}
+                    Decision::BondConfirmed { .. } => {
+                        ledger = Some(entry(EntryKind::DepositReceived, None, None));
+                    }
+                    Decision::BondReturned { reason } => {
+                        let refund = Refund {
+                            id: intake.refund_id.clone(),
+                            trade_id: n.trade.clone(),
+                            application_id: None,
+                            account: n.payer_account.clone(),
+                            account_name: n.payer_name.clone(),
+                            amount: n.amount,
+                            reason: *reason,
+                            status: RefundStatus::Pending,
+                            created_at: at,
+                            sent_at: None,
+                            confirmed_at: None,
+                        };
+                        Self::insert_refund(&mut tx, &refund, &intake.bank_id).await?;
+                        record.refund_id = Some(refund.id.clone());
+                        ledger = Some(entry(EntryKind::DepositReceived, None, None));
+                    }
                 }
                 let seq = self.append_in(&mut tx, &event(&record)).await?;
                 record.seq = seq;
@@ -586,8 +618,8 @@ macro_rules! impl_live_store {
                     Self::insert_ledger(&mut tx, &e).await?;
                 }
                 sqlx::query(
-                    "INSERT INTO bank_notifications (bank_id, bank_txn_id, body_sha256, kind, trade_id, amount, outcome, application_id, refund_id, received_at, seq) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    "INSERT INTO bank_notifications (bank_id, bank_txn_id, body_sha256, kind, trade_id, amount, outcome, application_id, refund_id, received_at, seq, bidder_usci, payer_account) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(&intake.bank_id)
                 .bind(&n.bank_txn_id)
@@ -595,6 +627,7 @@ macro_rules! impl_live_store {
                 .bind(match n.kind {
                     NotificationKind::Deposit => "deposit",
                     NotificationKind::Refund => "refund",
+                    NotificationKind::Bond => "bond",
                 })
                 .bind(&n.trade)
                 .bind(n.amount.minor_units())
@@ -603,6 +636,8 @@ macro_rules! impl_live_store {
                 .bind(&record.refund_id)
                 .bind(at.timestamp_millis())
                 .bind(seq)
+                .bind(&n.bidder_usci)
+                .bind(&n.payer_account)
                 .execute(&mut *tx)
                 .await?;
                 self.commit(tx).await?;

@@ -51,6 +51,8 @@ pub trait SupervisionStore: Send + Sync {
         &self,
         trade_id: &str,
     ) -> Result<Vec<crate::domain::risk::price_pushing::QuotingRecord>>;
+    /// A tender's counted bonds: (paying account, the bidder's 统一社会信用代码).
+    async fn counted_bonds(&self, trade_id: &str) -> Result<Vec<(String, String)>>;
     /// The last opening the risk rules evaluated.
     async fn risk_cursor(&self) -> Result<i64>;
     /// Raises those of `alerts` not raised before, each with its log event, in one
@@ -220,6 +222,16 @@ macro_rules! impl_supervision_store {
                     }
                 }
                 Ok(records)
+            }
+
+            async fn counted_bonds(&self, trade_id: &str) -> $crate::store::Result<Vec<(String, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT payer_account, bidder_usci FROM bank_notifications \
+                     WHERE trade_id = $1 AND kind = 'bond' AND outcome = 'bond_confirmed' ORDER BY seq",
+                )
+                .bind(trade_id)
+                .fetch_all(&self.pool)
+                .await?)
             }
 
             async fn risk_cursor(&self) -> $crate::store::Result<i64> {

@@ -12,7 +12,8 @@ use tradehall::crypto::bank_signature;
 
 crate::on_both_backends!(
     deposits_are_authenticated_recorded_once_and_draw_bidder_numbers,
-    deposits_of_two_bidders_from_one_account_raise_an_alert
+    deposits_of_two_bidders_from_one_account_raise_an_alert,
+    tender_bonds_of_two_bidders_from_one_account_raise_an_alert_at_the_opening
 );
 
 const BANK: &str = "DEVBANK";
@@ -387,4 +388,103 @@ async fn alerts(app: &TestApp, token: &str) -> Vec<Value> {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["alerts"].as_array().cloned().unwrap_or_default()
+}
+
+/// The tender's bond (`tender_terms` in helpers.rs): 2,000,000.00 yuan.
+const BOND: i64 = 200_000_000;
+
+async fn tender_bonds_of_two_bidders_from_one_account_raise_an_alert_at_the_opening(
+    backend: Backend,
+) {
+    let r = crate::opening::round(backend).await;
+    let app = &r.app;
+    let city = app.supervisor_of("650100").await;
+    let bidders = [
+        app.user("bidder").await,
+        app.user("bidder").await,
+        app.user("bidder").await,
+    ];
+    for (bidder, price) in bidders
+        .iter()
+        .zip([9_870_000_001, 9_650_000_002, 9_990_000_003])
+    {
+        r.bid(bidder, price).await;
+    }
+    let usci = |u: &User| u.identity["usci"].as_str().unwrap_or_default().to_owned();
+    let bond = |txn: &str, account: &str, bidder: &User, amount: i64| {
+        notification(
+            &r.trade,
+            txn,
+            account,
+            &json!({ "kind": "bond", "bidder_usci": usci(bidder), "amount": amount }),
+        )
+    };
+    // The first and the third bidder's bonds come from one account.
+    for (txn, account, bidder) in [
+        ("B-1", ACCOUNT_A, &bidders[0]),
+        ("B-2", ACCOUNT_B, &bidders[1]),
+        ("B-3", ACCOUNT_A, &bidders[2]),
+    ] {
+        let (status, body) = notify(app, bond(txn, account, bidder, BOND)).await;
+        assert_eq!(
+            (status, body["outcome"].as_str()),
+            (StatusCode::OK, Some("bond_confirmed")),
+            "{body}"
+        );
+    }
+    // A second bond for one bidder, and a wrong amount, are recorded and go back.
+    let (_, twice) = notify(app, bond("B-4", ACCOUNT_B, &bidders[0], BOND)).await;
+    assert_eq!(twice["outcome"], "bond_duplicate", "{twice}");
+    assert!(twice["refund"].is_string(), "{twice}");
+    let late_comer = app.user("bidder").await;
+    let (_, wrong) = notify(app, bond("B-5", ACCOUNT_B, &late_comer, BOND - 1)).await;
+    assert_eq!(wrong["outcome"], "bond_wrong_amount", "{wrong}");
+    // A bond names its bidder; a tender takes no sale deposits.
+    let unnamed = notification(
+        &r.trade,
+        "B-6",
+        ACCOUNT_B,
+        &json!({ "kind": "bond", "amount": BOND }),
+    );
+    let (status, body) = notify(app, unnamed).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_notification")
+    );
+    let deposit = notification(&r.trade, "B-7", ACCOUNT_B, &json!({ "amount": BOND }));
+    let (status, body) = notify(app, deposit).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "wrong_engine")
+    );
+
+    app.clock.set(r.deadline);
+    for i in 0..2 {
+        let (status, body) = r.contribute(i).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // The risk rules run on the opening in the background.
+    let mut raised = Vec::new();
+    for _ in 0..100 {
+        let (status, body) = app
+            .get("/api/v1/alerts?rule=shared_bond_account", Some(&city.token))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        raised = body["alerts"].as_array().cloned().unwrap_or_default();
+        if !raised.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0]["severity"], "red");
+    let mut expected = vec![usci(&bidders[0]), usci(&bidders[2])];
+    expected.sort();
+    assert_eq!(
+        raised[0]["finding"]["subjects"],
+        json!(expected),
+        "{}",
+        raised[0]
+    );
+    assert_eq!(raised[0]["finding"]["evidence"]["payer_account"], ACCOUNT_A);
 }

@@ -1,5 +1,6 @@
 //! Deposits of different bidders paid from one bank account (不同投标人/竞买人的保证金从
-//! 同一单位或者个人的账户转出): a live-sale rule, checked when a deposit is confirmed.
+//! 同一单位或者个人的账户转出): for a live sale, checked when a deposit is confirmed; for a
+//! tender's bonds reported by the bank, checked at the opening.
 
 use super::{Finding, RuleInfo, Severity};
 use crate::domain::application::{Application, ApplicationStatus};
@@ -10,6 +11,35 @@ pub const INFO: RuleInfo = RuleInfo {
     severity: Severity::Red,
     basis: "中华人民共和国招标投标法实施条例 第四十条第(六)项 (竞买保证金参照)",
 };
+
+pub const BOND_INFO: RuleInfo = RuleInfo {
+    id: "shared_bond_account",
+    name: "不同投标人的投标保证金从同一账户转出",
+    severity: Severity::Red,
+    basis: "中华人民共和国招标投标法实施条例 第四十条第(六)项",
+};
+
+/// A finding for each account that paid the counted bonds of two or more bidders of one
+/// tender. `bonds` holds (paying account, 统一社会信用代码 of the bidder it is for).
+pub fn check_bonds(bonds: &[(String, String)]) -> Vec<Finding> {
+    let mut by_account: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (account, usci) in bonds {
+        by_account.entry(account).or_default().push(usci.clone());
+    }
+    by_account
+        .into_iter()
+        .filter_map(|(account, mut subjects)| {
+            subjects.sort();
+            subjects.dedup();
+            (subjects.len() >= 2).then(|| Finding {
+                rule: BOND_INFO,
+                summary: format!("{} 家投标人的投标保证金从同一账户转出", subjects.len()),
+                evidence: serde_json::json!({ "payer_account": account, "bidders": subjects }),
+                subjects,
+            })
+        })
+        .collect()
+}
 
 /// A finding for each account that paid the confirmed deposits of two or more
 /// organisations of one sale.
@@ -65,6 +95,16 @@ mod tests {
             deposit_at: Some(DateTime::<Utc>::default()),
             bidder_number: None,
         }
+    }
+
+    #[test]
+    fn bonds_of_two_bidders_from_one_account_are_found() {
+        let bond = |account: &str, usci: &str| (account.to_owned(), usci.to_owned());
+        assert!(check_bonds(&[bond("1", "A"), bond("2", "B")]).is_empty());
+        let found = check_bonds(&[bond("1", "A"), bond("2", "B"), bond("1", "C")]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].subjects, vec!["A", "C"]);
+        assert_eq!(found[0].rule.id, "shared_bond_account");
     }
 
     #[test]
