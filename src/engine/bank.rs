@@ -271,10 +271,11 @@ impl Platform {
         }
     }
 
-    /// A trade's deposit ledger and refunds, for the trading centre and the trade's
-    /// supervisors.
+    /// A trade's deposit (or bond) ledger and refunds, for the trading centre and the
+    /// trade's supervisors.
     pub async fn trade_money(&self, caller: &Caller, trade_id: &str) -> Result<TradeMoney> {
-        let trade = self.live_trade(trade_id).await?;
+        // A live sale's deposits, or a tender's bonds.
+        let trade = self.announced_trade(trade_id).await?;
         self.require_centre_or_supervisor(caller, &trade)?;
         let ledger = self.store.ledger(trade_id).await?;
         let refunds = self.store.refunds(trade_id).await?;

@@ -458,6 +458,18 @@ async fn tender_bonds_of_two_bidders_from_one_account_raise_an_alert_at_the_open
         (StatusCode::CONFLICT, "wrong_engine")
     );
 
+    // The centre sees the bonds on the trade's account: five arrived, two go back.
+    let officer = app.user("trading_centre").await;
+    let (status, money) = app
+        .get(
+            &format!("/api/v1/trades/{}/money", r.trade),
+            Some(&officer.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{money}");
+    assert_eq!(money["balance"]["received"], 5 * BOND - 1, "{money}");
+    assert_eq!(money["balance"]["open_refunds"], 2, "{money}");
+
     app.clock.set(r.deadline);
     for i in 0..2 {
         let (status, body) = r.contribute(i).await;
