@@ -58,6 +58,9 @@ pub struct SaleView {
     pub remaining_ms: Option<i64>,
     pub quotes: Vec<Accepted>,
     pub result: Option<SaleResult>,
+    /// What the opening of a sealed reserve found, once the close revealed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve: Option<crate::domain::auction::Reserve>,
     #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
     pub server_time: DateTime<Utc>,
 }
@@ -473,6 +476,7 @@ impl Platform {
             rules,
             quotes,
             result: sale.result,
+            reserve: sale.reserve,
             server_time: now,
         })
     }

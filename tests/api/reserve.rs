@@ -181,6 +181,8 @@ async fn a_best_quote_below_the_sealed_reserve_fails_the_sale(backend: Backend) 
     assert_eq!(view["phase"], "closed", "{view}");
     assert_eq!(view["result"]["outcome"], "failed");
     assert_eq!(view["result"]["reason"], "below_reserve");
+    assert_eq!(view["reserve"]["status"], "opened", "{view}");
+    assert_eq!(view["reserve"]["amount"], reserve);
     let (_, shown) = app.get(&format!("/api/v1/trades/{trade}"), None).await;
     assert_eq!(shown["status"], "failed");
     let (_, events) = app.get("/api/v1/events?after=0&limit=1000", None).await;
