@@ -10,6 +10,7 @@ pub mod bank;
 pub mod calendar;
 pub mod clock;
 pub mod event;
+pub mod expert_draw;
 pub mod identity;
 pub mod ledger;
 pub mod merkle;
