@@ -28,6 +28,57 @@ pub struct PoolExpert {
     pub conflicts: Vec<String>,
 }
 
+/// Most specialties and declared conflicts one expert may state.
+pub const MAX_PROFILE_ITEMS: usize = 50;
+
+/// What an expert states about itself for the pool: its specialties and the
+/// organisations it is in conflict with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpertProfile {
+    /// Specialty codes: 1 to 64 lowercase letters, digits, `.`, `-`, `_`.
+    pub specialties: Vec<String>,
+    /// 统一社会信用代码 of organisations the expert may not judge.
+    #[serde(default)]
+    pub conflicts: Vec<String>,
+}
+
+impl ExpertProfile {
+    /// Checks and normalises (sorted, without repeats) a profile; says what is wrong.
+    pub fn checked(mut self) -> Result<Self, String> {
+        if self.specialties.is_empty() {
+            return Err("an expert states at least one specialty".into());
+        }
+        if self.specialties.len() > MAX_PROFILE_ITEMS || self.conflicts.len() > MAX_PROFILE_ITEMS {
+            return Err(format!(
+                "at most {MAX_PROFILE_ITEMS} specialties and {MAX_PROFILE_ITEMS} conflicts"
+            ));
+        }
+        if let Some(bad) = self.specialties.iter().find(|s| {
+            s.is_empty()
+                || s.len() > 64
+                || !s.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_')
+                })
+        }) {
+            return Err(format!(
+                "specialty {bad:?} is not 1 to 64 lowercase letters, digits, '.', '-' or '_'"
+            ));
+        }
+        for c in &mut self.conflicts {
+            *c = super::usci::Usci::parse(c)
+                .map_err(|_| format!("conflict {c:?} is not a valid 统一社会信用代码"))?
+                .as_str()
+                .to_owned();
+        }
+        self.specialties.sort();
+        self.specialties.dedup();
+        self.conflicts.sort();
+        self.conflicts.dedup();
+        Ok(self)
+    }
+}
+
 /// What a trade needs drawn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DrawRequest {
@@ -292,6 +343,21 @@ mod tests {
             logged,
             "an expert added after the draw"
         );
+    }
+
+    #[test]
+    fn a_profile_is_checked_and_normalised() {
+        let profile = |specialties: &[&str], conflicts: &[&str]| ExpertProfile {
+            specialties: specialties.iter().map(|s| (*s).to_owned()).collect(),
+            conflicts: conflicts.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let ok = profile(&["road", "bridge", "road"], &[])
+            .checked()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.specialties, vec!["bridge", "road"]);
+        assert!(profile(&[], &[]).checked().is_err(), "no specialty");
+        assert!(profile(&["Road"], &[]).checked().is_err(), "uppercase");
+        assert!(profile(&["road"], &["not-a-usci"]).checked().is_err());
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub enum Role {
     TradingCentre,
     Supervisor,
     Custodian,
+    /// An evaluation expert (评标专家) of the pool committees are drawn from.
+    Expert,
     Admin,
 }
 
@@ -23,6 +25,7 @@ impl Role {
             Role::TradingCentre => "trading_centre",
             Role::Supervisor => "supervisor",
             Role::Custodian => "custodian",
+            Role::Expert => "expert",
             Role::Admin => "admin",
         }
     }
@@ -33,6 +36,7 @@ impl Role {
             Role::TradingCentre,
             Role::Supervisor,
             Role::Custodian,
+            Role::Expert,
             Role::Admin,
         ]
         .into_iter()

@@ -12,6 +12,7 @@ mod calendar;
 mod committee;
 mod error;
 mod events;
+mod experts;
 mod feed;
 mod intake;
 mod interventions;

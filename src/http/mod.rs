@@ -8,6 +8,7 @@ mod bank;
 mod calendar;
 pub mod error;
 mod events;
+mod experts;
 mod extract;
 mod feed;
 mod interventions;
@@ -72,6 +73,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(bank::router())
         .merge(sales::router())
         .merge(live::router())
+        .merge(experts::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     let web = ServeDir::new(&settings.web_dir);
     api.with_state(state)

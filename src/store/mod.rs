@@ -11,6 +11,7 @@ mod rows;
 mod sql;
 mod sqlite;
 
+pub mod experts;
 pub mod live;
 pub mod refunds;
 pub mod reserve;
@@ -131,6 +132,7 @@ pub trait Store:
     + sale::SaleStore
     + reserve::ReserveStore
     + refunds::RefundStore
+    + experts::ExpertStore
     + Send
     + Sync
     + 'static

@@ -58,4 +58,5 @@ super::supervision::impl_supervision_store!(PgStore, Postgres);
 super::live::impl_live_store!(PgStore, Postgres);
 super::reserve::impl_reserve_store!(PgStore);
 super::refunds::impl_refund_store!(PgStore);
+super::experts::impl_expert_store!(PgStore);
 super::sale::impl_sale_store!(PgStore, Postgres);

@@ -68,4 +68,5 @@ super::supervision::impl_supervision_store!(SqliteStore, Sqlite);
 super::live::impl_live_store!(SqliteStore, Sqlite);
 super::reserve::impl_reserve_store!(SqliteStore);
 super::refunds::impl_refund_store!(SqliteStore);
+super::experts::impl_expert_store!(SqliteStore);
 super::sale::impl_sale_store!(SqliteStore, Sqlite);

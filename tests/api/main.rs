@@ -16,6 +16,7 @@ mod committee;
 mod demo;
 mod deposits;
 mod events;
+mod experts;
 mod feed;
 mod interventions;
 mod live;

@@ -1,0 +1,39 @@
+//! The expert pool: `PUT`/`GET /api/v1/experts/me` (an expert's own profile) and `GET
+//! /api/v1/experts` (the trading centre, supervisors, administrators; a logged read).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::error::Result;
+use super::extract::Json;
+use super::AppState;
+use crate::domain::expert_draw::ExpertProfile;
+use crate::engine::Caller;
+use crate::store::experts::PoolEntry;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/experts/me", get(mine).put(set))
+        .route("/api/v1/experts", get(pool))
+}
+
+async fn set(
+    State(app): State<AppState>,
+    caller: Caller,
+    Json(profile): Json<ExpertProfile>,
+) -> Result<Json<PoolEntry>> {
+    Ok(Json(
+        app.platform.set_expert_profile(&caller, profile).await?,
+    ))
+}
+
+async fn mine(State(app): State<AppState>, caller: Caller) -> Result<Json<PoolEntry>> {
+    Ok(Json(app.platform.my_expert_profile(&caller).await?))
+}
+
+async fn pool(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>> {
+    let experts = app.platform.expert_pool(&caller).await?;
+    Ok(Json(json!({ "experts": experts })))
+}
