@@ -110,6 +110,13 @@ impl Platform {
         Ok(signed)
     }
 
+    /// The root hash of the log's first `size` entries.
+    pub(crate) async fn root_at(&self, size: u64) -> Result<merkle::Hash> {
+        self.check_size(size).await?;
+        let node = self.nodes(merkle::range_nodes(0, size)).await?;
+        merkle::root(size, &node).ok_or_else(missing)
+    }
+
     /// Signs a checkpoint of the log as it is now.
     async fn sign_checkpoint(&self) -> Result<Signed> {
         let size = self.store.log_size().await?;

@@ -35,6 +35,7 @@ pub use bids::INLINE_ENVELOPE_BYTES;
 pub use committee::KeyRegistration;
 pub use error::EngineError;
 pub use events::PublicEvent;
+pub use experts::{DrawOrder, DrawView};
 pub use feed::{Feed, FeedEvent, Frame, PrivateSide, Subscription, View};
 pub use intake::Intake;
 pub use interventions::MAX_REASON_CHARS;

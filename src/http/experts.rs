@@ -1,5 +1,6 @@
 //! The expert pool: `PUT`/`GET /api/v1/experts/me` (an expert's own profile) and `GET
-//! /api/v1/experts` (the trading centre, supervisors, administrators; a logged read).
+//! /api/v1/experts` (the trading centre, supervisors, administrators; a logged read); a
+//! trade's expert draw: `POST`/`GET /api/v1/trades/{id}/evaluation/draw`.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -7,16 +8,45 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::error::Result;
-use super::extract::Json;
+use super::extract::{Json, Path};
 use super::AppState;
 use crate::domain::expert_draw::ExpertProfile;
-use crate::engine::Caller;
+use crate::engine::{Caller, DrawOrder, DrawView};
 use crate::store::experts::PoolEntry;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/experts/me", get(mine).put(set))
         .route("/api/v1/experts", get(pool))
+        .route(
+            "/api/v1/trades/{id}/evaluation/draw",
+            get(committee_draw).post(draw_committee),
+        )
+}
+
+async fn draw_committee(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+    Json(order): Json<DrawOrder>,
+) -> Result<Json<DrawView>> {
+    Ok(Json(
+        app.platform
+            .draw_committee(&caller, &id.to_string(), order)
+            .await?,
+    ))
+}
+
+async fn committee_draw(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<DrawView>> {
+    Ok(Json(
+        app.platform
+            .committee_draw(&caller, &id.to_string())
+            .await?,
+    ))
 }
 
 async fn set(

@@ -33,8 +33,29 @@ impl PoolEntry {
     }
 }
 
+/// A trade's expert draw, as kept (ADR 0013).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDraw {
+    /// The request as JSON.
+    pub request: String,
+    pub seed_size: i64,
+    /// Hex of the seed.
+    pub seed: String,
+    pub pool_sha256: String,
+    /// The sealed part as JSON: the pool drawn from and the result.
+    pub disclosed: String,
+    pub salt: Vec<u8>,
+    pub drawn_at: DateTime<Utc>,
+    /// The log entry that recorded it.
+    pub seq: i64,
+}
+
 #[async_trait]
 pub trait ExpertStore: Send + Sync {
+    /// Keeps a trade's draw with its log entry; `Conflict("already_drawn")` if the trade
+    /// has one.
+    async fn record_draw(&self, trade_id: &str, draw: &StoredDraw, event: NewEvent) -> Result<i64>;
+    async fn draw_of(&self, trade_id: &str) -> Result<Option<StoredDraw>>;
     /// Keeps an expert's profile (replacing the one before) with its log entry.
     async fn set_expert_profile(
         &self,
@@ -79,6 +100,65 @@ macro_rules! impl_expert_store {
                 .await?;
                 self.commit(tx).await?;
                 Ok(seq)
+            }
+
+            async fn record_draw(
+                &self,
+                trade_id: &str,
+                draw: &$crate::store::experts::StoredDraw,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let seen: Option<(String,)> =
+                    sqlx::query_as("SELECT trade_id FROM committee_draws WHERE trade_id = $1")
+                        .bind(trade_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if seen.is_some() {
+                    return Err($crate::store::StoreError::Conflict("already_drawn".into()));
+                }
+                let seq = self.append_in(&mut tx, &event).await?;
+                sqlx::query(
+                    "INSERT INTO committee_draws (trade_id, request, seed_size, seed, pool_sha256, disclosed, salt, drawn_at, seq) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(trade_id)
+                .bind(&draw.request)
+                .bind(draw.seed_size)
+                .bind(&draw.seed)
+                .bind(&draw.pool_sha256)
+                .bind(&draw.disclosed)
+                .bind(draw.salt.clone())
+                .bind(draw.drawn_at.timestamp_millis())
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+                self.commit(tx).await?;
+                Ok(seq)
+            }
+
+            async fn draw_of(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Option<$crate::store::experts::StoredDraw>> {
+                let row: Option<(String, i64, String, String, String, Vec<u8>, i64, i64)> = sqlx::query_as(
+                    "SELECT request, seed_size, seed, pool_sha256, disclosed, salt, drawn_at, seq FROM committee_draws WHERE trade_id = $1",
+                )
+                .bind(trade_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(request, seed_size, seed, pool_sha256, disclosed, salt, at, seq)| {
+                    $crate::store::experts::StoredDraw {
+                        request,
+                        seed_size,
+                        seed,
+                        pool_sha256,
+                        disclosed,
+                        salt,
+                        drawn_at: $crate::domain::clock::from_millis(at),
+                        seq,
+                    }
+                }))
             }
 
             async fn expert_pool(

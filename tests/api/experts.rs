@@ -6,9 +6,13 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{code, Backend, TestApp, User};
-use tradehall::domain::expert_draw::{draw, DrawRequest, Excluded};
+use base64::Engine as _;
+use tradehall::domain::expert_draw::{draw, pool_digest, DrawRequest, Drawn, Excluded, PoolExpert};
 
-crate::on_both_backends!(experts_state_their_profiles_and_the_centre_reads_the_pool);
+crate::on_both_backends!(
+    experts_state_their_profiles_and_the_centre_reads_the_pool,
+    an_opened_trades_experts_are_drawn_once_and_the_draw_reruns
+);
 
 async fn put_profile(app: &TestApp, who: &User, profile: &Value) -> (StatusCode, Value) {
     let resp = app
@@ -106,4 +110,137 @@ async fn experts_state_their_profiles_and_the_centre_reads_the_pool(backend: Bac
         drawn.excluded,
         vec![(first.id(), Excluded::DeclaredConflict)]
     );
+}
+
+async fn an_opened_trades_experts_are_drawn_once_and_the_draw_reruns(backend: Backend) {
+    let r = crate::opening::round(backend).await;
+    let app = &r.app;
+    let officer = app.user("trading_centre").await;
+    let city = app.supervisor_of("650100").await;
+    let bidders = [
+        app.user("bidder").await,
+        app.user("bidder").await,
+        app.user("bidder").await,
+    ];
+    for (bidder, price) in bidders
+        .iter()
+        .zip([9_870_000_001, 9_650_000_002, 9_990_000_003])
+    {
+        r.bid(bidder, price).await;
+    }
+    let bidder_usci = bidders[0].identity["usci"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // Eight road experts, one of them in conflict with the first bidder.
+    let mut experts = Vec::new();
+    for i in 0..8 {
+        let expert = app.user("expert").await;
+        let conflicts = if i == 0 {
+            json!([bidder_usci])
+        } else {
+            json!([])
+        };
+        let profile = json!({ "specialties": ["construction.road"], "conflicts": conflicts });
+        let (status, body) = put_profile(app, &expert, &profile).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        experts.push(expert);
+    }
+    let path = format!("/api/v1/trades/{}/evaluation/draw", r.trade);
+    let order = json!({ "specialty": "construction.road", "experts": 5 });
+    let (status, body) = app.post(&path, Some(&officer.token), &order).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "not_opened"),
+        "{body}"
+    );
+
+    app.clock.set(r.deadline);
+    for i in 0..2 {
+        let (status, body) = r.contribute(i).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, _) = app.post(&path, Some(&bidders[0].token), &order).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let even = json!({ "specialty": "construction.road", "experts": 4 });
+    let (status, body) = app.post(&path, Some(&officer.token), &even).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_committee"),
+        "{body}"
+    );
+    let (status, drawn) = app.post(&path, Some(&officer.token), &order).await;
+    assert_eq!(status, StatusCode::OK, "{drawn}");
+    let (status, body) = app.post(&path, Some(&officer.token), &order).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "already_drawn"),
+        "{body}"
+    );
+
+    // The result: five experts, none in conflict with a bidder.
+    let result: Drawn = serde_json::from_value(drawn["disclosed"]["drawn"].clone())
+        .unwrap_or_else(|e| panic!("{e}: {drawn}"));
+    assert_eq!(result.experts.len(), 5);
+    assert!(!result.experts.contains(&experts[0].id()));
+    assert!(result
+        .excluded
+        .contains(&(experts[0].id(), Excluded::DeclaredConflict)));
+
+    // Bidders and the public see the seed and the commitment, not the names.
+    for token in [None, Some(bidders[1].token.as_str())] {
+        let (status, shown) = app.get(&path, token).await;
+        assert_eq!(status, StatusCode::OK, "{shown}");
+        assert_eq!(shown["disclosed"], Value::Null, "{shown}");
+        assert_eq!(shown["commitment"], drawn["commitment"]);
+    }
+    let (_, shown) = app.get(&path, Some(&city.token)).await;
+    assert_eq!(shown["disclosed"], drawn["disclosed"]);
+
+    // Anyone with the disclosed draw can rerun it: the seed is the root of the public log
+    // up to the opening entry, the pool matches its digest, the draw gives the same experts.
+    let size = drawn["seed_size"].as_u64().unwrap_or_default();
+    let (_, entries) = app
+        .get(&format!("/api/v1/log/entries?start=0&end={size}"), None)
+        .await;
+    let leaves: Vec<_> = entries["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(e["entry"].as_str().unwrap_or_default())
+                .unwrap_or_default();
+            tradehall::domain::merkle::leaf_hash(&bytes)
+        })
+        .collect();
+    let seed = crate::log_tree::mth(&leaves);
+    assert_eq!(drawn["seed"], hex::encode(seed));
+    let last: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(
+                entries["entries"][size as usize - 1]["entry"]
+                    .as_str()
+                    .unwrap_or_default(),
+            )
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    assert_eq!(
+        last["kind"], "opening.completed",
+        "the seed's tree ends with the opening"
+    );
+    let pool: Vec<PoolExpert> = serde_json::from_value(drawn["disclosed"]["pool"].clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(drawn["pool_sha256"], hex::encode(pool_digest(&pool)));
+    let request = DrawRequest {
+        specialty: "construction.road".into(),
+        experts: 5,
+        avoid: serde_json::from_value(drawn["request"]["avoid"].clone()).unwrap_or_default(),
+    };
+    assert_eq!(draw(&seed, &pool, &request), Ok(result.clone()));
+    // A pool changed afterwards no longer matches the logged digest.
+    let mut changed = pool.clone();
+    changed.pop();
+    assert_ne!(drawn["pool_sha256"], hex::encode(pool_digest(&changed)));
 }

@@ -138,7 +138,7 @@ async fn anyone_can_fetch_entries_and_check_proofs_over_http(backend: Backend) {
 }
 
 /// RFC 9162 MTH from the raw entries, by the definition.
-fn mth(leaves: &[Hash]) -> Hash {
+pub(crate) fn mth(leaves: &[Hash]) -> Hash {
     match leaves.len() {
         0 => merkle::empty_root(),
         1 => leaves[0],
