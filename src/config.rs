@@ -48,6 +48,9 @@ pub enum Command {
     /// The transparency log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Independent checks of what the platform did.
+    #[command(subcommand)]
+    Verify(VerifyCommand),
     /// Quote in a live sale (a bidder with a bidder number). Prints the server's answer
     /// as JSON: whether the quote became best, the next minimum and the countdown.
     Quote {
@@ -97,6 +100,32 @@ pub enum Command {
     /// throwaway server on SQLite in a temporary directory.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VerifyCommand {
+    /// Rerun a trade's expert draw: verify the log against its signed checkpoint,
+    /// recompute the seed (the root of the log up to the opening), check the draw's log
+    /// entry, its commitment and the pool digest, and draw again. Exits non-zero and says
+    /// what differs. Until the result the pool is sealed: a supervisor of the trade's
+    /// region or the trading centre passes --cert and --key.
+    Draw {
+        /// Server URL.
+        #[arg(long, env = "TRADEHALL_SERVER")]
+        server: String,
+        /// The trade whose draw to verify.
+        #[arg(long)]
+        trade: String,
+        /// A saved copy of GET /api/v1/platform/keys (default: fetch it from the server).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// Your certificate (PEM), to see the sealed pool and result.
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// The certificate's private key.
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

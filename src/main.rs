@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 use tradehall::config::{
     BenchCommand, BidCommand, BidderLogin, Cli, Command, CustodianCommand, KeyCommand, LogCommand,
-    LogFormat, PkiCommand, ReceiptCommand,
+    LogFormat, PkiCommand, ReceiptCommand, VerifyCommand,
 };
 use tradehall::domain::clock::SystemClock;
 
@@ -125,6 +125,38 @@ async fn main() -> anyhow::Result<()> {
             let answer =
                 tradehall::client::quote::quote(&credentials(&login), &trade, amount, &id).await?;
             println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
+        Command::Verify(VerifyCommand::Draw {
+            server,
+            trade,
+            keys,
+            cert,
+            key,
+        }) => {
+            let credentials = match (&cert, &key) {
+                (Some(cert), Some(key)) => Some(tradehall::client::bid::Credentials {
+                    server: &server,
+                    cert,
+                    key,
+                }),
+                _ => None,
+            };
+            let verified = tradehall::client::draw::verify(
+                &server,
+                &trade,
+                keys.as_deref(),
+                credentials.as_ref(),
+            )
+            .await?;
+            println!(
+                "log OK: {} entries; seed = root of the first {} (ends with the opening)",
+                verified.log_size, verified.seed_size
+            );
+            println!(
+                "draw OK: commitment, pool digest and rerun agree; experts {}",
+                verified.experts.join(", ")
+            );
             Ok(())
         }
         Command::Reserve {

@@ -4,6 +4,7 @@
 
 pub mod bid;
 pub mod custodian;
+pub mod draw;
 pub mod keystore;
 pub mod quote;
 pub mod receipt;

@@ -48,6 +48,10 @@ pub struct DrawView {
     pub seq: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disclosed: Option<serde_json::Value>,
+    /// Hex of the commitment's salt, with `disclosed`: `commitment` is
+    /// SHA-256(salt ‖ JSON(disclosed)), hex (`crypto::digest::commit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
 }
 
 impl DrawView {
@@ -73,6 +77,7 @@ impl DrawView {
             } else {
                 None
             },
+            salt: disclose.then(|| hex::encode(salt)),
         })
     }
 }

@@ -243,4 +243,61 @@ async fn an_opened_trades_experts_are_drawn_once_and_the_draw_reruns(backend: Ba
     let mut changed = pool.clone();
     changed.pop();
     assert_ne!(drawn["pool_sha256"], hex::encode(pool_digest(&changed)));
+
+    // `tradehall verify draw` does all of it against the verified log.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cert = crate::helpers::write(dir.path(), "cert.pem", city.cert_pem.as_bytes());
+    let key = crate::helpers::write(dir.path(), "key.der", &city.key_pkcs8);
+    let args: Vec<std::ffi::OsString> = vec![
+        "verify".into(),
+        "draw".into(),
+        "--trade".into(),
+        r.trade.clone().into(),
+        "--server".into(),
+        app.base.clone().into(),
+        "--cert".into(),
+        cert.clone().into(),
+        "--key".into(),
+        key.clone().into(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tradehall"))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("draw OK"), "{stdout}");
+    assert!(stdout.contains(&result.experts[0]), "{stdout}");
+
+    // Without a supervisor's certificate the draw stays sealed.
+    let sealed = tradehall::client::draw::verify(&app.base, &r.trade, None, None).await;
+    assert!(
+        sealed.is_err_and(|e| e.to_string().contains("sealed")),
+        "the public cannot rerun it before the result"
+    );
+    // A result swapped in the database after the draw is caught.
+    let (kept, other) = (&result.experts[0], &result.ranked[5]);
+    crate::helpers::tamper(
+        app,
+        &format!("UPDATE committee_draws SET disclosed = replace(disclosed, '\"{kept}\"', '\"{other}\"')"),
+        &[],
+    )
+    .await;
+    let credentials = tradehall::client::bid::Credentials {
+        server: &app.base,
+        cert: &cert,
+        key: &key,
+    };
+    let tampered =
+        tradehall::client::draw::verify(&app.base, &r.trade, None, Some(&credentials)).await;
+    let message = tampered.err().map(|e| format!("{e:#}")).unwrap_or_default();
+    assert!(message.contains("committed"), "{message}");
 }
