@@ -399,17 +399,7 @@ async fn tender_bonds_of_two_bidders_from_one_account_raise_an_alert_at_the_open
     let r = crate::opening::round(backend).await;
     let app = &r.app;
     let city = app.supervisor_of("650100").await;
-    let bidders = [
-        app.user("bidder").await,
-        app.user("bidder").await,
-        app.user("bidder").await,
-    ];
-    for (bidder, price) in bidders
-        .iter()
-        .zip([9_870_000_001, 9_650_000_002, 9_990_000_003])
-    {
-        r.bid(bidder, price).await;
-    }
+    let bidders = r.three_bids().await;
     let usci = |u: &User| u.identity["usci"].as_str().unwrap_or_default().to_owned();
     let bond = |txn: &str, account: &str, bidder: &User, amount: i64| {
         notification(

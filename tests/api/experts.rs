@@ -6,7 +6,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{code, Backend, TestApp, User};
-use base64::Engine as _;
 use tradehall::domain::expert_draw::{draw, pool_digest, DrawRequest, Drawn, Excluded, PoolExpert};
 
 crate::on_both_backends!(
@@ -117,17 +116,7 @@ async fn an_opened_trades_experts_are_drawn_once_and_the_draw_reruns(backend: Ba
     let app = &r.app;
     let officer = app.user("trading_centre").await;
     let city = app.supervisor_of("650100").await;
-    let bidders = [
-        app.user("bidder").await,
-        app.user("bidder").await,
-        app.user("bidder").await,
-    ];
-    for (bidder, price) in bidders
-        .iter()
-        .zip([9_870_000_001, 9_650_000_002, 9_990_000_003])
-    {
-        r.bid(bidder, price).await;
-    }
+    let bidders = r.three_bids().await;
     let bidder_usci = bidders[0].identity["usci"]
         .as_str()
         .unwrap_or_default()
@@ -200,32 +189,15 @@ async fn an_opened_trades_experts_are_drawn_once_and_the_draw_reruns(backend: Ba
     // Anyone with the disclosed draw can rerun it: the seed is the root of the public log
     // up to the opening entry, the pool matches its digest, the draw gives the same experts.
     let size = drawn["seed_size"].as_u64().unwrap_or_default();
-    let (_, entries) = app
-        .get(&format!("/api/v1/log/entries?start=0&end={size}"), None)
-        .await;
-    let leaves: Vec<_> = entries["entries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(e["entry"].as_str().unwrap_or_default())
-                .unwrap_or_default();
-            tradehall::domain::merkle::leaf_hash(&bytes)
-        })
+    let entries = crate::log_tree::log_entries(app, size).await;
+    let leaves: Vec<_> = entries
+        .iter()
+        .map(|e| tradehall::domain::merkle::leaf_hash(e))
         .collect();
     let seed = crate::log_tree::mth(&leaves);
     assert_eq!(drawn["seed"], hex::encode(seed));
-    let last: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::STANDARD
-            .decode(
-                entries["entries"][size as usize - 1]["entry"]
-                    .as_str()
-                    .unwrap_or_default(),
-            )
-            .unwrap_or_default(),
-    )
-    .unwrap_or_default();
+    let last: Value =
+        serde_json::from_slice(entries.last().map_or(&[][..], Vec::as_slice)).unwrap_or_default();
     assert_eq!(
         last["kind"], "opening.completed",
         "the seed's tree ends with the opening"
@@ -260,14 +232,7 @@ async fn an_opened_trades_experts_are_drawn_once_and_the_draw_reruns(backend: Ba
         "--key".into(),
         key.clone().into(),
     ];
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tradehall"))
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"))
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let out = crate::helpers::run_cli(args).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

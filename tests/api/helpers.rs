@@ -508,6 +508,18 @@ impl TestApp {
 }
 
 /// Runs `sql` with `binds` on the server's database behind its back (tampering tests).
+/// Runs the `tradehall` binary with `args` (off the async runtime); returns its output.
+pub async fn run_cli(args: Vec<std::ffi::OsString>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tradehall"))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 pub async fn tamper(app: &TestApp, sql: &str, binds: &[Vec<u8>]) {
     if app.database_url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(&app.database_url)

@@ -26,7 +26,6 @@ fn hashes(v: &serde_json::Value) -> Vec<Hash> {
 }
 
 async fn anyone_can_fetch_entries_and_check_proofs_over_http(backend: Backend) {
-    use base64::Engine as _;
     let app = spawn_app(backend).await;
     let _ = app.officer_and_custodians().await;
     // Some entries appended as one batch (one commit), as a group commit does.
@@ -56,20 +55,10 @@ async fn anyone_can_fetch_entries_and_check_proofs_over_http(backend: Backend) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(size >= 11, "enrolling and the batch made entries");
     assert_eq!(numbers.last().copied(), i64::try_from(size).ok());
-    let (status, body) = app
-        .get(&format!("/api/v1/log/entries?start=0&end={size}"), None)
-        .await;
-    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
-    let leaves: Vec<Hash> = body["entries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(e["entry"].as_str().unwrap_or_default())
-                .unwrap_or_default();
-            merkle::leaf_hash(&bytes)
-        })
+    let leaves: Vec<Hash> = log_entries(&app, size)
+        .await
+        .iter()
+        .map(|e| merkle::leaf_hash(e))
         .collect();
     assert_eq!(leaves.len() as u64, size);
     let root = mth(&leaves);
@@ -138,6 +127,25 @@ async fn anyone_can_fetch_entries_and_check_proofs_over_http(backend: Backend) {
 }
 
 /// RFC 9162 MTH from the raw entries, by the definition.
+/// The raw bytes of the log's first `size` entries, as the public API serves them.
+pub(crate) async fn log_entries(app: &crate::helpers::TestApp, size: u64) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    let (status, body) = app
+        .get(&format!("/api/v1/log/entries?start=0&end={size}"), None)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    body["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            base64::engine::general_purpose::STANDARD
+                .decode(e["entry"].as_str().unwrap_or_default())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 pub(crate) fn mth(leaves: &[Hash]) -> Hash {
     match leaves.len() {
         0 => merkle::empty_root(),

@@ -157,6 +157,22 @@ impl Round {
         out
     }
 
+    /// Three new bidders, each with a sealed bid at prices that raise no price alert.
+    pub async fn three_bids(&self) -> [User; 3] {
+        let bidders = [
+            self.app.user("bidder").await,
+            self.app.user("bidder").await,
+            self.app.user("bidder").await,
+        ];
+        for (bidder, price) in bidders
+            .iter()
+            .zip([9_870_000_001, 9_650_000_002, 9_990_000_003])
+        {
+            self.bid(bidder, price).await;
+        }
+        bidders
+    }
+
     /// Seals and submits; returns the receipt.
     pub async fn bid(&self, bidder: &User, price: i64) -> Value {
         let envelope = self.seal(bidder, price, &["1"]);

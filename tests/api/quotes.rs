@@ -651,14 +651,7 @@ async fn quote_cli(app: &TestApp, bidder: &User, trade: &str, yuan: &str, id: &s
         "--key".into(),
         key.into(),
     ];
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tradehall"))
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"))
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let out = crate::helpers::run_cli(args).await;
     assert!(
         out.status.success(),
         "{}",
