@@ -185,6 +185,19 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// For money that does not count and goes back (a deposit or a bond): the
+    /// application it was for, if any, and why it goes back.
+    pub fn returned(&self) -> Option<(Option<String>, RefundReason)> {
+        match self {
+            Self::DepositReturned {
+                application_id,
+                reason,
+            } => Some((application_id.clone(), *reason)),
+            Self::BondReturned { reason } => Some((None, *reason)),
+            _ => None,
+        }
+    }
+
     /// The outcome's stable code, as answered to the bank and kept with the notification.
     pub fn outcome(&self) -> &'static str {
         match self {

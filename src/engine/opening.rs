@@ -509,14 +509,14 @@ impl Platform {
                 decided,
             )
             .await?;
-        let (canonical, signature, signed) = self.sign_record(record)?;
+        let (stored, signed) = self.sign_record(record, outcome, now)?;
         let ev = event(
             caller,
             "opening.completed",
             Some(&trade.id),
             serde_json::json!({
                 "outcome": outcome.as_str(),
-                "record_sha256": sha256_hex(&canonical),
+                "record_sha256": sha256_hex(&stored.record),
                 "bids": signed.record.bids.len(),
                 "valid_bids": valid_bids,
                 "signature": signed.signature,
@@ -524,14 +524,6 @@ impl Platform {
             }),
             vec![],
         );
-        let stored = StoredOpening {
-            outcome,
-            record: canonical,
-            signature,
-            key_id: signed.key_id.clone(),
-            seq: 0,
-            opened_at: now,
-        };
         match self.store.record_opening(&trade.id, &stored, ev).await {
             Ok(_) => Ok(signed),
             Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
@@ -601,12 +593,14 @@ impl Platform {
         })
     }
 
-    /// Signs a record's RFC 8785 bytes with the platform key: the bytes, the signature
-    /// and the signed record.
+    /// Signs a record's RFC 8785 bytes with the platform key: the record as stored
+    /// (with `outcome`, opened at `now`) and as served.
     pub(super) fn sign_record(
         &self,
         record: OpeningRecord,
-    ) -> Result<(Vec<u8>, Vec<u8>, SignedRecord)> {
+        outcome: TradeStatus,
+        now: DateTime<Utc>,
+    ) -> Result<(StoredOpening, SignedRecord)> {
         let canonical = serde_json_canonicalizer::to_vec(&record)
             .map_err(|e| EngineError::Store(StoreError::Other(Box::new(e))))?;
         let signature = self.platform_key.sign(&opening_record_message(&canonical));
@@ -615,7 +609,15 @@ impl Platform {
             signature: b64(&signature),
             key_id: self.platform_key.info().key_id.clone(),
         };
-        Ok((canonical, signature, signed))
+        let stored = StoredOpening {
+            outcome,
+            record: canonical,
+            signature,
+            key_id: signed.key_id.clone(),
+            seq: 0,
+            opened_at: now,
+        };
+        Ok((stored, signed))
     }
 
     /// The signed opening record, if the trade has been opened.

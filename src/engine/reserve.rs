@@ -20,7 +20,7 @@ use crate::domain::opening::SignedRecord;
 use crate::domain::rulebook::ReservePolicy;
 use crate::domain::trade::{StoredBid, Trade, TradeStatus};
 use crate::store::reserve::{NewReserve, RevealStep};
-use crate::store::{StoreError, StoredOpening};
+use crate::store::StoreError;
 
 /// Largest sealed reserve accepted: a price needs no attachments.
 pub const MAX_RESERVE_ENVELOPE: usize = 64 * 1024;
@@ -217,21 +217,13 @@ impl Platform {
         let record = self
             .new_record(trade, session, since, now, vec![entry], decided)
             .await?;
-        let (canonical, signature, signed) = self.sign_record(record)?;
+        let (stored, signed) = self.sign_record(record, outcome, now)?;
         let opening = serde_json::json!({
-            "record_sha256": sha256_hex(&canonical),
+            "record_sha256": sha256_hex(&stored.record),
             "signature": signed.signature,
             "key_id": signed.key_id,
         });
         let build = super::sales::sale_events(caller, &trade.id, &rules, Some(opening));
-        let stored = StoredOpening {
-            outcome,
-            record: canonical,
-            signature,
-            key_id: signed.key_id.clone(),
-            seq: 0,
-            opened_at: now,
-        };
         let step = RevealStep {
             trade_id: &trade.id,
             rules: &rules,

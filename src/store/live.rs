@@ -537,6 +537,27 @@ macro_rules! impl_live_store {
                     seq: 0,
                 };
                 let mut ledger = None;
+                // Money that does not count (a deposit or a bond) is on the account, and a
+                // refund instruction sends it back.
+                if let Some((application_id, reason)) = decision.returned() {
+                    let refund = Refund {
+                        id: intake.refund_id.clone(),
+                        trade_id: n.trade.clone(),
+                        application_id: application_id.clone(),
+                        account: n.payer_account.clone(),
+                        account_name: n.payer_name.clone(),
+                        amount: n.amount,
+                        reason,
+                        status: RefundStatus::Pending,
+                        created_at: at,
+                        sent_at: None,
+                        confirmed_at: None,
+                    };
+                    Self::insert_refund(&mut tx, &refund, &intake.bank_id).await?;
+                    record.application_id = application_id.clone();
+                    record.refund_id = Some(refund.id.clone());
+                    ledger = Some(entry(EntryKind::DepositReceived, application_id, None));
+                }
                 match &decision {
                     Decision::DepositConfirmed { application_id } => {
                         sqlx::query("UPDATE applications SET deposit_at = $2 WHERE id = $1")
@@ -553,25 +574,6 @@ macro_rules! impl_live_store {
                         }
                         record.application_id = Some(application_id.clone());
                         ledger = Some(entry(EntryKind::DepositReceived, Some(application_id.clone()), None));
-                    }
-                    Decision::DepositReturned { application_id, reason } => {
-                        let refund = Refund {
-                            id: intake.refund_id.clone(),
-                            trade_id: n.trade.clone(),
-                            application_id: application_id.clone(),
-                            account: n.payer_account.clone(),
-                            account_name: n.payer_name.clone(),
-                            amount: n.amount,
-                            reason: *reason,
-                            status: RefundStatus::Pending,
-                            created_at: at,
-                            sent_at: None,
-                            confirmed_at: None,
-                        };
-                        Self::insert_refund(&mut tx, &refund, &intake.bank_id).await?;
-                        record.application_id = application_id.clone();
-                        record.refund_id = Some(refund.id.clone());
-                        ledger = Some(entry(EntryKind::DepositReceived, application_id.clone(), None));
                     }
                     Decision::RefundConfirmed { refund_id } => {
                         sqlx::query("UPDATE refunds SET status = 'confirmed', confirmed_at = $2 WHERE id = $1")
@@ -592,24 +594,8 @@ macro_rules! impl_live_store {
                     Decision::BondConfirmed { .. } => {
                         ledger = Some(entry(EntryKind::DepositReceived, None, None));
                     }
-                    Decision::BondReturned { reason } => {
-                        let refund = Refund {
-                            id: intake.refund_id.clone(),
-                            trade_id: n.trade.clone(),
-                            application_id: None,
-                            account: n.payer_account.clone(),
-                            account_name: n.payer_name.clone(),
-                            amount: n.amount,
-                            reason: *reason,
-                            status: RefundStatus::Pending,
-                            created_at: at,
-                            sent_at: None,
-                            confirmed_at: None,
-                        };
-                        Self::insert_refund(&mut tx, &refund, &intake.bank_id).await?;
-                        record.refund_id = Some(refund.id.clone());
-                        ledger = Some(entry(EntryKind::DepositReceived, None, None));
-                    }
+                    // Handled above.
+                    Decision::DepositReturned { .. } | Decision::BondReturned { .. } => {}
                 }
                 let seq = self.append_in(&mut tx, &event(&record)).await?;
                 record.seq = seq;
