@@ -124,6 +124,7 @@ async fn auction(world: &World, title: &str) -> anyhow::Result<(String, Caller)>
             ends_at: None,
             countdown_seconds: None,
         }),
+        evaluation: None,
     };
     let view = world
         .platform

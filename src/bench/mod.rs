@@ -290,6 +290,7 @@ impl World {
                 threshold: 2,
             },
             live: None,
+            evaluation: None,
         };
         let view = self
             .platform

@@ -5,6 +5,7 @@ pub mod cert;
 pub mod checkpoint;
 pub mod digest;
 pub mod envelope;
+pub mod evaluation;
 pub mod opening;
 pub mod pki;
 pub mod platform_key;

@@ -25,7 +25,7 @@ pub const OPENING_RECORD_LABEL: &[u8] = b"tradehall-opening-record-v1";
 pub const MAX_BID_ID_LEN: usize = 64;
 
 /// label ‖ (0x00 ‖ part)…
-fn labelled(label: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn labelled(label: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut m = label.to_vec();
     for part in parts {
         m.push(0);

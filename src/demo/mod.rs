@@ -245,6 +245,7 @@ async fn seed(
             threshold: 2,
         },
         live: None,
+        evaluation: None,
     };
     let procurement = TradeTerms {
         kind: "government_procurement".into(),
@@ -269,6 +270,7 @@ async fn seed(
             threshold: 2,
         },
         live: None,
+        evaluation: None,
     };
     let listing = listing_terms(
         &buyer_of_land()?,
@@ -360,5 +362,6 @@ fn listing_terms(
             ends_at: Some(ends_at),
             countdown_seconds: Some(listing_countdown_seconds(scale)),
         }),
+        evaluation: None,
     })
 }

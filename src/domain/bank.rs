@@ -208,7 +208,7 @@ impl Decision {
                 RefundReason::Late => "deposit_late",
                 RefundReason::Duplicate => "deposit_duplicate",
                 RefundReason::ApplicationRejected => "deposit_application_rejected",
-                RefundReason::NotWinner => "deposit_returned",
+                RefundReason::NotWinner | RefundReason::ContractSigned => "deposit_returned",
             },
             Self::RefundConfirmed { .. } => "refund_confirmed",
             Self::RefundUnmatched { outcome } => outcome,

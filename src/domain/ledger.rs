@@ -74,6 +74,8 @@ pub enum RefundReason {
     Late,
     /// The application had a confirmed deposit already.
     Duplicate,
+    /// A tender's bond, after the contract (实施条例 第57条).
+    ContractSigned,
 }
 
 impl RefundReason {
@@ -85,6 +87,7 @@ impl RefundReason {
             Self::UnknownPayer => "unknown_payer",
             Self::Late => "late",
             Self::Duplicate => "duplicate",
+            Self::ContractSigned => "contract_signed",
         }
     }
 
@@ -96,6 +99,7 @@ impl RefundReason {
             Self::UnknownPayer,
             Self::Late,
             Self::Duplicate,
+            Self::ContractSigned,
         ]
         .into_iter()
         .find(|v| v.as_str() == s)
@@ -147,6 +151,13 @@ pub struct Refund {
     pub sent_at: Option<DateTime<Utc>>,
     #[serde(serialize_with = "super::clock::serde_rfc3339::option")]
     pub confirmed_at: Option<DateTime<Utc>>,
+    /// When it must be paid by, where a rule sets a time (a bond after the contract).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::clock::serde_rfc3339::option"
+    )]
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 /// A trade's deposit account summed up.
@@ -236,6 +247,7 @@ mod tests {
             created_at: DateTime::<Utc>::default(),
             sent_at: None,
             confirmed_at: None,
+            due_at: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod auction;
 pub mod bank;
 pub mod calendar;
 pub mod clock;
+pub mod evaluation;
 pub mod event;
 pub mod expert_draw;
 pub mod identity;

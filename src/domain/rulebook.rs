@@ -61,6 +61,22 @@ pub struct Rules {
     /// Live trades: at least this many bidders still in when the listing ends start a
     /// timed phase; with fewer, the listing decides.
     pub min_bidders_for_timed: Option<Rule>,
+    /// Tenders: fewer qualified bids than this after the evaluation fail the trade
+    /// (缺乏竞争, 否决全部投标).
+    pub min_qualified_bids: Option<Rule>,
+    /// Tenders: most ranked candidates the evaluation names (中标候选人).
+    pub max_candidates: Option<Rule>,
+    /// Tenders: days the candidates are publicised before the award (公示期).
+    pub candidate_publicity_days: Option<Rule>,
+    /// Tenders: days the tenderer has to answer an objection (异议).
+    pub objection_answer_days: Option<Rule>,
+    /// Tenders: days after an objection's answer during which the objector may complain
+    /// to the supervisor (投诉).
+    pub complaint_days: Option<Rule>,
+    /// Tenders: days from the award notice to the contract.
+    pub contract_days: Option<Rule>,
+    /// Tenders: days from the contract to the refund of every bond.
+    pub bond_refund_days: Option<Rule>,
 }
 
 /// A procedure for one trade kind, e.g. the open tender of a construction project.
@@ -286,6 +302,13 @@ impl Rules {
             ("freeze_minutes", &self.freeze_minutes),
             ("free_quote_minutes", &self.free_quote_minutes),
             ("min_bidders_for_timed", &self.min_bidders_for_timed),
+            ("min_qualified_bids", &self.min_qualified_bids),
+            ("max_candidates", &self.max_candidates),
+            ("candidate_publicity_days", &self.candidate_publicity_days),
+            ("objection_answer_days", &self.objection_answer_days),
+            ("complaint_days", &self.complaint_days),
+            ("contract_days", &self.contract_days),
+            ("bond_refund_days", &self.bond_refund_days),
         ];
         all.into_iter()
             .filter_map(|(n, r)| r.as_ref().map(|r| (n, r)))

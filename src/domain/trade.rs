@@ -28,6 +28,12 @@ pub enum TradeStatus {
     Suspended,
     /// Terminated by a supervisor (终止): final.
     Terminated,
+    /// Evaluated: the candidates are publicised (中标候选人公示, ADR 0014).
+    Publicity,
+    /// The award notice (中标通知书) is out; the contract is due.
+    Awarded,
+    /// The contract is recorded; the bonds go back.
+    Contracted,
 }
 
 impl TradeStatus {
@@ -40,6 +46,9 @@ impl TradeStatus {
             TradeStatus::Sold => "sold",
             TradeStatus::Suspended => "suspended",
             TradeStatus::Terminated => "terminated",
+            TradeStatus::Publicity => "publicity",
+            TradeStatus::Awarded => "awarded",
+            TradeStatus::Contracted => "contracted",
         }
     }
 
@@ -52,6 +61,9 @@ impl TradeStatus {
             "sold" => Some(Self::Sold),
             "suspended" => Some(Self::Suspended),
             "terminated" => Some(Self::Terminated),
+            "publicity" => Some(Self::Publicity),
+            "awarded" => Some(Self::Awarded),
+            "contracted" => Some(Self::Contracted),
             _ => None,
         }
     }
@@ -105,6 +117,10 @@ pub struct TradeTerms {
     /// is the cut-off for applications and deposits and `bond_amount` the deposit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveTerms>,
+    /// How a tender's bids are evaluated, from its documents (ADR 0014); absent: the
+    /// lowest evaluated price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<super::evaluation::EvaluationTerms>,
 }
 
 /// What a live sale states beyond a trade's terms.

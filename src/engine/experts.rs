@@ -267,7 +267,7 @@ impl Platform {
 
     /// A trade's draw: the seed, the pool digest and the commitment for anyone; the pool
     /// and the experts drawn for the trading centre and the trade's supervisors (a
-    /// logged read).
+    /// logged read), and for everyone after the award.
     pub async fn committee_draw(&self, caller: &Caller, trade_id: &str) -> Result<DrawView> {
         let trade = self.announced_trade(trade_id).await?;
         let stored = self
@@ -278,9 +278,13 @@ impl Platform {
                 code: "draw_not_found",
                 what: "expert draw",
             })?;
-        let disclose =
+        // After the award the draw is public (ADR 0014); before it, only the centre and
+        // the trade's supervisors see it, and their reads are logged.
+        let revealed = matches!(trade.status, TradeStatus::Awarded | TradeStatus::Contracted);
+        let privileged =
             caller.identity.is_some() && self.require_centre_or_supervisor(caller, &trade).is_ok();
-        if disclose {
+        let disclose = revealed || privileged;
+        if privileged && !revealed {
             self.store
                 .append(event(
                     caller,

@@ -53,7 +53,7 @@ pub(crate) fn intake_refusal(code: &str) -> EngineError {
 
 impl Platform {
     /// The trade, if the caller supervises its region.
-    async fn supervised_trade(&self, caller: &Caller, trade_id: &str) -> Result<Trade> {
+    pub(crate) async fn supervised_trade(&self, caller: &Caller, trade_id: &str) -> Result<Trade> {
         let supervisor = caller.require(Role::Supervisor)?;
         let trade = self.announced_trade(trade_id).await?;
         if !supervisor

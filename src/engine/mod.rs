@@ -6,11 +6,13 @@
 
 mod applications;
 mod auth;
+mod award;
 mod bank;
 mod bids;
 mod calendar;
 mod committee;
 mod error;
+mod evaluation;
 mod events;
 mod experts;
 mod feed;
@@ -27,6 +29,10 @@ pub use applications::NewApplication;
 pub use auth::{
     auth_message, AuthProof, LoginOutcome, OrganizationClaim, Registration, AUTH_MESSAGE_PREFIX,
 };
+pub use award::{
+    AwardOrder, ComplaintView, ContractRecord, Filing, ObjectionView, ResultView, Ruling,
+    MAX_TEXT_CHARS,
+};
 pub use bank::{
     BankSecrets, ClaimedRefunds, SignedNotification, TradeMoney, BANK_WINDOW_SECONDS, MAX_CLAIM,
     MIN_BANK_SECRET_BYTES,
@@ -34,6 +40,9 @@ pub use bank::{
 pub use bids::INLINE_ENVELOPE_BYTES;
 pub use committee::KeyRegistration;
 pub use error::EngineError;
+pub use evaluation::{
+    Acknowledged, EvaluationStatus, ReportSigning, ReportView, SheetSubmission, MAX_DISSENT_CHARS,
+};
 pub use events::PublicEvent;
 pub use experts::{DrawOrder, DrawView};
 pub use feed::{Feed, FeedEvent, Frame, PrivateSide, Subscription, View};

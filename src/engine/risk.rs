@@ -106,7 +106,13 @@ impl Platform {
                     }
                 }
                 let now = self.clock.now();
-                let bonds = self.store.counted_bonds(trade_id).await?;
+                let bonds: Vec<(String, String)> = self
+                    .store
+                    .counted_bonds(trade_id)
+                    .await?
+                    .into_iter()
+                    .map(|b| (b.account, b.bidder_usci))
+                    .collect();
                 risk::evaluate(&facts, &history, thresholds)
                     .into_iter()
                     .chain(risk::shared_account::check_bonds(&bonds))

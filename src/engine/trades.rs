@@ -132,6 +132,17 @@ impl Platform {
         now: DateTime<Utc>,
         time_scale: u32,
     ) -> Result<()> {
+        if let Some(evaluation) = &terms.evaluation {
+            if procedure.engine != "sealed_bid" {
+                return Err(EngineError::invalid(
+                    "invalid_evaluation",
+                    "only sealed-bid procedures are evaluated by experts",
+                ));
+            }
+            evaluation
+                .check()
+                .map_err(|m| EngineError::invalid("invalid_evaluation", m))?;
+        }
         match procedure.check_live_terms(terms, &self.calendar, now, time_scale) {
             Ok(_) => Ok(procedure.check_terms(terms, now, time_scale)?),
             Err(ScheduleError::Rule(v)) => Err(v.into()),

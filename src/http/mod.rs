@@ -7,6 +7,7 @@ mod auth;
 mod bank;
 mod calendar;
 pub mod error;
+mod evaluation;
 mod events;
 mod experts;
 mod extract;
@@ -74,6 +75,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(sales::router())
         .merge(live::router())
         .merge(experts::router())
+        .merge(evaluation::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     let web = ServeDir::new(&settings.web_dir);
     api.with_state(state)

@@ -157,9 +157,10 @@ pub(crate) struct RefundRow {
     created_at: i64,
     sent_at: Option<i64>,
     confirmed_at: Option<i64>,
+    due_at: Option<i64>,
 }
 
-pub(crate) const REFUND_SELECT: &str = "SELECT id, trade_id, application_id, account, account_name, amount, reason, status, created_at, sent_at, confirmed_at FROM refunds";
+pub(crate) const REFUND_SELECT: &str = "SELECT id, trade_id, application_id, account, account_name, amount, reason, status, created_at, sent_at, confirmed_at, due_at FROM refunds";
 
 impl TryFrom<RefundRow> for Refund {
     type Error = StoreError;
@@ -176,6 +177,7 @@ impl TryFrom<RefundRow> for Refund {
             created_at: from_millis(r.created_at),
             sent_at: r.sent_at.map(from_millis),
             confirmed_at: r.confirmed_at.map(from_millis),
+            due_at: r.due_at.map(from_millis),
         })
     }
 }
@@ -283,8 +285,8 @@ macro_rules! impl_live_store {
                 bank_id: &str,
             ) -> $crate::store::Result<()> {
                 sqlx::query(
-                    "INSERT INTO refunds (id, trade_id, application_id, account, account_name, amount, reason, bank_id, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "INSERT INTO refunds (id, trade_id, application_id, account, account_name, amount, reason, bank_id, status, created_at, due_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(&r.id)
                 .bind(&r.trade_id)
@@ -296,6 +298,7 @@ macro_rules! impl_live_store {
                 .bind(bank_id)
                 .bind(r.status.as_str())
                 .bind(r.created_at.timestamp_millis())
+                .bind(r.due_at.map(|d| d.timestamp_millis()))
                 .execute(&mut **tx)
                 .await?;
                 Ok(())
@@ -447,6 +450,7 @@ macro_rules! impl_live_store {
                             created_at: d.at,
                             sent_at: None,
                             confirmed_at: None,
+                        due_at: None,
                         };
                         Self::insert_refund(&mut tx, &refund, bank_id.as_deref().unwrap_or_default()).await?;
                     }
@@ -552,6 +556,7 @@ macro_rules! impl_live_store {
                         created_at: at,
                         sent_at: None,
                         confirmed_at: None,
+                        due_at: None,
                     };
                     Self::insert_refund(&mut tx, &refund, &intake.bank_id).await?;
                     record.application_id = application_id.clone();

@@ -11,6 +11,7 @@ mod rows;
 mod sql;
 mod sqlite;
 
+pub mod evaluation;
 pub mod experts;
 pub mod live;
 pub mod refunds;
@@ -133,6 +134,7 @@ pub trait Store:
     + reserve::ReserveStore
     + refunds::RefundStore
     + experts::ExpertStore
+    + evaluation::EvaluationStore
     + Send
     + Sync
     + 'static

@@ -59,4 +59,5 @@ super::live::impl_live_store!(PgStore, Postgres);
 super::reserve::impl_reserve_store!(PgStore);
 super::refunds::impl_refund_store!(PgStore);
 super::experts::impl_expert_store!(PgStore);
+super::evaluation::impl_evaluation_store!(PgStore);
 super::sale::impl_sale_store!(PgStore, Postgres);

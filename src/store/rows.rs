@@ -71,6 +71,7 @@ pub struct TradeRow {
     pub created_at: i64,
     pub published_at: Option<i64>,
     pub suspended_at: Option<i64>,
+    pub evaluation: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -146,6 +147,12 @@ impl TradeRow {
                     threshold: u8::try_from(self.threshold).map_err(|_| corrupt("threshold"))?,
                 },
                 live: live.map(LiveRow::into_terms).transpose()?,
+                evaluation: self
+                    .evaluation
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .map_err(|_| corrupt("evaluation terms"))?,
             },
             status: TradeStatus::parse(&self.status).ok_or_else(|| corrupt("trade status"))?,
             rulebook_version: self.rulebook_version,

@@ -192,6 +192,7 @@ macro_rules! impl_sale_store {
                         created_at: at,
                         sent_at: None,
                         confirmed_at: None,
+                        due_at: None,
                     };
                     Self::insert_refund(tx, &refund, bank_id.as_deref().unwrap_or_default()).await?;
                 }

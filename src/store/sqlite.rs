@@ -69,4 +69,5 @@ super::live::impl_live_store!(SqliteStore, Sqlite);
 super::reserve::impl_reserve_store!(SqliteStore);
 super::refunds::impl_refund_store!(SqliteStore);
 super::experts::impl_expert_store!(SqliteStore);
+super::evaluation::impl_evaluation_store!(SqliteStore);
 super::sale::impl_sale_store!(SqliteStore, Sqlite);

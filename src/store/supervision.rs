@@ -37,6 +37,15 @@ pub struct AlertQuery {
     pub limit: i64,
 }
 
+/// A tender bond that counted, as the bank reported it: where its refund goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedBond {
+    pub bank_id: String,
+    pub account: String,
+    pub bidder_usci: String,
+    pub amount: i64,
+}
+
 #[async_trait]
 pub trait SupervisionStore: Send + Sync {
     /// Openings recorded after log entry `after`, oldest first: (trade id, entry).
@@ -51,8 +60,8 @@ pub trait SupervisionStore: Send + Sync {
         &self,
         trade_id: &str,
     ) -> Result<Vec<crate::domain::risk::price_pushing::QuotingRecord>>;
-    /// A tender's counted bonds: (paying account, the bidder's 统一社会信用代码).
-    async fn counted_bonds(&self, trade_id: &str) -> Result<Vec<(String, String)>>;
+    /// The bonds that counted for a tender, in log order.
+    async fn counted_bonds(&self, trade_id: &str) -> Result<Vec<CountedBond>>;
     /// The last opening the risk rules evaluated.
     async fn risk_cursor(&self) -> Result<i64>;
     /// Raises those of `alerts` not raised before, each with its log event, in one
@@ -224,14 +233,26 @@ macro_rules! impl_supervision_store {
                 Ok(records)
             }
 
-            async fn counted_bonds(&self, trade_id: &str) -> $crate::store::Result<Vec<(String, String)>> {
-                Ok(sqlx::query_as(
-                    "SELECT payer_account, bidder_usci FROM bank_notifications \
+            async fn counted_bonds(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Vec<$crate::store::supervision::CountedBond>> {
+                let rows: Vec<(String, Option<String>, Option<String>, i64)> = sqlx::query_as(
+                    "SELECT bank_id, payer_account, bidder_usci, amount FROM bank_notifications \
                      WHERE trade_id = $1 AND kind = 'bond' AND outcome = 'bond_confirmed' ORDER BY seq",
                 )
                 .bind(trade_id)
                 .fetch_all(&self.pool)
-                .await?)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(bank_id, account, usci, amount)| $crate::store::supervision::CountedBond {
+                        bank_id,
+                        account: account.unwrap_or_default(),
+                        bidder_usci: usci.unwrap_or_default(),
+                        amount,
+                    })
+                    .collect())
             }
 
             async fn risk_cursor(&self) -> $crate::store::Result<i64> {

@@ -13,7 +13,7 @@ crate::on_both_backends!(
     an_opened_trades_experts_are_drawn_once_and_the_draw_reruns
 );
 
-async fn put_profile(app: &TestApp, who: &User, profile: &Value) -> (StatusCode, Value) {
+pub(crate) async fn put_profile(app: &TestApp, who: &User, profile: &Value) -> (StatusCode, Value) {
     let resp = app
         .http
         .put(app.url("/api/v1/experts/me"))

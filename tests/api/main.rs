@@ -15,6 +15,7 @@ mod calendar;
 mod committee;
 mod demo;
 mod deposits;
+mod evaluation;
 mod events;
 mod experts;
 mod feed;

@@ -52,9 +52,18 @@ pub async fn round(backend: Backend) -> Round {
 
 /// [`round`] on a given server.
 pub async fn round_on(app: TestApp) -> Round {
+    round_with(app, None).await
+}
+
+/// [`round_on`] for a tender whose documents state `evaluation` terms.
+pub async fn round_with(app: TestApp, evaluation: Option<Value>) -> Round {
     let (officer, custodians) = app.officer_and_custodians().await;
     let ids: Vec<String> = custodians.iter().map(User::id).collect();
-    let trade = app.published_trade(&officer, &ids).await;
+    let mut terms = app.tender_terms(&ids);
+    if let Some(evaluation) = evaluation {
+        terms["evaluation"] = evaluation;
+    }
+    let trade = app.published_trade_with(&officer, &terms).await;
     let committee = register_committee(&app, &trade, custodians).await;
     let (_, view) = app.get(&format!("/api/v1/trades/{trade}"), None).await;
     let deadline = DateTime::parse_from_rfc3339(view["bid_deadline"].as_str().unwrap_or(""))

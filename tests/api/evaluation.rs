@@ -1,0 +1,619 @@
+//! From the opening to the contract (ADR 0014): the drawn experts sign their score
+//! sheets and the report, the candidates are publicised, an objection holds the award
+//! until it is answered, a complaint until it is ruled on, and the contract schedules
+//! the bonds' refunds, which the bank then pays.
+
+use base64::Engine as _;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::deposits::{bank_post, notification, notify};
+use crate::helpers::{code, Backend, User};
+use crate::opening::Round;
+use tradehall::crypto::evaluation::{report_message, sheet_message};
+
+crate::on_both_backends!(
+    a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back,
+    comprehensive_scoring_ranks_by_hand_and_an_upheld_complaint_fails_the_trade
+);
+
+const BOND: i64 = 200_000_000;
+const ACCOUNTS: [&str; 3] = [
+    "6222020200001111111",
+    "6222020200002222222",
+    "6222020200003333333",
+];
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn usci(user: &User) -> String {
+    user.identity["usci"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// An opened tender with three bids (and their bonds) and five drawn experts.
+struct Evaluation {
+    r: Round,
+    officer: User,
+    city: User,
+    bidders: [User; 3],
+    /// The drawn experts, in draw order.
+    committee: Vec<User>,
+    /// Each bidder's bid log index, in bidder order.
+    bids: [i64; 3],
+}
+
+impl Evaluation {
+    async fn start(backend: Backend, evaluation: Option<Value>) -> Self {
+        let app = crate::helpers::spawn_app(backend).await;
+        let r = crate::opening::round_with(app, evaluation).await;
+        let app = &r.app;
+        let officer = app.user("trading_centre").await;
+        let city = app.supervisor_of("650100").await;
+        let bidders = r.three_bids().await;
+        for (i, bidder) in bidders.iter().enumerate() {
+            let body = notification(
+                &r.trade,
+                &format!("BOND-{i}"),
+                ACCOUNTS[i],
+                &json!({ "kind": "bond", "bidder_usci": usci(bidder), "amount": BOND }),
+            );
+            let (status, body) = notify(app, body).await;
+            assert_eq!(body["outcome"], "bond_confirmed", "{status} {body}");
+        }
+        app.clock.set(r.deadline);
+        for i in 0..2 {
+            let (status, body) = r.contribute(i).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let mut pool = Vec::new();
+        for _ in 0..6 {
+            let expert = app.user("expert").await;
+            let profile = json!({ "specialties": ["construction.road"] });
+            let (status, body) = crate::experts::put_profile(app, &expert, &profile).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            pool.push(expert);
+        }
+        let (status, drawn) = app
+            .post(
+                &format!("/api/v1/trades/{}/evaluation/draw", r.trade),
+                Some(&officer.token),
+                &json!({ "specialty": "construction.road", "experts": 5 }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{drawn}");
+        let ids: Vec<String> =
+            serde_json::from_value(drawn["disclosed"]["drawn"]["experts"].clone())
+                .unwrap_or_default();
+        let mut committee = Vec::new();
+        for id in ids {
+            let at = pool.iter().position(|e| e.id() == id);
+            committee.push(pool.remove(at.unwrap_or_else(|| panic!("{id} is not in the pool"))));
+        }
+        let (_, opening) = app
+            .get(&format!("/api/v1/trades/{}/opening", r.trade), None)
+            .await;
+        let record = &opening["opening"]["record"]["bids"];
+        let index = |bidder: &User| {
+            record
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|b| b["organization"]["usci"] == usci(bidder).as_str())
+                .and_then(|b| b["log_index"].as_i64())
+                .unwrap_or_else(|| panic!("no bid of the bidder: {opening}"))
+        };
+        let bids = [index(&bidders[0]), index(&bidders[1]), index(&bidders[2])];
+        Self {
+            r,
+            officer,
+            city,
+            bidders,
+            committee,
+            bids,
+        }
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/api/v1/trades/{}{rest}", self.r.trade)
+    }
+
+    /// `bids` judged by `expert`, signed as the expert's client does it.
+    fn sheet(&self, expert: &User, bids: &[Value]) -> Value {
+        let sheet = json!({ "v": 1, "trade": self.r.trade, "bids": bids });
+        let bytes = serde_json_canonicalizer::to_vec(&sheet).unwrap_or_default();
+        json!({ "sheet": sheet, "signature": b64(&expert.signer.sign(&sheet_message(&bytes))) })
+    }
+
+    async fn submit(&self, expert: &User, bids: &[Value]) -> (StatusCode, Value) {
+        self.r
+            .app
+            .post(
+                &self.path("/evaluation/sheets"),
+                Some(&expert.token),
+                &self.sheet(expert, bids),
+            )
+            .await
+    }
+
+    /// Every expert of the committee signs the report (the last with a dissent).
+    async fn sign_all(&self) -> String {
+        let app = &self.r.app;
+        let (status, view) = app
+            .get(
+                &self.path("/evaluation/report"),
+                Some(&self.committee[0].token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        let sha = view["sha256"].as_str().unwrap_or_default().to_owned();
+        for (i, expert) in self.committee.iter().enumerate() {
+            let dissent = if i == 4 {
+                "价格分计算无异议, 技术评分偏高"
+            } else {
+                ""
+            };
+            let body = json!({
+                "report_sha256": sha,
+                "signature": b64(&expert.signer.sign(&report_message(&self.r.trade, &sha, dissent))),
+                "dissent": dissent,
+            });
+            let (status, body) = app
+                .post(
+                    &self.path("/evaluation/report/signatures"),
+                    Some(&expert.token),
+                    &body,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        sha
+    }
+}
+
+fn pass(log_index: i64) -> Value {
+    json!({ "log_index": log_index, "pass": true })
+}
+
+fn fail(log_index: i64, reason: &str) -> Value {
+    json!({ "log_index": log_index, "pass": false, "reason": reason })
+}
+
+fn scored(log_index: i64, technical: f64, business: f64) -> Value {
+    json!({ "log_index": log_index, "pass": true, "scores": { "technical": technical, "business": business } })
+}
+
+async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backend: Backend) {
+    let e = Evaluation::start(backend, None).await;
+    let app = &e.r.app;
+    let [a, b, c] = e.bids;
+
+    // Only the committee's experts score, each once, every valid bid, signed.
+    let outsider = app.user("expert").await;
+    let (status, _) = e.submit(&outsider, &[pass(a), pass(b), pass(c)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = e.submit(&e.committee[0], &[pass(a), pass(b)]).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "sheet_bids_mismatch"),
+        "{body}"
+    );
+    let mut forged = e.sheet(&e.committee[0], &[pass(a), pass(b), pass(c)]);
+    forged["sheet"]["bids"][1] = fail(b, "资格不符");
+    let (status, body) = app
+        .post(
+            &e.path("/evaluation/sheets"),
+            Some(&e.committee[0].token),
+            &forged,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "signature_invalid"),
+        "{body}"
+    );
+
+    // Bidder 1 (the lowest price) is failed by two of five experts: still qualified.
+    for (i, expert) in e.committee.iter().enumerate() {
+        let judged = if i < 2 {
+            vec![pass(a), fail(b, "项目经理资格证书未按要求提供"), pass(c)]
+        } else {
+            vec![pass(a), pass(b), pass(c)]
+        };
+        if i == 4 {
+            let (status, report) = app
+                .get(&e.path("/evaluation/report"), Some(&expert.token))
+                .await;
+            assert_eq!(
+                (status, code(&report)),
+                (StatusCode::NOT_FOUND, "report_not_found")
+            );
+            let (_, progress) = app.get(&e.path("/evaluation"), None).await;
+            assert_eq!(progress["stage"], "scoring", "{progress}");
+            assert_eq!(progress["sheets"], 4);
+        }
+        let (status, body) = e.submit(expert, &judged).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) = e
+        .submit(&e.committee[0], &[pass(a), pass(b), pass(c)])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // The report exists; it is not public, nor shown to bidders, before the award.
+    let (_, progress) = app.get(&e.path("/evaluation"), None).await;
+    assert_eq!(progress["stage"], "signing", "{progress}");
+    let (status, _) = app.get(&e.path("/evaluation/report"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .get(&e.path("/evaluation/report"), Some(&e.bidders[0].token))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, view) = app
+        .get(&e.path("/evaluation/report"), Some(&e.city.token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let ranks: Vec<(i64, Option<i64>)> = view["report"]["ranking"]["bids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| (b["log_index"].as_i64().unwrap_or(-1), b["rank"].as_i64()))
+        .collect();
+    // Lowest evaluated price: 9,650,000.02 < 9,870,000.01 < 9,990,000.03 yuan.
+    assert_eq!(ranks, vec![(b, Some(1)), (a, Some(2)), (c, Some(3))]);
+    let wrong = json!({ "report_sha256": "00", "signature": "AA==" });
+    let (status, body) = app
+        .post(
+            &e.path("/evaluation/report/signatures"),
+            Some(&e.committee[0].token),
+            &wrong,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "report_mismatch")
+    );
+
+    let sha = e.sign_all().await;
+    let published_at = app.clock_now();
+    let (_, trade) = app.get(&e.path(""), None).await;
+    assert_eq!(trade["status"], "publicity", "{trade}");
+    let (status, result) = app.get(&e.path("/result"), None).await;
+    assert_eq!(status, StatusCode::OK, "{result}");
+    let candidates = result["candidates"].as_array().cloned().unwrap_or_default();
+    assert_eq!(candidates.len(), 3, "{result}");
+    assert_eq!(candidates[0]["organization"]["usci"], usci(&e.bidders[1]));
+    assert_eq!(
+        result["publicity_until"],
+        tradehall::domain::clock::rfc3339(published_at + chrono::Duration::days(3))
+    );
+    // The public log says who the candidates are, not who the experts are.
+    let (_, events) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    let public: Vec<String> = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|ev| ev["entry"]["trade"] == e.r.trade.as_str())
+        .map(Value::to_string)
+        .collect();
+    assert!(public.iter().any(|ev| ev.contains(&sha)));
+    for expert in &e.committee {
+        assert!(
+            !public.iter().any(|ev| ev.contains(&expert.id())),
+            "the committee stays hidden"
+        );
+    }
+
+    // An objection during the publicity holds the award until the centre answers it.
+    let (status, objection) = app
+        .post(
+            &e.path("/objections"),
+            Some(&e.bidders[2].token),
+            &json!({ "text": "第一中标候选人项目经理资格不符合招标文件要求" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{objection}");
+    let outsider = app.user("bidder").await;
+    let (status, _) = app
+        .post(
+            &e.path("/objections"),
+            Some(&outsider.token),
+            &json!({ "text": "x" }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "only the trade's bidders object"
+    );
+    let award = e.path("/award");
+    let (status, body) = app.post(&award, Some(&e.officer.token), &json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "publicity_running")
+    );
+    app.clock.set(published_at + chrono::Duration::days(3));
+    let (status, body) = app.post(&award, Some(&e.officer.token), &json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "objection_pending"),
+        "{body}"
+    );
+    let (status, body) = app
+        .post(
+            &e.path("/objections"),
+            Some(&e.bidders[0].token),
+            &json!({ "text": "too late" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "not_publicity")
+    );
+    let (_, mine) = app
+        .get(&e.path("/objections"), Some(&e.bidders[0].token))
+        .await;
+    assert_eq!(mine["objections"], json!([]), "a bidder sees only its own");
+    let answer = format!(
+        "/objections/{}/answer",
+        objection["id"].as_str().unwrap_or_default()
+    );
+    let (status, answered) = app
+        .post(
+            &e.path(&answer),
+            Some(&e.officer.token),
+            &json!({ "text": "经复核, 项目经理证书已在投标文件第35页提供, 异议不成立" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answered}");
+    assert!(answered["answer"].is_string());
+
+    // Now the award: the first candidate wins; the committee becomes public.
+    let (status, awarded) = app.post(&award, Some(&e.officer.token), &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{awarded}");
+    assert_eq!(awarded["status"], "awarded");
+    assert_eq!(
+        awarded["award"]["winner"]["organization"]["usci"],
+        usci(&e.bidders[1])
+    );
+    let (_, draw) = app.get(&e.path("/evaluation/draw"), None).await;
+    assert!(draw["disclosed"]["drawn"].is_object(), "{draw}");
+    let (status, report) = app.get(&e.path("/evaluation/report"), None).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["signatures"].as_array().map(Vec::len), Some(5));
+    // Anyone can check an expert's sheet signature from the award entry.
+    let (_, events) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    let entry = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|ev| ev["entry"]["kind"] == "award.notified")
+        .map(|ev| ev["entry"]["data"].clone())
+        .unwrap_or_default();
+    let sheet = &entry["revealed"]["sheets"][0];
+    let expert = e
+        .committee
+        .iter()
+        .find(|x| sheet["expert"] == x.id().as_str())
+        .unwrap_or_else(|| panic!("{entry}"));
+    let der = tradehall::crypto::cert::parse_pem_certificates(&expert.cert_pem)
+        .unwrap_or_default()
+        .remove(0);
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(sheet["signature"].as_str().unwrap_or_default())
+        .unwrap_or_default();
+    let bytes = serde_json_canonicalizer::to_vec(&sheet["sheet"]).unwrap_or_default();
+    tradehall::crypto::cert::verify_with_certificate(&der, &sheet_message(&bytes), &signature)
+        .unwrap_or_else(|err| panic!("{err}"));
+
+    // The contract: at the winning price, once; then every bond goes back by its day.
+    let contract = e.path("/contract");
+    let signed_at = tradehall::domain::clock::rfc3339(app.clock_now());
+    let wrong_price =
+        json!({ "signed_at": signed_at, "amount": 1, "document_sha256": "ab".repeat(32) });
+    let (status, body) = app
+        .post(&contract, Some(&e.officer.token), &wrong_price)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "contract_price_mismatch")
+    );
+    let terms = json!({ "signed_at": signed_at, "amount": 9_650_000_002_i64, "document_sha256": "ab".repeat(32) });
+    let (status, done) = app.post(&contract, Some(&e.officer.token), &terms).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "contracted");
+    assert_eq!(done["contract"]["late"], false);
+    let (status, body) = app.post(&contract, Some(&e.officer.token), &terms).await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "not_awarded"));
+
+    let money_path = e.path("/money");
+    let (_, money) = app.get(&money_path, Some(&e.officer.token)).await;
+    let refunds = money["refunds"].as_array().cloned().unwrap_or_default();
+    assert_eq!(refunds.len(), 3, "{money}");
+    let due = tradehall::domain::clock::rfc3339(app.clock_now() + chrono::Duration::days(5));
+    for refund in &refunds {
+        assert_eq!(refund["reason"], "contract_signed", "{refund}");
+        assert_eq!(refund["status"], "pending");
+        assert_eq!(refund["due_at"], due.as_str());
+        assert_eq!(refund["amount"], BOND);
+    }
+    let (status, claimed) = bank_post(
+        app,
+        "/api/v1/bank/refund-claims",
+        &json!({ "claim_id": "bonds-1" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{claimed}");
+    assert_eq!(claimed["refunds"].as_array().map(Vec::len), Some(3));
+    for (i, refund) in refunds.iter().enumerate() {
+        let body = notification(
+            &e.r.trade,
+            &format!("BOND-BACK-{i}"),
+            refund["account"].as_str().unwrap_or_default(),
+            &json!({ "kind": "refund", "refund": refund["id"], "amount": BOND }),
+        );
+        let (_, back) = notify(app, body).await;
+        assert_eq!(back["outcome"], "refund_confirmed", "{back}");
+    }
+    let (_, money) = app.get(&money_path, Some(&e.officer.token)).await;
+    assert_eq!(money["balance"]["received"], 3 * BOND, "{money}");
+    assert_eq!(money["balance"]["refunded"], 3 * BOND, "{money}");
+    assert_eq!(money["balance"]["held"], 0, "{money}");
+}
+
+async fn comprehensive_scoring_ranks_by_hand_and_an_upheld_complaint_fails_the_trade(
+    backend: Backend,
+) {
+    let terms = json!({
+        "method": "comprehensive_scoring",
+        "price_weight": 30,
+        "criteria": [
+            { "id": "technical", "name": "技术", "weight": 60 },
+            { "id": "business", "name": "商务", "weight": 10 }
+        ]
+    });
+    let e = Evaluation::start(backend, Some(terms)).await;
+    let app = &e.r.app;
+    let [a, b, c] = e.bids;
+    // Prices: a 9,870,000.01, b 9,650,000.02 (the base), c 9,990,000.03 yuan.
+    // Points per expert (technical + business), and their mean:
+    //   a: 58, 60, 58, 58, 61 → 295 / 5 = 59.00
+    //   b: 47, 49, 47, 47, 50 → 240 / 5 = 48.00
+    //   c: 64, 65, 66, 64, 68 → 327 / 5 = 65.40
+    // Price scores (base price b): b 30.00;
+    //   a 9,650,000.02 / 9,870,000.01 × 30 = 29.3313… → 29.33;
+    //   c 9,650,000.02 / 9,990,000.03 × 30 = 28.9789… → 28.98.
+    // Totals: c 94.38, a 88.33, b 78.00: the cheapest bid ranks last.
+    let points = [
+        [(50.0, 8.0), (40.0, 7.0), (55.0, 9.0)],
+        [(52.0, 8.0), (42.0, 7.0), (56.0, 9.0)],
+        [(51.0, 7.0), (41.0, 6.0), (57.0, 9.0)],
+        [(50.0, 8.0), (40.0, 7.0), (55.0, 9.0)],
+        [(52.0, 9.0), (42.0, 8.0), (58.0, 10.0)],
+    ];
+    // A sheet with points over a criterion's weight is refused.
+    let (status, body) = e
+        .submit(
+            &e.committee[0],
+            &[
+                scored(a, 61.0, 8.0),
+                scored(b, 1.0, 1.0),
+                scored(c, 1.0, 1.0),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_scores"),
+        "{body}"
+    );
+    for (expert, p) in e.committee.iter().zip(points) {
+        let judged = [
+            scored(a, p[0].0, p[0].1),
+            scored(b, p[1].0, p[1].1),
+            scored(c, p[2].0, p[2].1),
+        ];
+        let (status, body) = e.submit(expert, &judged).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    e.sign_all().await;
+    let (_, result) = app.get(&e.path("/result"), None).await;
+    let got: Vec<(i64, Value)> = result["candidates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| (x["log_index"].as_i64().unwrap_or(-1), x["total"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(c, json!(94.38)), (a, json!(88.33)), (b, json!(78.0))],
+        "{result}"
+    );
+
+    // An objection answered, then a complaint: the award waits for the supervisor.
+    let (_, objection) = app
+        .post(
+            &e.path("/objections"),
+            Some(&e.bidders[1].token),
+            &json!({ "text": "技术评分畸高, 请复核" }),
+        )
+        .await;
+    let objection_id = objection["id"].as_str().unwrap_or_default().to_owned();
+    let complaint = json!({ "objection_id": objection_id, "text": "异议答复未说明理由" });
+    let (status, body) = app
+        .post(
+            &e.path("/complaints"),
+            Some(&e.bidders[1].token),
+            &complaint,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "objection_unanswered"),
+        "a complaint follows the objection's answer"
+    );
+    let (status, _) = app
+        .post(
+            &e.path(&format!("/objections/{objection_id}/answer")),
+            Some(&e.officer.token),
+            &json!({ "text": "评分在评分标准范围内, 异议不成立" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, filed) = app
+        .post(
+            &e.path("/complaints"),
+            Some(&e.bidders[1].token),
+            &complaint,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{filed}");
+    let publicity_end = app.clock_now() + chrono::Duration::days(3);
+    app.clock.set(publicity_end);
+    let (status, body) = app
+        .post(&e.path("/award"), Some(&e.officer.token), &json!({}))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "complaint_pending")
+    );
+    let (_, listed) = app.get(&e.path("/objections"), Some(&e.city.token)).await;
+    assert_eq!(
+        listed["objections"][0]["complaint"]["id"], filed["id"],
+        "{listed}"
+    );
+    let ruling = format!(
+        "/complaints/{}/ruling",
+        filed["id"].as_str().unwrap_or_default()
+    );
+    let (status, _) = app
+        .post(
+            &e.path(&ruling),
+            Some(&e.officer.token),
+            &json!({ "upheld": true, "ruling": "x" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the supervisor rules");
+    let (status, ruled) = app
+        .post(
+            &e.path(&ruling),
+            Some(&e.city.token),
+            &json!({ "upheld": true, "ruling": "评标委员会未按评分标准评分, 中标结果无效, 依法重新招标" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ruled}");
+    assert_eq!(ruled["upheld"], true);
+    let (_, trade) = app.get(&e.path(""), None).await;
+    assert_eq!(trade["status"], "failed", "{trade}");
+    let (status, body) = app
+        .post(&e.path("/award"), Some(&e.officer.token), &json!({}))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "not_publicity")
+    );
+}
