@@ -431,6 +431,24 @@ pub struct ServeArgs {
         default_value = "tradehall.local/log"
     )]
     pub log_origin: String,
+    /// The platform's public address, for links in open data (OCDS package and document
+    /// URIs), e.g. https://ggzy.example.cn.
+    #[arg(
+        long,
+        env = "TRADEHALL_PUBLIC_URL",
+        default_value = "https://tradehall.local"
+    )]
+    pub public_url: String,
+    /// The OCDS ocid prefix registered for this publisher (ocds- and six characters).
+    #[arg(long, env = "TRADEHALL_OCDS_PREFIX", default_value = "ocds-th0dev")]
+    pub ocds_prefix: String,
+    /// The publisher named in OCDS packages.
+    #[arg(
+        long,
+        env = "TRADEHALL_OCDS_PUBLISHER",
+        default_value = "tradehall 公共资源交易平台"
+    )]
+    pub ocds_publisher: String,
     /// Directory of the web pages served at `/`.
     #[arg(long, env = "TRADEHALL_WEB_DIR", default_value = "web")]
     pub web_dir: PathBuf,

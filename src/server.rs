@@ -206,6 +206,11 @@ pub async fn build(
             max_envelope_bytes: args.max_envelope_bytes,
             log_origin: args.log_origin.clone(),
             bank_secrets,
+            ocds: crate::engine::OcdsSettings {
+                prefix: args.ocds_prefix.clone(),
+                publisher: args.ocds_publisher.clone(),
+                base_url: args.public_url.trim_end_matches('/').to_owned(),
+            },
         },
         openings: Default::default(),
         intake: Default::default(),

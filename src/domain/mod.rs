@@ -16,6 +16,7 @@ pub mod identity;
 pub mod ledger;
 pub mod merkle;
 pub mod money;
+pub mod ocds;
 pub mod opening;
 pub mod region;
 pub mod replay;

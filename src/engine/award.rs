@@ -726,6 +726,7 @@ impl Platform {
             "amount": contract.amount,
             "document_sha256": sha,
             "winner": winner.organization,
+            "award_rank": winner.rank,
             "late": late,
             "recorded_at": rfc3339(now),
             "bond_refunds": refunds.len(),

@@ -19,6 +19,7 @@ mod feed;
 mod intake;
 mod interventions;
 mod log;
+pub mod ocds;
 mod opening;
 mod reserve;
 mod risk;
@@ -91,6 +92,27 @@ pub struct Settings {
     pub log_origin: String,
     /// The secret each bank signs its notifications with.
     pub bank_secrets: BankSecrets,
+    /// Open data: the ocid prefix, the publisher and the public address.
+    pub ocds: OcdsSettings,
+}
+
+/// How open data names this platform (docs/ocds.md).
+#[derive(Debug, Clone)]
+pub struct OcdsSettings {
+    pub prefix: String,
+    pub publisher: String,
+    /// The platform's public address, without a trailing slash.
+    pub base_url: String,
+}
+
+impl Default for OcdsSettings {
+    fn default() -> Self {
+        Self {
+            prefix: "ocds-th0dev".into(),
+            publisher: "tradehall 公共资源交易平台".into(),
+            base_url: "https://tradehall.local".into(),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -105,6 +127,7 @@ impl Default for Settings {
             max_envelope_bytes: 4 * 1024 * 1024 * 1024,
             log_origin: "tradehall.local/log".into(),
             bank_secrets: BankSecrets::default(),
+            ocds: OcdsSettings::default(),
         }
     }
 }

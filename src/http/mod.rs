@@ -15,6 +15,7 @@ mod feed;
 mod interventions;
 mod live;
 mod log;
+mod ocds;
 mod opening;
 mod sales;
 mod trades;
@@ -76,6 +77,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(live::router())
         .merge(experts::router())
         .merge(evaluation::router())
+        .merge(ocds::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     let web = ServeDir::new(&settings.web_dir);
     api.with_state(state)

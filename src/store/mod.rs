@@ -274,6 +274,19 @@ pub trait Store:
     async fn append_batch(&self, events: &[NewEvent]) -> Result<Vec<i64>>;
     /// Entries with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<LoggedEvent>>;
+    /// Entries of `kinds` after `after`, in log order, at most `limit`.
+    async fn events_of_kinds(
+        &self,
+        after: i64,
+        kinds: &[&'static str],
+        limit: i64,
+    ) -> Result<Vec<LoggedEvent>>;
+    /// A trade's entries of `kinds`, in log order.
+    async fn trade_events_of_kinds(
+        &self,
+        trade_id: &str,
+        kinds: &[&'static str],
+    ) -> Result<Vec<LoggedEvent>>;
     /// The private side (audit record, sealed data) of entries `after < seq <= upto`.
     async fn private_parts(
         &self,

@@ -1140,8 +1140,64 @@ macro_rules! impl_store {
                 .await?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
+
+            async fn events_of_kinds(
+                &self,
+                after: i64,
+                kinds: &[&'static str],
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::domain::event::LoggedEvent>> {
+                let sql = format!(
+                    "SELECT seq, at, kind, trade_id, entry FROM events WHERE seq > $1 AND kind IN ({}) ORDER BY seq LIMIT $2",
+                    $crate::store::sql::kind_list(kinds)?
+                );
+                let rows: Vec<$crate::store::rows::EventRow> = sqlx::query_as(&sql)
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn trade_events_of_kinds(
+                &self,
+                trade_id: &str,
+                kinds: &[&'static str],
+            ) -> $crate::store::Result<Vec<$crate::domain::event::LoggedEvent>> {
+                let sql = format!(
+                    "SELECT seq, at, kind, trade_id, entry FROM events WHERE trade_id = $1 AND kind IN ({}) ORDER BY seq",
+                    $crate::store::sql::kind_list(kinds)?
+                );
+                let rows: Vec<$crate::store::rows::EventRow> = sqlx::query_as(&sql)
+                    .bind(trade_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
         }
     };
+}
+
+/// `'a', 'b'` for an SQL `IN` list of event kinds; kinds are constants of ours, and one
+/// that is not `[a-z._]` is refused rather than quoted.
+pub(crate) fn kind_list(kinds: &[&'static str]) -> crate::store::Result<String> {
+    if kinds.is_empty()
+        || kinds.iter().any(|k| {
+            k.is_empty()
+                || !k
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
+        })
+    {
+        return Err(crate::store::StoreError::Other(
+            "event kinds are lowercase letters, dots and underscores".into(),
+        ));
+    }
+    Ok(kinds
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", "))
 }
 
 /// Why a trade (its `bid_deadline` and `status` row, if it exists) does not take a bid

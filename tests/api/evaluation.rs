@@ -463,6 +463,43 @@ async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backe
     assert_eq!(money["balance"]["received"], 3 * BOND, "{money}");
     assert_eq!(money["balance"]["refunded"], 3 * BOND, "{money}");
     assert_eq!(money["balance"]["held"], 0, "{money}");
+
+    // The open data follow the trade to its contract.
+    let releases = crate::ocds::valid_open_data(app).await;
+    let tags: Vec<&Value> = releases.iter().map(|r| &r["tag"]).collect();
+    assert_eq!(
+        tags,
+        [
+            &json!(["tender"]),
+            &json!(["tenderUpdate"]),
+            &json!(["award"]),
+            &json!(["award"]),
+            &json!(["contract"])
+        ]
+    );
+    let ocid = releases[0]["ocid"].as_str().unwrap_or_default();
+    let (_, record) = app.get(&format!("/api/v1/ocds/records/{ocid}"), None).await;
+    let compiled = &record["records"][0]["compiledRelease"];
+    let statuses: Vec<&Value> = compiled["awards"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| &a["status"])
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            &json!("active"),
+            &json!("unsuccessful"),
+            &json!("unsuccessful")
+        ]
+    );
+    assert_eq!(compiled["contracts"][0]["value"]["amount"], 96_500_000.02);
+    assert_eq!(
+        compiled["contracts"][0]["awardID"],
+        compiled["awards"][0]["id"]
+    );
+    assert_eq!(compiled["tender"]["status"], "complete");
 }
 
 async fn comprehensive_scoring_ranks_by_hand_and_an_upheld_complaint_fails_the_trade(
@@ -616,4 +653,7 @@ async fn comprehensive_scoring_ranks_by_hand_and_an_upheld_complaint_fails_the_t
         (status, code(&body)),
         (StatusCode::CONFLICT, "not_publicity")
     );
+    let releases = crate::ocds::valid_open_data(app).await;
+    let last = releases.last().cloned().unwrap_or_default();
+    assert_eq!(last["tender"]["status"], "unsuccessful", "{last}");
 }

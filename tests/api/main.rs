@@ -22,6 +22,7 @@ mod feed;
 mod interventions;
 mod live;
 mod log_tree;
+mod ocds;
 mod opening;
 mod quotes;
 mod reserve;

@@ -265,6 +265,9 @@ async fn a_listing_goes_to_timed_bidding_and_ends_exactly_once(backend: Backend)
     assert_eq!(money["balance"]["refunded"], DEPOSIT);
     assert_eq!(money["balance"]["held"], 0);
 
+    let releases = crate::ocds::valid_open_data(&app).await;
+    let sold = releases.last().cloned().unwrap_or_default();
+    assert_eq!(sold["awards"][0]["status"], "active", "{sold}");
     replay_detects_tampering(&app, &id, number_a).await;
 }
 
