@@ -81,6 +81,20 @@ pub enum Command {
         #[command(flatten)]
         login: BidderLogin,
     },
+    /// Download a trade's archive (一项一档): every document, the opening record, the
+    /// evaluation, the result and contract, and every log entry of the trade with its
+    /// inclusion proof in one signed checkpoint (the trading centre or a supervisor of
+    /// the trade's region). Check it with `tradehall verify archive`.
+    Archive {
+        /// Trade id.
+        #[arg(long)]
+        trade: String,
+        /// Where to write the tar file.
+        #[arg(long, default_value = "trade.tar")]
+        out: PathBuf,
+        #[command(flatten)]
+        login: BidderLogin,
+    },
     /// Re-run a live sale from the transparency log: verify the log against its signed
     /// checkpoint, replay the sale's period ends and quotes through the quoting engine,
     /// and check the result against the log and the server. Exits non-zero and names the
@@ -125,6 +139,20 @@ pub enum VerifyCommand {
         /// The certificate's private key.
         #[arg(long, requires = "cert")]
         key: Option<PathBuf>,
+    },
+    /// Check a trade archive offline: the platform's signature over its manifest and
+    /// every file's digest, every log entry's inclusion in the signed checkpoint, the
+    /// documents against the announcement, the opening record and every bid against
+    /// their logged commitments, the draw, sheets and report against theirs (with the
+    /// experts' signatures), and the award and contract against the log. Exits non-zero
+    /// and says what does not verify.
+    Archive {
+        /// The archive (tar) from `tradehall archive`.
+        file: PathBuf,
+        /// A saved copy of GET /api/v1/platform/keys to trust (default: the keys in the
+        /// archive; compare their ids with the published ones).
+        #[arg(long)]
+        keys: Option<PathBuf>,
     },
 }
 

@@ -171,6 +171,37 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&answer)?);
             Ok(())
         }
+        Command::Archive { trade, out, login } => {
+            let bytes = tradehall::client::archive::download(&credentials(&login), &trade).await?;
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "archive of trade {trade}: {} ({} bytes)",
+                out.display(),
+                bytes.len()
+            );
+            Ok(())
+        }
+        Command::Verify(VerifyCommand::Archive { file, keys }) => {
+            let meta =
+                std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?;
+            if meta.len() > tradehall::client::archive::MAX_ARCHIVE_BYTES {
+                anyhow::bail!("{} is larger than an archive can be", file.display());
+            }
+            let bytes = std::fs::read(&file)?;
+            let trusted = match &keys {
+                Some(path) => Some(tradehall::client::archive::load_keys(path)?),
+                None => None,
+            };
+            let verified = tradehall::client::archive::verify(&bytes, trusted)?;
+            for check in &verified.checks {
+                println!("ok: {check}");
+            }
+            println!(
+                "archive OK: trade {}, {} log entries, {} documents",
+                verified.trade, verified.entries, verified.documents
+            );
+            Ok(())
+        }
         Command::Replay {
             server,
             trade,

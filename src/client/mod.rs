@@ -2,6 +2,7 @@
 //! store or engine: the DEV ONLY PKI tooling, the custodian's key store and key
 //! registration, and an HTTP session. Bidder sealing and submission join here.
 
+pub mod archive;
 pub mod bid;
 pub mod custodian;
 pub mod draw;

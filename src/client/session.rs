@@ -102,6 +102,20 @@ impl Session {
         .await
     }
 
+    /// The raw bytes of a successful GET (a download).
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        if resp.status().is_success() {
+            return Ok(resp.bytes().await?.to_vec());
+        }
+        body_of(resp).await.map(|_| Vec::new())
+    }
+
     /// Streams a file as the request body (envelopes of any size).
     pub async fn put_file(&self, path: &str, file: &std::path::Path) -> anyhow::Result<Value> {
         let body = tokio::fs::File::open(file)

@@ -1,5 +1,6 @@
 //! Cryptography: certificate validation, the dev PKI, signing keys, digests and commitments.
 
+pub mod archive;
 pub mod bank_signature;
 pub mod cert;
 pub mod checkpoint;

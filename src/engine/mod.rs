@@ -5,6 +5,7 @@
 //! together with the log entries that describe it.
 
 mod applications;
+mod archive;
 mod auth;
 mod award;
 mod bank;

@@ -6,7 +6,8 @@
 //! - `GET …/result`: candidates, publicity, award, contract (public once published);
 //! - `GET`/`POST …/objections`, `POST …/objections/{oid}/answer`: objections (异议);
 //! - `POST …/complaints`, `POST …/complaints/{cid}/ruling`: complaints (投诉);
-//! - `POST …/award`, `POST …/contract`: the trading centre's award notice and contract.
+//! - `POST …/award`, `POST …/contract`: the trading centre's award notice and contract;
+//! - `GET …/archive`: the trade's archive (一项一档, docs/archive.md).
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -46,6 +47,29 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/trades/{id}/award", post(award))
         .route("/api/v1/trades/{id}/contract", post(contract))
+        .route("/api/v1/trades/{id}/archive", get(archive))
+}
+
+/// The trade's archive (docs/archive.md), as `trade-{id}.tar`.
+async fn archive(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<impl axum::response::IntoResponse> {
+    let bytes = app.platform.trade_archive(&caller, &id.to_string()).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/x-tar".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"trade-{id}.tar\""),
+            ),
+        ],
+        bytes,
+    ))
 }
 
 async fn status(

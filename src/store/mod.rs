@@ -281,6 +281,8 @@ pub trait Store:
         kinds: &[&'static str],
         limit: i64,
     ) -> Result<Vec<LoggedEvent>>;
+    /// Every entry that names the trade, in log order.
+    async fn trade_events(&self, trade_id: &str) -> Result<Vec<LoggedEvent>>;
     /// A trade's entries of `kinds`, in log order.
     async fn trade_events_of_kinds(
         &self,

@@ -1159,6 +1159,19 @@ macro_rules! impl_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            async fn trade_events(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Vec<$crate::domain::event::LoggedEvent>> {
+                let rows: Vec<$crate::store::rows::EventRow> = sqlx::query_as(
+                    "SELECT seq, at, kind, trade_id, entry FROM events WHERE trade_id = $1 ORDER BY seq",
+                )
+                .bind(trade_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
             async fn trade_events_of_kinds(
                 &self,
                 trade_id: &str,

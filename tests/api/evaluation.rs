@@ -36,19 +36,19 @@ fn usci(user: &User) -> String {
 }
 
 /// An opened tender with three bids (and their bonds) and five drawn experts.
-struct Evaluation {
-    r: Round,
-    officer: User,
-    city: User,
-    bidders: [User; 3],
+pub(crate) struct Evaluation {
+    pub r: Round,
+    pub officer: User,
+    pub city: User,
+    pub bidders: [User; 3],
     /// The drawn experts, in draw order.
-    committee: Vec<User>,
+    pub committee: Vec<User>,
     /// Each bidder's bid log index, in bidder order.
-    bids: [i64; 3],
+    pub bids: [i64; 3],
 }
 
 impl Evaluation {
-    async fn start(backend: Backend, evaluation: Option<Value>) -> Self {
+    pub async fn start(backend: Backend, evaluation: Option<Value>) -> Self {
         let app = crate::helpers::spawn_app(backend).await;
         let r = crate::opening::round_with(app, evaluation).await;
         let app = &r.app;
@@ -116,6 +116,36 @@ impl Evaluation {
             committee,
             bids,
         }
+    }
+
+    /// Every expert passes every bid and signs; the publicity passes; the first
+    /// candidate (the lowest price, bidder 1) is awarded and its contract recorded.
+    pub async fn through_contract(&self) {
+        let app = &self.r.app;
+        let judged: Vec<Value> = self.bids.iter().map(|b| pass(*b)).collect();
+        for expert in &self.committee {
+            let (status, body) = self.submit(expert, &judged).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        self.sign_all().await;
+        app.clock.set(app.clock_now() + chrono::Duration::days(3));
+        let (status, body) = app
+            .post(&self.path("/award"), Some(&self.officer.token), &json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let contract = json!({
+            "signed_at": tradehall::domain::clock::rfc3339(app.clock_now()),
+            "amount": 9_650_000_002_i64,
+            "document_sha256": "cd".repeat(32),
+        });
+        let (status, body) = app
+            .post(
+                &self.path("/contract"),
+                Some(&self.officer.token),
+                &contract,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
     }
 
     fn path(&self, rest: &str) -> String {

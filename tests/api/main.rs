@@ -9,6 +9,7 @@ mod helpers;
 mod openssl_pki;
 
 mod alerts;
+mod archive;
 mod auth;
 mod bids;
 mod calendar;
