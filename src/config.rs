@@ -203,6 +203,10 @@ pub enum BenchCommand {
     /// One bid with a large attachment sealed and submitted by the CLI (separate
     /// processes): throughput and peak memory of client and server.
     LargeFile(crate::bench::large::LargeOptions),
+    /// Many published trades (100,000 by default): public search latency p50/p99 over a
+    /// mix of queries, and the OCDS export of every release (time, releases/s, memory).
+    /// `--postgres URL` runs it on PostgreSQL.
+    OpenData(crate::bench::open_data::OpenDataOptions),
 }
 
 #[derive(Debug, Subcommand)]

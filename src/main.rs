@@ -248,6 +248,9 @@ async fn main() -> anyhow::Result<()> {
                 BenchCommand::LargeFile(o) => {
                     serde_json::to_value(tradehall::bench::large::run(&o).await?)?
                 }
+                BenchCommand::OpenData(o) => {
+                    serde_json::to_value(tradehall::bench::open_data::run(&o).await?)?
+                }
             };
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())

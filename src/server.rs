@@ -220,6 +220,10 @@ pub async fn build(
         quoting_cache: Default::default(),
     });
     platform
+        .ensure_search_index()
+        .await
+        .map_err(|e| StartupError::Store(crate::store::StoreError::Other(e.to_string().into())))?;
+    platform
         .start_feed()
         .await
         .map_err(|e| StartupError::Store(crate::store::StoreError::Other(e.to_string().into())))?;

@@ -54,7 +54,7 @@ pub struct LogReport {
     pub peak_rss_mib: f64,
 }
 
-fn current_rss_mib() -> f64 {
+pub(crate) fn current_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -9,6 +9,7 @@ pub mod feed;
 pub mod intake;
 pub mod large;
 pub mod log;
+pub mod open_data;
 pub mod opening;
 pub mod pg;
 

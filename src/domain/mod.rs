@@ -22,5 +22,6 @@ pub mod region;
 pub mod replay;
 pub mod risk;
 pub mod rulebook;
+pub mod search;
 pub mod trade;
 pub mod usci;

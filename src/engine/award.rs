@@ -602,7 +602,16 @@ impl Platform {
         );
         match self
             .store
-            .award(trade_id, &award.to_string(), now, ev)
+            .award(
+                trade_id,
+                &award.to_string(),
+                now,
+                (
+                    trade.published_at.unwrap_or(now),
+                    &self.winner_terms(&winner.organization.name),
+                ),
+                ev,
+            )
             .await
         {
             Ok(_) => {}

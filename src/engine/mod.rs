@@ -25,6 +25,7 @@ mod opening;
 mod reserve;
 mod risk;
 mod sales;
+mod search;
 mod trades;
 
 pub use applications::NewApplication;
@@ -58,6 +59,7 @@ pub use sales::{
     KnownBests, NewQuote, QuoteAnswer, QuotingCache, SaleView, Standing, MAX_CLIENT_QUOTE_ID,
     TIMER_TICK,
 };
+pub use search::{SearchPage, SearchParams, MAX_RESULTS};
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
 
 use std::sync::Arc;

@@ -69,7 +69,20 @@ impl Platform {
             };
             let entry: Value = serde_json::from_slice(&e.entry)
                 .map_err(|err| EngineError::Store(StoreError::Other(Box::new(err))))?;
-            let facts = self.release_facts(&mut cache, trade_id).await?;
+            // An announcement carries the trade; other entries look it up once a page.
+            let announced = &entry["data"]["announcement"]["trade"];
+            let facts = if e.kind == "trade.published" && announced.is_object() {
+                let procedure = self.rulebook.procedure(
+                    announced["kind"].as_str().unwrap_or_default(),
+                    announced["procedure"].as_str().unwrap_or_default(),
+                );
+                TradeFacts {
+                    procedure_name: procedure.map(|p| p.procedure_name.clone()),
+                    live: announced["live"].is_object(),
+                }
+            } else {
+                self.release_facts(&mut cache, trade_id).await?
+            };
             let opening: Option<OpeningRecord> = if e.kind == "opening.completed" && !facts.live {
                 self.store
                     .opening_record(trade_id)

@@ -533,7 +533,8 @@ impl Platform {
             serde_json::json!({ "announcement": announcement }),
             vec![],
         );
-        match self.store.publish_trade(trade_id, now, ev).await {
+        let terms = self.trade_terms(&trade);
+        match self.store.publish_trade(trade_id, now, &terms, ev).await {
             Ok(_) => {}
             Err(StoreError::Conflict(_)) => {
                 return Err(EngineError::conflict(

@@ -18,6 +18,7 @@ mod log;
 mod ocds;
 mod opening;
 mod sales;
+mod search;
 mod trades;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -78,6 +79,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(experts::router())
         .merge(evaluation::router())
         .merge(ocds::router())
+        .merge(search::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     let web = ServeDir::new(&settings.web_dir);
     api.with_state(state)

@@ -164,13 +164,15 @@ pub trait EvaluationStore: Send + Sync {
         at: DateTime<Utc>,
         event: NewEvent,
     ) -> Result<i64>;
-    /// Awards a trade in publicity: `Conflict("not_publicity")`,
-    /// `Conflict("objection_pending")` or `Conflict("complaint_pending")` otherwise.
+    /// Awards a trade in publicity and adds `terms` (the winner's) to its search entry:
+    /// `Conflict("not_publicity")`, `Conflict("objection_pending")` or
+    /// `Conflict("complaint_pending")` otherwise.
     async fn award(
         &self,
         trade_id: &str,
         award: &str,
         at: DateTime<Utc>,
+        terms: (DateTime<Utc>, &[String]),
         event: NewEvent,
     ) -> Result<i64>;
     /// Records the contract of an awarded trade with the refunds it schedules (each with
@@ -655,6 +657,7 @@ macro_rules! impl_evaluation_store {
                 trade_id: &str,
                 award: &str,
                 at: chrono::DateTime<chrono::Utc>,
+                terms: (chrono::DateTime<chrono::Utc>, &[String]),
                 event: $crate::domain::event::NewEvent,
             ) -> $crate::store::Result<i64> {
                 let mut tx = self.begin_write().await?;
@@ -695,6 +698,7 @@ macro_rules! impl_evaluation_store {
                     .bind(trade_id)
                     .execute(&mut *tx)
                     .await?;
+                Self::insert_terms(&mut tx, trade_id, terms.0, terms.1).await?;
                 self.commit(tx).await?;
                 Ok(seq)
             }

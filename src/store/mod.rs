@@ -17,6 +17,7 @@ pub mod live;
 pub mod refunds;
 pub mod reserve;
 pub mod sale;
+pub mod search;
 pub mod supervision;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -135,6 +136,7 @@ pub trait Store:
     + refunds::RefundStore
     + experts::ExpertStore
     + evaluation::EvaluationStore
+    + search::SearchStore
     + Send
     + Sync
     + 'static
@@ -181,8 +183,15 @@ pub trait Store:
     async fn create_trade(&self, trade: &Trade, created_by: &str, event: NewEvent) -> Result<i64>;
     async fn trade(&self, id: &str) -> Result<Option<Trade>>;
     async fn list_trades(&self, query: &TradeQuery) -> Result<Vec<Trade>>;
-    /// Draft → published. Conflict if the trade is not a draft.
-    async fn publish_trade(&self, id: &str, at: DateTime<Utc>, event: NewEvent) -> Result<i64>;
+    /// Draft → published, indexed for search under `terms`. Conflict if the trade is not
+    /// a draft.
+    async fn publish_trade(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        terms: &[String],
+        event: NewEvent,
+    ) -> Result<i64>;
     /// Conflict if the trade already has a document of that name.
     async fn add_document(
         &self,

@@ -60,4 +60,5 @@ super::reserve::impl_reserve_store!(PgStore);
 super::refunds::impl_refund_store!(PgStore);
 super::experts::impl_expert_store!(PgStore);
 super::evaluation::impl_evaluation_store!(PgStore);
+super::search::impl_search_store!(PgStore, sqlx::Postgres);
 super::sale::impl_sale_store!(PgStore, Postgres);

@@ -558,6 +558,7 @@ macro_rules! impl_store {
                 &self,
                 id: &str,
                 at: chrono::DateTime<chrono::Utc>,
+                terms: &[String],
                 event: $crate::domain::event::NewEvent,
             ) -> $crate::store::Result<i64> {
                 let mut tx = self.begin_write().await?;
@@ -569,6 +570,7 @@ macro_rules! impl_store {
                 if done.rows_affected() == 0 {
                     return Err($crate::store::StoreError::Conflict("trade_not_draft".into()));
                 }
+                Self::insert_terms(&mut tx, id, at, terms).await?;
                 let seq = self.append_in(&mut tx, &event).await?;
                 self.commit(tx).await?;
                 Ok(seq)

@@ -70,4 +70,5 @@ super::reserve::impl_reserve_store!(SqliteStore);
 super::refunds::impl_refund_store!(SqliteStore);
 super::experts::impl_expert_store!(SqliteStore);
 super::evaluation::impl_evaluation_store!(SqliteStore);
+super::search::impl_search_store!(SqliteStore, sqlx::Sqlite);
 super::sale::impl_sale_store!(SqliteStore, Sqlite);

@@ -28,4 +28,5 @@ mod opening;
 mod quotes;
 mod reserve;
 mod sealing;
+mod search;
 mod trades;
