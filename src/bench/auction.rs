@@ -125,6 +125,7 @@ async fn auction(world: &World, title: &str) -> anyhow::Result<(String, Caller)>
             countdown_seconds: None,
         }),
         evaluation: None,
+        retender_of: None,
     };
     let view = world
         .platform

@@ -295,6 +295,7 @@ impl World {
             },
             live: None,
             evaluation: None,
+            retender_of: None,
         };
         let view = self
             .platform

@@ -164,6 +164,7 @@ pub async fn run(options: &OpenDataOptions) -> anyhow::Result<OpenDataReport> {
             },
             live: None,
             evaluation: None,
+            retender_of: None,
         });
     }
     // Several officers' requests at once, as on a busy day: reads overlap the writes.

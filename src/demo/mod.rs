@@ -249,6 +249,7 @@ async fn seed(
         },
         live: None,
         evaluation: None,
+        retender_of: None,
     };
     let procurement = TradeTerms {
         kind: "government_procurement".into(),
@@ -274,6 +275,7 @@ async fn seed(
         },
         live: None,
         evaluation: None,
+        retender_of: None,
     };
     let listing = listing_terms(
         &buyer_of_land()?,
@@ -366,5 +368,6 @@ fn listing_terms(
             countdown_seconds: Some(listing_countdown_seconds(scale)),
         }),
         evaluation: None,
+        retender_of: None,
     })
 }

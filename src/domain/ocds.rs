@@ -309,6 +309,18 @@ fn tender_release(data: &Value, cx: Context<'_>) -> Option<Map<String, Value>> {
         });
     }
     let mut body = Map::new();
+    if let Some(prior) = trade["retender_of"].as_str() {
+        body.insert(
+            "relatedProcesses".into(),
+            json!([{
+                "id": "1",
+                "relationship": ["priorProcess"],
+                "title": "重新招标前的招标",
+                "scheme": "ocid",
+                "identifier": ocid(cx.ocid_prefix, prior),
+            }]),
+        );
+    }
     body.insert("parties".into(), json!([party(name, usci, &roles)]));
     if !cx.live {
         body.insert("buyer".into(), org_ref(name, usci));

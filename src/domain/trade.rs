@@ -121,6 +121,10 @@ pub struct TradeTerms {
     /// lowest evaluated price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<super::evaluation::EvaluationTerms>,
+    /// The failed or terminated trade this one tenders again (set only by
+    /// `POST /trades/{id}/retender`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retender_of: Option<String>,
 }
 
 /// What a live sale states beyond a trade's terms.

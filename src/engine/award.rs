@@ -61,6 +61,15 @@ pub struct Ruling {
     pub ruling: String,
 }
 
+/// The centre's order to tender a failed or terminated trade again.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetenderOrder {
+    /// The new trade's bid deadline, held to the rulebook like any new trade's.
+    pub bid_deadline: DateTime<Utc>,
+    pub reason: String,
+}
+
 /// A trade's result as published.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResultView {
@@ -635,6 +644,70 @@ impl Platform {
             Err(e) => return Err(e.into()),
         }
         self.trade_result(trade_id).await
+    }
+
+    /// The trading centre tenders a failed or terminated tender again (重新招标,
+    /// 招标投标法实施条例 第44条): a new draft with the same terms, a new deadline, the
+    /// old trade's documents (to be amended before publishing), and `retender_of`
+    /// naming the old trade. Once per trade; logged on the old trade.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn retender(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        order: RetenderOrder,
+    ) -> Result<super::TradeView> {
+        caller.require(Role::TradingCentre)?;
+        let old = self.announced_trade(trade_id).await?;
+        if !matches!(old.status, TradeStatus::Failed | TradeStatus::Terminated) {
+            return Err(EngineError::conflict(
+                "not_failed",
+                "a trade is tendered again after it failed or was terminated",
+            ));
+        }
+        if old.terms.live.is_some() {
+            return Err(EngineError::conflict(
+                "wrong_engine",
+                "a sale that did not sell is listed again as a new trade with new sale terms",
+            ));
+        }
+        let reason = check_text("reason", &order.reason)?;
+        let done = self
+            .store
+            .trade_events_of_kinds(trade_id, &["trade.retendered"])
+            .await?;
+        if !done.is_empty() {
+            return Err(EngineError::conflict(
+                "already_retendered",
+                "this trade has been tendered again already",
+            ));
+        }
+        let mut terms = old.terms.clone();
+        terms.bid_deadline = order.bid_deadline;
+        terms.retender_of = Some(old.id.clone());
+        let view = self.create_draft(caller, terms, old.time_scale).await?;
+        for document in self.store.trade_documents(trade_id).await? {
+            if let Some((media_type, content)) = self.store.document(&document.sha256).await? {
+                self.add_document(
+                    caller,
+                    &view.trade.id,
+                    &document.name,
+                    &media_type,
+                    &content,
+                )
+                .await?;
+            }
+        }
+        self.store
+            .append(event(
+                caller,
+                "trade.retendered",
+                Some(trade_id),
+                serde_json::json!({ "new_trade": view.trade.id, "reason": reason }),
+                vec![],
+            ))
+            .await?;
+        self.trade(caller, &view.trade.id).await
     }
 
     /// The trading centre records the signed contract. Every counted bond then gets a

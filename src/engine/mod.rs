@@ -33,8 +33,8 @@ pub use auth::{
     auth_message, AuthProof, LoginOutcome, OrganizationClaim, Registration, AUTH_MESSAGE_PREFIX,
 };
 pub use award::{
-    AwardOrder, ComplaintView, ContractRecord, Filing, ObjectionView, ResultView, Ruling,
-    MAX_TEXT_CHARS,
+    AwardOrder, ComplaintView, ContractRecord, Filing, ObjectionView, ResultView, RetenderOrder,
+    Ruling, MAX_TEXT_CHARS,
 };
 pub use bank::{
     BankSecrets, ClaimedRefunds, SignedNotification, TradeMoney, BANK_WINDOW_SECONDS, MAX_CLAIM,

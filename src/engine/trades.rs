@@ -259,7 +259,7 @@ impl Platform {
     /// as if it were published now.
     #[tracing::instrument(skip_all, err)]
     pub async fn create_trade(&self, caller: &Caller, new: NewTrade) -> Result<TradeView> {
-        let officer = caller.require(Role::TradingCentre)?;
+        caller.require(Role::TradingCentre)?;
         let time_scale = match new.time_scale {
             None | Some(1) => 1,
             Some(_) if !self.settings.demo_mode => return Err(EngineError::DemoModeRequired),
@@ -271,7 +271,23 @@ impl Platform {
                 ))
             }
         };
-        let mut terms = new.terms;
+        if new.terms.retender_of.is_some() {
+            return Err(EngineError::invalid(
+                "invalid_terms",
+                "retender_of is set by POST /api/v1/trades/{id}/retender",
+            ));
+        }
+        self.create_draft(caller, new.terms, time_scale).await
+    }
+
+    /// Creates a draft from checked terms.
+    pub(crate) async fn create_draft(
+        &self,
+        caller: &Caller,
+        mut terms: TradeTerms,
+        time_scale: u32,
+    ) -> Result<TradeView> {
+        let officer = caller.require(Role::TradingCentre)?;
         let now = self.clock.now();
         let procedure = self.procedure_of(&terms)?.clone();
         self.check_terms_shape(&mut terms, now).await?;
@@ -295,7 +311,7 @@ impl Platform {
             serde_json::json!({
                 "kind": trade.terms.kind, "procedure": trade.terms.procedure,
                 "region_code": trade.terms.region_code, "rulebook_version": trade.rulebook_version,
-                "time_scale": time_scale,
+                "time_scale": time_scale, "retender_of": trade.terms.retender_of,
             }),
             vec![],
         );

@@ -7,7 +7,8 @@
 //! - `GET`/`POST …/objections`, `POST …/objections/{oid}/answer`: objections (异议);
 //! - `POST …/complaints`, `POST …/complaints/{cid}/ruling`: complaints (投诉);
 //! - `POST …/award`, `POST …/contract`: the trading centre's award notice and contract;
-//! - `GET …/archive`: the trade's archive (一项一档, docs/archive.md).
+//! - `GET …/archive`: the trade's archive (一项一档, docs/archive.md);
+//! - `POST …/retender`: a failed or terminated tender tendered again.
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -48,6 +49,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/trades/{id}/award", post(award))
         .route("/api/v1/trades/{id}/contract", post(contract))
         .route("/api/v1/trades/{id}/archive", get(archive))
+        .route("/api/v1/trades/{id}/retender", post(retender))
+}
+
+async fn retender(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+    Json(body): Json<crate::engine::RetenderOrder>,
+) -> Result<(axum::http::StatusCode, Json<crate::engine::TradeView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(
+            app.platform
+                .retender(&caller, &id.to_string(), body)
+                .await?,
+        ),
+    ))
 }
 
 /// The trade's archive (docs/archive.md), as `trade-{id}.tar`.

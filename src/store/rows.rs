@@ -72,6 +72,7 @@ pub struct TradeRow {
     pub published_at: Option<i64>,
     pub suspended_at: Option<i64>,
     pub evaluation: Option<String>,
+    pub retender_of: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -153,6 +154,7 @@ impl TradeRow {
                     .map(serde_json::from_str)
                     .transpose()
                     .map_err(|_| corrupt("evaluation terms"))?,
+                retender_of: self.retender_of,
             },
             status: TradeStatus::parse(&self.status).ok_or_else(|| corrupt("trade status"))?,
             rulebook_version: self.rulebook_version,

@@ -683,7 +683,66 @@ async fn comprehensive_scoring_ranks_by_hand_and_an_upheld_complaint_fails_the_t
         (status, code(&body)),
         (StatusCode::CONFLICT, "not_publicity")
     );
+
+    // The centre tenders it again: a new draft with the old terms and documents.
+    let deadline = app.clock_now() + chrono::Duration::days(25);
+    let order = json!({
+        "bid_deadline": tradehall::domain::clock::rfc3339(deadline),
+        "reason": "投诉成立, 重新招标",
+    });
+    let (status, _) = app
+        .post(&e.path("/retender"), Some(&e.bidders[0].token), &order)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, draft) = app
+        .post(&e.path("/retender"), Some(&e.officer.token), &order)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["retender_of"], e.r.trade.as_str());
+    assert_eq!(draft["title"], "河滩路改造工程施工招标");
+    assert_eq!(
+        draft["documents"].as_array().map(Vec::len),
+        Some(1),
+        "{draft}"
+    );
+    let (status, body) = app
+        .post(&e.path("/retender"), Some(&e.officer.token), &order)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "already_retendered")
+    );
+    let mut forged = app.tender_terms(&[]);
+    forged["retender_of"] = e.r.trade.as_str().into();
+    let (status, body) = app
+        .post("/api/v1/trades", Some(&e.officer.token), &forged)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_terms")
+    );
+    let new_trade = draft["id"].as_str().unwrap_or_default().to_owned();
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/trades/{new_trade}/publish"),
+            Some(&e.officer.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
     let releases = crate::ocds::valid_open_data(app).await;
-    let last = releases.last().cloned().unwrap_or_default();
-    assert_eq!(last["tender"]["status"], "unsuccessful", "{last}");
+    let old = releases
+        .iter()
+        .rfind(|r| r["ocid"].as_str().is_some_and(|o| o.ends_with(&e.r.trade)))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(old["tender"]["status"], "unsuccessful", "{old}");
+    let new = releases.last().cloned().unwrap_or_default();
+    assert_eq!(new["tag"], json!(["tender"]));
+    assert_eq!(
+        new["relatedProcesses"][0]["identifier"], old["ocid"],
+        "{new}"
+    );
 }
