@@ -251,7 +251,7 @@ mod tests {
     fn an_operator_rulebook_replaces_the_builtin_one_and_is_fingerprinted() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let text = BUILTIN
-            .replace("version = \"2026.3\"", "version = \"2026.3-xj\"")
+            .replace("version = \"2026.4\"", "version = \"2026.4-xj\"")
             .replace(
                 "min_days_to_deadline = { value = 20,",
                 "min_days_to_deadline = { value = 25,",
@@ -259,7 +259,7 @@ mod tests {
         let path = dir.path().join("rulebook.toml");
         std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
         let book = load_rulebook(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(book.version, "2026.3-xj");
+        assert_eq!(book.version, "2026.4-xj");
         assert_eq!(book.sha256, sha256_hex(text.as_bytes()));
         let rules = &book
             .procedure("construction_tender", "open_tender")

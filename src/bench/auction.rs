@@ -126,6 +126,8 @@ async fn auction(world: &World, title: &str) -> anyhow::Result<(String, Caller)>
         }),
         evaluation: None,
         retender_of: None,
+        invited: Vec::new(),
+        previous_round: None,
     };
     let view = world
         .platform

@@ -296,6 +296,8 @@ impl World {
             live: None,
             evaluation: None,
             retender_of: None,
+            invited: Vec::new(),
+            previous_round: None,
         };
         let view = self
             .platform

@@ -165,6 +165,8 @@ pub async fn run(options: &OpenDataOptions) -> anyhow::Result<OpenDataReport> {
             live: None,
             evaluation: None,
             retender_of: None,
+            invited: Vec::new(),
+            previous_round: None,
         });
     }
     // Several officers' requests at once, as on a busy day: reads overlap the writes.

@@ -250,6 +250,8 @@ async fn seed(
         live: None,
         evaluation: None,
         retender_of: None,
+        invited: Vec::new(),
+        previous_round: None,
     };
     let procurement = TradeTerms {
         kind: "government_procurement".into(),
@@ -276,6 +278,8 @@ async fn seed(
         live: None,
         evaluation: None,
         retender_of: None,
+        invited: Vec::new(),
+        previous_round: None,
     };
     let listing = listing_terms(
         &buyer_of_land()?,
@@ -369,5 +373,7 @@ fn listing_terms(
         }),
         evaluation: None,
         retender_of: None,
+        invited: Vec::new(),
+        previous_round: None,
     })
 }

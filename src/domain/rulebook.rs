@@ -61,6 +61,10 @@ pub struct Rules {
     /// Live trades: at least this many bidders still in when the listing ends start a
     /// timed phase; with fewer, the listing decides.
     pub min_bidders_for_timed: Option<Rule>,
+    /// Working days (on the calendar) from publication to the bid deadline.
+    pub min_working_days_to_deadline: Option<Rule>,
+    /// Invited procedures: fewest suppliers invited.
+    pub min_invited: Option<Rule>,
     /// Tenders: fewer qualified bids than this after the evaluation fail the trade
     /// (缺乏竞争, 否决全部投标).
     pub min_qualified_bids: Option<Rule>,
@@ -93,7 +97,25 @@ pub struct Procedure {
     /// How the reserve price (底价/保留价) is kept, for live trades.
     #[serde(default)]
     pub reserve_price: Option<ReservePrice>,
+    /// Who may bid: anyone (`open`), only the suppliers the trade invites (`invited`),
+    /// or the one it names (`single`).
+    #[serde(default)]
+    pub participation: Participation,
+    /// Whether the trade may continue in further rounds of sealed quotes, each opened
+    /// like a bid opening, among the previous round's valid bidders (竞争性谈判/磋商).
+    #[serde(default)]
+    pub rounds: bool,
     pub rules: Rules,
+}
+
+/// Who may bid in a procedure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Participation {
+    #[default]
+    Open,
+    Invited,
+    Single,
 }
 
 /// A procedure's reserve-price policy and its basis.
@@ -302,6 +324,11 @@ impl Rules {
             ("freeze_minutes", &self.freeze_minutes),
             ("free_quote_minutes", &self.free_quote_minutes),
             ("min_bidders_for_timed", &self.min_bidders_for_timed),
+            (
+                "min_working_days_to_deadline",
+                &self.min_working_days_to_deadline,
+            ),
+            ("min_invited", &self.min_invited),
             ("min_qualified_bids", &self.min_qualified_bids),
             ("max_candidates", &self.max_candidates),
             ("candidate_publicity_days", &self.candidate_publicity_days),
@@ -494,7 +521,11 @@ impl Procedure {
         now: DateTime<Utc>,
         time_scale: u32,
     ) -> Result<(), RuleViolation> {
-        self.check_deadline(terms.bid_deadline, now, time_scale)?;
+        // A later round of a negotiation or consultation is among suppliers already in
+        // the process; its deadline is the negotiation's, not an announcement's.
+        if terms.previous_round.is_none() {
+            self.check_deadline(terms.bid_deadline, now, time_scale)?;
+        }
         let rules = &self.rules;
         if let Some(r) = &rules.bond_cap_basis_points {
             let share = terms
@@ -558,6 +589,82 @@ impl Procedure {
     }
 
     /// The deadline must leave at least the statutory period after `now` (the publication).
+    /// Checks who the trade lets bid: no invitation list for an open procedure, at
+    /// least `min_invited` distinct suppliers for an invited one, exactly one for a
+    /// single source.
+    pub fn check_participation(&self, terms: &TradeTerms) -> Result<(), ScheduleError> {
+        let shape = |m: String| Err(ScheduleError::Terms(m));
+        let mut invited: Vec<&str> = terms
+            .invited
+            .iter()
+            .map(super::usci::Usci::as_str)
+            .collect();
+        invited.sort_unstable();
+        invited.dedup();
+        if invited.len() != terms.invited.len() {
+            return shape("a supplier is invited twice".into());
+        }
+        match self.participation {
+            Participation::Open if !invited.is_empty() => shape(format!(
+                "{} is open to every supplier: it invites no one",
+                self.procedure_name
+            )),
+            Participation::Single if invited.len() != 1 => {
+                shape("a single-source procurement names exactly one supplier in `invited`".into())
+            }
+            Participation::Invited => match &self.rules.min_invited {
+                Some(r) if i64::try_from(invited.len()).unwrap_or(i64::MAX) < r.value => {
+                    Err(violation(
+                        "min_invited",
+                        r,
+                        format!(
+                            "at least {} suppliers are invited; the trade invites {}",
+                            r.value,
+                            invited.len()
+                        ),
+                    )
+                    .into())
+                }
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks the working days from publication (`now`) to the deadline on `calendar`;
+    /// in a demo trade a working day is a scaled day.
+    pub fn check_working_deadline(
+        &self,
+        calendar: &super::calendar::Calendar,
+        deadline: DateTime<Utc>,
+        now: DateTime<Utc>,
+        time_scale: u32,
+    ) -> Result<(), ScheduleError> {
+        let Some(r) = &self.rules.min_working_days_to_deadline else {
+            return Ok(());
+        };
+        let earliest = if time_scale > 1 {
+            now + scaled_days(r.value, time_scale)
+        } else {
+            calendar
+                .period(now, u32::try_from(r.value).unwrap_or(u32::MAX))?
+                .end
+        };
+        if deadline < earliest {
+            return Err(violation(
+                "min_working_days_to_deadline",
+                r,
+                format!(
+                    "the deadline must be at least {} working days after publication: not before {}",
+                    r.value,
+                    super::clock::rfc3339(earliest)
+                ),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     pub fn check_deadline(
         &self,
         deadline: DateTime<Utc>,

@@ -121,6 +121,13 @@ pub struct TradeTerms {
     /// lowest evaluated price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<super::evaluation::EvaluationTerms>,
+    /// The suppliers an invited procedure invites, or the one a single source names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invited: Vec<Usci>,
+    /// The round before this one, for a procedure with rounds (set only by
+    /// `POST /trades/{id}/rounds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_round: Option<String>,
     /// The failed or terminated trade this one tenders again (set only by
     /// `POST /trades/{id}/retender`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

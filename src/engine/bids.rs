@@ -75,6 +75,11 @@ impl Platform {
     async fn accept_bid(&self, caller: &Caller, trade_id: &str, upload: Upload) -> Result<Receipt> {
         let bidder = caller.require(Role::Bidder)?;
         let committee = self.sealing_committee(trade_id).await?;
+        if !committee.invited.is_empty()
+            && !committee.invited.iter().any(|u| u == bidder.usci.as_str())
+        {
+            return Err(EngineError::NotInvited);
+        }
         let (upload, inspected) = tokio::task::spawn_blocking(move || {
             let inspected = match &upload {
                 Upload::File(path) => std::fs::File::open(path)
@@ -282,6 +287,12 @@ impl Platform {
         Ok(SealingCommittee {
             key_ids,
             threshold: trade.terms.committee.threshold,
+            invited: trade
+                .terms
+                .invited
+                .iter()
+                .map(|u| u.as_str().to_owned())
+                .collect(),
         })
     }
 

@@ -22,6 +22,8 @@ pub enum EngineError {
     Unauthenticated,
     #[error("this action needs an active {} identity", .needed.as_str())]
     Forbidden { needed: Role },
+    #[error("only the suppliers this trade invites may bid in it")]
+    NotInvited,
     #[error("the certificate does not carry the 统一社会信用代码 {0} in its subject")]
     UsciNotInCertificate(String),
     #[error("this certificate is already registered")]
@@ -76,6 +78,7 @@ impl EngineError {
             Self::NotRegistered => "identity_not_registered",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden { .. } => "forbidden",
+            Self::NotInvited => "not_invited",
             Self::UsciNotInCertificate(_) => "usci_not_in_certificate",
             Self::AlreadyRegistered => "already_registered",
             Self::OrganizationNameMismatch => "organization_name_mismatch",

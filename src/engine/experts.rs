@@ -176,6 +176,12 @@ impl Platform {
                 "experts are drawn for a trade whose opening found enough valid bids",
             ));
         }
+        if self.has_next_round(trade_id).await? {
+            return Err(EngineError::conflict(
+                "next_round_exists",
+                "this round was followed by another: the last round is evaluated",
+            ));
+        }
         let procurement_budget = (trade.terms.kind == "government_procurement")
             .then(|| trade.terms.estimated_value.minor_units());
         let total = order.experts + order.representatives;

@@ -23,6 +23,8 @@ struct Pending {
 pub struct SealingCommittee {
     pub key_ids: Vec<String>,
     pub threshold: u8,
+    /// The 统一社会信用代码 of the suppliers the trade invites; empty when it is open.
+    pub invited: Vec<String>,
 }
 
 /// The intake queue and the right to commit the next batch.

@@ -24,6 +24,7 @@ pub mod ocds;
 mod opening;
 mod reserve;
 mod risk;
+mod rounds;
 mod sales;
 mod search;
 mod trades;
@@ -55,6 +56,7 @@ pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRI
 pub use opening::{ContributionOutcome, Openings};
 pub use reserve::{SealedReserve, MAX_RESERVE_ENVELOPE};
 pub use risk::{AlertFilter, MAX_ALERTS, MAX_NOTE_CHARS};
+pub use rounds::NextRound;
 pub use sales::{
     KnownBests, NewQuote, QuoteAnswer, QuotingCache, SaleView, Standing, MAX_CLIENT_QUOTE_ID,
     TIMER_TICK,

@@ -143,14 +143,25 @@ impl Platform {
                 .check()
                 .map_err(|m| EngineError::invalid("invalid_evaluation", m))?;
         }
-        match procedure.check_live_terms(terms, &self.calendar, now, time_scale) {
-            Ok(_) => Ok(procedure.check_terms(terms, now, time_scale)?),
-            Err(ScheduleError::Rule(v)) => Err(v.into()),
-            Err(ScheduleError::Calendar(e)) => {
-                Err(EngineError::invalid("calendar_year_unknown", e.to_string()))
+        let schedule = |e: ScheduleError, terms_code: &'static str| match e {
+            ScheduleError::Rule(v) => v.into(),
+            ScheduleError::Calendar(e) => {
+                EngineError::invalid("calendar_year_unknown", e.to_string())
             }
-            Err(ScheduleError::Terms(m)) => Err(EngineError::invalid("invalid_live_terms", m)),
+            ScheduleError::Terms(m) => EngineError::invalid(terms_code, m),
+        };
+        procedure
+            .check_participation(terms)
+            .map_err(|e| schedule(e, "invalid_participation"))?;
+        if procedure.engine == "sealed_bid" && terms.previous_round.is_none() {
+            procedure
+                .check_working_deadline(&self.calendar, terms.bid_deadline, now, time_scale)
+                .map_err(|e| schedule(e, "invalid_terms"))?;
         }
+        procedure
+            .check_live_terms(terms, &self.calendar, now, time_scale)
+            .map_err(|e| schedule(e, "invalid_live_terms"))?;
+        Ok(procedure.check_terms(terms, now, time_scale)?)
     }
 
     fn procedure_of(&self, terms: &TradeTerms) -> Result<&Procedure> {
@@ -271,10 +282,11 @@ impl Platform {
                 ))
             }
         };
-        if new.terms.retender_of.is_some() {
+        if new.terms.retender_of.is_some() || new.terms.previous_round.is_some() {
             return Err(EngineError::invalid(
                 "invalid_terms",
-                "retender_of is set by POST /api/v1/trades/{id}/retender",
+                "retender_of and previous_round are set by POST /api/v1/trades/{id}/retender \
+                 and …/rounds",
             ));
         }
         self.create_draft(caller, new.terms, time_scale).await

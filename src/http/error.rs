@@ -50,7 +50,9 @@ fn status_of(e: &EngineError) -> StatusCode {
         | E::NotRegistered
         | E::BankRefused { .. }
         | E::Unauthenticated => StatusCode::UNAUTHORIZED,
-        E::Forbidden { .. } | E::AdminNotConfigured | E::DemoModeRequired => StatusCode::FORBIDDEN,
+        E::Forbidden { .. } | E::NotInvited | E::AdminNotConfigured | E::DemoModeRequired => {
+            StatusCode::FORBIDDEN
+        }
         E::UsciNotInCertificate(_) | E::Invalid { .. } | E::RuleViolation(_) => {
             StatusCode::UNPROCESSABLE_ENTITY
         }

@@ -8,7 +8,8 @@
 //! - `POST …/complaints`, `POST …/complaints/{cid}/ruling`: complaints (投诉);
 //! - `POST …/award`, `POST …/contract`: the trading centre's award notice and contract;
 //! - `GET …/archive`: the trade's archive (一项一档, docs/archive.md);
-//! - `POST …/retender`: a failed or terminated tender tendered again.
+//! - `POST …/retender`: a failed or terminated tender tendered again;
+//! - `POST …/rounds`: the next round of a competitive negotiation or consultation.
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -50,6 +51,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/trades/{id}/contract", post(contract))
         .route("/api/v1/trades/{id}/archive", get(archive))
         .route("/api/v1/trades/{id}/retender", post(retender))
+        .route("/api/v1/trades/{id}/rounds", post(next_round))
+}
+
+async fn next_round(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+    Json(body): Json<crate::engine::NextRound>,
+) -> Result<(axum::http::StatusCode, Json<crate::engine::TradeView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(
+            app.platform
+                .next_round(&caller, &id.to_string(), body)
+                .await?,
+        ),
+    ))
 }
 
 async fn retender(

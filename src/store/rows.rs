@@ -73,6 +73,8 @@ pub struct TradeRow {
     pub suspended_at: Option<i64>,
     pub evaluation: Option<String>,
     pub retender_of: Option<String>,
+    pub invited: Option<String>,
+    pub previous_round: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -155,6 +157,14 @@ impl TradeRow {
                     .transpose()
                     .map_err(|_| corrupt("evaluation terms"))?,
                 retender_of: self.retender_of,
+                invited: self
+                    .invited
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .map_err(|_| corrupt("invited suppliers"))?
+                    .unwrap_or_default(),
+                previous_round: self.previous_round,
             },
             status: TradeStatus::parse(&self.status).ok_or_else(|| corrupt("trade status"))?,
             rulebook_version: self.rulebook_version,

@@ -50,11 +50,34 @@ pub(crate) struct Evaluation {
 impl Evaluation {
     pub async fn start(backend: Backend, evaluation: Option<Value>) -> Self {
         let app = crate::helpers::spawn_app(backend).await;
-        let r = crate::opening::round_with(app, evaluation).await;
+        let bidders = [
+            app.user("bidder").await,
+            app.user("bidder").await,
+            app.user("bidder").await,
+        ];
+        Self::open(app, bidders, |terms| {
+            if let Some(evaluation) = evaluation {
+                terms["evaluation"] = evaluation;
+            }
+        })
+        .await
+    }
+
+    /// A trade with `patch` applied to the tender terms, the three bidders' bids (and
+    /// bonds), its opening, and the draw.
+    pub async fn open(
+        app: crate::helpers::TestApp,
+        bidders: [User; 3],
+        patch: impl FnOnce(&mut Value),
+    ) -> Self {
+        let r = crate::opening::round_with(app, patch).await;
+        for (bidder, price) in bidders
+            .iter()
+            .zip([9_870_000_001_i64, 9_650_000_002, 9_990_000_003])
+        {
+            r.bid(bidder, price).await;
+        }
         let app = &r.app;
-        let officer = app.user("trading_centre").await;
-        let city = app.supervisor_of("650100").await;
-        let bidders = r.three_bids().await;
         for (i, bidder) in bidders.iter().enumerate() {
             let body = notification(
                 &r.trade,
@@ -70,8 +93,23 @@ impl Evaluation {
             let (status, body) = r.contribute(i).await;
             assert_eq!(status, StatusCode::OK, "{body}");
         }
+        Self::drawn(r, bidders).await
+    }
+
+    /// An opened round's experts drawn.
+    pub async fn drawn(r: Round, bidders: [User; 3]) -> Self {
+        let app = &r.app;
+        let officer = app.user("trading_centre").await;
+        let city = app.supervisor_of("650100").await;
         let mut pool = Vec::new();
-        for _ in 0..6 {
+        // A procurement of 10,000,000 yuan or more needs seven (办法 第47条).
+        let (_, trade) = app.get(&format!("/api/v1/trades/{}", r.trade), None).await;
+        let size = if trade["kind"] == "government_procurement" {
+            7
+        } else {
+            5
+        };
+        for _ in 0..size + 1 {
             let expert = app.user("expert").await;
             let profile = json!({ "specialties": ["construction.road"] });
             let (status, body) = crate::experts::put_profile(app, &expert, &profile).await;
@@ -82,7 +120,7 @@ impl Evaluation {
             .post(
                 &format!("/api/v1/trades/{}/evaluation/draw", r.trade),
                 Some(&officer.token),
-                &json!({ "specialty": "construction.road", "experts": 5 }),
+                &json!({ "specialty": "construction.road", "experts": size }),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{drawn}");
@@ -133,9 +171,10 @@ impl Evaluation {
             .post(&self.path("/award"), Some(&self.officer.token), &json!({}))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, result) = app.get(&self.path("/result"), None).await;
         let contract = json!({
             "signed_at": tradehall::domain::clock::rfc3339(app.clock_now()),
-            "amount": 9_650_000_002_i64,
+            "amount": result["award"]["winner"]["price"],
             "document_sha256": "cd".repeat(32),
         });
         let (status, body) = app

@@ -25,6 +25,7 @@ mod live;
 mod log_tree;
 mod ocds;
 mod opening;
+mod procurement;
 mod quotes;
 mod reserve;
 mod sealing;

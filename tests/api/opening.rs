@@ -52,17 +52,15 @@ pub async fn round(backend: Backend) -> Round {
 
 /// [`round`] on a given server.
 pub async fn round_on(app: TestApp) -> Round {
-    round_with(app, None).await
+    round_with(app, |_| {}).await
 }
 
-/// [`round_on`] for a tender whose documents state `evaluation` terms.
-pub async fn round_with(app: TestApp, evaluation: Option<Value>) -> Round {
+/// [`round_on`] for a tender whose terms `patch` changes (procedure, evaluation, …).
+pub async fn round_with(app: TestApp, patch: impl FnOnce(&mut Value)) -> Round {
     let (officer, custodians) = app.officer_and_custodians().await;
     let ids: Vec<String> = custodians.iter().map(User::id).collect();
     let mut terms = app.tender_terms(&ids);
-    if let Some(evaluation) = evaluation {
-        terms["evaluation"] = evaluation;
-    }
+    patch(&mut terms);
     let trade = app.published_trade_with(&officer, &terms).await;
     let committee = register_committee(&app, &trade, custodians).await;
     let (_, view) = app.get(&format!("/api/v1/trades/{trade}"), None).await;

@@ -75,7 +75,7 @@ async fn a_trade_that_breaks_a_statutory_rule_is_refused_naming_the_rule(backend
     let (status, body) = app.post("/api/v1/trades", token, &terms).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["status"], "draft");
-    assert_eq!(body["rulebook_version"], "2026.3");
+    assert_eq!(body["rulebook_version"], "2026.4");
     assert_eq!(body["rulebook_sha256"].as_str().map(str::len), Some(64));
 }
 
