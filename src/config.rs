@@ -81,6 +81,11 @@ pub enum Command {
         #[command(flatten)]
         login: BidderLogin,
     },
+    /// An expert of a trade's evaluation committee: read the report, sign and submit a
+    /// score sheet, sign the report (docs/protocol.md "Evaluation"). Signing happens on
+    /// this machine.
+    #[command(subcommand)]
+    Expert(ExpertCommand),
     /// Download a trade's archive (一项一档): every document, the opening record, the
     /// evaluation, the result and contract, and every log entry of the trade with its
     /// inclusion proof in one signed checkpoint (the trading centre or a supervisor of
@@ -114,6 +119,46 @@ pub enum Command {
     /// throwaway server on SQLite in a temporary directory.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExpertCommand {
+    /// Sign a score sheet (JSON: {"v": 1, "trade": ID, "bids": [{"log_index", "pass",
+    /// "reason"?, "scores"?}]}) with your certificate key and submit it, once. Prints
+    /// the server's acknowledgement.
+    Score {
+        /// Trade id.
+        #[arg(long)]
+        trade: String,
+        /// The sheet (JSON file).
+        #[arg(long)]
+        sheet: PathBuf,
+        #[command(flatten)]
+        login: BidderLogin,
+    },
+    /// Print the evaluation report and its SHA-256 (once every sheet is in).
+    Report {
+        /// Trade id.
+        #[arg(long)]
+        trade: String,
+        #[command(flatten)]
+        login: BidderLogin,
+    },
+    /// Sign the report you read (its SHA-256 from `tradehall expert report`), with your
+    /// dissent if you disagree, and submit the signature, once.
+    SignReport {
+        /// Trade id.
+        #[arg(long)]
+        trade: String,
+        /// The report's SHA-256 as you read it; refused if the server's differs.
+        #[arg(long)]
+        sha256: String,
+        /// Your dissent and its reasons (实施条例 第53条).
+        #[arg(long)]
+        dissent: Option<String>,
+        #[command(flatten)]
+        login: BidderLogin,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 use tradehall::config::{
-    BenchCommand, BidCommand, BidderLogin, Cli, Command, CustodianCommand, KeyCommand, LogCommand,
-    LogFormat, PkiCommand, ReceiptCommand, VerifyCommand,
+    BenchCommand, BidCommand, BidderLogin, Cli, Command, CustodianCommand, ExpertCommand,
+    KeyCommand, LogCommand, LogFormat, PkiCommand, ReceiptCommand, VerifyCommand,
 };
 use tradehall::domain::clock::SystemClock;
 
@@ -168,6 +168,37 @@ async fn main() -> anyhow::Result<()> {
             let answer =
                 tradehall::client::reserve::seal_and_submit(&credentials(&login), &trade, price)
                     .await?;
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
+        Command::Expert(command) => {
+            let answer = match command {
+                ExpertCommand::Score {
+                    trade,
+                    sheet,
+                    login,
+                } => {
+                    tradehall::client::expert::submit_sheet(&credentials(&login), &trade, &sheet)
+                        .await?
+                }
+                ExpertCommand::Report { trade, login } => {
+                    tradehall::client::expert::report(&credentials(&login), &trade).await?
+                }
+                ExpertCommand::SignReport {
+                    trade,
+                    sha256,
+                    dissent,
+                    login,
+                } => {
+                    tradehall::client::expert::sign_report(
+                        &credentials(&login),
+                        &trade,
+                        &sha256,
+                        dissent.as_deref(),
+                    )
+                    .await?
+                }
+            };
             println!("{}", serde_json::to_string_pretty(&answer)?);
             Ok(())
         }

@@ -6,6 +6,7 @@ pub mod archive;
 pub mod bid;
 pub mod custodian;
 pub mod draw;
+pub mod expert;
 pub mod keystore;
 pub mod quote;
 pub mod receipt;

@@ -221,11 +221,33 @@ impl Evaluation {
         assert_eq!(status, StatusCode::OK, "{view}");
         let sha = view["sha256"].as_str().unwrap_or_default().to_owned();
         for (i, expert) in self.committee.iter().enumerate() {
-            let dissent = if i == 4 {
-                "价格分计算无异议, 技术评分偏高"
-            } else {
-                ""
-            };
+            if i == 4 {
+                // The last expert signs with the CLI, with its dissent.
+                let dir = expert_cli(expert);
+                let out = crate::helpers::run_cli(cli_args(
+                    &dir,
+                    &app.base,
+                    &[
+                        "expert",
+                        "sign-report",
+                        "--trade",
+                        &self.r.trade,
+                        "--sha256",
+                        &sha,
+                        "--dissent",
+                        "价格分计算无异议, 技术评分偏高",
+                    ],
+                    None,
+                ))
+                .await;
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                continue;
+            }
+            let dissent = "";
             let body = json!({
                 "report_sha256": sha,
                 "signature": b64(&expert.signer.sign(&report_message(&self.r.trade, &sha, dissent))),
@@ -242,6 +264,36 @@ impl Evaluation {
         }
         sha
     }
+}
+
+/// A directory with the expert's certificate and key, for the CLI.
+fn expert_cli(expert: &User) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    crate::helpers::write(dir.path(), "cert.pem", expert.cert_pem.as_bytes());
+    crate::helpers::write(dir.path(), "key.der", &expert.key_pkcs8);
+    dir
+}
+
+/// `tradehall <args> [file] --server … --cert … --key …` for `expert`.
+fn cli_args(
+    dir: &tempfile::TempDir,
+    server: &str,
+    args: &[&str],
+    file: Option<&std::path::Path>,
+) -> Vec<std::ffi::OsString> {
+    let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+    if let Some(file) = file {
+        all.push(file.into());
+    }
+    all.extend([
+        "--server".into(),
+        server.into(),
+        "--cert".into(),
+        dir.path().join("cert.pem").into(),
+        "--key".into(),
+        dir.path().join("key.der").into(),
+    ]);
+    all
 }
 
 fn pass(log_index: i64) -> Value {
@@ -304,6 +356,30 @@ async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backe
             let (_, progress) = app.get(&e.path("/evaluation"), None).await;
             assert_eq!(progress["stage"], "scoring", "{progress}");
             assert_eq!(progress["sheets"], 4);
+        }
+        if i == 4 {
+            // The last expert scores with the CLI on its own machine.
+            let sheet = expert_cli(expert);
+            let path = crate::helpers::write(
+                sheet.path(),
+                "sheet.json",
+                json!({ "v": 1, "trade": e.r.trade, "bids": judged })
+                    .to_string()
+                    .as_bytes(),
+            );
+            let out = crate::helpers::run_cli(cli_args(
+                &sheet,
+                &app.base,
+                &["expert", "score", "--trade", &e.r.trade, "--sheet"],
+                Some(&path),
+            ))
+            .await;
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            continue;
         }
         let (status, body) = e.submit(expert, &judged).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -451,6 +527,10 @@ async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backe
     );
     let (_, draw) = app.get(&e.path("/evaluation/draw"), None).await;
     assert!(draw["disclosed"]["drawn"].is_object(), "{draw}");
+    // Anyone can now rerun the draw from the log, without a certificate.
+    tradehall::client::draw::verify(&app.base, &e.r.trade, None, None)
+        .await
+        .unwrap_or_else(|err| panic!("{err:#}"));
     let (status, report) = app.get(&e.path("/evaluation/report"), None).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["signatures"].as_array().map(Vec::len), Some(5));
