@@ -685,19 +685,7 @@ impl Platform {
         let mut terms = old.terms.clone();
         terms.bid_deadline = order.bid_deadline;
         terms.retender_of = Some(old.id.clone());
-        let view = self.create_draft(caller, terms, old.time_scale).await?;
-        for document in self.store.trade_documents(trade_id).await? {
-            if let Some((media_type, content)) = self.store.document(&document.sha256).await? {
-                self.add_document(
-                    caller,
-                    &view.trade.id,
-                    &document.name,
-                    &media_type,
-                    &content,
-                )
-                .await?;
-            }
-        }
+        let view = self.draft_following(caller, &old, terms).await?;
         self.store
             .append(event(
                 caller,

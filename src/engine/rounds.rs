@@ -74,19 +74,7 @@ impl Platform {
         terms.bid_deadline = order.bid_deadline;
         terms.invited = invited;
         terms.previous_round = Some(trade.id.clone());
-        let view = self.create_draft(caller, terms, trade.time_scale).await?;
-        for document in self.store.trade_documents(trade_id).await? {
-            if let Some((media_type, content)) = self.store.document(&document.sha256).await? {
-                self.add_document(
-                    caller,
-                    &view.trade.id,
-                    &document.name,
-                    &media_type,
-                    &content,
-                )
-                .await?;
-            }
-        }
+        let view = self.draft_following(caller, &trade, terms).await?;
         self.store
             .append(event(
                 caller,

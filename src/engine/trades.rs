@@ -292,6 +292,30 @@ impl Platform {
         self.create_draft(caller, new.terms, time_scale).await
     }
 
+    /// A new draft that follows `from` (a re-tender or a next round): `terms`, and
+    /// copies of `from`'s documents to amend before publishing.
+    pub(crate) async fn draft_following(
+        &self,
+        caller: &Caller,
+        from: &Trade,
+        terms: TradeTerms,
+    ) -> Result<TradeView> {
+        let view = self.create_draft(caller, terms, from.time_scale).await?;
+        for document in self.store.trade_documents(&from.id).await? {
+            if let Some((media_type, content)) = self.store.document(&document.sha256).await? {
+                self.add_document(
+                    caller,
+                    &view.trade.id,
+                    &document.name,
+                    &media_type,
+                    &content,
+                )
+                .await?;
+            }
+        }
+        Ok(view)
+    }
+
     /// Creates a draft from checked terms.
     pub(crate) async fn create_draft(
         &self,

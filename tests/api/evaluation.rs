@@ -88,11 +88,7 @@ impl Evaluation {
             let (status, body) = notify(app, body).await;
             assert_eq!(body["outcome"], "bond_confirmed", "{status} {body}");
         }
-        app.clock.set(r.deadline);
-        for i in 0..2 {
-            let (status, body) = r.contribute(i).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-        }
+        r.open_now().await;
         Self::drawn(r, bidders).await
     }
 

@@ -80,11 +80,7 @@ async fn an_invitation_takes_bids_from_invited_suppliers_only(backend: Backend) 
     {
         r.bid(bidder, price).await;
     }
-    r.app.clock.set(r.deadline);
-    for i in 0..2 {
-        let (status, body) = r.contribute(i).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
+    r.open_now().await;
     let (_, view) = r
         .app
         .get(&format!("/api/v1/trades/{}", r.trade), None)
@@ -175,11 +171,7 @@ async fn a_single_source_waits_five_working_days_and_opens_with_one_bid(backend:
     let (status, _) = crate::helpers::put_bid(&r.app, &other.token, &r.trade, envelope).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     r.bid(&supplier, 9_500_000_000).await;
-    r.app.clock.set(r.deadline);
-    for i in 0..2 {
-        let (status, body) = r.contribute(i).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
+    r.open_now().await;
     let (_, opening) = r
         .app
         .get(&format!("/api/v1/trades/{}/opening", r.trade), None)
@@ -203,11 +195,7 @@ async fn a_competitive_negotiation_runs_a_second_round_among_the_valid_bidders(b
     {
         r.bid(bidder, price).await;
     }
-    r.app.clock.set(r.deadline);
-    for i in 0..2 {
-        let (status, body) = r.contribute(i).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
+    r.open_now().await;
     let first = r.trade.clone();
 
     // The second round: among the first round's valid bidders, same terms and documents.
@@ -259,11 +247,7 @@ async fn a_competitive_negotiation_runs_a_second_round_among_the_valid_bidders(b
     {
         r.bid(bidder, price).await;
     }
-    r.app.clock.set(r.deadline);
-    for i in 0..2 {
-        let (status, body) = r.contribute(i).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
+    r.open_now().await;
     // The last round is evaluated and awarded as usual.
     let e = Evaluation::drawn(r, invited).await;
     e.through_contract().await;
