@@ -40,11 +40,11 @@ pub(crate) struct Evaluation {
     pub r: Round,
     pub officer: User,
     pub city: User,
-    pub bidders: [User; 3],
+    pub bidders: Vec<User>,
     /// The drawn experts, in draw order.
     pub committee: Vec<User>,
     /// Each bidder's bid log index, in bidder order.
-    pub bids: [i64; 3],
+    pub bids: Vec<i64>,
 }
 
 impl Evaluation {
@@ -89,11 +89,11 @@ impl Evaluation {
             assert_eq!(body["outcome"], "bond_confirmed", "{status} {body}");
         }
         r.open_now().await;
-        Self::drawn(r, bidders).await
+        Self::drawn(r, bidders.into()).await
     }
 
     /// An opened round's experts drawn.
-    pub async fn drawn(r: Round, bidders: [User; 3]) -> Self {
+    pub async fn drawn(r: Round, bidders: Vec<User>) -> Self {
         let app = &r.app;
         let officer = app.user("trading_centre").await;
         let city = app.supervisor_of("650100").await;
@@ -141,7 +141,7 @@ impl Evaluation {
                 .and_then(|b| b["log_index"].as_i64())
                 .unwrap_or_else(|| panic!("no bid of the bidder: {opening}"))
         };
-        let bids = [index(&bidders[0]), index(&bidders[1]), index(&bidders[2])];
+        let bids = bidders.iter().map(index).collect();
         Self {
             r,
             officer,
@@ -307,7 +307,9 @@ fn scored(log_index: i64, technical: f64, business: f64) -> Value {
 async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backend: Backend) {
     let e = Evaluation::start(backend, None).await;
     let app = &e.r.app;
-    let [a, b, c] = e.bids;
+    let [a, b, c] = e.bids[..] else {
+        panic!("three bids")
+    };
 
     // Only the committee's experts score, each once, every valid bid, signed.
     let outsider = app.user("expert").await;
@@ -660,7 +662,9 @@ async fn comprehensive_scoring_ranks_by_hand_and_an_upheld_complaint_fails_the_t
     });
     let e = Evaluation::start(backend, Some(terms)).await;
     let app = &e.r.app;
-    let [a, b, c] = e.bids;
+    let [a, b, c] = e.bids[..] else {
+        panic!("three bids")
+    };
     // Prices: a 9,870,000.01, b 9,650,000.02 (the base), c 9,990,000.03 yuan.
     // Points per expert (technical + business), and their mean:
     //   a: 58, 60, 58, 58, 61 → 295 / 5 = 59.00

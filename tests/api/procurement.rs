@@ -87,6 +87,14 @@ async fn an_invitation_takes_bids_from_invited_suppliers_only(backend: Backend) 
         .await;
     assert_eq!(view["status"], "opened", "{view}");
     assert_eq!(view["invited"].as_array().map(Vec::len), Some(3));
+    let e = Evaluation::drawn(r, invited.into()).await;
+    e.through_contract().await;
+    let (_, result) =
+        e.r.app
+            .get(&format!("/api/v1/trades/{}/result", e.r.trade), None)
+            .await;
+    assert_eq!(result["status"], "contracted", "{result}");
+    assert_eq!(result["award"]["winner"]["price"], 9_100_000_000_i64);
 }
 
 async fn an_inquiry_among_invited_suppliers_goes_to_contract_at_the_lowest_price(backend: Backend) {
@@ -180,6 +188,15 @@ async fn a_single_source_waits_five_working_days_and_opens_with_one_bid(backend:
     assert_eq!(record["outcome"], "opened", "one bid is enough: {record}");
     assert_eq!(record["valid_bids"], 1);
     assert_eq!(record["min_valid_bids"]["value"], 1);
+    // Evaluated, awarded and contracted with the one supplier.
+    let e = Evaluation::drawn(r, vec![supplier]).await;
+    e.through_contract().await;
+    let (_, result) =
+        e.r.app
+            .get(&format!("/api/v1/trades/{}/result", e.r.trade), None)
+            .await;
+    assert_eq!(result["candidates"].as_array().map(Vec::len), Some(1));
+    assert_eq!(result["status"], "contracted", "{result}");
 }
 
 async fn a_competitive_negotiation_runs_a_second_round_among_the_valid_bidders(backend: Backend) {
@@ -249,7 +266,7 @@ async fn a_competitive_negotiation_runs_a_second_round_among_the_valid_bidders(b
     }
     r.open_now().await;
     // The last round is evaluated and awarded as usual.
-    let e = Evaluation::drawn(r, invited).await;
+    let e = Evaluation::drawn(r, invited.into()).await;
     e.through_contract().await;
     let (_, result) =
         e.r.app
