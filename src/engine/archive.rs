@@ -3,10 +3,9 @@
 //! checkpoint, so that `tradehall verify archive` can check the whole of it offline.
 //! For the trading centre and the trade's supervisors; each download is a logged read.
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::{event, Caller, EngineError, Platform, Result};
+use super::{b64, corrupt, event, Caller, EngineError, Platform, Result};
 use crate::crypto::archive::manifest_message;
 use crate::crypto::checkpoint::Checkpoint;
 use crate::crypto::digest::sha256_hex;
@@ -17,14 +16,6 @@ use crate::store::StoreError;
 
 /// Version of the archive layout.
 pub const ARCHIVE_VERSION: u8 = 1;
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> EngineError {
-    EngineError::Store(StoreError::Other(Box::new(e)))
-}
 
 fn json_bytes(value: &Value) -> Result<Vec<u8>> {
     serde_json_canonicalizer::to_vec(value).map_err(corrupt)

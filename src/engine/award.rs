@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{event, seal, Caller, EngineError, Platform, Result};
+use super::{b64, corrupt, event, seal, Caller, EngineError, Platform, Result};
 use crate::domain::clock::rfc3339;
 use crate::domain::evaluation::Candidate;
 use crate::domain::identity::Role;
@@ -141,10 +141,6 @@ fn check_text<'a>(field: &'static str, text: &'a str) -> Result<&'a str> {
     Ok(text)
 }
 
-fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> EngineError {
-    EngineError::Store(StoreError::Other(Box::new(e)))
-}
-
 fn days(
     rule: Option<&crate::domain::rulebook::Rule>,
     default: i64,
@@ -154,7 +150,8 @@ fn days(
 }
 
 impl Platform {
-    fn rules_of(&self, trade: &Trade) -> Rules {
+    /// The rules of a trade's procedure (none if the rulebook lacks it).
+    pub(crate) fn rules_of(&self, trade: &Trade) -> Rules {
         self.rulebook
             .procedure(&trade.terms.kind, &trade.terms.procedure)
             .map(|p| p.rules.clone())
@@ -586,7 +583,7 @@ impl Platform {
                 Ok(serde_json::json!({
                     "expert": s.expert_id,
                     "sheet": serde_json::from_str::<serde_json::Value>(&s.sheet).map_err(corrupt)?,
-                    "signature": super::evaluation::b64(&s.signature),
+                    "signature": b64(&s.signature),
                 }))
             })
             .collect::<Result<Vec<_>>>()?;

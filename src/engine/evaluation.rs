@@ -9,7 +9,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{event, seal, Caller, EngineError, Platform, Result};
+use super::{b64, corrupt, event, seal, Caller, EngineError, Platform, Result};
 use crate::crypto::digest::sha256_hex;
 use crate::crypto::evaluation::{report_message, sheet_message};
 use crate::domain::clock::rfc3339;
@@ -89,18 +89,10 @@ pub struct SignatureView {
     pub signed_at: DateTime<Utc>,
 }
 
-pub(crate) fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 fn decode_signature(value: &str) -> Result<Vec<u8>> {
     base64::engine::general_purpose::STANDARD
         .decode(value.trim())
         .map_err(|_| EngineError::invalid("invalid_field", "signature must be standard base64"))
-}
-
-fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> EngineError {
-    EngineError::Store(StoreError::Other(Box::new(e)))
 }
 
 fn canonical(value: &impl Serialize) -> Result<Vec<u8>> {
@@ -391,11 +383,7 @@ impl Platform {
         }
         let parsed: EvaluationReport = serde_json::from_str(&report.report).map_err(corrupt)?;
         let now = self.clock.now();
-        let rules = self
-            .rulebook
-            .procedure(&trade.terms.kind, &trade.terms.procedure)
-            .map(|p| p.rules.clone())
-            .unwrap_or_default();
+        let rules = self.rules_of(trade);
         let publicity = scaled_days(
             rules
                 .candidate_publicity_days
@@ -478,11 +466,7 @@ impl Platform {
             });
         }
         let ranking = rank(&terms, &bids, &parsed.iter().collect::<Vec<_>>());
-        let rules = self
-            .rulebook
-            .procedure(&trade.terms.kind, &trade.terms.procedure)
-            .map(|p| p.rules.clone())
-            .unwrap_or_default();
+        let rules = self.rules_of(trade);
         let min = rules.min_qualified_bids.as_ref().map_or(1, |r| r.value);
         let max = rules.max_candidates.as_ref().map_or(3, |r| r.value);
         let qualified = ranking.qualified().count();

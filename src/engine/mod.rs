@@ -191,6 +191,17 @@ impl Caller {
     }
 }
 
+/// Standard base64, as the API carries bytes.
+pub(crate) fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Stored data the engine cannot read back (it was written by us, so it is corrupt).
+pub(crate) fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> EngineError {
+    EngineError::Store(crate::store::StoreError::Other(Box::new(e)))
+}
+
 /// Data to be committed now and revealed later: a commitment for the public entry, and the
 /// salt and data for the private table.
 pub(crate) fn seal(name: &'static str, data: Vec<u8>) -> (String, Sealed) {

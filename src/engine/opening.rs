@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
-use super::{event, Caller, EngineError, Platform, Result};
+use super::{b64, event, Caller, EngineError, Platform, Result};
 use crate::crypto::cert::verify_with_certificate;
 use crate::crypto::digest::sha256_hex;
 use crate::crypto::envelope::{self, manifest_signature_message, EnvelopeError};
@@ -44,10 +44,6 @@ pub(super) const RESERVE_STORAGE: &str = "reserve";
 
 /// Window length when the rulebook names none.
 const DEFAULT_WINDOW_MINUTES: i64 = 60;
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 fn unb64(field: &'static str, value: &str) -> Result<Vec<u8>> {
     base64::engine::general_purpose::STANDARD
