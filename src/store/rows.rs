@@ -278,3 +278,15 @@ impl TryFrom<BidRow> for StoredBid {
         })
     }
 }
+
+/// One log node as the aggregated node query returns it: `level,index,hex hash`.
+pub fn log_node(row: &str) -> Option<(crate::domain::merkle::NodeId, crate::domain::merkle::Hash)> {
+    let mut parts = row.split(',');
+    let level = parts.next()?.parse().ok()?;
+    let index = parts.next()?.parse().ok()?;
+    let hash = hex::decode(parts.next()?).ok()?.try_into().ok()?;
+    parts
+        .next()
+        .is_none()
+        .then_some((crate::domain::merkle::NodeId { level, index }, hash))
+}

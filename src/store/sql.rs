@@ -1032,10 +1032,16 @@ macro_rules! impl_store {
                 &self,
                 ids: &[$crate::domain::merkle::NodeId],
             ) -> $crate::store::Result<std::collections::HashMap<$crate::domain::merkle::NodeId, $crate::domain::merkle::Hash>> {
-                use $crate::domain::merkle::NodeId;
-                let mut out = std::collections::HashMap::new();
+                // One row per query: the hashes come back as one aggregated string, so
+                // a proof costs one result hand-off from the driver, not one per node.
+                let aggregate = if <$db as sqlx::Database>::NAME == "PostgreSQL" {
+                    "SELECT string_agg(level || ',' || idx || ',' || encode(hash, 'hex'), ';') FROM log_nodes WHERE "
+                } else {
+                    "SELECT group_concat(level || ',' || idx || ',' || hex(hash), ';') FROM log_nodes WHERE "
+                };
+                let mut out = std::collections::HashMap::with_capacity(ids.len());
                 for chunk in ids.chunks(500) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT level, idx, hash FROM log_nodes WHERE ");
+                    let mut q = sqlx::QueryBuilder::<$db>::new(aggregate);
                     let mut or = q.separated(" OR ");
                     for id in chunk {
                         or.push("(level = ")
@@ -1044,12 +1050,11 @@ macro_rules! impl_store {
                             .push_bind_unseparated(id.index as i64)
                             .push_unseparated(")");
                     }
-                    let rows: Vec<(i32, i64, Vec<u8>)> = q.build_query_as().fetch_all(&self.pool).await?;
-                    for (level, idx, hash) in rows {
-                        let hash: $crate::domain::merkle::Hash = hash
-                            .try_into()
-                            .map_err(|_| $crate::store::StoreError::Other("a stored log node is not 32 bytes".into()))?;
-                        out.insert(NodeId { level: level as u32, index: idx as u64 }, hash);
+                    let (rows,): (Option<String>,) = q.build_query_as().fetch_one(&self.pool).await?;
+                    for row in rows.iter().flat_map(|rows| rows.split(';')) {
+                        let (id, hash) = $crate::store::rows::log_node(row)
+                            .ok_or_else(|| $crate::store::StoreError::Other("a stored log node is malformed".into()))?;
+                        out.insert(id, hash);
                     }
                 }
                 Ok(out)
