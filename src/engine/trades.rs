@@ -54,6 +54,10 @@ pub struct TradeFilter {
     pub kind: Option<String>,
     pub status: Option<String>,
     pub region: Option<crate::domain::region::RegionCode>,
+    /// Published at or after this instant.
+    pub published_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Published before this instant.
+    pub published_to: Option<chrono::DateTime<chrono::Utc>>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
 }
@@ -422,6 +426,8 @@ impl Platform {
             status: filter.status,
             region_prefix: filter.region.as_ref().map(|r| r.prefix().to_owned()),
             include_drafts: officer,
+            published_from: filter.published_from.map(|t| t.timestamp_millis()),
+            published_to: filter.published_to.map(|t| t.timestamp_millis()),
             after: filter.cursor.as_deref().map(decode_cursor).transpose()?,
             limit: limit + 1,
         };

@@ -63,6 +63,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/platform/keys", get(platform_keys))
+        .route("/api/v1/rulebook", get(rulebook))
         .merge(auth::router())
         .merge(trades::router(settings.max_document_bytes))
         .merge(events::router())
@@ -113,6 +114,12 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
 }
 
 /// Readiness: the database answers.
+/// The rulebook in force: every kind, procedure, rule and the article it implements, and
+/// the SHA-256 of the exact text it was loaded from. Public: the rules are the same for all.
+async fn rulebook(State(app): State<AppState>) -> Json<crate::domain::rulebook::Rulebook> {
+    Json(app.platform.rulebook.clone())
+}
+
 async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     match app.platform.store.ping().await {
         Ok(()) => (

@@ -51,6 +51,10 @@ struct ListQuery {
     kind: Option<String>,
     status: Option<String>,
     region: Option<String>,
+    /// RFC 3339: published at or after.
+    from: Option<String>,
+    /// RFC 3339: published before.
+    to: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
 }
@@ -66,10 +70,27 @@ async fn list(
         .map(RegionCode::parse)
         .transpose()
         .map_err(|e| ApiError::request(StatusCode::BAD_REQUEST, "invalid_query", e.to_string()))?;
+    let instant = |name: &str, value: Option<&str>| {
+        value
+            .map(|v| {
+                chrono::DateTime::parse_from_rfc3339(v)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(|e| {
+                        ApiError::request(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_query",
+                            format!("{name} is not an RFC 3339 instant: {e}"),
+                        )
+                    })
+            })
+            .transpose()
+    };
     let filter = TradeFilter {
         kind: q.kind,
         status: q.status,
         region,
+        published_from: instant("from", q.from.as_deref())?,
+        published_to: instant("to", q.to.as_deref())?,
         cursor: q.cursor,
         limit: q.limit,
     };

@@ -112,6 +112,10 @@ pub struct TradeQuery {
     /// Prefix of the 行政区划代码 (see `RegionCode::prefix`).
     pub region_prefix: Option<String>,
     pub include_drafts: bool,
+    /// Published at or after this instant (ms).
+    pub published_from: Option<i64>,
+    /// Published before this instant (ms).
+    pub published_to: Option<i64>,
     /// Continue after this (created_at ms, id).
     pub after: Option<(i64, String)>,
     pub limit: i64,

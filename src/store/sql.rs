@@ -540,6 +540,8 @@ macro_rules! impl_store {
                     " AND ($3 IS NULL OR status = $3)",
                     " AND ($4 IS NULL OR region_code LIKE $4)",
                     " AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6))",
+                    " AND ($8 IS NULL OR published_at >= $8)",
+                    " AND ($9 IS NULL OR published_at < $9)",
                     " ORDER BY created_at DESC, id DESC LIMIT $7"
                 ))
                 .bind(q.include_drafts)
@@ -549,6 +551,8 @@ macro_rules! impl_store {
                 .bind(after_at)
                 .bind(after_id)
                 .bind(q.limit)
+                .bind(q.published_from)
+                .bind(q.published_to)
                 .fetch_all(&self.pool)
                 .await?;
                 let mut trades = Vec::with_capacity(rows.len());

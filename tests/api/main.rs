@@ -5,6 +5,7 @@
 //! `TRADEHALL_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`); each
 //! test creates and drops its own database.
 
+mod browser;
 mod helpers;
 mod openssl_pki;
 
@@ -31,3 +32,4 @@ mod reserve;
 mod sealing;
 mod search;
 mod trades;
+mod web;

@@ -312,6 +312,39 @@ async fn the_public_listing_filters_and_pages(backend: Backend) {
         (status, code(&body)),
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit")
     );
+
+    // Publication dates: `from` included, `to` not.
+    let (_, second) = app.get(&format!("/api/v1/trades/{}", ids[1]), None).await;
+    let published = second["published_at"].as_str().unwrap_or_default();
+    let at = urlencoding(published);
+    let (_, since) = app.get(&format!("/api/v1/trades?from={at}"), None).await;
+    let since: Vec<&Value> = since["trades"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| &t["id"])
+        .collect();
+    assert_eq!(since, [&json!(ids[2]), &json!(ids[1])]);
+    let (_, before) = app.get(&format!("/api/v1/trades?to={at}"), None).await;
+    assert_eq!(before["trades"].as_array().map(Vec::len), Some(1));
+    assert_eq!(before["trades"][0]["id"], json!(ids[0]));
+    let (status, body) = app.get("/api/v1/trades?from=yesterday", None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_query")
+    );
+
+    // The rulebook the filters offer is public.
+    let (status, rulebook) = app.get("/api/v1/rulebook", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rulebook["version"], all["trades"][0]["rulebook_version"]);
+    assert!(rulebook["procedures"].as_array().is_some_and(|p| p
+        .iter()
+        .any(|p| p["kind"] == "construction_tender" && p["procedure"] == "open_tender")));
+}
+
+fn urlencoding(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
 }
 
 async fn bad_input_gets_a_coded_4xx_and_never_a_500(backend: Backend) {

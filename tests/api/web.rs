@@ -1,0 +1,193 @@
+//! The web pages in a real browser (issue 7): the public portal with the result of a
+//! trade taken to contract, and the transparency log explorer verifying a receipt with
+//! WebCrypto. Screenshots land in `target/screenshots/`.
+
+use serde_json::Value;
+
+use crate::browser::Browser;
+use crate::evaluation::Evaluation;
+use crate::helpers::Backend;
+
+crate::on_both_backends!(
+    the_public_portal_finds_a_trade_and_shows_its_result,
+    the_log_explorer_verifies_a_receipt_in_the_browser
+);
+
+fn label(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
+}
+
+async fn the_public_portal_finds_a_trade_and_shows_its_result(backend: Backend) {
+    let e = Evaluation::start(backend, None).await;
+    e.through_contract().await;
+    let app = &e.r.app;
+    let (_, trade) = app
+        .get(&format!("/api/v1/trades/{}", e.r.trade), None)
+        .await;
+    let (_, result) = app
+        .get(&format!("/api/v1/trades/{}/result", e.r.trade), None)
+        .await;
+    let title = trade["title"].as_str().unwrap_or_default().to_owned();
+    let winner = result["award"]["winner"]["organization"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!title.is_empty() && !winner.is_empty(), "{trade} {result}");
+
+    let mut browser = Browser::open(&format!("portal-{}", label(backend))).await;
+    browser.goto(&format!("{}/#/", app.base)).await;
+    browser.wait_text("[data-testid=trade-list]", &title).await;
+    browser
+        .wait_text("[data-testid=server-time]", "北京时间")
+        .await;
+    browser.screenshot("portal").await;
+
+    // Search by words of the title: the query goes into the link and the list.
+    browser.fill("#f-q", "河滩路").await;
+    browser.click("form.filters button[type=submit]").await;
+    let url = browser
+        .client
+        .current_url()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(url.fragment().unwrap_or_default().contains("q="), "{url}");
+    let listed = browser.wait_text("[data-testid=trade-list]", &title).await;
+    assert!(listed.contains("已签约"), "the status is shown: {listed}");
+    // Nothing matches a word that is in no trade.
+    browser.fill("#f-q", "不存在的项目").await;
+    browser.click("form.filters button[type=submit]").await;
+    browser
+        .wait_text("[data-testid=trade-list]", "没有符合条件的交易")
+        .await;
+    browser.fill("#f-q", "河滩路").await;
+    browser.click("form.filters button[type=submit]").await;
+
+    // The trade page: documents with hashes, the opening record, the candidates, the winner.
+    browser
+        .click(&format!("a[href='#/trades/{}']", e.r.trade))
+        .await;
+    browser.wait_text("[data-testid=award]", &winner).await;
+    let opening = browser.wait_text("[data-testid=opening]", "有效").await;
+    for bidder in &e.bidders {
+        let name = bidder.identity["organization"].as_str().unwrap_or_default();
+        assert!(opening.contains(name), "{name} in {opening}");
+    }
+    let result_text = browser.wait_text("[data-testid=result]", &winner).await;
+    assert!(result_text.contains("中标候选人"), "{result_text}");
+    let documents = browser
+        .wait_text("[data-testid=documents]", "SHA-256")
+        .await;
+    let sha = trade["documents"][0]["sha256"].as_str().unwrap_or_default();
+    assert!(!sha.is_empty() && documents.contains(sha), "{documents}");
+    browser
+        .wait_text("[data-testid=trade-status]", "已签约")
+        .await;
+    browser.screenshot("trade").await;
+
+    // English on request; the choice is remembered.
+    browser.click("button.lang").await;
+    browser
+        .wait_text("[data-testid=result]", "Candidates")
+        .await;
+    browser
+        .wait_text("[data-testid=trade-status]", "Contracted")
+        .await;
+    browser.screenshot("trade-en").await;
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    browser
+        .wait_text("[data-testid=result]", "Candidates")
+        .await;
+
+    // A phone-width screen: the page reflows instead of scrolling sideways.
+    browser.set_size(390, 844).await;
+    let fits = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fits, Value::Bool(true), "the page is wider than a phone");
+    browser.screenshot("trade-phone").await;
+    browser.finish().await;
+}
+
+async fn the_log_explorer_verifies_a_receipt_in_the_browser(backend: Backend) {
+    let r = crate::opening::round(backend).await;
+    let bidder = r.app.user("bidder").await;
+    let receipt = r.bid(&bidder, 9_870_000_001).await;
+    let index = receipt["log_index"].as_i64().unwrap_or_default();
+
+    let mut browser = Browser::open(&format!("log-{}", label(backend))).await;
+    browser.goto(&format!("{}/#/log", r.app.base)).await;
+    let (_, keys) = r.app.get("/api/v1/platform/keys", None).await;
+    let key_id = keys["keys"][0]["key_id"].as_str().unwrap_or_default();
+    browser
+        .wait_text("[data-testid=checkpoint]", "签名有效")
+        .await;
+    browser.wait_text("[data-testid=checkpoint]", key_id).await;
+    browser.wait_text("[data-testid=witness]", "首次看到").await;
+
+    // The log grows; this browser checks the new checkpoint is consistent with the old.
+    let _ = r.app.user("bidder").await;
+    browser.click("[data-testid=checkpoint] h2 button").await;
+    browser.wait_text("[data-testid=witness]", "一致").await;
+
+    // A pasted receipt verifies.
+    browser.paste("#receipt-text", &receipt.to_string()).await;
+    browser.click("#h-receipt ~ form button[type=submit]").await;
+    let ok = browser
+        .wait_text("[data-testid=receipt-outcome]", "回执有效")
+        .await;
+    assert!(ok.contains(&format!("条目 {index}")), "{ok}");
+    browser.screenshot("receipt-verified").await;
+
+    // A receipt with a changed proof does not, and the page says which check failed.
+    let mut forged = receipt.clone();
+    forged["inclusion"]["proof"][0] = Value::String(hex::encode([7u8; 32]));
+    browser.paste("#receipt-text", &forged.to_string()).await;
+    browser.click("#h-receipt ~ form button[type=submit]").await;
+    browser
+        .wait_text("[data-testid=receipt-outcome]", "包含证明无效")
+        .await;
+    // Nor one whose signed fields were changed.
+    let mut later = receipt.clone();
+    later["received_at"] = Value::String("2026-11-27T01:00:00.000Z".into());
+    browser.paste("#receipt-text", &later.to_string()).await;
+    browser.click("#h-receipt ~ form button[type=submit]").await;
+    browser
+        .wait_text("[data-testid=receipt-outcome]", "回执签名无效")
+        .await;
+    browser.screenshot("receipt-forged").await;
+
+    // A receipt file chosen from disk verifies too.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = crate::helpers::write(dir.path(), "receipt.json", receipt.to_string().as_bytes());
+    browser
+        .find("#receipt-file")
+        .await
+        .send_keys(&path.display().to_string())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    browser
+        .wait_text("[data-testid=receipt-outcome]", "回执有效")
+        .await;
+
+    // The receipt's entry, looked up and its inclusion checked.
+    browser.fill("#entry-index", &index.to_string()).await;
+    browser.click("#h-entry ~ form button[type=submit]").await;
+    let entry = browser
+        .wait_text("[data-testid=entry]", "bid.received")
+        .await;
+    assert!(entry.contains("✓"), "{entry}");
+    browser.screenshot("entry").await;
+    browser.finish().await;
+}

@@ -1,0 +1,28 @@
+// The published rulebook (GET /api/v1/rulebook): the kinds of trade and their procedures,
+// fetched once per page load.
+import { api } from './api.js';
+
+let loaded = null;
+
+/** `{version, sha256, kinds: [{id, name, procedures: [{id, name, engine}]}]}`. */
+export function rulebook() {
+  loaded ??= api('/api/v1/rulebook').then((book) => {
+    const kinds = new Map();
+    for (const p of book.procedures) {
+      if (!kinds.has(p.kind)) kinds.set(p.kind, { id: p.kind, name: p.kind_name, procedures: [] });
+      kinds.get(p.kind).procedures.push({ id: p.procedure, name: p.procedure_name, engine: p.engine });
+    }
+    return { version: book.version, sha256: book.sha256, kinds: [...kinds.values()] };
+  });
+  loaded.catch(() => {
+    loaded = null;
+  });
+  return loaded;
+}
+
+/** "kind · procedure" in the rulebook's words, or the ids while it loads. */
+export function procedureName(kinds, kind, procedure) {
+  const k = kinds.find((x) => x.id === kind);
+  const p = k?.procedures.find((x) => x.id === procedure);
+  return `${k?.name ?? kind} · ${p?.name ?? procedure}`;
+}
