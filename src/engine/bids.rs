@@ -337,6 +337,34 @@ impl Platform {
                     code: "bid_not_found",
                     what: "bid",
                 })?;
+        self.receipt_of(&bid).await
+    }
+
+    /// The caller's active bids on every trade (at most [`MY_BIDS_LIMIT`], newest first),
+    /// each with its trade and its receipt: the bidder workspace.
+    pub async fn my_bids(&self, caller: &Caller) -> Result<Vec<MyBid>> {
+        let bidder = caller.require(Role::Bidder)?;
+        let bids = self.store.bids_of(&bidder.id, MY_BIDS_LIMIT).await?;
+        let now = self.clock.now();
+        let mut out = Vec::with_capacity(bids.len());
+        for bid in bids {
+            let trade = self.store.trade(&bid.trade_id).await?.ok_or_else(|| {
+                EngineError::Store(StoreError::Other("a bid's trade is missing".into()))
+            })?;
+            out.push(MyBid {
+                trade_id: trade.id.clone(),
+                title: trade.terms.title.clone(),
+                phase: trade.phase(now),
+                bid_deadline: rfc3339(trade.terms.bid_deadline),
+                receipt: self.receipt_of(&bid).await?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A stored bid's receipt, with its inclusion proof in a signed checkpoint.
+    async fn receipt_of(&self, bid: &StoredBid) -> Result<Receipt> {
+        let trade_id = bid.trade_id.as_str();
         let mut receipt = Receipt::issue(
             &self.platform_key,
             trade_id,
@@ -357,4 +385,17 @@ impl Platform {
         receipt.inclusion = Some(self.receipt_inclusion(bid.seq, &entry.entry).await?);
         Ok(receipt)
     }
+}
+
+/// Most bids the workspace lists.
+pub const MY_BIDS_LIMIT: i64 = 200;
+
+/// One of the caller's bids, with its trade and its receipt.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MyBid {
+    pub trade_id: String,
+    pub title: String,
+    pub phase: &'static str,
+    pub bid_deadline: String,
+    pub receipt: Receipt,
 }

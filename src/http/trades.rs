@@ -38,6 +38,7 @@ pub fn router(max_document_bytes: usize) -> Router<AppState> {
                 .get(my_bid)
                 .layer(DefaultBodyLimit::disable()),
         )
+        .route("/api/v1/bids/mine", get(my_bids))
         .route("/api/v1/trades/{id}/clarifications", post(ask))
         .route(
             "/api/v1/trades/{id}/clarifications/{cid}/answer",
@@ -329,6 +330,12 @@ async fn withdraw_bid(
 ) -> Result<StatusCode> {
     app.platform.withdraw_bid(&caller, &id.to_string()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The bidder workspace: the caller's active bids with their trades and receipts.
+async fn my_bids(State(app): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>> {
+    let bids = app.platform.my_bids(&caller).await?;
+    Ok(Json(serde_json::json!({ "bids": bids })))
 }
 
 async fn my_bid(

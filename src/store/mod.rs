@@ -254,6 +254,8 @@ pub trait Store:
 
     /// A trade's active bids (one per bidder), in log order.
     async fn active_bids(&self, trade_id: &str) -> Result<Vec<StoredBid>>;
+    /// A bidder's active bids on every trade, newest first, at most `limit`.
+    async fn bids_of(&self, bidder_id: &str, limit: i64) -> Result<Vec<StoredBid>>;
     /// The end of the trade's opening window, if a supervisor extended it.
     async fn opening_extension(&self, trade_id: &str) -> Result<Option<DateTime<Utc>>>;
     /// Sets the end of the opening window (a supervisor's logged extension).

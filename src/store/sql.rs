@@ -916,6 +916,22 @@ macro_rules! impl_store {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn bids_of(
+                &self,
+                bidder_id: &str,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::domain::trade::StoredBid>> {
+                let rows: Vec<$crate::store::rows::BidRow> = sqlx::query_as(concat!(
+                    $crate::store::sql::BID_SELECT!(),
+                    " WHERE bidder_id = $1 AND status = 'active' ORDER BY seq DESC LIMIT $2"
+                ))
+                .bind(bidder_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
             async fn active_bids(
                 &self,
                 trade_id: &str,

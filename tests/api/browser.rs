@@ -86,6 +86,8 @@ pub struct Browser {
     shots: u32,
     /// Console messages read so far (reading clears chromedriver's buffer).
     console: Vec<Value>,
+    /// Console errors the test causes on purpose (a refused request logs one).
+    expected: Vec<String>,
 }
 
 impl Drop for Browser {
@@ -138,6 +140,7 @@ impl Browser {
                         name: name.to_owned(),
                         shots: 0,
                         console: Vec::new(),
+                        expected: Vec::new(),
                     };
                 }
                 Err(e) => last = Some(e),
@@ -208,6 +211,16 @@ impl Browser {
             .unwrap_or_else(|e| panic!("paste into {css}: {e}"));
     }
 
+    /// Chooses the file at `path` in the file input `css`.
+    pub async fn choose_file(&self, css: &str, path: &str) {
+        let input = self.find(css).await;
+        input.clear().await.unwrap_or_else(|e| panic!("{e}"));
+        input
+            .send_keys(path)
+            .await
+            .unwrap_or_else(|e| panic!("choose {path} in {css}: {e}"));
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css)
             .await
@@ -254,10 +267,26 @@ impl Browser {
             .collect()
     }
 
-    /// Ends the test: no console errors on any page it visited.
+    /// Declares a console error the test provokes on purpose: Chromium logs every
+    /// refused request (a 401 for a wrong key) as one. It must then appear.
+    pub fn expect_console_error(&mut self, containing: &str) {
+        self.expected.push(containing.to_owned());
+    }
+
+    /// Ends the test: no console errors on any page it visited but the expected ones.
     pub async fn finish(mut self) {
         let errors = self.console_errors().await;
-        assert!(errors.is_empty(), "console errors: {errors:#?}");
+        for expected in &self.expected {
+            assert!(
+                errors.iter().any(|e| e.contains(expected.as_str())),
+                "the expected console error {expected:?} did not appear: {errors:#?}"
+            );
+        }
+        let unexpected: Vec<&String> = errors
+            .iter()
+            .filter(|e| !self.expected.iter().any(|x| e.contains(x.as_str())))
+            .collect();
+        assert!(unexpected.is_empty(), "console errors: {unexpected:#?}");
         let client = self.client.clone();
         let _ = client.close().await;
     }

@@ -10,7 +10,8 @@ use crate::helpers::Backend;
 
 crate::on_both_backends!(
     the_public_portal_finds_a_trade_and_shows_its_result,
-    the_log_explorer_verifies_a_receipt_in_the_browser
+    the_log_explorer_verifies_a_receipt_in_the_browser,
+    a_bidder_signs_in_with_a_certificate_and_checks_its_receipts
 );
 
 fn label(backend: Backend) -> &'static str {
@@ -189,5 +190,100 @@ async fn the_log_explorer_verifies_a_receipt_in_the_browser(backend: Backend) {
         .await;
     assert!(entry.contains("✓"), "{entry}");
     browser.screenshot("entry").await;
+    browser.finish().await;
+}
+
+/// PEM of DER bytes, 64 characters a line.
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+async fn a_bidder_signs_in_with_a_certificate_and_checks_its_receipts(backend: Backend) {
+    let r = crate::opening::round(backend).await;
+    let bidder = r.app.user("bidder").await;
+    let other = r.app.user("bidder").await;
+    let receipt = r.bid(&bidder, 9_870_000_001).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let write = |name: &str, text: &str| {
+        crate::helpers::write(dir.path(), name, text.as_bytes())
+            .display()
+            .to_string()
+    };
+    let cert = write("cert.pem", &bidder.cert_pem);
+    let key = write("key.pem", &pem("PRIVATE KEY", &bidder.key_pkcs8));
+    let wrong_key = write("other-key.pem", &pem("PRIVATE KEY", &other.key_pkcs8));
+    let not_a_key = write("notes.txt", "not a key");
+    let organization = bidder.identity["organization"].as_str().unwrap_or_default();
+
+    let mut browser = Browser::open(&format!("signin-{}", label(backend))).await;
+    browser.goto(&format!("{}/#/signin", r.app.base)).await;
+    // Another organisation's key does not sign for this certificate: the server refuses.
+    browser.choose_file("#signin-cert", &cert).await;
+    browser.choose_file("#signin-key", &wrong_key).await;
+    browser
+        .click("[data-testid=signin] button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=signin-error]", "signature_invalid")
+        .await;
+    browser.expect_console_error(
+        "/api/v1/auth/login - Failed to load resource: the server responded with a status of 401",
+    );
+    // A file that is no key is refused in the browser, before anything is sent.
+    browser.choose_file("#signin-key", &not_a_key).await;
+    browser
+        .click("[data-testid=signin] button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=signin-error]", "PKCS#8")
+        .await;
+    browser.screenshot("refused").await;
+
+    browser.choose_file("#signin-key", &key).await;
+    browser
+        .click("[data-testid=signin] button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=signed-in]", organization)
+        .await;
+    let identity = browser.wait_text("[data-testid=identity]", "投标人").await;
+    assert!(
+        identity.contains(bidder.identity["usci"].as_str().unwrap_or_default()),
+        "{identity}"
+    );
+    let bids = browser
+        .wait_text("[data-testid=my-bids]", &receipt["log_index"].to_string())
+        .await;
+    assert!(bids.contains("河滩路改造工程施工招标"), "{bids}");
+    browser.click("[data-testid=my-bids] td button").await;
+    browser.wait_text("[data-testid=my-bids]", "回执有效").await;
+    browser.screenshot("workspace").await;
+
+    // Only the bidder's own bids are listed, and only to a signed-in bidder.
+    let (_, theirs) = r.app.get("/api/v1/bids/mine", Some(&other.token)).await;
+    assert_eq!(theirs["bids"], serde_json::json!([]), "{theirs}");
+    let (status, _) = r.app.get("/api/v1/bids/mine", None).await;
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
+
+    // From the workspace to the trade, still open for bids: nothing about any bid shows.
+    browser.click("[data-testid=my-bids] td a").await;
+    browser
+        .wait_text("[data-testid=trade-status]", "投标中")
+        .await;
+    browser.wait_text("[data-testid=opening]", "尚未开标").await;
+
+    // The session lasts for the tab; signing out ends it.
+    browser.click("[data-testid=signed-in] button").await;
+    browser.wait_text("header.top", "登录").await;
     browser.finish().await;
 }

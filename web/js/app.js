@@ -9,11 +9,16 @@ import { syncClock, serverNow, isDemo } from './api.js';
 import { Portal } from './pages/portal.js';
 import { TradePage } from './pages/trade.js';
 import { LogExplorer } from './pages/log.js';
+import { SignIn } from './pages/signin.js';
+import { Workspace } from './pages/workspace.js';
+import { currentSession, onSessionChange, signOut } from './session.js';
 
 const ROUTES = [
   { path: /^\/$/, nav: 'portal', page: (_, params) => html`<${Portal} params=${params} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})$/, nav: 'portal', page: (m) => html`<${TradePage} id=${m[1]} />` },
   { path: /^\/log$/, nav: 'log', page: (_, params) => html`<${LogExplorer} params=${params} />` },
+  { path: /^\/signin$/, nav: 'signin', page: (_, params) => html`<${SignIn} params=${params} />` },
+  { path: /^\/workspace$/, nav: 'workspace', page: () => html`<${Workspace} />` },
 ];
 
 /** The hash route: its path and its query parameters. */
@@ -60,6 +65,8 @@ function App() {
   const [route, setRoute] = useState(currentRoute());
   const [, setLanguage] = useState(lang());
   const [error, setError] = useState(null);
+  const [session, setSession] = useState(currentSession());
+  useEffect(() => onSessionChange(setSession), []);
   showError = (e) => setError(e instanceof Error ? e : new Error(String(e)));
 
   useEffect(() => {
@@ -92,8 +99,12 @@ function App() {
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>${t('app.skip')}</a>
     <header class="top">
       <a class="brand" href="#/">${t('app.title')}</a>
-      <nav aria-label=${t('nav.label')}>${navLink('portal', '#/')}${navLink('log', '#/log')}</nav>
+      <nav aria-label=${t('nav.label')}>${navLink('portal', '#/')}${navLink('log', '#/log')}${session ? navLink('workspace', '#/workspace') : null}</nav>
       <${ServerClock} />
+      ${session
+        ? html`<div class="who" data-testid="signed-in"><span>${session.identity.organization}</span>
+            <button type="button" class="lang" onClick=${() => { signOut(); navigate('/'); }}>${t('nav.signout')}</button></div>`
+        : html`<a class="signin" href="#/signin">${t('nav.signin')}</a>`}
       <button type="button" class="lang" lang=${lang() === 'zh-CN' ? 'en' : 'zh-CN'} aria-label=${t('lang.switch_label')} onClick=${switchLanguage}>${t('lang.switch')}</button>
     </header>
     ${error

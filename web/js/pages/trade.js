@@ -8,6 +8,8 @@ import { t, statusName, formatInstant, formatMoney, formatBytes } from '../i18n.
 import { rulebook, procedureName } from '../rulebook.js';
 import { reportError } from '../app.js';
 
+const RESULT_STATUSES = ['publicity', 'awarded', 'contracted'];
+
 /** GET that answers `null` for the documented 404 of something that does not exist yet. */
 const optional = (path, code) =>
   api(path).catch((e) => {
@@ -163,8 +165,9 @@ export function TradePage({ id }) {
       const trade = await api(`/api/v1/trades/${id}`);
       const [opening, result, sale] = await Promise.all([
         trade.live ? null : optional(`/api/v1/trades/${id}/opening`, 'trade_not_found'),
-        trade.live ? null : optional(`/api/v1/trades/${id}/result`, 'result_not_found'),
-        trade.live ? optional(`/api/v1/trades/${id}/sale`, 'sale_not_found') : null,
+        // The result exists from the candidates' publicity on; asking earlier is a 404.
+        !trade.live && RESULT_STATUSES.includes(trade.status) ? optional(`/api/v1/trades/${id}/result`, 'result_not_found') : null,
+        trade.live ? api(`/api/v1/trades/${id}/sale`) : null,
       ]);
       if (ctl.live) setState({ trade, opening, result, sale });
     })().catch((e) => ctl.live && setError(e));

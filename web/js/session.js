@@ -1,0 +1,106 @@
+// Sign-in with an X.509 certificate whose private key never leaves the browser: the PKCS#8
+// key file is imported into WebCrypto as a non-extractable key and signs the login
+// challenge (docs/api.md, "What is signed"). The signature goes to the server as WebCrypto
+// makes it: ECDSA as fixed-width r‖s, Ed25519 as its 64 bytes, standard base64.
+import { api, serverNow } from './api.js';
+
+const SESSION_KEY = 'tradehall.session';
+const utf8 = new TextEncoder();
+
+/** A sign-in step that failed on this side; `code` names it for the page. */
+export class SignInError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** The DER bytes of the first PEM block labelled `label` in `text` (other lines ignored). */
+export function pemBlock(text, label) {
+  const match = new RegExp(`-----BEGIN ${label}-----([^-]+)-----END ${label}-----`).exec(text);
+  if (!match) return null;
+  const b64 = match[1].replace(/\s+/g, '');
+  try {
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
+
+const ALGORITHMS = [
+  { import: { name: 'ECDSA', namedCurve: 'P-256' }, sign: { name: 'ECDSA', hash: 'SHA-256' } },
+  { import: { name: 'ECDSA', namedCurve: 'P-384' }, sign: { name: 'ECDSA', hash: 'SHA-384' } },
+  { import: { name: 'Ed25519' }, sign: { name: 'Ed25519' } },
+];
+
+/**
+ * Imports a PKCS#8 private key (PEM) as a non-extractable signing key. Returns
+ * `{key, sign}`; `sign(bytes)` gives the raw signature WebCrypto makes.
+ */
+export async function importPrivateKey(pem) {
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(pem)) {
+    throw new SignInError('key_encrypted', 'passphrase-protected key files cannot be used in the browser');
+  }
+  const der = pemBlock(pem, 'PRIVATE KEY');
+  if (!der) throw new SignInError('key_malformed', 'not a PKCS#8 private key (-----BEGIN PRIVATE KEY-----)');
+  for (const algorithm of ALGORITHMS) {
+    try {
+      const key = await crypto.subtle.importKey('pkcs8', der, algorithm.import, false, ['sign']);
+      return { key, sign: async (bytes) => new Uint8Array(await crypto.subtle.sign(algorithm.sign, key, bytes)) };
+    } catch {
+      // Not this algorithm; try the next.
+    }
+  }
+  throw new SignInError('key_unsupported', 'the key is not ECDSA P-256, P-384 or Ed25519');
+}
+
+const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
+
+// The signing key of this tab's session, for actions that need the user's signature.
+let signer = null;
+export const sessionSigner = () => signer;
+
+/** Signs in: challenge, signature in the browser, login. Keeps the session for this tab. */
+export async function signIn(certificatePem, keyPem) {
+  if (!pemBlock(certificatePem, 'CERTIFICATE')) {
+    throw new SignInError('certificate_malformed', 'not a PEM certificate (-----BEGIN CERTIFICATE-----)');
+  }
+  const imported = await importPrivateKey(keyPem);
+  const challenge = await api('/api/v1/auth/challenge', { method: 'POST' });
+  const message = challenge.sign.replace('<purpose>', 'login');
+  const signature = await imported.sign(utf8.encode(message));
+  const login = await api('/api/v1/auth/login', {
+    method: 'POST',
+    body: { certificate_chain: certificatePem, nonce: challenge.nonce, signature: base64(signature) },
+  });
+  signer = imported;
+  const session = { token: login.token, expires_at: login.expires_at, identity: login.identity };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  notify();
+  return session;
+}
+
+/** This tab's session, if it has one that has not expired. */
+export function currentSession() {
+  try {
+    const session = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null');
+    if (session && new Date(session.expires_at) > serverNow()) return session;
+  } catch {
+    // A damaged entry is no session.
+  }
+  return null;
+}
+
+export function signOut() {
+  sessionStorage.removeItem(SESSION_KEY);
+  signer = null;
+  notify();
+}
+
+// The header follows sign-in and sign-out.
+const listeners = new Set();
+export const onSessionChange = (listener) => {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+};
+const notify = () => listeners.forEach((l) => l(currentSession()));
