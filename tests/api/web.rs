@@ -11,7 +11,8 @@ use crate::helpers::Backend;
 crate::on_both_backends!(
     the_public_portal_finds_a_trade_and_shows_its_result,
     the_log_explorer_verifies_a_receipt_in_the_browser,
-    a_bidder_signs_in_with_a_certificate_and_checks_its_receipts
+    a_bidder_signs_in_with_a_certificate_and_checks_its_receipts,
+    a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli
 );
 
 fn label(backend: Backend) -> &'static str {
@@ -285,5 +286,154 @@ async fn a_bidder_signs_in_with_a_certificate_and_checks_its_receipts(backend: B
     // The session lasts for the tab; signing out ends it.
     browser.click("[data-testid=signed-in] button").await;
     browser.wait_text("header.top", "登录").await;
+    browser.finish().await;
+}
+
+/// Signs `user` in through the sign-in page with key files written to `dir`.
+async fn sign_in(
+    browser: &Browser,
+    base: &str,
+    user: &crate::helpers::User,
+    dir: &std::path::Path,
+) {
+    let cert = crate::helpers::write(dir, "browser-cert.pem", user.cert_pem.as_bytes());
+    let key = crate::helpers::write(
+        dir,
+        "browser-key.pem",
+        pem("PRIVATE KEY", &user.key_pkcs8).as_bytes(),
+    );
+    browser.goto(&format!("{base}/#/signin")).await;
+    browser
+        .choose_file("#signin-cert", &cert.display().to_string())
+        .await;
+    browser
+        .choose_file("#signin-key", &key.display().to_string())
+        .await;
+    browser
+        .click("[data-testid=signin] button[type=submit]")
+        .await;
+    let organization = user.identity["organization"].as_str().unwrap_or_default();
+    browser
+        .wait_text("[data-testid=signed-in]", organization)
+        .await;
+}
+
+/// `tradehall bid seal` then `tradehall bid submit`, as a bidder does on its own machine.
+async fn cli_bid(
+    r: &crate::opening::Round,
+    bidder: &crate::helpers::User,
+    yuan: &str,
+    dir: &std::path::Path,
+) {
+    let name = bidder.id();
+    let cert = crate::helpers::write(dir, &format!("{name}.pem"), bidder.cert_pem.as_bytes());
+    let key = crate::helpers::write(dir, &format!("{name}.der"), &bidder.key_pkcs8);
+    let out = dir.join(format!("{name}.sealed"));
+    let who = |args: &[&str]| -> Vec<std::ffi::OsString> {
+        let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        all.extend([
+            "--cert".into(),
+            cert.clone().into_os_string(),
+            "--key".into(),
+            key.clone().into_os_string(),
+        ]);
+        all.extend(["--server".into(), r.app.base.clone().into()]);
+        all
+    };
+    let out_text = out.display().to_string();
+    for args in [
+        who(&[
+            "bid", "seal", "--trade", &r.trade, "--price", yuan, "--lot", "1", "--out", &out_text,
+        ]),
+        who(&["bid", "submit", &out_text]),
+    ] {
+        let run = crate::helpers::run_cli(args).await;
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+}
+
+async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: Backend) {
+    let r = crate::opening::round(backend).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let by_cli = [r.app.user("bidder").await, r.app.user("bidder").await];
+    cli_bid(&r, &by_cli[0], "96,500,000.02", dir.path()).await;
+    cli_bid(&r, &by_cli[1], "99,900,000.03", dir.path()).await;
+
+    // The third bidder seals in the browser, with an attachment.
+    let bidder = r.app.user("bidder").await;
+    let mut browser = Browser::open(&format!("seal-{}", label(backend))).await;
+    sign_in(&browser, &r.app.base, &bidder, dir.path()).await;
+    browser
+        .goto(&format!("{}/#/trades/{}", r.app.base, r.trade))
+        .await;
+    browser.click("[data-testid=bid-link]").await;
+    browser.find("[data-testid=countdown]").await;
+    let attachment = crate::helpers::write(dir.path(), "技术标.pdf", &vec![0x25; 150_000]);
+    browser.fill("#bid-price", "98700000.01").await;
+    browser
+        .choose_file("#bid-files", &attachment.display().to_string())
+        .await;
+    browser.screenshot("bid-form").await;
+    browser
+        .click("[data-testid=bid-form] button[type=submit]")
+        .await;
+    let receipt = browser.wait_text("[data-testid=bid-receipt]", "✓").await;
+    browser.screenshot("bid-receipt").await;
+    let (status, stored) = r
+        .app
+        .get(
+            &format!("/api/v1/trades/{}/bid", r.trade),
+            Some(&bidder.token),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{stored}");
+    assert!(
+        receipt.contains(stored["envelope_sha256"].as_str().unwrap_or("-")),
+        "the page shows the stored envelope's hash: {receipt}"
+    );
+
+    // The opening treats it like the others: valid, at the price typed, with the file.
+    r.open_now().await;
+    let (_, opening) = r
+        .app
+        .get(&format!("/api/v1/trades/{}/opening", r.trade), None)
+        .await;
+    let record = &opening["opening"]["record"];
+    assert_eq!(record["outcome"], "opened", "{record}");
+    assert_eq!(record["valid_bids"], 3, "{record}");
+    let mine = record["bids"]
+        .as_array()
+        .and_then(|bids| {
+            bids.iter()
+                .find(|b| b["organization"]["name"] == bidder.identity["organization"])
+        })
+        .unwrap_or_else(|| panic!("the browser's bid is in the record: {record}"));
+    assert_eq!(mine["valid"], true, "{mine}");
+    assert_eq!(mine["price"], 9_870_000_001_i64);
+    assert_eq!(mine["lots"], serde_json::json!(["1", "2"]));
+    assert_eq!(mine["files"][0]["name"], "技术标.pdf");
+    assert_eq!(mine["files"][0]["size"], 150_000);
+    assert_eq!(
+        mine["files"][0]["sha256"],
+        tradehall::crypto::digest::sha256_hex(&vec![0x25; 150_000])
+    );
+    assert!(
+        mine["machine"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("browser-sha256:")),
+        "{mine}"
+    );
+
+    browser
+        .goto(&format!("{}/#/trades/{}", r.app.base, r.trade))
+        .await;
+    browser
+        .wait_text("[data-testid=opening]", "98,700,000.01")
+        .await;
+    browser.screenshot("opened").await;
     browser.finish().await;
 }

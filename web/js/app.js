@@ -11,11 +11,13 @@ import { TradePage } from './pages/trade.js';
 import { LogExplorer } from './pages/log.js';
 import { SignIn } from './pages/signin.js';
 import { Workspace } from './pages/workspace.js';
+import { BidPage } from './pages/bid.js';
 import { currentSession, onSessionChange, signOut } from './session.js';
 
 const ROUTES = [
   { path: /^\/$/, nav: 'portal', page: (_, params) => html`<${Portal} params=${params} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})$/, nav: 'portal', page: (m) => html`<${TradePage} id=${m[1]} />` },
+  { path: /^\/trades\/([0-9a-fA-F-]{36})\/bid$/, nav: 'portal', page: (m) => html`<${BidPage} id=${m[1]} />` },
   { path: /^\/log$/, nav: 'log', page: (_, params) => html`<${LogExplorer} params=${params} />` },
   { path: /^\/signin$/, nav: 'signin', page: (_, params) => html`<${SignIn} params=${params} />` },
   { path: /^\/workspace$/, nav: 'workspace', page: () => html`<${Workspace} />` },

@@ -46,7 +46,7 @@ export async function importPrivateKey(pem) {
   for (const algorithm of ALGORITHMS) {
     try {
       const key = await crypto.subtle.importKey('pkcs8', der, algorithm.import, false, ['sign']);
-      return { key, sign: async (bytes) => new Uint8Array(await crypto.subtle.sign(algorithm.sign, key, bytes)) };
+      return { key, curve: algorithm.import.namedCurve ?? algorithm.import.name, sign: async (bytes) => new Uint8Array(await crypto.subtle.sign(algorithm.sign, key, bytes)) };
     } catch {
       // Not this algorithm; try the next.
     }
@@ -74,7 +74,8 @@ export async function signIn(certificatePem, keyPem) {
     body: { certificate_chain: certificatePem, nonce: challenge.nonce, signature: base64(signature) },
   });
   signer = imported;
-  const session = { token: login.token, expires_at: login.expires_at, identity: login.identity };
+  // The certificate is public; kept so the tab can seal bids without asking for it again.
+  const session = { token: login.token, expires_at: login.expires_at, identity: login.identity, certificate: certificatePem };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
   notify();
   return session;

@@ -7,6 +7,7 @@ import { api, query, ApiError } from '../api.js';
 import { t, statusName, formatInstant, formatMoney, formatBytes } from '../i18n.js';
 import { rulebook, procedureName } from '../rulebook.js';
 import { reportError } from '../app.js';
+import { currentSession } from '../session.js';
 
 const RESULT_STATUSES = ['publicity', 'awarded', 'contracted'];
 
@@ -185,7 +186,10 @@ export function TradePage({ id }) {
     <p><a href="#/">← ${t('trade.back')}</a></p>
     <h1>${trade.title} ${trade.demo ? html`<span class="badge demo">DEMO</span>` : null}</h1>
     <p><span class=${`status s-${phase}`} data-testid="trade-status">${statusName(phase)}</span>
-      <span class="muted"> · ${procedureName(kinds, trade.kind, trade.procedure)}</span></p>
+      <span class="muted"> · ${procedureName(kinds, trade.kind, trade.procedure)}</span>
+      ${phase === 'bidding' && currentSession()?.identity.role === 'bidder'
+        ? html` <a class="button primary" href=${`#/trades/${trade.id}/bid`} data-testid="bid-link">${t('bid.link')}</a>`
+        : null}</p>
     <section aria-labelledby="h-ann">
       <h2 id="h-ann">${t('trade.announcement')}</h2>
       <dl class="facts">
