@@ -396,8 +396,45 @@ async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: 
         "the page shows the stored envelope's hash: {receipt}"
     );
 
+    // The opening hall, watched from before the deadline to the reveal.
+    browser
+        .goto(&format!("{}/#/trades/{}/opening", r.app.base, r.trade))
+        .await;
+    browser.find("[data-testid=hall-countdown]").await;
+    let before = browser.wait_text("[data-testid=hall]", "开标大厅").await;
+    for b in by_cli.iter().chain([&bidder]) {
+        let name = b.identity["organization"].as_str().unwrap_or("-");
+        assert!(
+            !before.contains(name),
+            "nothing about a bid before the deadline: {before}"
+        );
+    }
+    browser.screenshot("hall-before").await;
+    r.app.clock.set(r.deadline);
+    browser
+        .wait_text("[data-testid=progress]", "已有 0 位")
+        .await;
+    let (status, body) = r.contribute(0).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    browser
+        .wait_text("[data-testid=progress]", "已有 1 位")
+        .await;
+    browser.screenshot("hall-progress").await;
+    let (status, body) = r.contribute(1).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let reveal = browser
+        .wait_text("[data-testid=reveal]", "98,700,000.01")
+        .await;
+    for (b, price) in by_cli.iter().zip(["96,500,000.02", "99,900,000.03"]) {
+        let name = b.identity["organization"].as_str().unwrap_or("-");
+        assert!(reveal.contains(name) && reveal.contains(price), "{reveal}");
+    }
+    browser
+        .wait_text("[data-testid=record-check]", "开标记录签名有效")
+        .await;
+    browser.screenshot("hall-reveal").await;
+
     // The opening treats it like the others: valid, at the price typed, with the file.
-    r.open_now().await;
     let (_, opening) = r
         .app
         .get(&format!("/api/v1/trades/{}/opening", r.trade), None)

@@ -44,11 +44,16 @@ export function query(params) {
 let offsetMs = 0;
 let demoMode = false;
 
+/** Takes the server's time from an answer sent at `sent` and received at `received`. */
+export function noteServerTime(serverTime, sent, received) {
+  const at = new Date(serverTime).getTime();
+  if (!Number.isNaN(at)) offsetMs = at - (sent + received) / 2;
+}
+
 export async function syncClock() {
   const sent = Date.now();
   const health = await api('/healthz');
-  const received = Date.now();
-  offsetMs = new Date(health.server_time).getTime() - (sent + received) / 2;
+  noteServerTime(health.server_time, sent, Date.now());
   demoMode = Boolean(health.demo_mode);
   return health;
 }

@@ -12,12 +12,14 @@ import { LogExplorer } from './pages/log.js';
 import { SignIn } from './pages/signin.js';
 import { Workspace } from './pages/workspace.js';
 import { BidPage } from './pages/bid.js';
+import { OpeningHall } from './pages/opening.js';
 import { currentSession, onSessionChange, signOut } from './session.js';
 
 const ROUTES = [
   { path: /^\/$/, nav: 'portal', page: (_, params) => html`<${Portal} params=${params} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})$/, nav: 'portal', page: (m) => html`<${TradePage} id=${m[1]} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/bid$/, nav: 'portal', page: (m) => html`<${BidPage} id=${m[1]} />` },
+  { path: /^\/trades\/([0-9a-fA-F-]{36})\/opening$/, nav: 'portal', page: (m) => html`<${OpeningHall} id=${m[1]} />` },
   { path: /^\/log$/, nav: 'log', page: (_, params) => html`<${LogExplorer} params=${params} />` },
   { path: /^\/signin$/, nav: 'signin', page: (_, params) => html`<${SignIn} params=${params} />` },
   { path: /^\/workspace$/, nav: 'workspace', page: () => html`<${Workspace} />` },
@@ -44,13 +46,18 @@ function ServerClock() {
   const [now, setNow] = useState(null);
   useEffect(() => {
     let timer;
+    // Re-read the server's clock now and then; pages that poll the server also update it.
+    const resync = setInterval(() => syncClock().catch(() => {}), 30_000);
     syncClock()
       .then(() => {
         setNow(serverNow());
         timer = setInterval(() => setNow(serverNow()), 1000);
       })
       .catch(reportError);
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+      clearInterval(resync);
+    };
   }, []);
   return html`<div class="clock" title=${t('server_time.note')}>
     <span class="muted">${t('server_time')}</span>

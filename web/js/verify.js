@@ -200,3 +200,46 @@ export async function verifyReceipt(receipt, keys) {
   }
   return { logIndex: receipt.log_index, size: checkpoint.size, origin: checkpoint.origin, keyId: signer.key_id, trade: receipt.trade, receivedAt: receipt.received_at };
 }
+
+/** RFC 8785 (JCS) canonical JSON of a parsed value: members sorted, ECMAScript numbers. */
+export function canonicalJson(value) {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const members = Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`);
+  return `{${members.join(',')}}`;
+}
+
+/**
+ * Checks a signed opening record (docs/protocol.md, "How to verify an opening record"):
+ * the platform's signature over its canonical JSON, every bid's blinded commitment
+ * against its revealed salt, and the record's arithmetic. Throws a VerifyError naming
+ * what does not hold.
+ */
+export async function verifyOpeningRecord(opening, keys) {
+  const { record } = opening;
+  const signer = keys.find((k) => k.key_id === opening.key_id);
+  if (!signer) throw new VerifyError('unknown_key', `unknown platform key ${opening.key_id}`);
+  const message = concat(utf8.encode('tradehall-opening-record-v1'), Uint8Array.of(0), utf8.encode(canonicalJson(record)));
+  if (!(await ed25519Verify(signer.public_key, message, base64ToBytes(opening.signature)))) {
+    throw new VerifyError('opening_signature', 'the opening record signature does not verify');
+  }
+  for (const bid of record.bids) {
+    if (bid.commitment === '') continue; // A sealed reserve price has no blinded commitment.
+    const commitment = await sha256(
+      utf8.encode('tradehall-bid-commitment-v1'), Uint8Array.of(0), utf8.encode(record.trade), Uint8Array.of(0),
+      utf8.encode(bid.envelope_sha256), Uint8Array.of(0), hexToBytes(bid.salt),
+    );
+    if (bytesToHex(commitment) !== bid.commitment) {
+      throw new VerifyError('opening_commitment', `bid ${bid.log_index}: the salt does not open its commitment`);
+    }
+  }
+  const valid = record.bids.filter((b) => b.valid).length;
+  const contributed = record.committee.custodians.filter((c) => c.contributed).length;
+  const tooFew = record.min_valid_bids !== null && valid < record.min_valid_bids.value;
+  if (valid !== record.valid_bids || contributed < record.committee.threshold || (record.min_valid_bids !== null && tooFew !== (record.outcome === 'failed'))) {
+    throw new VerifyError('opening_arithmetic', 'the counts of the record do not add up');
+  }
+  return { keyId: signer.key_id, bids: record.bids.length, valid };
+}

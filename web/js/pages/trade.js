@@ -189,7 +189,8 @@ export function TradePage({ id }) {
       <span class="muted"> · ${procedureName(kinds, trade.kind, trade.procedure)}</span>
       ${phase === 'bidding' && currentSession()?.identity.role === 'bidder'
         ? html` <a class="button primary" href=${`#/trades/${trade.id}/bid`} data-testid="bid-link">${t('bid.link')}</a>`
-        : null}</p>
+        : null}
+      ${!trade.live ? html` <a class="button" href=${`#/trades/${trade.id}/opening`} data-testid="hall-link">${t('hall.link')}</a>` : null}</p>
     <section aria-labelledby="h-ann">
       <h2 id="h-ann">${t('trade.announcement')}</h2>
       <dl class="facts">
