@@ -194,6 +194,11 @@ impl Platform {
     }
 
     /// The identity behind a bearer token.
+    /// Signs out: the token no longer authenticates.
+    pub async fn end_session(&self, token: &str) -> Result<()> {
+        Ok(self.store.end_session(&token_digest(token)).await?)
+    }
+
     pub async fn authenticate(&self, token: &str) -> Result<Identity> {
         self.store
             .session_identity(&token_digest(token), self.clock.now())

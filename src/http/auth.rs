@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/challenge", post(challenge))
         .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/me", get(me))
         .route("/api/v1/registrations", post(register))
         .route("/api/v1/identities", get(identities))
@@ -33,12 +34,45 @@ async fn challenge(State(app): State<AppState>) -> Result<Json<Value>> {
     })))
 }
 
+/// Logs in. The answer also sets the session cookie that a browser's WebSocket
+/// subscriptions authenticate with (`extract::websocket_cookie`): HttpOnly, so page
+/// scripts never read it, and SameSite=Strict.
 async fn login(
     State(app): State<AppState>,
     caller: Caller,
     Json(proof): Json<AuthProof>,
-) -> Result<Json<LoginOutcome>> {
-    Ok(Json(app.platform.login(&caller, proof).await?))
+) -> Result<([(axum::http::HeaderName, String); 1], Json<LoginOutcome>)> {
+    let outcome = app.platform.login(&caller, proof).await?;
+    let seconds = (outcome.expires_at - app.platform.clock.now())
+        .num_seconds()
+        .max(0);
+    let cookie = format!(
+        "{}={}; Path=/api/v1/; HttpOnly; SameSite=Strict; Max-Age={seconds}",
+        super::extract::SESSION_COOKIE,
+        outcome.token
+    );
+    Ok(([(axum::http::header::SET_COOKIE, cookie)], Json(outcome)))
+}
+
+/// Signs out: the bearer token stops working at once and the cookie is cleared.
+async fn logout(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<([(axum::http::HeaderName, String); 1], StatusCode)> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(EngineError::Unauthenticated)?;
+    app.platform.end_session(token.trim()).await?;
+    let cookie = format!(
+        "{}=; Path=/api/v1/; HttpOnly; SameSite=Strict; Max-Age=0",
+        super::extract::SESSION_COOKIE
+    );
+    Ok((
+        [(axum::http::header::SET_COOKIE, cookie)],
+        StatusCode::NO_CONTENT,
+    ))
 }
 
 async fn me(caller: Caller) -> Result<Json<Identity>> {

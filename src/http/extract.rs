@@ -72,7 +72,10 @@ where
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let identity = match parts.headers.get(header::AUTHORIZATION) {
-            None => None,
+            None => match websocket_cookie(parts) {
+                Some(token) => Some(app.platform.authenticate(token).await?),
+                None => None,
+            },
             Some(value) => {
                 let token = value
                     .to_str()
@@ -95,3 +98,32 @@ where
         })
     }
 }
+
+/// The session cookie set at login, a browser's only way to authenticate a WebSocket
+/// (browsers cannot set `Authorization` on one). It is taken only on a same-origin
+/// WebSocket upgrade, a read-only subscription; every other request needs the bearer
+/// token, so the cookie cannot be used to act on anyone's behalf (no CSRF).
+fn websocket_cookie(parts: &Parts) -> Option<&str> {
+    let header_text =
+        |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let upgrade = header_text(header::UPGRADE).is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    if parts.method != axum::http::Method::GET || !upgrade {
+        return None;
+    }
+    // Cross-site WebSocket hijacking: the page that opens the socket must be ours.
+    let host = header_text(header::HOST)?;
+    if let Some(origin) = header_text(header::ORIGIN) {
+        let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        if origin_host != host {
+            return None;
+        }
+    }
+    header_text(header::COOKIE)?
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// The name of the session cookie (docs/api.md, "Sessions in the browser").
+pub const SESSION_COOKIE: &str = "tradehall_session";

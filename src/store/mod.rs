@@ -178,6 +178,8 @@ pub trait Store:
         expires_at: DateTime<Utc>,
         event: NewEvent,
     ) -> Result<i64>;
+    /// Ends a session (sign-out): its token authenticates nothing after this.
+    async fn end_session(&self, token_sha256: &str) -> Result<()>;
     async fn session_identity(
         &self,
         token_sha256: &str,

@@ -414,6 +414,14 @@ macro_rules! impl_store {
                 Ok(seq)
             }
 
+            async fn end_session(&self, token_sha256: &str) -> $crate::store::Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1")
+                    .bind(token_sha256)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             async fn session_identity(
                 &self,
                 token_sha256: &str,

@@ -12,7 +12,9 @@ crate::on_both_backends!(
     the_public_portal_finds_a_trade_and_shows_its_result,
     the_log_explorer_verifies_a_receipt_in_the_browser,
     a_bidder_signs_in_with_a_certificate_and_checks_its_receipts,
-    a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli
+    a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli,
+    a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends,
+    a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watches
 );
 
 fn label(backend: Backend) -> &'static str {
@@ -473,4 +475,161 @@ async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: 
         .await;
     browser.screenshot("opened").await;
     browser.finish().await;
+}
+
+async fn a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends(backend: Backend) {
+    use crate::quotes::{at, auction, fire, numbered};
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let id = app
+        .published_trade_with(&officer, &auction(&app, &custodians))
+        .await;
+    let bidders = numbered(&app, &officer, &id, 2).await;
+    let ((first, number_a), (second, number_b)) = (&bidders[0], &bidders[1]);
+    app.clock.set(at("2026-12-18T01:01:00Z"));
+    fire(&app).await;
+
+    let dirs =
+        [tempfile::tempdir(), tempfile::tempdir()].map(|d| d.unwrap_or_else(|e| panic!("{e}")));
+    let mut a = Browser::open(&format!("auction-a-{}", label(backend))).await;
+    let mut b = Browser::open(&format!("auction-b-{}", label(backend))).await;
+    sign_in(&a, &app.base, first, dirs[0].path()).await;
+    sign_in(&b, &app.base, second, dirs[1].path()).await;
+    for browser in [&a, &b] {
+        browser
+            .goto(&format!("{}/#/trades/{id}/auction", app.base))
+            .await;
+        browser
+            .wait_text("[data-testid=room-phase]", "限时竞价")
+            .await;
+        browser.find("[data-testid=quote-form]").await;
+    }
+
+    // A quotes the start price, filled in for it; B sees it at once, under A's number.
+    a.click("[data-testid=quote-form] button[type=submit]")
+        .await;
+    a.wait_text("[data-testid=quote-outcome]", "报价成功").await;
+    a.wait_text("[data-testid=room-standing]", "您当前最高")
+        .await;
+    b.wait_text("[data-testid=room-history]", number_a).await;
+    b.wait_text("[data-testid=room-standing]", "您未领先").await;
+
+    // B raises by one increment more than the minimum: A is outbid, live.
+    b.click("[data-testid=quote-form] button[aria-label='加一个增价幅度']")
+        .await;
+    b.click("[data-testid=quote-form] button[type=submit]")
+        .await;
+    b.wait_text("[data-testid=quote-outcome]", "报价成功").await;
+    a.wait_text("[data-testid=room-history]", number_b).await;
+    a.wait_text("[data-testid=room-standing]", "您未领先").await;
+    let sale = crate::quotes::sale(&app, &id).await;
+    assert_eq!(sale["best"]["bidder_number"], number_b.as_str(), "{sale}");
+    assert_eq!(
+        sale["best"]["amount"],
+        serde_json::json!(
+            sale["rules"]["start_price"].as_i64().unwrap_or(0)
+                + 2 * sale["rules"]["increment"].as_i64().unwrap_or(0)
+        ),
+        "{sale}"
+    );
+    a.screenshot("outbid").await;
+    b.screenshot("leading").await;
+
+    // The countdown runs out: both rooms show the result.
+    app.clock.set(at("2026-12-18T01:10:00Z"));
+    fire(&app).await;
+    for browser in [&a, &b] {
+        browser
+            .wait_text("[data-testid=room-result]", number_b)
+            .await;
+    }
+    a.screenshot("closed").await;
+    a.finish().await;
+    b.finish().await;
+}
+
+async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watches(
+    backend: Backend,
+) {
+    use crate::deposits::{apply, notification, notify, qualify};
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let id = app
+        .published_trade_with(&officer, &crate::live::listing(&app, &custodians))
+        .await;
+    let (a, c) = (app.user("bidder").await, app.user("bidder").await);
+    let city = app.supervisor_of("650100").await;
+    let account = "6222020200007777777";
+    let application = apply(&app, &a, &id, account).await;
+    qualify(&app, &officer, &application).await;
+    let (_, paid) = notify(
+        &app,
+        notification(&id, "DEV-W1", account, &serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(paid["outcome"], "deposit_confirmed", "{paid}");
+
+    // The supervisor watches; the bidder waits in the sale's room.
+    let dirs =
+        [tempfile::tempdir(), tempfile::tempdir()].map(|d| d.unwrap_or_else(|e| panic!("{e}")));
+    let mut supervisor = Browser::open(&format!("supervision-{}", label(backend))).await;
+    let mut bidder = Browser::open(&format!("suspended-{}", label(backend))).await;
+    sign_in(&supervisor, &app.base, &city, dirs[0].path()).await;
+    sign_in(&bidder, &app.base, &a, dirs[1].path()).await;
+    supervisor
+        .goto(&format!("{}/#/supervision", app.base))
+        .await;
+    supervisor
+        .wait_text("[data-testid=feed-view]", "实时监控中")
+        .await;
+    supervisor.wait_text("[data-testid=alerts]", "暂无").await;
+    bidder
+        .goto(&format!("{}/#/trades/{id}/auction", app.base))
+        .await;
+    bidder.find("[data-testid=room-phase]").await;
+
+    // A second bidder pays its deposit from the first one's account: a red alert, live.
+    let application = apply(&app, &c, &id, account).await;
+    qualify(&app, &officer, &application).await;
+    let (_, paid) = notify(
+        &app,
+        notification(&id, "DEV-W2", account, &serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(paid["outcome"], "deposit_confirmed", "{paid}");
+    let alert = supervisor.wait_text("[data-testid=alert]", "红色").await;
+    assert!(
+        alert.contains(&id[..8]),
+        "the alert names the trade: {alert}"
+    );
+    supervisor
+        .wait_text("[data-testid=stream]", "alert.raised")
+        .await;
+    supervisor.screenshot("alert").await;
+
+    // The supervisor suspends the trade with a reason; the bidder's room shows it at once.
+    supervisor
+        .fill(
+            "[data-testid=intervene] input",
+            "同一账户缴纳两家保证金，暂停核查",
+        )
+        .await;
+    supervisor
+        .click("[data-testid=intervene] button:first-of-type")
+        .await;
+    supervisor
+        .wait_text("[data-testid=intervene]", "已暂停")
+        .await;
+    bidder
+        .wait_text("[data-testid=room-suspended]", "已暂停")
+        .await;
+    let (_, trade) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(trade["status"], "suspended", "{trade}");
+    supervisor.screenshot("suspended").await;
+    bidder.screenshot("room-suspended").await;
+
+    // The charts count what the dashboard saw.
+    supervisor.wait_text("[data-testid=chart-rules]", "1").await;
+    supervisor.finish().await;
+    bidder.finish().await;
 }

@@ -13,6 +13,8 @@ import { SignIn } from './pages/signin.js';
 import { Workspace } from './pages/workspace.js';
 import { BidPage } from './pages/bid.js';
 import { OpeningHall } from './pages/opening.js';
+import { AuctionRoom } from './pages/auction.js';
+import { Supervision } from './pages/supervision.js';
 import { currentSession, onSessionChange, signOut } from './session.js';
 
 const ROUTES = [
@@ -20,8 +22,10 @@ const ROUTES = [
   { path: /^\/trades\/([0-9a-fA-F-]{36})$/, nav: 'portal', page: (m) => html`<${TradePage} id=${m[1]} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/bid$/, nav: 'portal', page: (m) => html`<${BidPage} id=${m[1]} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/opening$/, nav: 'portal', page: (m) => html`<${OpeningHall} id=${m[1]} />` },
+  { path: /^\/trades\/([0-9a-fA-F-]{36})\/auction$/, nav: 'portal', page: (m) => html`<${AuctionRoom} id=${m[1]} />` },
   { path: /^\/log$/, nav: 'log', page: (_, params) => html`<${LogExplorer} params=${params} />` },
   { path: /^\/signin$/, nav: 'signin', page: (_, params) => html`<${SignIn} params=${params} />` },
+  { path: /^\/supervision$/, nav: 'supervision', page: () => html`<${Supervision} />` },
   { path: /^\/workspace$/, nav: 'workspace', page: () => html`<${Workspace} />` },
 ];
 
@@ -108,7 +112,7 @@ function App() {
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>${t('app.skip')}</a>
     <header class="top">
       <a class="brand" href="#/">${t('app.title')}</a>
-      <nav aria-label=${t('nav.label')}>${navLink('portal', '#/')}${navLink('log', '#/log')}${session ? navLink('workspace', '#/workspace') : null}</nav>
+      <nav aria-label=${t('nav.label')}>${navLink('portal', '#/')}${navLink('log', '#/log')}${session ? navLink('workspace', '#/workspace') : null}${session?.identity.role === 'supervisor' ? navLink('supervision', '#/supervision') : null}</nav>
       <${ServerClock} />
       ${session
         ? html`<div class="who" data-testid="signed-in"><span>${session.identity.organization}</span>

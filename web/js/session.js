@@ -93,6 +93,9 @@ export function currentSession() {
 }
 
 export function signOut() {
+  const session = currentSession();
+  // The server ends the session and clears the WebSocket cookie; the tab forgets at once.
+  if (session) api('/api/v1/auth/logout', { method: 'POST', token: session.token }).catch(() => {});
   sessionStorage.removeItem(SESSION_KEY);
   signer = null;
   notify();

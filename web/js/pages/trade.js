@@ -190,7 +190,8 @@ export function TradePage({ id }) {
       ${phase === 'bidding' && currentSession()?.identity.role === 'bidder'
         ? html` <a class="button primary" href=${`#/trades/${trade.id}/bid`} data-testid="bid-link">${t('bid.link')}</a>`
         : null}
-      ${!trade.live ? html` <a class="button" href=${`#/trades/${trade.id}/opening`} data-testid="hall-link">${t('hall.link')}</a>` : null}</p>
+      ${!trade.live ? html` <a class="button" href=${`#/trades/${trade.id}/opening`} data-testid="hall-link">${t('hall.link')}</a>` : null}
+      ${trade.live ? html` <a class="button" href=${`#/trades/${trade.id}/auction`} data-testid="room-link">${t('room.link')}</a>` : null}</p>
     <section aria-labelledby="h-ann">
       <h2 id="h-ann">${t('trade.announcement')}</h2>
       <dl class="facts">

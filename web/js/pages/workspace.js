@@ -71,7 +71,7 @@ export function Workspace() {
     <dl class="facts" data-testid="identity">
       <dt>${t('workspace.organization')}</dt><dd>${who.organization}</dd>
       <dt>${t('workspace.usci')}</dt><dd>${who.usci}</dd>
-      <dt>${t('workspace.role')}</dt><dd>${t(`role.${who.role}`)}${who.region_code ? ` · ${who.region_code}` : ''}</dd>
+      <dt>${t('workspace.role')}</dt><dd>${t(`role.${who.role}`)}${who.region ? ` · ${who.region}` : ''}</dd>
       <dt>${t('workspace.certificate')}</dt><dd><code class="wrap small">${who.subject}</code><br /><code class="wrap small">${who.cert_fingerprint}</code></dd>
       <dt>${t('workspace.session_until')}</dt><dd>${formatInstant(session.expires_at)}</dd>
     </dl>
