@@ -423,6 +423,7 @@ crate::on_both_backends!(
     a_login_nonce_works_once_and_only_before_it_expires,
     a_signature_by_another_key_is_refused,
     registration_checks_the_usci_and_who_may_hold_officer_roles,
+    the_session_cookie_opens_websockets_only_and_logout_ends_the_session,
 );
 
 #[tokio::test]
@@ -448,4 +449,89 @@ async fn the_dev_pki_is_refused_by_a_production_server() {
         Err(other) => panic!("wrong refusal: {other}"),
         Ok(_) => panic!("a production server trusted the DEV ONLY PKI"),
     }
+}
+
+/// The cookie set at login authenticates a same-origin WebSocket upgrade and nothing
+/// else; logout ends the session for the token and clears the cookie.
+async fn the_session_cookie_opens_websockets_only_and_logout_ends_the_session(backend: Backend) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let app = spawn_app(backend).await;
+    let supervisor = app.supervisor_of("650100").await;
+    let proof = app
+        .proof(&supervisor.cert_pem, &supervisor.signer, "login")
+        .await;
+    let login = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .json(&proof)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(login.status(), StatusCode::OK);
+    let set_cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body: serde_json::Value = login.json().await.unwrap_or_default();
+    let token = body["token"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        set_cookie.starts_with(&format!("tradehall_session={token};"))
+            && set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let cookie = format!("tradehall_session={token}");
+
+    // Not for ordinary requests: the cookie alone is no identity.
+    let me = app
+        .http
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+
+    // A same-origin upgrade with it gets the supervisor's view; one from another origin
+    // gets the public view.
+    let view = |origin: Option<&'static str>| {
+        let (base, cookie) = (app.base.clone(), cookie.clone());
+        async move {
+            let url = format!("{}/api/v1/feed?after=0", base.replacen("http", "ws", 1));
+            let host = base.trim_start_matches("http://").to_owned();
+            let mut request = url.into_client_request().unwrap_or_else(|e| panic!("{e}"));
+            let headers = request.headers_mut();
+            headers.insert("cookie", cookie.parse().unwrap_or_else(|e| panic!("{e}")));
+            let origin = origin.map_or_else(|| format!("http://{host}"), str::to_owned);
+            headers.insert("origin", origin.parse().unwrap_or_else(|e| panic!("{e}")));
+            let (mut socket, _) = tokio_tungstenite::connect_async(request)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            crate::feed::message(&mut socket).await["view"].clone()
+        }
+    };
+    assert_eq!(view(None).await, "supervisor");
+    assert_eq!(view(Some("http://evil.example")).await, "public");
+
+    // Logout: the token stops working and the cookie is cleared.
+    let out = app
+        .http
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert!(out
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("Max-Age=0")));
+    let (status, body) = app.get("/api/v1/auth/me", Some(&token)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
 }
