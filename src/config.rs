@@ -408,6 +408,18 @@ pub enum CustodianCommand {
         #[arg(long)]
         platform_keys: Option<PathBuf>,
     },
+    /// Write the per-trade private key from the key store as an unencrypted PKCS#8 PEM
+    /// file (mode 0600), for opening the shares in the web page's custodian form, where
+    /// the browser reads it and it never leaves the machine. Keep it as carefully as the
+    /// key store, and delete it after the opening.
+    ExportKey {
+        /// The per-trade key store (made by `keygen`).
+        #[arg(long)]
+        keystore: PathBuf,
+        /// Where to write the PEM file (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

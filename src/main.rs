@@ -368,6 +368,22 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Custodian(CustodianCommand::ExportKey { keystore, out }) => {
+            use std::io::Write as _;
+            use std::os::unix::fs::OpenOptionsExt as _;
+            let passphrase = tradehall::client::custodian::passphrase(false)?;
+            let (key_id, secret, _) = tradehall::client::keystore::open(&keystore, &passphrase)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&out)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            file.write_all(secret.to_pkcs8_pem().as_bytes())?;
+            file.sync_all()?;
+            println!("wrote the private key of custodian key {key_id} to {} (mode 0600); delete it after the opening", out.display());
+            Ok(())
+        }
         Command::Custodian(CustodianCommand::Open {
             custodian: c,
             platform_keys,

@@ -22,6 +22,7 @@ fn every_subcommand_explains_itself() {
             "TRADEHALL_KEYSTORE_PASSPHRASE",
         ),
         (vec!["custodian", "open", "--help"], "--platform-keys"),
+        (vec!["custodian", "export-key", "--help"], "PKCS#8"),
         (vec!["log", "verify", "--help"], "--state"),
         (vec!["bench", "intake", "--help"], "--clients"),
     ] {

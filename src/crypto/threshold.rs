@@ -88,6 +88,27 @@ impl CustodianSecretKey {
         (Self(sk), CustodianPublicKey(pk.to_bytes().into()))
     }
 
+    /// The private key as an unencrypted PKCS#8 (RFC 8410) PEM, the form a browser's
+    /// WebCrypto imports: for a custodian who opens its shares in the web page.
+    pub fn to_pkcs8_pem(&self) -> Zeroizing<String> {
+        use base64::Engine as _;
+        const X25519_PKCS8_PREFIX: [u8; 16] = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let mut der = Zeroizing::new(X25519_PKCS8_PREFIX.to_vec());
+        der.extend_from_slice(&self.to_bytes());
+        let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*der));
+        Zeroizing::new(format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            b64.as_bytes()
+                .chunks(64)
+                .map(|c| std::str::from_utf8(c).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("\n")
+        ))
+    }
+
     /// The raw 32-byte private key, for the passphrase-protected key store only.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         Zeroizing::new(self.0.to_bytes().to_vec())

@@ -250,6 +250,32 @@ impl Browser {
         std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 
+    /// Records how fast the page came up and what it loaded (first contentful paint,
+    /// DOM ready, bytes of script and style) as `target/screenshots/<test>-metrics.json`:
+    /// a measurement for docs/benchmarks.md, never asserted on.
+    pub async fn save_page_metrics(&self, label: &str) {
+        let metrics = self
+            .client
+            .execute(
+                "const nav = performance.getEntriesByType('navigation')[0];
+                 const paint = performance.getEntriesByType('paint').find(p => p.name === 'first-contentful-paint');
+                 const res = performance.getEntriesByType('resource');
+                 const bytes = (kind) => res.filter(r => r.initiatorType === kind || r.name.endsWith(kind === 'script' ? '.js' : '.css'))
+                   .reduce((n, r) => n + (r.encodedBodySize || 0), 0);
+                 return { first_contentful_paint_ms: paint ? paint.startTime : null,
+                          dom_content_loaded_ms: nav ? nav.domContentLoadedEventEnd : null,
+                          resources: res.length, script_bytes: bytes('script'), style_bytes: bytes('css'),
+                          document_bytes: nav ? nav.encodedBodySize : null };",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join(format!("{}-{label}-metrics.json", self.name));
+        std::fs::write(&path, metrics.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    }
+
     /// Every console message of level SEVERE (errors, failed loads) so far.
     pub async fn console_errors(&mut self) -> Vec<String> {
         let log = self

@@ -165,6 +165,49 @@ async fn the_custodian_cli_generates_keeps_and_registers_a_key(backend: Backend)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains(&public.key_id()));
 
+    // For the web page's custodian form: the key as PKCS#8, readable by its owner only;
+    // an existing file is never overwritten.
+    let pem_path = dir.path().join("trade-key.pem");
+    let export = |out: std::path::PathBuf| {
+        let keystore = keystore.clone();
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_tradehall"))
+                .args(["custodian", "export-key", "--keystore"])
+                .arg(&keystore)
+                .arg("--out")
+                .arg(&out)
+                .env("TRADEHALL_KEYSTORE_PASSPHRASE", "a long test passphrase")
+                .output()
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    let exported = tokio::task::spawn_blocking(export(pem_path.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let (_, secret, _) = tradehall::client::keystore::open(&keystore, "a long test passphrase")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let written = std::fs::read_to_string(&pem_path).unwrap_or_default();
+    assert_eq!(written, *secret.to_pkcs8_pem());
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&pem_path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0);
+        assert_eq!(mode, 0o600);
+    }
+    let twice = tokio::task::spawn_blocking(export(pem_path))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !twice.status.success(),
+        "an existing file is not overwritten"
+    );
+
     // Running it again is refused by the key store and by the server; nothing is replaced.
     let again = tokio::task::spawn_blocking(run)
         .await

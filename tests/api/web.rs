@@ -48,6 +48,7 @@ async fn the_public_portal_finds_a_trade_and_shows_its_result(backend: Backend) 
         .wait_text("[data-testid=server-time]", "北京时间")
         .await;
     browser.screenshot("portal").await;
+    browser.save_page_metrics("portal").await;
 
     // Search by words of the title: the query goes into the link and the list.
     browser.fill("#f-q", "河滩路").await;
@@ -416,8 +417,29 @@ async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: 
     browser
         .wait_text("[data-testid=progress]", "已有 0 位")
         .await;
-    let (status, body) = r.contribute(0).await;
-    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    // The first custodian opens its shares in its own browser, from its per-trade key file.
+    let mut custodian = Browser::open(&format!("custodian-{}", label(backend))).await;
+    let keeper = &r.committee.custodians[0];
+    sign_in(&custodian, &r.app.base, keeper, dir.path()).await;
+    let trade_key = crate::helpers::write(
+        dir.path(),
+        "custodian-trade-key.pem",
+        r.committee.secrets[0].0.to_pkcs8_pem().as_bytes(),
+    );
+    custodian
+        .goto(&format!("{}/#/trades/{}/opening", r.app.base, r.trade))
+        .await;
+    custodian.click("[data-testid=custodian-link]").await;
+    custodian
+        .choose_file("#custodian-key", &trade_key.display().to_string())
+        .await;
+    custodian
+        .click("[data-testid=custodian-form] button[type=submit]")
+        .await;
+    custodian
+        .wait_text("[data-testid=custodian-outcome]", "已解开 3 / 3 份")
+        .await;
+    custodian.screenshot("contributed").await;
     browser
         .wait_text("[data-testid=progress]", "已有 1 位")
         .await;
@@ -475,6 +497,7 @@ async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: 
         .await;
     browser.screenshot("opened").await;
     browser.finish().await;
+    custodian.finish().await;
 }
 
 async fn a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends(backend: Backend) {

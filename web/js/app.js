@@ -15,6 +15,7 @@ import { BidPage } from './pages/bid.js';
 import { OpeningHall } from './pages/opening.js';
 import { AuctionRoom } from './pages/auction.js';
 import { Supervision } from './pages/supervision.js';
+import { CustodianPage } from './pages/custodian.js';
 import { currentSession, onSessionChange, signOut } from './session.js';
 
 const ROUTES = [
@@ -23,6 +24,7 @@ const ROUTES = [
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/bid$/, nav: 'portal', page: (m) => html`<${BidPage} id=${m[1]} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/opening$/, nav: 'portal', page: (m) => html`<${OpeningHall} id=${m[1]} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/auction$/, nav: 'portal', page: (m) => html`<${AuctionRoom} id=${m[1]} />` },
+  { path: /^\/trades\/([0-9a-fA-F-]{36})\/custodian$/, nav: 'portal', page: (m) => html`<${CustodianPage} id=${m[1]} />` },
   { path: /^\/log$/, nav: 'log', page: (_, params) => html`<${LogExplorer} params=${params} />` },
   { path: /^\/signin$/, nav: 'signin', page: (_, params) => html`<${SignIn} params=${params} />` },
   { path: /^\/supervision$/, nav: 'supervision', page: () => html`<${Supervision} />` },

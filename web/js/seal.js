@@ -79,13 +79,9 @@ const labeledExpand = async (suite, prk, label, info, length) => {
   return t.subarray(0, length);
 };
 
-/** SealBase(pkR, info, aad = "", pt) → {enc, ct}. */
-export async function hpkeSealBase(recipientPublicKey, info, plaintext) {
-  const pkR = await subtle.importKey('raw', recipientPublicKey, { name: 'X25519' }, true, []);
-  const ephemeral = await subtle.generateKey({ name: 'X25519' }, true, ['deriveBits']);
-  const dh = new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: pkR }, ephemeral.privateKey, 256));
-  if (dh.every((b) => b === 0)) throw new Error('the custodian key is a low-order point');
-  const enc = new Uint8Array(await subtle.exportKey('raw', ephemeral.publicKey));
+/** The base-mode key schedule: the AEAD key and nonce for sequence number 0. */
+async function keySchedule(dh, enc, recipientPublicKey, info, usage) {
+  if (dh.every((b) => b === 0)) throw new Error('the X25519 key is a low-order point');
   const eaePrk = await labeledExtract(KEM_SUITE, new Uint8Array(0), 'eae_prk', dh);
   const sharedSecret = await labeledExpand(KEM_SUITE, eaePrk, 'shared_secret', concat(enc, recipientPublicKey), 32);
   const pskIdHash = await labeledExtract(HPKE_SUITE, new Uint8Array(0), 'psk_id_hash', new Uint8Array(0));
@@ -94,9 +90,26 @@ export async function hpkeSealBase(recipientPublicKey, info, plaintext) {
   const secret = await labeledExtract(HPKE_SUITE, sharedSecret, 'secret', new Uint8Array(0));
   const key = await labeledExpand(HPKE_SUITE, secret, 'key', context, 32);
   const nonce = await labeledExpand(HPKE_SUITE, secret, 'base_nonce', context, 12);
-  const aead = await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt']);
+  return { aead: await subtle.importKey('raw', key, 'AES-GCM', false, [usage]), nonce };
+}
+
+/** SealBase(pkR, info, aad = "", pt) → {enc, ct}. */
+export async function hpkeSealBase(recipientPublicKey, info, plaintext) {
+  const pkR = await subtle.importKey('raw', recipientPublicKey, { name: 'X25519' }, true, []);
+  const ephemeral = await subtle.generateKey({ name: 'X25519' }, true, ['deriveBits']);
+  const dh = new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: pkR }, ephemeral.privateKey, 256));
+  const enc = new Uint8Array(await subtle.exportKey('raw', ephemeral.publicKey));
+  const { aead, nonce } = await keySchedule(dh, enc, recipientPublicKey, info, 'encrypt');
   const ct = new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: new Uint8Array(0) }, aead, plaintext));
   return { enc, ct };
+}
+
+/** OpenBase(enc, skR, info, aad = "", ct) → the plaintext; throws if it does not open. */
+export async function hpkeOpenBase(privateKey, recipientPublicKey, enc, info, ciphertext) {
+  const pkE = await subtle.importKey('raw', enc, { name: 'X25519' }, true, []);
+  const dh = new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: pkE }, privateKey, 256));
+  const { aead, nonce } = await keySchedule(dh, enc, recipientPublicKey, info, 'decrypt');
+  return new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv: nonce, additionalData: new Uint8Array(0) }, aead, ciphertext));
 }
 
 // ---- ECDSA signatures, DER-encoded (Ecdsa-Sig-Value) ----
@@ -115,7 +128,7 @@ export function ecdsaDer(raw) {
 }
 
 const ECDSA_P256 = { name: 'ECDSA', hash: 'SHA-256' };
-const signDer = async (key, message) => ecdsaDer(new Uint8Array(await subtle.sign(ECDSA_P256, key, message)));
+export const signDer = async (key, message) => ecdsaDer(new Uint8Array(await subtle.sign(ECDSA_P256, key, message)));
 
 /** The DER certificates of a PEM chain, end-entity first. */
 export function pemCertificates(pem) {

@@ -7,6 +7,7 @@ import { html } from '../html.js';
 import { api, noteServerTime, serverNow } from '../api.js';
 import { t, statusName, formatInstant, formatMoney } from '../i18n.js';
 import { verifyOpeningRecord, VerifyError } from '../verify.js';
+import { currentSession } from '../session.js';
 
 /** How often the hall asks for the opening's state while it is not final. */
 const POLL_MS = 1000;
@@ -120,6 +121,9 @@ export function OpeningHall({ id }) {
         : null}
     </section>
     ${hall.phase !== 'bidding' ? html`<${Progress} hall=${hall} />` : null}
+    ${hall.phase === 'awaiting_contributions' && currentSession()?.identity.role === 'custodian'
+      ? html`<p><a class="button primary" href=${`#/trades/${id}/custodian`} data-testid="custodian-link">${t('custodian.link')}</a></p>`
+      : null}
     ${hall.opening ? html`<${Reveal} hall=${hall} />` : null}
   </article>`;
 }
