@@ -5,32 +5,14 @@
 // chunks (STREAM), and the manifest and the envelope are signed with the bidder's ECDSA
 // P-256 key, DER-encoded. The price never leaves this page unencrypted.
 
+import { bytesToBase64 as base64, bytesToHex as hex, concat, u16, u32, u64, utf8 } from './bytes.js';
+import { base64ToBytes as fromBase64, sha256 } from './verify.js';
+
 const subtle = globalThis.crypto.subtle;
-const utf8 = new TextEncoder();
 const CHUNK = 65536;
 const SUITE = 'DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM';
 
-const concat = (...parts) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
-const u16 = (n) => Uint8Array.of(n >>> 8, n & 0xff);
-const u32 = (n) => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-const u64 = (n) => concat(u32(Math.floor(n / 2 ** 32)), u32(n % 2 ** 32));
-const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-const base64 = (bytes) => {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-};
-const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const random = (n) => crypto.getRandomValues(new Uint8Array(n));
-const sha256 = async (bytes) => new Uint8Array(await subtle.digest('SHA-256', bytes));
 
 // ---- Shamir's secret sharing over GF(2⁸), polynomial x⁸+x⁴+x³+x²+1 (0x11d) ----
 

@@ -3,6 +3,7 @@
 // challenge (docs/api.md, "What is signed"). The signature goes to the server as WebCrypto
 // makes it: ECDSA as fixed-width r‖s, Ed25519 as its 64 bytes, standard base64.
 import { api, serverNow } from './api.js';
+import { bytesToBase64 as base64 } from './bytes.js';
 
 const SESSION_KEY = 'tradehall.session';
 const utf8 = new TextEncoder();
@@ -54,7 +55,6 @@ export async function importPrivateKey(pem) {
   throw new SignInError('key_unsupported', 'the key is not ECDSA P-256, P-384 or Ed25519');
 }
 
-const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
 
 // The signing key of this tab's session, for actions that need the user's signature.
 let signer = null;

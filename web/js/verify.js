@@ -3,8 +3,11 @@
 // runs it in the browser; tools/verify-receipt.mjs runs the same module on Node.js, so
 // the page and the independent command-line check are one implementation.
 
+import { bytesToHex, concat, equal, utf8 } from './bytes.js';
+
+export { bytesToHex };
+
 const subtle = globalThis.crypto.subtle;
-const utf8 = new TextEncoder();
 
 /** A check that did not hold; `code` names the step (the pages translate it). */
 export class VerifyError extends Error {
@@ -23,8 +26,6 @@ export const hexToBytes = (hex) => {
   return out;
 };
 
-export const bytesToHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-
 export const base64ToBytes = (text) => {
   let binary;
   try {
@@ -34,18 +35,6 @@ export const base64ToBytes = (text) => {
   }
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 };
-
-const concat = (...parts) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
-
-const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export const sha256 = async (...parts) => new Uint8Array(await subtle.digest('SHA-256', concat(...parts)));
 

@@ -3,6 +3,7 @@
 // envelope and answers with a receipt, which this page verifies before showing it.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
+import { downloadJson } from '../download.js';
 import { api, serverNow } from '../api.js';
 import { t, formatInstant, formatMoney, formatBytes } from '../i18n.js';
 import { currentSession, sessionSigner, importPrivateKey, SignInError } from '../session.js';
@@ -28,13 +29,6 @@ function Countdown({ until }) {
   return html`<span class="countdown" data-testid="countdown" aria-live="off">${left > 0 ? text : t('bid.closed')}</span>`;
 }
 
-function download(name, value) {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' }));
-  a.download = name;
-  a.click();
-  URL.revokeObjectURL(a.href);
-}
 
 export function BidPage({ id }) {
   const session = currentSession();
@@ -132,7 +126,7 @@ export function BidPage({ id }) {
           <p><strong>✓ ${t('bid.received', { n: receipt.log_index })}</strong></p>
           <p class="small">${formatMoney(receipt.price)} · ${formatBytes(receipt.size)} · ${formatInstant(receipt.received_at)}</p>
           <p class="small">${t('bid.commitment')} <code class="wrap">${receipt.envelope_sha256}</code></p>
-          <button type="button" onClick=${() => download(`receipt-${receipt.log_index}.json`, receipt)}>${t('workspace.download')}</button>
+          <button type="button" onClick=${() => downloadJson(`receipt-${receipt.log_index}.json`, receipt)}>${t('workspace.download')}</button>
         </div>`
       : null}
   </section>`;

@@ -9,20 +9,10 @@ import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { currentSession, sessionSigner, importPrivateKey, pemBlock, SignInError } from '../session.js';
 import { hpkeOpenBase, hpkeSealBase, signDer } from '../seal.js';
-import { ed25519Verify, sha256, bytesToHex, base64ToBytes } from '../verify.js';
+import { ed25519Verify, sha256, base64ToBytes } from '../verify.js';
+import { bytesToBase64 as base64, bytesToHex, concat, u32, utf8 } from '../bytes.js';
 
-const utf8 = new TextEncoder();
 const zero = Uint8Array.of(0);
-const concat = (...parts) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
-const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
 
 /** The per-trade key (PKCS#8 X25519 PEM) and its public half, checked against `keyId`. */
 async function custodianKey(pem, keyId) {
@@ -74,7 +64,7 @@ export async function contribute({ trade, token, keyPem, signingKey }) {
     entries.push(concat(Uint8Array.of(bid.length), bid, Uint8Array.of(ok ? 1 : 0), ok ? plain : new Uint8Array(33)));
   }
   const count = bundle.shares.length;
-  const plaintext = concat(Uint8Array.of(count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff), ...entries);
+  const plaintext = concat(u32(count), ...entries);
   const info = concat(utf8.encode('tradehall-opening-contribution-v1'), zero, utf8.encode(trade), zero, utf8.encode(bundle.custodian_key), zero, utf8.encode(opening.key_id));
   const { enc, ct } = await hpkeSealBase(openingKey, info, plaintext);
   entries.forEach((e) => e.fill(0));

@@ -4,6 +4,7 @@
 // record exists the page shows nothing about any bid: the server has nothing to show.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
+import { downloadJson } from '../download.js';
 import { api, noteServerTime, serverNow } from '../api.js';
 import { t, statusName, formatInstant, formatMoney } from '../i18n.js';
 import { verifyOpeningRecord, VerifyError } from '../verify.js';
@@ -19,13 +20,6 @@ const clock = (ms) => {
   return d > 0 ? `${d}${t('unit.days')} ${hms}` : hms;
 };
 
-function download(name, value) {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' }));
-  a.download = name;
-  a.click();
-  URL.revokeObjectURL(a.href);
-}
 
 function Reveal({ hall }) {
   const signed = hall.opening;
@@ -54,7 +48,7 @@ function Reveal({ hall }) {
         <td>${b.valid ? t('trade.valid') : html`${t('trade.invalid')}<br /><span class="small">${b.reason}</span>`}</td>
       </tr>`)}</tbody>
     </table></div>
-    <p><button type="button" onClick=${() => download(`opening-record-${record.trade}.json`, signed)}>${t('trade.opening_download')}</button></p>
+    <p><button type="button" onClick=${() => downloadJson(`opening-record-${record.trade}.json`, signed)}>${t('trade.opening_download')}</button></p>
   </section>`;
 }
 

@@ -3,6 +3,7 @@
 // record, the candidates and the result (or a live sale's outcome).
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
+import { downloadJson } from '../download.js';
 import { api, query, ApiError } from '../api.js';
 import { t, statusName, formatInstant, formatMoney, formatBytes } from '../i18n.js';
 import { rulebook, procedureName } from '../rulebook.js';
@@ -88,14 +89,7 @@ function Clarifications({ items }) {
 
 function Opening({ opening }) {
   const signed = opening?.opening;
-  const download = () => {
-    const blob = new Blob([JSON.stringify(signed, null, 2)], { type: 'application/json' });
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = `opening-record-${signed.record.trade}.json`;
-    a.click();
-    URL.revokeObjectURL(a.href);
-  };
+  const download = () => downloadJson(`opening-record-${signed.record.trade}.json`, signed);
   return html`<section aria-labelledby="h-opening" data-testid="opening">
     <h2 id="h-opening">${t('trade.opening')}</h2>
     ${!signed

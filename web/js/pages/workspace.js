@@ -2,19 +2,13 @@
 // active bid with its receipt, verified here in the browser and downloadable.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
+import { downloadJson } from '../download.js';
 import { api } from '../api.js';
 import { t, statusName, formatInstant } from '../i18n.js';
 import { currentSession } from '../session.js';
 import { reportError } from '../app.js';
 import { verifyReceipt, VerifyError } from '../verify.js';
 
-function download(name, value) {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' }));
-  a.download = name;
-  a.click();
-  URL.revokeObjectURL(a.href);
-}
 
 function ReceiptCell({ receipt }) {
   const [outcome, setOutcome] = useState(null);
@@ -30,7 +24,7 @@ function ReceiptCell({ receipt }) {
   };
   return html`<td>
     <button type="button" onClick=${() => check().catch(reportError)}>${t('workspace.verify')}</button>
-    <button type="button" onClick=${() => download(`receipt-${receipt.log_index}.json`, receipt)}>${t('workspace.download')}</button>
+    <button type="button" onClick=${() => downloadJson(`receipt-${receipt.log_index}.json`, receipt)}>${t('workspace.download')}</button>
     ${outcome ? html` <span class=${outcome.ok ? 'ok' : 'error-text'} role="status">${outcome.text}</span>` : null}
   </td>`;
 }
