@@ -144,6 +144,16 @@ impl Platform {
             .ok_or_else(application_not_found)
     }
 
+    /// The caller's organisation's applications to every trade (at most 200, newest
+    /// first), with their status, deposit and bidder number: the bidder workspace.
+    pub async fn my_applications(&self, caller: &Caller) -> Result<Vec<Application>> {
+        let bidder = caller.require(Role::Bidder)?;
+        Ok(self
+            .store
+            .applications_by(bidder.usci.as_str(), 200)
+            .await?)
+    }
+
     /// A trade's applications, for the trading centre and the trade's supervisors. The
     /// read is logged: it names who wants to buy.
     pub async fn applications(&self, caller: &Caller, trade_id: &str) -> Result<Vec<Application>> {

@@ -625,6 +625,13 @@ impl Platform {
         Ok((trade, now))
     }
 
+    /// The questions the caller asked, on every trade (at most 200, newest first), with
+    /// their answers: the bidder workspace. Only the asker sees that it asked.
+    pub async fn my_clarifications(&self, caller: &Caller) -> Result<Vec<Clarification>> {
+        let bidder = caller.require(Role::Bidder)?;
+        Ok(self.store.clarifications_asked_by(&bidder.id, 200).await?)
+    }
+
     /// A bidder asks a question. The asker is recorded privately and never shown; the
     /// question itself becomes public with its answer.
     #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
             post(apply).get(applications),
         )
         .route("/api/v1/trades/{id}/applications/mine", get(mine))
+        .route("/api/v1/applications/mine", get(all_mine))
         .route("/api/v1/applications/{id}/qualify", post(qualify))
         .route("/api/v1/applications/{id}/reject", post(reject))
 }
@@ -44,6 +45,12 @@ async fn applications(
 ) -> Result<Json<Value>> {
     let all = app.platform.applications(&caller, &id.to_string()).await?;
     Ok(Json(json!({ "applications": all })))
+}
+
+/// The bidder workspace: the caller's applications on every trade.
+async fn all_mine(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>> {
+    let applications = app.platform.my_applications(&caller).await?;
+    Ok(Json(json!({ "applications": applications })))
 }
 
 async fn mine(

@@ -39,6 +39,7 @@ pub fn router(max_document_bytes: usize) -> Router<AppState> {
                 .layer(DefaultBodyLimit::disable()),
         )
         .route("/api/v1/bids/mine", get(my_bids))
+        .route("/api/v1/clarifications/mine", get(my_clarifications))
         .route("/api/v1/trades/{id}/clarifications", post(ask))
         .route(
             "/api/v1/trades/{id}/clarifications/{cid}/answer",
@@ -330,6 +331,17 @@ async fn withdraw_bid(
 ) -> Result<StatusCode> {
     app.platform.withdraw_bid(&caller, &id.to_string()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The bidder workspace: the questions the caller asked, with their answers.
+async fn my_clarifications(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>> {
+    let clarifications = app.platform.my_clarifications(&caller).await?;
+    Ok(Json(
+        serde_json::json!({ "clarifications": clarifications }),
+    ))
 }
 
 /// The bidder workspace: the caller's active bids with their trades and receipts.

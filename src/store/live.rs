@@ -76,6 +76,8 @@ pub trait LiveStore: Send + Sync {
     async fn application_of(&self, trade_id: &str, usci: &str) -> Result<Option<Application>>;
     /// A trade's applications, oldest first.
     async fn applications(&self, trade_id: &str) -> Result<Vec<Application>>;
+    /// An organisation's applications to every trade, newest first, at most `limit`.
+    async fn applications_by(&self, usci: &str, limit: i64) -> Result<Vec<Application>>;
     /// Decides a pending application (else `Conflict("application_not_pending")`). A
     /// qualified one with a confirmed deposit draws its bidder number (logged with
     /// `numbered`); a rejected one with a confirmed deposit gets a refund instruction.
@@ -396,6 +398,22 @@ macro_rules! impl_live_store {
                 .fetch_optional(&self.pool)
                 .await?;
                 row.map(TryInto::try_into).transpose()
+            }
+
+            async fn applications_by(
+                &self,
+                usci: &str,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::domain::application::Application>> {
+                let rows: Vec<$crate::store::live::ApplicationRow> = sqlx::query_as(&format!(
+                    "{} WHERE usci = $1 ORDER BY applied_at DESC, id DESC LIMIT $2",
+                    $crate::store::live::APPLICATION_SELECT
+                ))
+                .bind(usci)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
             }
 
             async fn applications(

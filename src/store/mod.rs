@@ -225,6 +225,12 @@ pub trait Store:
         events: Vec<NewEvent>,
     ) -> Result<i64>;
     async fn clarifications(&self, trade_id: &str) -> Result<Vec<Clarification>>;
+    /// The questions one identity asked, on every trade, newest first, at most `limit`.
+    async fn clarifications_asked_by(
+        &self,
+        asker_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Clarification>>;
     /// A clarification and the salt of its question's commitment.
     async fn clarification(&self, id: &str) -> Result<Option<(Clarification, Vec<u8>)>>;
 

@@ -709,6 +709,21 @@ macro_rules! impl_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            async fn clarifications_asked_by(
+                &self,
+                asker_id: &str,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::domain::trade::Clarification>> {
+                let rows: Vec<$crate::store::rows::ClarificationRow> = sqlx::query_as(
+                    "SELECT id, trade_id, question, question_salt, asked_at, answer, answered_at FROM clarifications WHERE asker_id = $1 ORDER BY asked_at DESC, id DESC LIMIT $2",
+                )
+                .bind(asker_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
             async fn clarification(
                 &self,
                 id: &str,

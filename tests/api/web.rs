@@ -217,6 +217,15 @@ async fn a_bidder_signs_in_with_a_certificate_and_checks_its_receipts(backend: B
     let bidder = r.app.user("bidder").await;
     let other = r.app.user("bidder").await;
     let receipt = r.bid(&bidder, 9_870_000_001).await;
+    let (status, asked) = r
+        .app
+        .post(
+            &format!("/api/v1/trades/{}/clarifications", r.trade),
+            Some(&bidder.token),
+            &serde_json::json!({"question": "第二标段桥梁工程是否允许分包？"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{asked}");
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let write = |name: &str, text: &str| {
         crate::helpers::write(dir.path(), name, text.as_bytes())
@@ -271,11 +280,20 @@ async fn a_bidder_signs_in_with_a_certificate_and_checks_its_receipts(backend: B
     assert!(bids.contains("河滩路改造工程施工招标"), "{bids}");
     browser.click("[data-testid=my-bids] td button").await;
     browser.wait_text("[data-testid=my-bids]", "回执有效").await;
+    let questions = browser
+        .wait_text("[data-testid=my-questions]", "是否允许分包")
+        .await;
+    assert!(questions.contains("待答复"), "{questions}");
     browser.screenshot("workspace").await;
 
     // Only the bidder's own bids are listed, and only to a signed-in bidder.
     let (_, theirs) = r.app.get("/api/v1/bids/mine", Some(&other.token)).await;
     assert_eq!(theirs["bids"], serde_json::json!([]), "{theirs}");
+    let (_, theirs) = r
+        .app
+        .get("/api/v1/clarifications/mine", Some(&other.token))
+        .await;
+    assert_eq!(theirs["clarifications"], serde_json::json!([]), "{theirs}");
     let (status, _) = r.app.get("/api/v1/bids/mine", None).await;
     assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
 
@@ -653,6 +671,24 @@ async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watch
 
     // The charts count what the dashboard saw.
     supervisor.wait_text("[data-testid=chart-rules]", "1").await;
+
+    // The bidder's workspace shows its application, deposit and bidder number.
+    let (_, mine) = app
+        .get(
+            &format!("/api/v1/trades/{id}/applications/mine"),
+            Some(&a.token),
+        )
+        .await;
+    let number = mine["bidder_number"].as_str().unwrap_or("-").to_owned();
+    bidder.goto(&format!("{}/#/workspace", app.base)).await;
+    let applications = bidder
+        .wait_text("[data-testid=my-applications]", &number)
+        .await;
+    assert!(
+        applications.contains("已通过") && applications.contains(account),
+        "{applications}"
+    );
+    bidder.screenshot("workspace").await;
     supervisor.finish().await;
     bidder.finish().await;
 }

@@ -54,6 +54,44 @@ function MyBids({ token }) {
   </section>`;
 }
 
+function MyApplications({ token }) {
+  const [items, setItems] = useState(null);
+  useEffect(() => {
+    api('/api/v1/applications/mine', { token }).then((page) => setItems(page.applications)).catch(reportError);
+  }, [token]);
+  if (items !== null && items.length === 0) return null;
+  return html`<section aria-labelledby="h-apps">
+    <h2 id="h-apps">${t('workspace.applications')}</h2>
+    <div class="table-wrap"><table data-testid="my-applications">
+      <thead><tr><th scope="col">${t('col.title')}</th><th scope="col">${t('workspace.application_status')}</th>
+        <th scope="col">${t('workspace.deposit')}</th><th scope="col">${t('room.bidder_number')}</th></tr></thead>
+      <tbody>${items === null
+        ? html`<tr><td colspan="4" class="muted">${t('loading')}</td></tr>`
+        : items.map((a) => html`<tr key=${a.id}>
+            <td><a href=${`#/trades/${a.trade_id}`}>${a.trade_id.slice(0, 8)}…</a> · <a href=${`#/trades/${a.trade_id}/auction`}>${t('room.title')}</a></td>
+            <td>${t(`workspace.application.${a.status}`)}${a.reason ? html`<br /><span class="small muted">${a.reason}</span>` : null}</td>
+            <td>${a.deposit_at ? formatInstant(a.deposit_at) : t('workspace.deposit_none')}<br /><span class="small muted">${a.payer_account}</span></td>
+            <td><strong>${a.bidder_number ?? '—'}</strong></td>
+          </tr>`)}</tbody>
+    </table></div>
+  </section>`;
+}
+
+function MyQuestions({ token }) {
+  const [items, setItems] = useState(null);
+  useEffect(() => {
+    api('/api/v1/clarifications/mine', { token }).then((page) => setItems(page.clarifications)).catch(reportError);
+  }, [token]);
+  if (items !== null && items.length === 0) return null;
+  return html`<section aria-labelledby="h-questions">
+    <h2 id="h-questions">${t('workspace.questions')}</h2>
+    <dl class="clarifications" data-testid="my-questions">${(items ?? []).map((c) => html`
+      <dt key=${`q${c.id}`}><span class="badge">${t('trade.question')}</span> ${c.question}
+        <span class="small muted"> · <a href=${`#/trades/${c.trade_id}`}>${c.trade_id.slice(0, 8)}…</a> · ${formatInstant(c.asked_at)}</span></dt>
+      <dd key=${`a${c.id}`}><span class="badge">${t('trade.answer')}</span> ${c.answer ?? html`<span class="muted">${t('workspace.unanswered')}</span>`}</dd>`)}</dl>
+  </section>`;
+}
+
 export function Workspace() {
   const session = currentSession();
   if (!session) {
@@ -69,6 +107,8 @@ export function Workspace() {
       <dt>${t('workspace.certificate')}</dt><dd><code class="wrap small">${who.subject}</code><br /><code class="wrap small">${who.cert_fingerprint}</code></dd>
       <dt>${t('workspace.session_until')}</dt><dd>${formatInstant(session.expires_at)}</dd>
     </dl>
-    ${who.role === 'bidder' ? html`<${MyBids} token=${session.token} />` : null}
+    ${who.role === 'bidder'
+      ? html`<${MyBids} token=${session.token} /><${MyApplications} token=${session.token} /><${MyQuestions} token=${session.token} />`
+      : null}
   </section>`;
 }
