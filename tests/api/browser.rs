@@ -211,6 +211,46 @@ impl Browser {
             .unwrap_or_else(|e| panic!("paste into {css}: {e}"));
     }
 
+    /// Presses and releases one key (`fantoccini::key::Key` for Tab, Enter…), as a
+    /// keyboard-only user does: it goes to whatever has the focus.
+    pub async fn press(&self, key: fantoccini::key::Key) {
+        use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+        let value = char::from(key);
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value })
+            .then(KeyAction::Up { value });
+        self.client
+            .perform_actions(keys)
+            .await
+            .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
+    }
+
+    /// Types `text` into whatever has the focus.
+    pub async fn type_text(&self, text: &str) {
+        self.client
+            .active_element()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type {text:?}: {e}"));
+    }
+
+    /// A short description of the focused element: tag, id, class, href.
+    pub async fn focused(&self) -> String {
+        self.client
+            .execute(
+                "const e = document.activeElement;
+                 return [e.tagName.toLowerCase(), e.id, e.className, e.getAttribute('href') || ''].join('|');",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Chooses the file at `path` in the file input `css`.
     pub async fn choose_file(&self, css: &str, path: &str) {
         let input = self.find(css).await;

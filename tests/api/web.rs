@@ -50,6 +50,51 @@ async fn the_public_portal_finds_a_trade_and_shows_its_result(backend: Backend) 
     browser.screenshot("portal").await;
     browser.save_page_metrics("portal").await;
 
+    // Keyboard only: the first Tab reaches the skip link, Enter moves to the page, the
+    // next Tab to the search field; Enter searches; Tabs reach the trade's link.
+    {
+        use fantoccini::key::Key;
+        browser.goto(&format!("{}/#/", app.base)).await;
+        browser.wait_text("[data-testid=trade-list]", &title).await;
+        browser.press(Key::Tab).await;
+        assert!(
+            browser.focused().await.contains("|skip|"),
+            "{}",
+            browser.focused().await
+        );
+        browser.press(Key::Enter).await;
+        assert!(
+            browser.focused().await.starts_with("main|main|"),
+            "{}",
+            browser.focused().await
+        );
+        browser.press(Key::Tab).await;
+        assert!(
+            browser.focused().await.starts_with("input|f-q|"),
+            "{}",
+            browser.focused().await
+        );
+        browser.type_text("河滩路").await;
+        browser.press(Key::Enter).await;
+        browser.wait_text("[data-testid=trade-list]", &title).await;
+        let link = format!("#/trades/{}", e.r.trade);
+        let mut reached = false;
+        for _ in 0..30 {
+            browser.press(Key::Tab).await;
+            if browser.focused().await.ends_with(&link) {
+                reached = true;
+                break;
+            }
+        }
+        assert!(reached, "Tab never reached the trade's link");
+        browser.press(Key::Enter).await;
+        browser
+            .wait_text("[data-testid=trade-status]", "已签约")
+            .await;
+        browser.goto(&format!("{}/#/", app.base)).await;
+        browser.wait_text("[data-testid=trade-list]", &title).await;
+    }
+
     // Search by words of the title: the query goes into the link and the list.
     browser.fill("#f-q", "河滩路").await;
     browser.click("form.filters button[type=submit]").await;
