@@ -660,6 +660,15 @@ export function formatInstant(iso, timeZone = DEFAULT_TIME_ZONE) {
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${zone}`;
 }
 
+/** Time left as `hh:mm:ss`, with days in front when there are any; whole seconds round up,
+ * so a countdown shows 00:00:00 only once its instant has come. */
+export function formatCountdown(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const d = Math.floor(s / 86400);
+  const hms = [Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60].map((n) => String(n).padStart(2, '0')).join(':');
+  return d > 0 ? `${d}${t('unit.days')} ${hms}` : hms;
+}
+
 /** Money given in minor units (分): exact, never through a fraction of a yuan. */
 export function formatMoney(minor, currency = 'CNY') {
   if (minor === null || minor === undefined) return '—';

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api, ApiError, noteServerTime, serverNow } from '../api.js';
-import { t, formatInstant, formatMoney } from '../i18n.js';
+import { t, formatInstant, formatMoney, formatCountdown } from '../i18n.js';
 import { currentSession } from '../session.js';
 import { yuanToFen } from './bid.js';
 
@@ -21,26 +21,21 @@ function periodEnd(sale) {
   return null;
 }
 
-const clock = (ms) => {
-  const s = Math.max(0, Math.ceil(ms / 1000));
-  const d = Math.floor(s / 86400);
-  const hms = [Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60].map((n) => String(n).padStart(2, '0')).join(':');
-  return d > 0 ? `${d}${t('unit.days')} ${hms}` : hms;
-};
 
 /** The live room's state, kept current from the WebSocket; reconnects with `after`. */
 function useLiveSale(id) {
   const [sale, setSale] = useState(null);
   const [connected, setConnected] = useState(false);
   const last = useRef(null);
+  // The sale's own view, whole; never older than the entries already applied.
+  const refresh = () =>
+    api(`/api/v1/trades/${id}/sale`).then((s) => {
+      setSale((prev) => ({ ...s, seq: Math.max(s.seq, prev?.seq ?? 0) }));
+    });
   useEffect(() => {
     let socket;
     let retry;
     let closed = false;
-    const refresh = () =>
-      api(`/api/v1/trades/${id}/sale`).then((s) => {
-        setSale((prev) => ({ ...s, seq: Math.max(s.seq, prev?.seq ?? 0) }));
-      });
     const connect = () => {
       const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
       const after = last.current === null ? '' : `?after=${last.current}`;
@@ -83,7 +78,7 @@ function useLiveSale(id) {
       socket?.close();
     };
   }, [id]);
-  return { sale, connected, refresh: () => api(`/api/v1/trades/${id}/sale`).then(setSale) };
+  return { sale, connected, refresh };
 }
 
 function QuoteForm({ id, sale, token }) {
@@ -163,7 +158,7 @@ export function AuctionRoom({ id }) {
         <div class="big" data-testid="room-best">${sale.best ? formatMoney(sale.best.amount) : formatMoney(sale.rules.start_price)}</div>
         <div class="small muted">${sale.best ? t('room.by', { n: sale.best.bidder_number }) : t('room.start_price')}</div></div>
       <div class="tile"><div class="muted">${t(sale.phase === 'timed' ? 'room.countdown' : 'room.period_ends')}</div>
-        <div class="big countdown" data-testid="room-countdown">${left === null ? '—' : clock(left)}</div>
+        <div class="big countdown" data-testid="room-countdown">${left === null ? '—' : formatCountdown(left)}</div>
         <div class="small muted">${end ? formatInstant(end) : ''}</div></div>
       ${number
         ? html`<div class=${mine ? 'tile ok-tile' : 'tile'} data-testid="room-standing"><div class="muted">${t('room.your_number', { n: number })}</div>

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { downloadJson } from '../download.js';
 import { api, serverNow } from '../api.js';
-import { t, formatInstant, formatMoney, formatBytes } from '../i18n.js';
+import { t, formatInstant, formatMoney, formatBytes, formatCountdown } from '../i18n.js';
 import { currentSession, sessionSigner, importPrivateKey, SignInError } from '../session.js';
 import { sealBid } from '../seal.js';
 import { verifyReceipt } from '../verify.js';
@@ -23,10 +23,8 @@ function Countdown({ until }) {
     const timer = setInterval(() => setNow(serverNow()), 1000);
     return () => clearInterval(timer);
   }, []);
-  const left = Math.max(0, new Date(until) - now);
-  const s = Math.floor(left / 1000);
-  const text = `${Math.floor(s / 86400)}${t('unit.days')} ${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-  return html`<span class="countdown" data-testid="countdown" aria-live="off">${left > 0 ? text : t('bid.closed')}</span>`;
+  const left = new Date(until) - now;
+  return html`<span class="countdown" data-testid="countdown" aria-live="off">${left > 0 ? formatCountdown(left) : t('bid.closed')}</span>`;
 }
 
 

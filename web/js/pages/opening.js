@@ -6,19 +6,13 @@ import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { downloadJson } from '../download.js';
 import { api, noteServerTime, serverNow } from '../api.js';
-import { t, statusName, formatInstant, formatMoney } from '../i18n.js';
+import { t, statusName, formatInstant, formatMoney, formatCountdown } from '../i18n.js';
 import { verifyOpeningRecord, VerifyError } from '../verify.js';
 import { currentSession } from '../session.js';
 
 /** How often the hall asks for the opening's state while it is not final. */
 const POLL_MS = 1000;
 
-const clock = (ms) => {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const d = Math.floor(s / 86400);
-  const hms = [Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60].map((n) => String(n).padStart(2, '0')).join(':');
-  return d > 0 ? `${d}${t('unit.days')} ${hms}` : hms;
-};
 
 
 function Reveal({ hall }) {
@@ -110,7 +104,7 @@ export function OpeningHall({ id }) {
       <h2 id="h-deadline">${t('trade.deadline')}</h2>
       <p>${formatInstant(hall.deadline)}</p>
       ${hall.phase === 'bidding'
-        ? html`<p class="big countdown" data-testid="hall-countdown">${left > 0 ? clock(left) : t('hall.deadline_reached')}</p>
+        ? html`<p class="big countdown" data-testid="hall-countdown">${left > 0 ? formatCountdown(left) : t('hall.deadline_reached')}</p>
             <p class="muted small">${t('hall.before_deadline')}</p>`
         : null}
     </section>
