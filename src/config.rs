@@ -460,7 +460,19 @@ pub struct ServeArgs {
     /// `tradehall.db` in the data directory.
     #[arg(long, env = "TRADEHALL_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Directory for the SQLite database and local state.
+    /// A PostgreSQL read replica of --database-url for the public read-heavy endpoints
+    /// (trade listing and search, open data). They may lag the primary by the replica's
+    /// delay (docs/operations.md); everything else reads the primary.
+    #[arg(long, env = "TRADEHALL_READ_DATABASE_URL")]
+    pub read_database_url: Option<String>,
+    /// This instance's address as the other instances on the same database reach it,
+    /// e.g. http://10.0.0.5:8080: a custodian's opening request that lands on another
+    /// instance is forwarded here when this one holds the opening (docs/adr/0018).
+    /// Default: http:// and the --listen address.
+    #[arg(long, env = "TRADEHALL_INSTANCE_URL")]
+    pub instance_url: Option<String>,
+    /// Directory for the SQLite database and local state. With several instances on one
+    /// PostgreSQL database, its `bids` directory (large envelopes) must be shared storage.
     #[arg(long, env = "TRADEHALL_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Directory of the platform signing key (Ed25519, generated on first start, mode
@@ -563,6 +575,18 @@ impl ServeArgs {
             .clone()
             .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("tradehall.db").display()))
     }
+
+    /// Where the other instances reach this one.
+    pub fn instance_url(&self) -> String {
+        self.instance_url.clone().unwrap_or_else(|| {
+            let scheme = if self.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{}", self.listen)
+        })
+    }
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -588,6 +612,11 @@ impl fmt::Debug for ServeArgs {
                 "database_url",
                 &self.database_url.as_deref().map(redact_url),
             )
+            .field(
+                "read_database_url",
+                &self.read_database_url.as_deref().map(redact_url),
+            )
+            .field("instance_url", &self.instance_url)
             .field("data_dir", &self.data_dir)
             .field("trust_ca", &self.trust_ca)
             .field("crl", &self.crl)
@@ -611,6 +640,10 @@ pub struct DemoArgs {
     /// Directory for the demo's database and generated DEV ONLY PKI.
     #[arg(long, env = "TRADEHALL_DEMO_DIR", default_value = "demo-data")]
     pub data_dir: PathBuf,
+    /// Run the demo on this database instead of SQLite in the data directory, e.g. a
+    /// PostgreSQL database that several demo instances share (the first one seeds it).
+    #[arg(long, env = "TRADEHALL_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// Directory of the web pages served at `/`.
     #[arg(long, env = "TRADEHALL_WEB_DIR", default_value = "web")]
     pub web_dir: PathBuf,

@@ -219,6 +219,16 @@ pub async fn build(
         known_bests: Default::default(),
         quoting_cache: Default::default(),
     });
+    platform.openings.set_instance_url(&args.instance_url());
+    if args.instance_url.is_none()
+        && args.listen.ip().is_unspecified()
+        && args.database_url().starts_with("postgres")
+    {
+        tracing::warn!(
+            "--listen {} with no --instance-url: other instances cannot reach this one for an opening it holds",
+            args.listen
+        );
+    }
     platform
         .ensure_search_index()
         .await

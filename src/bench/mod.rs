@@ -146,6 +146,8 @@ impl World {
             tls_cert: None,
             tls_key: None,
             database_url,
+            read_database_url: None,
+            instance_url: None,
             data_dir: dir.path().to_path_buf(),
             key_dir: None,
             trust_ca: vec![ca_path],

@@ -64,7 +64,8 @@ fn resolve(dir: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// The serve configuration of the demo: SQLite and the dev PKI under `data_dir`.
+/// The serve configuration of the demo: the dev PKI under `data_dir`, and SQLite there
+/// unless a database is named.
 pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
     let dir = &layout.dir;
     let admin = layout
@@ -76,7 +77,9 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         listen: args.listen,
         tls_cert: None,
         tls_key: None,
-        database_url: None,
+        database_url: args.database_url.clone(),
+        read_database_url: None,
+        instance_url: None,
         data_dir: args.data_dir.clone(),
         key_dir: None,
         trust_ca: layout

@@ -49,6 +49,13 @@ pub enum EngineError {
     /// a timestamp outside the window.
     #[error("{message}")]
     BankRefused { code: &'static str, message: String },
+    /// The trade's opening session lives in another server instance, which the HTTP
+    /// layer forwards to (docs/adr/0018); a client sees it only if that failed.
+    #[error("the opening runs on another server instance; retry shortly")]
+    OpeningElsewhere {
+        instance_url: String,
+        key_id: String,
+    },
     #[error("storage failure")]
     Store(#[source] StoreError),
 }
@@ -89,6 +96,7 @@ impl EngineError {
             | Self::Conflict { code, .. } => code,
             Self::RuleViolation(_) => "rule_violation",
             Self::DemoModeRequired => "demo_mode_required",
+            Self::OpeningElsewhere { .. } => "opening_elsewhere",
             Self::Store(_) => "internal",
         }
     }

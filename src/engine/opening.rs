@@ -34,7 +34,7 @@ use crate::domain::opening::{
     SignedRecord, RECORD_VERSION,
 };
 use crate::domain::trade::{StoredBid, Trade, TradeStatus};
-use crate::store::{StoreError, StoredOpening, INLINE_STORAGE};
+use crate::store::{OpeningSession, StoreError, StoredOpening, INLINE_STORAGE};
 
 /// Largest integer an RFC 8785 (IEEE double) number states exactly.
 const MAX_EXACT_INTEGER: i64 = (1 << 53) - 1;
@@ -64,10 +64,28 @@ pub(super) struct Session {
     pub(super) contributions: Vec<(String, Shares)>,
 }
 
-/// The openings in progress in this process.
-#[derive(Default)]
+/// The openings in progress in this process, and who this process is among the
+/// instances sharing the database (docs/adr/0018).
 pub struct Openings {
     sessions: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Session>>>>>,
+    /// This process: a fresh id at every start.
+    instance_id: String,
+    /// Where the other instances reach this one.
+    instance_url: std::sync::RwLock<String>,
+    /// Opening keys of sessions held by instances found unreachable: the next request for
+    /// shares here replaces them.
+    unreachable: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl Default for Openings {
+    fn default() -> Self {
+        Self {
+            sessions: std::sync::Mutex::default(),
+            instance_id: uuid::Uuid::new_v4().to_string(),
+            instance_url: std::sync::RwLock::new(String::new()),
+            unreachable: std::sync::Mutex::default(),
+        }
+    }
 }
 
 impl Openings {
@@ -86,17 +104,52 @@ impl Openings {
             .remove(trade_id);
     }
 
-    fn contributors(&self, trade_id: &str) -> Vec<String> {
-        let slot = self.slot(trade_id);
-        let guard = slot.try_lock();
-        match guard {
-            Ok(g) => g
-                .as_ref()
-                .map(|s| s.contributions.iter().map(|(c, _)| c.clone()).collect())
-                .unwrap_or_default(),
-            // An opening is running right now: everyone who counts has contributed.
-            Err(_) => Vec::new(),
-        }
+    /// Sets where the other instances reach this one (once the server has bound).
+    pub fn set_instance_url(&self, url: &str) {
+        *self
+            .instance_url
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            url.trim_end_matches('/').to_owned();
+    }
+
+    pub fn instance_url(&self) -> String {
+        self.instance_url
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Notes that the instance holding the session with opening key `key_id` cannot be
+    /// reached: this instance may replace the session.
+    pub fn mark_unreachable(&self, key_id: &str) {
+        self.unreachable
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key_id.to_owned());
+    }
+
+    fn is_unreachable(&self, key_id: &str) -> bool {
+        self.unreachable
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(key_id)
+    }
+
+    /// Whether a recorded session belongs to a process that is gone or cannot be reached,
+    /// so that this one may replace it: a process of an earlier start of this instance
+    /// (same address, another id), or one marked unreachable.
+    fn replaceable(&self, recorded: &OpeningSession) -> bool {
+        recorded.instance_id == self.instance_id
+            || recorded.instance_url == self.instance_url()
+            || self.is_unreachable(&recorded.key_id)
+    }
+}
+
+fn elsewhere(recorded: &OpeningSession) -> EngineError {
+    EngineError::OpeningElsewhere {
+        instance_url: recorded.instance_url.clone(),
+        key_id: recorded.key_id.clone(),
     }
 }
 
@@ -239,17 +292,29 @@ impl Platform {
             })
     }
 
-    /// Starts the opening session if none runs in this process: a fresh one-time opening
-    /// key, signed by the platform key, and its log entry.
+    /// The opening session of this trade, held here: the one running, or a new one
+    /// with a fresh one-time opening key, signed by the platform key and logged, if none
+    /// is recorded or the recorded one is gone. A session held by another live instance
+    /// is `OpeningElsewhere`.
     async fn start_session(
         &self,
         caller: &Caller,
         trade: &Trade,
         slot: &mut Option<Session>,
     ) -> Result<OpeningKey> {
-        if let Some(session) = slot {
-            return Ok(session.key.clone());
+        let recorded = self.store.opening_session(&trade.id).await?;
+        if let (Some(session), Some(r)) = (slot.as_ref(), &recorded) {
+            if r.key_id == session.key.key_id {
+                return Ok(session.key.clone());
+            }
         }
+        // A session here that the record no longer names was replaced by another instance.
+        *slot = None;
+        let replacing = match &recorded {
+            None => None,
+            Some(r) if self.openings.replaceable(r) => Some(r.key_id.as_str()),
+            Some(r) => return Err(elsewhere(r)),
+        };
         let (secret, public) = CustodianSecretKey::generate();
         let key = OpeningKey {
             public_key: b64(public.as_bytes()),
@@ -267,13 +332,59 @@ impl Platform {
             serde_json::json!({ "opening_key": key, "window_ends_at": rfc3339(window_end) }),
             vec![],
         );
-        self.store.append(ev).await?;
+        let session = OpeningSession {
+            trade_id: trade.id.clone(),
+            key_id: key.key_id.clone(),
+            instance_id: self.openings.instance_id.clone(),
+            instance_url: self.openings.instance_url(),
+            started_at: self.clock.now(),
+        };
+        if self
+            .store
+            .start_opening_session(&session, replacing, ev)
+            .await?
+            .is_none()
+        {
+            // Another instance started (or replaced) the session first.
+            return Err(match self.store.opening_session(&trade.id).await? {
+                Some(r) => elsewhere(&r),
+                None => EngineError::conflict(
+                    "opening_key_stale",
+                    "the opening restarted: fetch the shares again",
+                ),
+            });
+        }
         *slot = Some(Session {
             secret,
             key: key.clone(),
             contributions: Vec::new(),
         });
         Ok(key)
+    }
+
+    /// The custodians who contributed to the opening session in force, from the log.
+    async fn contributors(&self, trade_id: &str) -> Result<Vec<String>> {
+        let mut key = None;
+        let mut contributors: Vec<String> = Vec::new();
+        for e in self
+            .store
+            .trade_events_of_kinds(trade_id, &["opening.started", "opening.contribution"])
+            .await?
+        {
+            let entry: serde_json::Value = serde_json::from_slice(&e.entry).unwrap_or_default();
+            let data = &entry["data"];
+            if e.kind == "opening.started" {
+                key = data["opening_key"]["key_id"].as_str().map(str::to_owned);
+                contributors.clear();
+            } else if data["opening_key"].as_str() == key.as_deref() {
+                if let Some(c) = data["custodian"].as_str() {
+                    if !contributors.iter().any(|x| x == c) {
+                        contributors.push(c.to_owned());
+                    }
+                }
+            }
+        }
+        Ok(contributors)
     }
 
     /// A custodian's sealed shares of every bid, once the deadline has passed.
@@ -337,6 +448,12 @@ impl Platform {
 
         let slot = self.openings.slot(trade_id);
         let mut guard = slot.lock().await;
+        let recorded = self.store.opening_session(trade_id).await?;
+        match (guard.as_ref(), &recorded) {
+            (Some(session), Some(r)) if r.key_id == session.key.key_id => {}
+            (_, Some(r)) if !self.openings.replaceable(r) => return Err(elsewhere(r)),
+            _ => *guard = None,
+        }
         let Some(session) = guard.as_mut() else {
             return Err(EngineError::conflict(
                 "opening_key_stale",
@@ -637,7 +754,11 @@ impl Platform {
         let now = self.clock.now();
         let window_end = self.opening_window_end(&trade).await?;
         let opening = self.opening_record(trade_id).await?;
-        let contributors = self.openings.contributors(trade_id);
+        let contributors = if opening.is_none() {
+            self.contributors(trade_id).await?
+        } else {
+            Vec::new()
+        };
         let start = self.opening_start(&trade).await?;
         let phase = match trade.status {
             // A live sale before its quoting ends on a quote.

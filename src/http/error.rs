@@ -60,6 +60,7 @@ fn status_of(e: &EngineError) -> StatusCode {
             StatusCode::CONFLICT
         }
         E::NotFound { .. } => StatusCode::NOT_FOUND,
+        E::OpeningElsewhere { .. } => StatusCode::SERVICE_UNAVAILABLE,
         E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

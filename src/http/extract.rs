@@ -62,15 +62,25 @@ where
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let app = AppState::from_ref(state);
-        let client_addr = parts
+        let mut client_addr = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_string());
-        let request_id = parts
+        let mut request_id = parts
             .headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        // Another instance passed this request on: the audit names the real client.
+        if let Some((addr, id)) = super::forward::original_client(
+            &app.platform,
+            &parts.method,
+            parts.uri.path(),
+            &parts.headers,
+        ) {
+            client_addr = Some(addr);
+            request_id = id.or(request_id);
+        }
         let identity = match parts.headers.get(header::AUTHORIZATION) {
             None => match websocket_cookie(parts) {
                 Some(token) => Some(app.platform.authenticate(token).await?),

@@ -12,6 +12,7 @@ mod events;
 mod experts;
 mod extract;
 mod feed;
+mod forward;
 mod interventions;
 mod live;
 mod log;

@@ -6,11 +6,16 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+
 use super::error::Result;
 use super::extract::{Json, Path};
+use super::forward::where_opening_is_held;
 use super::AppState;
-use crate::domain::opening::{Contribution, OpeningStatus, ShareBundle};
-use crate::engine::{Caller, ContributionOutcome};
+use crate::domain::opening::{Contribution, OpeningStatus};
+use crate::engine::Caller;
 
 /// Largest contribution body: 64 MiB, about 500,000 bids' shares.
 pub const MAX_CONTRIBUTION_BYTES: usize = 64 * 1024 * 1024;
@@ -33,29 +38,51 @@ async fn status(
     Ok(Json(app.platform.opening_status(&id.to_string()).await?))
 }
 
+/// A custodian's sealed shares ([`crate::domain::opening::ShareBundle`]), from the
+/// instance holding the opening.
 async fn shares(
     State(app): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<uuid::Uuid>,
-) -> Result<Json<ShareBundle>> {
-    Ok(Json(
-        app.platform
-            .opening_shares(&caller, &id.to_string())
-            .await?,
-    ))
+) -> Result<Response> {
+    let trade = id.to_string();
+    let path = format!("/api/v1/trades/{trade}/opening/shares");
+    where_opening_is_held(
+        &app.platform,
+        &caller,
+        &headers,
+        (Method::GET, path),
+        None,
+        || app.platform.opening_shares(&caller, &trade),
+    )
+    .await
 }
 
+/// A contribution, taken by the instance holding the opening
+/// ([`crate::engine::ContributionOutcome`]).
 async fn contribute(
     State(app): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<uuid::Uuid>,
     Json(contribution): Json<Contribution>,
-) -> Result<Json<ContributionOutcome>> {
-    Ok(Json(
-        app.platform
-            .contribute(&caller, &id.to_string(), contribution)
-            .await?,
-    ))
+) -> Result<Response> {
+    let trade = id.to_string();
+    let path = format!("/api/v1/trades/{trade}/opening/contributions");
+    let body = serde_json::to_vec(&contribution).map(Bytes::from).ok();
+    where_opening_is_held(
+        &app.platform,
+        &caller,
+        &headers,
+        (Method::POST, path),
+        body,
+        || {
+            app.platform
+                .contribute(&caller, &trade, contribution.clone())
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]

@@ -104,6 +104,19 @@ pub struct StoredOpening {
     pub opened_at: DateTime<Utc>,
 }
 
+/// The server instance that holds a trade's opening session (docs/adr/0018).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpeningSession {
+    pub trade_id: String,
+    /// The id of the one-time opening key the session holds.
+    pub key_id: String,
+    /// The process holding it: a fresh id at every start.
+    pub instance_id: String,
+    /// Where the other instances reach it.
+    pub instance_url: String,
+    pub started_at: DateTime<Utc>,
+}
+
 /// Filters and position for listing trades, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct TradeQuery {
@@ -282,6 +295,17 @@ pub trait Store:
         event: NewEvent,
     ) -> Result<i64>;
     async fn opening_record(&self, trade_id: &str) -> Result<Option<StoredOpening>>;
+    /// The instance holding the trade's opening session, if one started.
+    async fn opening_session(&self, trade_id: &str) -> Result<Option<OpeningSession>>;
+    /// Records `session` and appends its `opening.started` event, if no session is
+    /// recorded (`replacing` = `None`) or the recorded one holds the key `replacing`.
+    /// Otherwise nothing changes and `None` comes back: another instance started first.
+    async fn start_opening_session(
+        &self,
+        session: &OpeningSession,
+        replacing: Option<&str>,
+        event: NewEvent,
+    ) -> Result<Option<i64>>;
 
     /// The number of entries in the log (its tree size).
     async fn log_size(&self) -> Result<u64>;

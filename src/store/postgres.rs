@@ -1,7 +1,11 @@
 //! The production store: PostgreSQL. Log appends are serialized with a transaction-scoped
 //! advisory lock, so commit order equals sequence order across every server instance.
+//! Each write transaction also sends `NOTIFY tradehall_log` with the log's head, and
+//! every instance listens: a commit on one instance wakes the feed, the risk worker and
+//! the timers of all of them (docs/adr/0018). A missed notification only delays them:
+//! they also look once a second, and after a lost listening connection.
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use sqlx::Postgres;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,12 +17,15 @@ use crate::domain::clock::Clock;
 /// Key of the advisory lock that serializes log appends ("tradehall" in ASCII, truncated).
 const LOG_APPEND_LOCK: i64 = 0x7472_6164_6568_616c;
 
+/// The channel commits are announced on; the payload is the log's head (decimal).
+pub const LOG_CHANNEL: &str = "tradehall_log";
+
 /// PostgreSQL store.
 pub struct PgStore {
     pool: PgPool,
     clock: Arc<dyn Clock>,
-    /// Bumped after every committed write.
-    appended: tokio::sync::watch::Sender<u64>,
+    /// Bumped after every committed write, here or (by notification) on another instance.
+    appended: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl PgStore {
@@ -36,10 +43,20 @@ impl PgStore {
         let store = Self {
             pool,
             clock,
-            appended: tokio::sync::watch::channel(0).0,
+            appended: Arc::new(tokio::sync::watch::channel(0).0),
         };
         store.ensure_tree().await?;
+        listen_for_commits(store.pool.clone(), Arc::downgrade(&store.appended));
         Ok(store)
+    }
+
+    /// Announces the commit of `tx` to every instance (delivered when `tx` commits).
+    async fn announce(&self, tx: &mut sqlx::Transaction<'static, Postgres>) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, (SELECT COALESCE(MAX(seq), 0) FROM events)::text)")
+            .bind(LOG_CHANNEL)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     /// A transaction holding the log append lock until it commits or rolls back.
@@ -51,6 +68,47 @@ impl PgStore {
             .await?;
         Ok(tx)
     }
+}
+
+/// Follows [`LOG_CHANNEL`] and bumps `appended` on every notification, and after a lost
+/// connection (notifications sent meanwhile are gone; whoever follows the log reads what
+/// it missed). Stops when the store is dropped.
+fn listen_for_commits(pool: PgPool, appended: std::sync::Weak<tokio::sync::watch::Sender<u64>>) {
+    tokio::spawn(async move {
+        let mut listener: Option<PgListener> = None;
+        while let Some(appended) = appended.upgrade() {
+            let bump = || appended.send_modify(|n| *n = n.wrapping_add(1));
+            let Some(l) = listener.as_mut() else {
+                match PgListener::connect_with(&pool).await {
+                    Ok(mut l) => match l.listen(LOG_CHANNEL).await {
+                        Ok(()) => {
+                            listener = Some(l);
+                            bump();
+                        }
+                        Err(e) => tracing::warn!(error = %e, "cannot listen for commits"),
+                    },
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for commits"),
+                }
+                drop(appended);
+                if listener.is_none() {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                continue;
+            };
+            // At least once a second the loop looks whether the store was dropped.
+            match tokio::time::timeout(Duration::from_secs(1), l.try_recv()).await {
+                // A notification, or a lost connection that `try_recv` re-established.
+                Ok(Ok(_)) => bump(),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "lost the commit notifications; reconnecting");
+                    listener = None;
+                    drop(appended);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(_) => {}
+            }
+        }
+    });
 }
 
 impl_store!(PgStore, Postgres);

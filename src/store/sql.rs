@@ -9,8 +9,10 @@
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// Commits a write and wakes whoever follows the log ([`Store::appended`]).
-            async fn commit(&self, tx: sqlx::Transaction<'static, $db>) -> $crate::store::Result<()> {
+            /// Commits a write and wakes whoever follows the log ([`Store::appended`]), on
+            /// every instance (`announce`).
+            async fn commit(&self, mut tx: sqlx::Transaction<'static, $db>) -> $crate::store::Result<()> {
+                self.announce(&mut tx).await?;
                 tx.commit().await?;
                 self.appended.send_modify(|n| *n = n.wrapping_add(1));
                 Ok(())
@@ -978,6 +980,57 @@ macro_rules! impl_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(row.map(|(at,)| $crate::domain::clock::from_millis(at)))
+            }
+
+            async fn opening_session(
+                &self,
+                trade_id: &str,
+            ) -> $crate::store::Result<Option<$crate::store::OpeningSession>> {
+                let row: Option<(String, String, String, i64)> = sqlx::query_as(
+                    "SELECT key_id, instance_id, instance_url, started_at FROM opening_sessions WHERE trade_id = $1",
+                )
+                .bind(trade_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(key_id, instance_id, instance_url, at)| $crate::store::OpeningSession {
+                    trade_id: trade_id.to_owned(),
+                    key_id,
+                    instance_id,
+                    instance_url,
+                    started_at: $crate::domain::clock::from_millis(at),
+                }))
+            }
+
+            async fn start_opening_session(
+                &self,
+                session: &$crate::store::OpeningSession,
+                replacing: Option<&str>,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<Option<i64>> {
+                let mut tx = self.begin_write().await?;
+                let current: Option<(String,)> =
+                    sqlx::query_as("SELECT key_id FROM opening_sessions WHERE trade_id = $1")
+                        .bind(&session.trade_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if current.map(|(k,)| k).as_deref() != replacing {
+                    return Ok(None);
+                }
+                sqlx::query(
+                    "INSERT INTO opening_sessions (trade_id, key_id, instance_id, instance_url, started_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (trade_id) DO UPDATE SET key_id = excluded.key_id, \
+                     instance_id = excluded.instance_id, instance_url = excluded.instance_url, started_at = excluded.started_at",
+                )
+                .bind(&session.trade_id)
+                .bind(&session.key_id)
+                .bind(&session.instance_id)
+                .bind(&session.instance_url)
+                .bind(session.started_at.timestamp_millis())
+                .execute(&mut *tx)
+                .await?;
+                let seq = self.append_in(&mut tx, &event).await?;
+                self.commit(tx).await?;
+                Ok(Some(seq))
             }
 
             async fn extend_opening(

@@ -178,6 +178,8 @@ pub async fn spawn_app_with(
         tls_cert: None,
         tls_key: None,
         database_url: Some(database_url.clone()),
+        read_database_url: None,
+        instance_url: None,
         data_dir: dir.path().to_path_buf(),
         key_dir: None,
         trust_ca: cas,

@@ -1,0 +1,524 @@
+//! Several real `tradehall` server processes on one PostgreSQL database (issue 8,
+//! docs/adr/0018): bids through different instances open at one opening, even when the
+//! instance holding the opening is killed; every instance's feed is gap-free and
+//! duplicate-free; a sale timer due while an instance is killed fires exactly once; a
+//! PostgreSQL restart in the middle of intake loses no acknowledged bid.
+//!
+//! Each instance is `tradehall demo --manual` on the shared database and data directory
+//! (the first one seeds it): real time, accelerated demo trades.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+use tradehall::bench::pg::ThrowawayPg;
+use tradehall::client::bid::{self, Credentials, SealOptions};
+use tradehall::client::custodian;
+use tradehall::crypto::pki::{load_dev_pki, DevIdentity, DevPkiLayout};
+use tradehall::crypto::receipt::Receipt;
+use tradehall::domain::money::Money;
+use tradehall::domain::opening::SignedRecord;
+
+const PASSPHRASE: &str = "cluster-test-passphrase";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn admin_url() -> String {
+    std::env::var("TRADEHALL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// One server process.
+struct Instance {
+    url: String,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Instance {
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Instances on one database and one data directory.
+struct Cluster {
+    data: PathBuf,
+    work: PathBuf,
+    database_url: String,
+    instances: Vec<Instance>,
+    layout: Option<DevPkiLayout>,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// `n` instances on `database_url`; the first seeds the demo.
+    async fn start(n: usize, database_url: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let data = dir.path().join("data");
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
+        let mut cluster = Self {
+            data,
+            work,
+            database_url: database_url.to_owned(),
+            instances: Vec::new(),
+            layout: None,
+            _dir: dir,
+        };
+        for _ in 0..n {
+            let port = free_port();
+            let instance = cluster.spawn(port);
+            wait_up(&instance.url).await;
+            cluster.instances.push(instance);
+        }
+        cluster.layout =
+            Some(load_dev_pki(&cluster.data.join("pki")).unwrap_or_else(|e| panic!("{e}")));
+        cluster
+    }
+
+    fn spawn(&self, port: u16) -> Instance {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.work.join(format!("instance-{port}.log")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new(env!("CARGO_BIN_EXE_tradehall"))
+            .args(["demo", "--manual"])
+            .args([
+                "--tender-time-scale",
+                "86400",
+                "--listing-time-scale",
+                "86400",
+            ])
+            .arg("--database-url")
+            .arg(&self.database_url)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(&self.data)
+            .env("TRADEHALL_LOG", "info,sqlx=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        Instance {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            child: Some(child),
+        }
+    }
+
+    fn layout(&self) -> &DevPkiLayout {
+        self.layout.as_ref().unwrap_or_else(|| panic!("no PKI"))
+    }
+
+    fn url(&self, i: usize) -> String {
+        self.instances[i % self.instances.len()].url.clone()
+    }
+
+    fn path(&self, p: &Path) -> PathBuf {
+        self.layout().dir.join(p)
+    }
+
+    fn of_role(&self, role: &str) -> Vec<DevIdentity> {
+        self.layout()
+            .identities
+            .iter()
+            .filter(|i| i.role == role)
+            .cloned()
+            .collect()
+    }
+
+    /// The demo trade of `kind`: its id and its JSON.
+    async fn trade(&self, kind: &str) -> (String, Value) {
+        let trades = get(format!("{}/api/v1/trades", self.url(0))).await;
+        let trade = trades["trades"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["kind"] == kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("no demo {kind} in {trades}"));
+        (trade["id"].as_str().unwrap_or_default().to_owned(), trade)
+    }
+
+    /// What the instances logged, for a failure message.
+    fn logs(&self) -> String {
+        self.instances
+            .iter()
+            .map(|i| {
+                let text =
+                    std::fs::read_to_string(self.work.join(format!("instance-{}.log", i.port)))
+                        .unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(15).collect();
+                format!(
+                    "--- instance {}:\n{}",
+                    i.port,
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+async fn wait_up(server: &str) {
+    let started = Instant::now();
+    while !reqwest::get(format!("{server}/healthz"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn get(url: String) -> Value {
+    reqwest::get(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+fn instant(trade: &Value, field: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(trade[field].as_str().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{field}: {e} in {trade}"))
+        .with_timezone(&chrono::Utc)
+}
+
+async fn sleep_until(at: chrono::DateTime<chrono::Utc>) {
+    let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait).await;
+}
+
+/// Follows an instance's public feed from the start, collecting the sequence numbers it
+/// delivers, until the socket ends.
+fn follow_feed(server: &str) -> Arc<Mutex<Vec<i64>>> {
+    let seen: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let url = format!("{}/api/v1/feed?after=0", server.replacen("http", "ws", 1));
+    let collected = seen.clone();
+    tokio::spawn(async move {
+        let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url.as_str()).await else {
+            return;
+        };
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message {
+                let m: Value = serde_json::from_str(&text).unwrap_or_default();
+                if m["type"] == "event" {
+                    collected
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(m["seq"].as_i64().unwrap_or_default());
+                }
+            }
+        }
+    });
+    seen
+}
+
+fn seen(feed: &Arc<Mutex<Vec<i64>>>) -> Vec<i64> {
+    feed.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+async fn log_size(server: &str) -> i64 {
+    let checkpoint = reqwest::get(format!("{server}/api/v1/log/checkpoint"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    checkpoint
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_else(|| panic!("no tree size in {checkpoint}"))
+}
+
+/// The public log entries about `trade`, in order.
+async fn trade_events(server: &str, trade: &str) -> Vec<Value> {
+    let mut entries = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = get(format!("{server}/api/v1/events?after={after}&limit=1000")).await;
+        let events = page["events"].as_array().cloned().unwrap_or_default();
+        let Some(last) = events.last().and_then(|e| e["seq"].as_i64()) else {
+            return entries;
+        };
+        after = last;
+        entries.extend(
+            events
+                .into_iter()
+                .map(|e| e["entry"].clone())
+                .filter(|e| e["trade"] == trade),
+        );
+    }
+}
+
+async fn seal_and_submit(
+    cluster: &Cluster,
+    server: &str,
+    trade: &str,
+    bidder: &DevIdentity,
+    price: i64,
+    name: &str,
+) -> anyhow::Result<Receipt> {
+    let (cert, key) = (
+        cluster.path(&bidder.cert_path),
+        cluster.path(&bidder.key_path),
+    );
+    let envelope = cluster.work.join(format!("{name}.sealed"));
+    bid::seal(&SealOptions {
+        server: server.to_owned(),
+        trade: trade.to_owned(),
+        price: Money::new(price)?,
+        lots: vec!["1".into()],
+        files: vec![],
+        cert: cert.clone(),
+        key: key.clone(),
+        out: envelope.clone(),
+    })
+    .await?;
+    let credentials = Credentials {
+        server,
+        cert: &cert,
+        key: &key,
+    };
+    bid::submit(&credentials, &envelope, &envelope.with_extension("receipt")).await
+}
+
+async fn open_as(
+    cluster: &Cluster,
+    server: &str,
+    trade: &str,
+    custodian: &DevIdentity,
+) -> anyhow::Result<Value> {
+    custodian::open(
+        server,
+        trade,
+        &cluster.path(&custodian.cert_path),
+        &cluster.path(&custodian.key_path),
+        &cluster.work.join(format!("{}.key", custodian.name)),
+        PASSPHRASE,
+        None,
+    )
+    .await
+    .map(|o| o.answer)
+}
+
+fn assert_whole(feed: &[i64], upto: i64, which: &str) {
+    let expected: Vec<i64> = (1..=upto).collect();
+    assert_eq!(
+        &feed[..feed.len().min(upto as usize)],
+        &expected[..feed.len().min(upto as usize)],
+        "the feed of {which} has a gap, a duplicate or a reordering"
+    );
+    assert!(
+        feed.len() >= upto as usize,
+        "the feed of {which} stopped at {} of {upto}",
+        feed.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bids_through_three_instances_open_at_one_opening_even_when_its_instance_dies() {
+    let db = ThrowawayPg::create(&admin_url())
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is needed: {e:#}"));
+    let mut cluster = Cluster::start(3, &db.url).await;
+    let feeds: Vec<_> = (0..3).map(|i| follow_feed(&cluster.url(i))).collect();
+    let (trade, tender) = cluster.trade("construction_tender").await;
+    let custodians = cluster.of_role("custodian");
+    for (i, c) in custodians.iter().enumerate() {
+        custodian::keygen(
+            &cluster.url(i),
+            &trade,
+            &cluster.path(&c.cert_path),
+            &cluster.path(&c.key_path),
+            &cluster.work.join(format!("{}.key", c.name)),
+            PASSPHRASE,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    }
+
+    // Every bidder bids twice (the second replaces the first), each time through another
+    // instance.
+    let bidders = cluster.of_role("bidder");
+    let mut last = Vec::new();
+    for round in 0..2 {
+        for (n, b) in bidders.iter().enumerate() {
+            let server = cluster.url(n + round);
+            let price = 1_000_000_000 + (n as i64) * 1_000_000 + round as i64;
+            let receipt = seal_and_submit(
+                &cluster,
+                &server,
+                &trade,
+                b,
+                price,
+                &format!("{}-{round}", b.name),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{} through {server}: {e:#}", b.name));
+            if round == 1 {
+                last.push((b.clone(), receipt));
+            }
+        }
+    }
+
+    sleep_until(instant(&tender, "bid_deadline") + chrono::Duration::milliseconds(500)).await;
+    // The first custodian opens through instance 2, which starts the opening session.
+    let first = open_as(&cluster, &cluster.url(1), &trade, &custodians[0])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", cluster.logs()));
+    assert_eq!(first["contributions"], 1, "{first}");
+    let status = get(format!("{}/api/v1/trades/{trade}/opening", cluster.url(2))).await;
+    let counted: Vec<_> = status["custodians"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["contributed"] == true)
+        .collect();
+    assert_eq!(
+        counted.len(),
+        1,
+        "another instance shows the progress: {status}"
+    );
+
+    // The instance holding the opening dies. The next custodian, on instance 3, gets a
+    // new opening session there (a new opening key); the first contributes again through
+    // instance 1, which forwards to instance 3.
+    cluster.instances[1].kill();
+    let second = open_as(&cluster, &cluster.url(2), &trade, &custodians[1])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", cluster.logs()));
+    assert_eq!(
+        second["contributions"], 1,
+        "a new session starts counting anew: {second}"
+    );
+    let third = open_as(&cluster, &cluster.url(0), &trade, &custodians[0])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", cluster.logs()));
+    let signed: SignedRecord = serde_json::from_value(third["opening"].clone())
+        .unwrap_or_else(|e| panic!("the opening did not complete: {e}: {third}"));
+    assert_eq!(signed.record.bids.len(), bidders.len());
+    for (b, receipt) in &last {
+        let opened = signed
+            .record
+            .bids
+            .iter()
+            .find(|x| x.organization.usci == b.usci.to_string())
+            .unwrap_or_else(|| panic!("{}'s bid is missing", b.name));
+        assert!(opened.valid, "{opened:?}");
+        assert_eq!(
+            opened.envelope_sha256, receipt.envelope_sha256,
+            "{}",
+            b.name
+        );
+    }
+    // One record, the same through every live instance.
+    for i in [0, 2] {
+        let record = get(format!("{}/api/v1/trades/{trade}/opening", cluster.url(i))).await;
+        assert_eq!(record["opening"]["signature"], signed.signature.as_str());
+    }
+
+    // Every feed delivered every entry once, in order (the dead instance's up to its end).
+    let head = log_size(&cluster.url(0)).await;
+    let started = Instant::now();
+    while [0, 2]
+        .iter()
+        .any(|&i| seen(&feeds[i]).len() < head as usize)
+        && started.elapsed() < Duration::from_secs(10)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_whole(&seen(&feeds[0]), head, "instance 1");
+    assert_whole(&seen(&feeds[2]), head, "instance 3");
+    let dead = seen(&feeds[1]);
+    assert_eq!(
+        dead,
+        (1..=dead.len() as i64).collect::<Vec<_>>(),
+        "instance 2's feed"
+    );
+    let started: Vec<_> = trade_events(&cluster.url(0), &trade)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "opening.started")
+        .collect();
+    assert_eq!(
+        started.len(),
+        2,
+        "one session per instance that held the opening"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sale_timer_due_while_an_instance_is_killed_fires_exactly_once() {
+    let db = ThrowawayPg::create(&admin_url())
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is needed: {e:#}"));
+    let mut cluster = Cluster::start(3, &db.url).await;
+    let (trade, _) = cluster.trade("land_use_right").await;
+    let sale = get(format!("{}/api/v1/trades/{trade}/sale", cluster.url(0))).await;
+    let ends = instant(&sale["rules"], "ends_at");
+    // Kill one instance just before the listing ends, another right after: the one left
+    // fires the end once.
+    sleep_until(ends - chrono::Duration::milliseconds(150)).await;
+    cluster.instances[0].kill();
+    sleep_until(ends + chrono::Duration::milliseconds(50)).await;
+    cluster.instances[1].kill();
+    let server = cluster.url(2);
+    let started = Instant::now();
+    loop {
+        let sale = get(format!("{server}/api/v1/trades/{trade}/sale")).await;
+        if !sale["result"].is_null() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the listing did not end: {sale}\n{}",
+            cluster.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let events = trade_events(&server, &trade).await;
+    let closed = events.iter().filter(|e| e["kind"] == "sale.closed").count();
+    assert_eq!(closed, 1, "{events:#?}");
+    let periods: Vec<String> = events
+        .iter()
+        .filter(|e| e["kind"] == "sale.period")
+        .map(|e| e["data"].to_string())
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = periods.iter().collect();
+    assert_eq!(
+        unique.len(),
+        periods.len(),
+        "a period end fired twice: {periods:#?}"
+    );
+}
