@@ -63,6 +63,7 @@ impl Drop for Instance {
 /// Instances on one database and one data directory.
 struct Cluster {
     data: PathBuf,
+    tender_scale: u32,
     work: PathBuf,
     database_url: String,
     instances: Vec<Instance>,
@@ -71,8 +72,15 @@ struct Cluster {
 }
 
 impl Cluster {
-    /// `n` instances on `database_url`; the first seeds the demo.
+    /// `n` instances on `database_url`; the first seeds the demo, whose tender's
+    /// deadline is 30 seconds away.
     async fn start(n: usize, database_url: &str) -> Self {
+        Self::start_with(n, database_url, 86_400).await
+    }
+
+    /// `n` instances; the demo tender runs at `tender_scale` (its deadline is 30
+    /// statutory days away).
+    async fn start_with(n: usize, database_url: &str, tender_scale: u32) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let data = dir.path().join("data");
         let work = dir.path().join("work");
@@ -80,6 +88,7 @@ impl Cluster {
         let mut cluster = Self {
             data,
             work,
+            tender_scale,
             database_url: database_url.to_owned(),
             instances: Vec::new(),
             layout: None,
@@ -104,12 +113,9 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("{e}"));
         let child = Command::new(env!("CARGO_BIN_EXE_tradehall"))
             .args(["demo", "--manual"])
-            .args([
-                "--tender-time-scale",
-                "86400",
-                "--listing-time-scale",
-                "86400",
-            ])
+            .arg("--tender-time-scale")
+            .arg(self.tender_scale.to_string())
+            .args(["--listing-time-scale", "86400"])
             .arg("--database-url")
             .arg(&self.database_url)
             .arg("--listen")
@@ -160,6 +166,25 @@ impl Cluster {
             .cloned()
             .unwrap_or_else(|| panic!("no demo {kind} in {trades}"));
         (trade["id"].as_str().unwrap_or_default().to_owned(), trade)
+    }
+
+    /// The custodians of the demo committee, each with a key for `trade` registered
+    /// through another instance.
+    async fn committee_keys(&self, trade: &str) -> Vec<DevIdentity> {
+        let custodians = self.of_role("custodian");
+        for (i, c) in custodians.iter().enumerate() {
+            custodian::keygen(
+                &self.url(i),
+                trade,
+                &self.path(&c.cert_path),
+                &self.path(&c.key_path),
+                &self.work.join(format!("{}.key", c.name)),
+                PASSPHRASE,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        }
+        custodians
     }
 
     /// What the instances logged, for a failure message.
@@ -354,19 +379,7 @@ async fn bids_through_three_instances_open_at_one_opening_even_when_its_instance
     let mut cluster = Cluster::start(3, &db.url).await;
     let feeds: Vec<_> = (0..3).map(|i| follow_feed(&cluster.url(i))).collect();
     let (trade, tender) = cluster.trade("construction_tender").await;
-    let custodians = cluster.of_role("custodian");
-    for (i, c) in custodians.iter().enumerate() {
-        custodian::keygen(
-            &cluster.url(i),
-            &trade,
-            &cluster.path(&c.cert_path),
-            &cluster.path(&c.key_path),
-            &cluster.work.join(format!("{}.key", c.name)),
-            PASSPHRASE,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    }
+    let custodians = cluster.committee_keys(&trade).await;
 
     // Every bidder bids twice (the second replaces the first), each time through another
     // instance.
@@ -520,5 +533,216 @@ async fn a_sale_timer_due_while_an_instance_is_killed_fires_exactly_once() {
         unique.len(),
         periods.len(),
         "a period end fired twice: {periods:#?}"
+    );
+}
+
+/// Whether this process runs as root (`/proc/self` belongs to the effective user).
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// A PostgreSQL server of this test's own, which it may restart.
+struct PrivatePg {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivatePg {
+    /// `command` as the `postgres` user when running as root (PostgreSQL refuses root).
+    fn run(&self, program: &str, args: &[&str]) {
+        let program = self.bin.join(program);
+        let status = if is_root() {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&program)
+                .args(args)
+                .stdout(Stdio::null())
+                .status()
+        } else {
+            Command::new(&program)
+                .args(args)
+                .stdout(Stdio::null())
+                .status()
+        }
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+        assert!(status.success(), "{} {args:?} failed", program.display());
+    }
+
+    fn start() -> Self {
+        let versions = std::fs::read_dir("/usr/lib/postgresql").unwrap_or_else(|e| {
+            panic!("PostgreSQL's binaries are needed in /usr/lib/postgresql: {e}")
+        });
+        let bin = versions
+            .filter_map(|v| v.ok().map(|v| v.path().join("bin")))
+            .filter(|b| b.join("initdb").exists())
+            .max()
+            .unwrap_or_else(|| panic!("no initdb under /usr/lib/postgresql"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let data = dir.path().join("pgdata");
+        std::fs::create_dir(&data).unwrap_or_else(|e| panic!("{e}"));
+        if is_root() {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&data)
+                .status()
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(status.success());
+        }
+        let pg = Self {
+            bin,
+            data,
+            port: free_port(),
+            _dir: dir,
+        };
+        let data = pg.data.display().to_string();
+        pg.run(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
+        pg.ctl(&["start"]);
+        pg
+    }
+
+    fn ctl(&self, action: &[&str]) {
+        let data = self.data.display().to_string();
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on",
+            self.port, data
+        );
+        let log = format!("{data}/server.log");
+        let mut args = vec!["-D", &data, "-w", "-l", &log, "-o", &options];
+        args.extend_from_slice(action);
+        self.run("pg_ctl", &args);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivatePg {
+    fn drop(&mut self) {
+        let data = self.data.display().to_string();
+        let _ = std::panic::catch_unwind(|| {
+            self.run("pg_ctl", &["-D", &data, "-m", "immediate", "stop"]);
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_postgres_restart_in_the_middle_of_intake_loses_no_acknowledged_bid() {
+    let pg = PrivatePg::start();
+    // A tender whose deadline is three minutes away: intake goes on through the restart.
+    let cluster = Cluster::start_with(2, &pg.url(), 14_400).await;
+    let (trade, _) = cluster.trade("construction_tender").await;
+    cluster.committee_keys(&trade).await;
+    let cluster = Arc::new(cluster);
+    let acknowledged: Arc<Mutex<Vec<Receipt>>> = Arc::default();
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for (n, b) in cluster.of_role("bidder").into_iter().enumerate() {
+        let (cluster, trade, acknowledged, refused, stop) = (
+            cluster.clone(),
+            trade.clone(),
+            acknowledged.clone(),
+            refused.clone(),
+            stop.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                i += 1;
+                let server = cluster.url(n + i);
+                let price = 2_000_000_000 + (n as i64) * 1_000_000 + i as i64;
+                let name = format!("{}-{i}", b.name);
+                match seal_and_submit(&cluster, &server, &trade, &b, price, &name).await {
+                    Ok(receipt) => acknowledged
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(receipt),
+                    Err(e) => {
+                        if refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 3 {
+                            eprintln!("refused: {e:#}");
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }));
+    }
+    let count = |a: &Arc<Mutex<Vec<Receipt>>>| {
+        a.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    };
+    let wait_for = |target: usize| {
+        let acknowledged = acknowledged.clone();
+        async move {
+            let started = Instant::now();
+            while count(&acknowledged) < target {
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "intake stalled at {} acknowledged bids",
+                    count(&acknowledged)
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    wait_for(10).await;
+    // A crash of PostgreSQL (no shutdown checkpoint) and its recovery, mid-intake.
+    pg.ctl(&["-m", "immediate", "restart"]);
+    let before = count(&acknowledged);
+    wait_for(before + 10).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acknowledged = acknowledged
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+
+    // Every acknowledged bid is in the log, whichever instance took it.
+    for receipt in &acknowledged {
+        let events = get(format!(
+            "{}/api/v1/events?after={}&limit=1",
+            cluster.url(receipt.log_index as usize),
+            receipt.log_index - 1
+        ))
+        .await;
+        let entry = &events["events"][0]["entry"];
+        assert_eq!(entry["kind"], "bid.received", "{events}");
+        assert_eq!(
+            entry["data"]["commitment"],
+            receipt.blinded_commitment.as_str()
+        );
+    }
+    // And the log still verifies from the first entry.
+    let state = cluster.work.join("witness.json");
+    let verified = Command::new(env!("CARGO_BIN_EXE_tradehall"))
+        .args(["log", "verify", "--server"])
+        .arg(cluster.url(0))
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        verified.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&verified.stderr),
+        cluster.logs()
+    );
+    println!(
+        "{} bids acknowledged across a PostgreSQL crash and recovery ({before} before it); {} attempts refused meanwhile",
+        acknowledged.len(),
+        refused.load(std::sync::atomic::Ordering::SeqCst)
     );
 }

@@ -97,6 +97,7 @@ impl EngineError {
             Self::RuleViolation(_) => "rule_violation",
             Self::DemoModeRequired => "demo_mode_required",
             Self::OpeningElsewhere { .. } => "opening_elsewhere",
+            Self::Store(StoreError::Unavailable(_)) => "database_unavailable",
             Self::Store(_) => "internal",
         }
     }

@@ -61,6 +61,7 @@ fn status_of(e: &EngineError) -> StatusCode {
         }
         E::NotFound { .. } => StatusCode::NOT_FOUND,
         E::OpeningElsewhere { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        E::Store(crate::store::StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
         E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -71,6 +72,10 @@ impl IntoResponse for ApiError {
             ApiError::Engine(e) => {
                 let status = status_of(e);
                 let body = match e {
+                    EngineError::Store(cause @ crate::store::StoreError::Unavailable(_)) => {
+                        tracing::warn!(error = %cause, "database unavailable");
+                        json!({"error": {"code": "database_unavailable", "message": "the database is unavailable for a moment; nothing was done, retry shortly"}})
+                    }
                     EngineError::Store(cause) => {
                         // The cause goes to the log in the request's span, never to the client.
                         tracing::error!(error = %cause, "storage failure");
@@ -92,7 +97,14 @@ impl IntoResponse for ApiError {
                 json!({"error": {"code": code, "message": message}}),
             ),
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 

@@ -42,6 +42,10 @@ pub enum StoreError {
     /// A uniqueness or state precondition failed; the text says which.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database cannot be reached or is restarting: nothing was done, and the same
+    /// request may be retried.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database error: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -54,6 +58,18 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.constraint().unwrap_or("unique").to_owned())
+            }
+            // A lost connection, a pool that cannot connect, a server shutting down or
+            // starting up (SQLSTATE classes 08 and 57P).
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+                StoreError::Unavailable(Box::new(e))
+            }
+            sqlx::Error::Database(ref db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
+            {
+                StoreError::Unavailable(Box::new(e))
             }
             other => StoreError::Other(Box::new(other)),
         }
