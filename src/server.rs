@@ -189,8 +189,13 @@ pub async fn build(
     let platform_key = Arc::new(PlatformKey::load_or_generate(&args.key_dir())?);
     tracing::info!(key_id = %platform_key.info().key_id, "platform signing key");
     let store = crate::store::connect(&args.database_url(), clock.clone()).await?;
+    let reads = match &args.read_database_url {
+        Some(url) => crate::store::connect_replica(url, clock.clone()).await?,
+        None => store.clone(),
+    };
     let platform = Arc::new(Platform {
         store,
+        reads,
         clock,
         rulebook,
         calendar,

@@ -140,6 +140,9 @@ impl Default for Settings {
 /// The running platform: shared by every request.
 pub struct Platform {
     pub store: Arc<dyn Store>,
+    /// Where the public read-heavy use cases read (trade listing for anonymous callers,
+    /// search, open data): a read replica (`--read-database-url`), or the same store.
+    pub reads: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub rulebook: Rulebook,
     /// The working-day calendar every period is counted on.

@@ -43,7 +43,7 @@ impl Platform {
         if let Some(facts) = cache.get(trade_id) {
             return Ok(facts.clone());
         }
-        let facts = match self.store.trade(trade_id).await? {
+        let facts = match self.reads.trade(trade_id).await? {
             Some(trade) => {
                 let procedure = self
                     .rulebook
@@ -84,7 +84,7 @@ impl Platform {
                 self.release_facts(&mut cache, trade_id).await?
             };
             let opening: Option<OpeningRecord> = if e.kind == "opening.completed" && !facts.live {
-                self.store
+                self.reads
                     .opening_record(trade_id)
                     .await?
                     .and_then(|stored| serde_json::from_slice(&stored.record).ok())
@@ -123,7 +123,7 @@ impl Platform {
             ));
         }
         let events = self
-            .store
+            .reads
             .events_of_kinds(after, &RELEASE_KINDS, limit)
             .await?;
         let next_after = events.last().map_or(after, |e| e.seq);
@@ -164,7 +164,7 @@ impl Platform {
             .and_then(|rest| rest.strip_prefix('-'))
             .ok_or_else(not_found)?;
         let events = self
-            .store
+            .reads
             .trade_events_of_kinds(trade_id, &RELEASE_KINDS)
             .await?;
         let releases = self.releases_of(&events).await?;

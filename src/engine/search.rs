@@ -159,7 +159,7 @@ impl Platform {
             cursor,
             limit: limit + 1,
         };
-        let mut results = self.store.search(&query).await?;
+        let mut results = self.reads.search(&query).await?;
         let next = if results.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
             results.pop();
             results

@@ -14,7 +14,7 @@ use crate::domain::rulebook::{Procedure, ScheduleError};
 use crate::domain::trade::{
     Clarification, CustodianKey, Trade, TradeDocument, TradeStatus, TradeTerms,
 };
-use crate::store::{ClarificationAnswer, StoreError, TradeQuery};
+use crate::store::{ClarificationAnswer, Store, StoreError, TradeQuery};
 
 /// Largest demo acceleration: a day in under a second is not a useful demo.
 const MAX_TIME_SCALE: u32 = 86_400;
@@ -356,13 +356,14 @@ impl Platform {
             vec![],
         );
         self.store.create_trade(&trade, &officer.id, ev).await?;
-        self.view(trade, true).await
+        self.view(self.store.as_ref(), trade, true).await
     }
 
-    async fn view(&self, trade: Trade, officer: bool) -> Result<TradeView> {
-        let documents = self.store.trade_documents(&trade.id).await?;
-        let clarifications = self
-            .store
+    /// A trade as shown, with what `store` holds of its documents, answered questions
+    /// and committee keys.
+    async fn view(&self, store: &dyn Store, trade: Trade, officer: bool) -> Result<TradeView> {
+        let documents = store.trade_documents(&trade.id).await?;
+        let clarifications = store
             .clarifications(&trade.id)
             .await?
             .into_iter()
@@ -373,7 +374,7 @@ impl Platform {
             .procedure(&trade.terms.kind, &trade.terms.procedure)
             .map(|p| (p.kind_name.clone(), p.procedure_name.clone()))
             .unwrap_or_default();
-        let custodian_keys = self.store.custodian_keys(&trade.id).await?;
+        let custodian_keys = store.custodian_keys(&trade.id).await?;
         let committee_ready = custodian_keys.len() == trade.terms.committee.custodians.len();
         Ok(TradeView {
             phase: trade.phase(self.clock.now()),
@@ -401,7 +402,7 @@ impl Platform {
         if trade.status == TradeStatus::Draft && !officer {
             return Err(trade_not_found());
         }
-        self.view(trade, officer).await
+        self.view(self.store.as_ref(), trade, officer).await
     }
 
     pub async fn list_trades(&self, caller: &Caller, filter: TradeFilter) -> Result<TradePage> {
@@ -431,7 +432,14 @@ impl Platform {
             after: filter.cursor.as_deref().map(decode_cursor).transpose()?,
             limit: limit + 1,
         };
-        let mut trades = self.store.list_trades(&query).await?;
+        // The public listing may come from the read replica; anyone signed in reads the
+        // primary, and so sees their own writes.
+        let store = if caller.identity.is_some() {
+            self.store.as_ref()
+        } else {
+            self.reads.as_ref()
+        };
+        let mut trades = store.list_trades(&query).await?;
         let more = trades.len() > usize::try_from(limit).unwrap_or(usize::MAX);
         trades.truncate(usize::try_from(limit).unwrap_or(0));
         let next_cursor = if more {
@@ -441,7 +449,7 @@ impl Platform {
         };
         let mut views = Vec::with_capacity(trades.len());
         for t in trades {
-            views.push(self.view(t, officer).await?);
+            views.push(self.view(store, t, officer).await?);
         }
         Ok(TradePage {
             trades: views,

@@ -365,6 +365,18 @@ pub trait Store:
 }
 
 /// Opens the store named by `url` (`sqlite:…` or `postgres://…`) and applies migrations.
+/// Connects to a PostgreSQL read replica (`postgres://…`) for reads only (see
+/// `Platform::reads`).
+pub async fn connect_replica(url: &str, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect_replica(url, clock).await?))
+    } else {
+        Err(StoreError::Other(
+            "a read replica URL must start with postgres://".into(),
+        ))
+    }
+}
+
 pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::connect(url, clock).await?))

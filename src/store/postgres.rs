@@ -50,6 +50,21 @@ impl PgStore {
         Ok(store)
     }
 
+    /// Connects to a read replica of a database that `connect` set up: no migrations,
+    /// nothing written; only reads are sent to it.
+    pub async fn connect_replica(url: &str, clock: Arc<dyn Clock>) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Self {
+            pool,
+            clock,
+            appended: Arc::new(tokio::sync::watch::channel(0).0),
+        })
+    }
+
     /// Announces the commit of `tx` to every instance (delivered when `tx` commits).
     async fn announce(&self, tx: &mut sqlx::Transaction<'static, Postgres>) -> Result<()> {
         sqlx::query("SELECT pg_notify($1, (SELECT COALESCE(MAX(seq), 0) FROM events)::text)")

@@ -550,6 +550,7 @@ async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(bac
     let p = &app.platform;
     let production = tradehall::engine::Platform {
         store: p.store.clone(),
+        reads: p.reads.clone(),
         clock: p.clock.clone(),
         rulebook: p.rulebook.clone(),
         calendar: p.calendar.clone(),
@@ -602,3 +603,50 @@ crate::on_both_backends!(
     bad_input_gets_a_coded_4xx_and_never_a_500,
     demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades,
 );
+
+/// With `--read-database-url`, the public listing, search and open data come from the
+/// replica, and anyone signed in reads the primary (their own writes). The "replica" here
+/// is another platform's database, so the test sees which one answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_reads_come_from_the_read_replica_and_signed_in_reads_from_the_primary() {
+    let replica = spawn_app(Backend::Postgres).await;
+    let (officer, committee) = replica.officer_and_committee().await;
+    let on_replica = replica.published_trade(&officer, &committee).await;
+    let replica_url = replica.database_url.clone();
+    let app =
+        crate::helpers::spawn_app_with(Backend::Postgres, tradehall::config::Mode::Demo, |args| {
+            args.read_database_url = Some(replica_url);
+        })
+        .await;
+    let (officer, committee) = app.officer_and_committee().await;
+    let on_primary = app.published_trade(&officer, &committee).await;
+    let ids = |body: &Value, list: &str| -> Vec<String> {
+        body[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                t["id"]
+                    .as_str()
+                    .or(t["trade_id"].as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    };
+
+    let (status, public) = app.get("/api/v1/trades", None).await;
+    assert_eq!(status, StatusCode::OK, "{public}");
+    assert_eq!(ids(&public, "trades"), vec![on_replica.clone()]);
+    let (_, own) = app.get("/api/v1/trades", Some(&officer.token)).await;
+    assert_eq!(ids(&own, "trades"), vec![on_primary.clone()]);
+    // A single trade is always read from the primary.
+    let (status, _) = app.get(&format!("/api/v1/trades/{on_primary}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, found) = app.get("/api/v1/search?q=%E6%96%BD%E5%B7%A5", None).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert!(
+        found.to_string().contains(&on_replica) && !found.to_string().contains(&on_primary),
+        "search reads the replica: {found}"
+    );
+}
