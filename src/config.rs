@@ -501,6 +501,11 @@ pub struct ServeArgs {
     /// Rulebook file (TOML) replacing the built-in one.
     #[arg(long, env = "TRADEHALL_RULEBOOK")]
     pub rulebook: Option<PathBuf>,
+    /// The region's unified rulebook (统一交易规则), as its platform publishes it at
+    /// GET /api/v1/rulebook/source. A prefecture's --rulebook may only tighten it: a
+    /// looser rule stops the server. Without --rulebook, the region's applies as it is.
+    #[arg(long, env = "TRADEHALL_REGION_RULEBOOK")]
+    pub region_rulebook: Option<PathBuf>,
     /// Working-day calendar file (TOML) replacing the built-in one: public holidays and
     /// adjusted working days per year (see calendar/calendar.toml).
     #[arg(long, env = "TRADEHALL_CALENDAR")]

@@ -28,6 +28,8 @@ pub enum StartupError {
     },
     #[error("rulebook {0}")]
     Rulebook(#[from] crate::domain::rulebook::RulebookError),
+    #[error("the rulebook is looser than the region's unified rules (--region-rulebook), which it may only tighten: {}", .0.join("; "))]
+    LooserThanRegion(Vec<String>),
     #[error("{0}")]
     Calendar(#[from] crate::domain::calendar::CalendarError),
     #[error("bank secrets {path}: {message}")]
@@ -144,6 +146,30 @@ pub fn load_rulebook(path: Option<&Path>) -> Result<Rulebook, StartupError> {
     Ok(Rulebook::parse(&text, sha256_hex(text.as_bytes()))?)
 }
 
+/// The rulebook in force: the local one (`--rulebook`, else the built-in), held to the
+/// region's unified rules if given (`--region-rulebook`, the text the regional platform
+/// publishes at `GET /api/v1/rulebook/source`). Without a local file, the region's rules
+/// apply as they are; a local rule looser than the region's stops the server.
+pub fn load_rulebooks(
+    local: Option<&Path>,
+    region: Option<&Path>,
+) -> Result<Rulebook, StartupError> {
+    let Some(region) = region else {
+        return load_rulebook(local);
+    };
+    let region = load_rulebook(Some(region))?;
+    let Some(local) = local else {
+        return Ok(region);
+    };
+    let local = load_rulebook(Some(local))?;
+    let looser = local.looser_than(&region);
+    if looser.is_empty() {
+        Ok(local)
+    } else {
+        Err(StartupError::LooserThanRegion(looser))
+    }
+}
+
 fn is_dev_only(der: &[u8]) -> bool {
     x509_parser::parse_x509_certificate(der)
         .map(|(_, cert)| cert.subject().to_string().contains("DEV ONLY"))
@@ -183,7 +209,7 @@ pub async fn build(
             admin_fingerprints.push(sha256_hex(der));
         }
     }
-    let rulebook = load_rulebook(args.rulebook.as_deref())?;
+    let rulebook = load_rulebooks(args.rulebook.as_deref(), args.region_rulebook.as_deref())?;
     let calendar = load_calendar(args.calendar.as_deref())?;
     let bank_secrets = load_bank_secrets(args.bank_secrets.as_deref(), args.mode, &args.data_dir)?;
     let platform_key = Arc::new(PlatformKey::load_or_generate(&args.key_dir())?);
@@ -308,6 +334,40 @@ mod tests {
             load_calendar(Some(&path)),
             Err(StartupError::Calendar(_))
         ));
+    }
+
+    #[test]
+    fn a_prefecture_rulebook_looser_than_the_regions_stops_the_server() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let region = dir.path().join("region.toml");
+        std::fs::write(&region, BUILTIN).unwrap_or_else(|e| panic!("{e}"));
+        let local = dir.path().join("local.toml");
+        let tighter = BUILTIN.replacen(
+            "min_bidders = { value = 3,",
+            "min_bidders = { value = 4,",
+            1,
+        );
+        std::fs::write(&local, &tighter).unwrap_or_else(|e| panic!("{e}"));
+        let book = load_rulebooks(Some(&local), Some(&region)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(book.sha256, sha256_hex(tighter.as_bytes()));
+        let looser = BUILTIN.replacen(
+            "min_bidders = { value = 3,",
+            "min_bidders = { value = 2,",
+            1,
+        );
+        std::fs::write(&local, looser).unwrap_or_else(|e| panic!("{e}"));
+        match load_rulebooks(Some(&local), Some(&region)) {
+            Err(StartupError::LooserThanRegion(why)) => {
+                assert!(why.iter().any(|w| w.contains("min_bidders = 2")), "{why:?}");
+            }
+            other => panic!(
+                "a looser rulebook was loaded: {:?}",
+                other.map(|b| b.sha256)
+            ),
+        }
+        // Without a local file the region's rules apply as they are.
+        let book = load_rulebooks(None, Some(&region)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(book.sha256, sha256_hex(BUILTIN.as_bytes()));
     }
 
     #[test]

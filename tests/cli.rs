@@ -314,3 +314,49 @@ fn a_receipt_verifies_offline_and_a_forged_one_does_not() {
         "a receipt for another envelope is refused"
     );
 }
+
+#[test]
+fn a_prefecture_server_will_not_start_on_rules_looser_than_the_regions() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let region = dir.path().join("region.toml");
+    std::fs::write(&region, tradehall::domain::rulebook::BUILTIN).unwrap_or_else(|e| panic!("{e}"));
+    let local = dir.path().join("prefecture.toml");
+    let looser = tradehall::domain::rulebook::BUILTIN.replacen(
+        "min_days_to_deadline = { value = 20,",
+        "min_days_to_deadline = { value = 10,",
+        1,
+    );
+    std::fs::write(&local, looser).unwrap_or_else(|e| panic!("{e}"));
+    let mut child = tradehall()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--rulebook")
+        .arg(&local)
+        .arg("--region-rulebook")
+        .arg(&region)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("the server started on a looser rulebook");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read as _;
+        let _ = e.read_to_string(&mut stderr);
+    }
+    assert!(!status.success());
+    assert!(
+        stderr.contains("looser than the region") && stderr.contains("min_days_to_deadline = 10"),
+        "{stderr}"
+    );
+}

@@ -155,6 +155,7 @@ impl World {
             trust_reload_seconds: 3600,
             admin_cert: vec![admin_path],
             rulebook: None,
+            region_rulebook: None,
             calendar: None,
             bank_secrets: None,
             mode: Mode::Demo,

@@ -95,6 +95,7 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         trust_reload_seconds: 300,
         admin_cert: admin.collect(),
         rulebook: None,
+        region_rulebook: None,
         calendar: None,
         bank_secrets: None,
         mode: Mode::Demo,

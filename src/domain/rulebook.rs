@@ -175,8 +175,36 @@ pub struct Rulebook {
     pub version: String,
     pub title: String,
     pub sha256: String,
+    /// The exact text it was loaded from (what `sha256` is the digest of), which a
+    /// platform publishes for the platforms that follow its rules.
+    #[serde(skip)]
+    pub source: String,
     pub procedures: Vec<Procedure>,
     pub risk: Option<super::risk::RiskThresholds>,
+}
+
+/// Which way a rule tightens, for a prefecture's rulebook under the region's (unified
+/// rules, issue 8): a minimum may only rise, a cap only fall. Operating parameters (the
+/// opening window, a sale's default countdown, freeze and free quoting) are the
+/// prefecture's own.
+fn tightening(rule: &str) -> Option<std::cmp::Ordering> {
+    use std::cmp::Ordering::{Greater, Less};
+    match rule {
+        "opening_window_minutes"
+        | "countdown_seconds"
+        | "freeze_minutes"
+        | "free_quote_minutes" => None,
+        // Caps, and time limits on the trading centre or the tenderee.
+        "bond_cap_basis_points"
+        | "bond_cap_amount"
+        | "max_candidates"
+        | "objection_answer_days"
+        | "contract_days"
+        | "bond_refund_days" => Some(Less),
+        // Minimums: days and working days owed to bidders, bidders, custodians, the
+        // time a resume gives back.
+        _ => Some(Greater),
+    }
 }
 
 /// Why a rulebook file cannot be used.
@@ -282,9 +310,57 @@ impl Rulebook {
             version: file.version,
             title: file.title,
             sha256,
+            source: text.to_owned(),
             procedures: file.procedures,
             risk: file.risk,
         })
+    }
+
+    /// How this (a prefecture's) rulebook is looser than `region`'s, one line per rule:
+    /// a procedure the region does not have, a rule the region sets and this one drops, a
+    /// minimum set lower or a cap set higher, a different engine or participation. Empty
+    /// if it only tightens the region's.
+    pub fn looser_than(&self, region: &Rulebook) -> Vec<String> {
+        let mut looser = Vec::new();
+        for local in &self.procedures {
+            let name = format!("{}/{}", local.kind, local.procedure);
+            let Some(unified) = region.procedure(&local.kind, &local.procedure) else {
+                looser.push(format!(
+                    "{name} is not a procedure of the region's rulebook"
+                ));
+                continue;
+            };
+            if local.engine != unified.engine || local.participation != unified.participation {
+                looser.push(format!(
+                    "{name} runs on another engine or admits other bidders than the region's"
+                ));
+            }
+            let mine = local.rules.named();
+            for (rule, theirs) in unified.rules.named() {
+                let Some(way) = tightening(rule) else {
+                    continue;
+                };
+                match mine.iter().find(|(n, _)| *n == rule) {
+                    None => looser.push(format!(
+                        "{name}: {rule} is dropped; the region sets {} ({})",
+                        theirs.value, theirs.article
+                    )),
+                    Some((_, ours))
+                        if ours.value != theirs.value && ours.value.cmp(&theirs.value) != way =>
+                    {
+                        looser.push(format!(
+                            "{name}: {rule} = {} is looser than the region's {} ({}): it may only {}",
+                            ours.value,
+                            theirs.value,
+                            theirs.article,
+                            if way == std::cmp::Ordering::Greater { "rise" } else { "fall" }
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        looser
     }
 
     pub fn procedure(&self, kind: &str, procedure: &str) -> Option<&Procedure> {
@@ -299,6 +375,7 @@ impl Rulebook {
 }
 
 impl Rules {
+    /// Every rule set, by name (unset ones left out).
     fn named(&self) -> Vec<(&'static str, &Rule)> {
         let all = [
             ("min_days_to_deadline", &self.min_days_to_deadline),
@@ -709,6 +786,82 @@ mod tests {
 
     fn builtin() -> Rulebook {
         Rulebook::parse(BUILTIN, "test".into()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn edited(from: &str, to: &str) -> Rulebook {
+        assert!(BUILTIN.contains(from), "{from}");
+        Rulebook::parse(&BUILTIN.replacen(from, to, 1), "local".into())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_prefecture_may_tighten_the_regions_rules_and_never_loosen_them() {
+        let region = builtin();
+        assert_eq!(builtin().looser_than(&region), Vec::<String>::new());
+        // Tighter: more days to the deadline, a lower bond cap; an operating parameter
+        // (the opening window) is the prefecture's own.
+        for (from, to) in [
+            (
+                "min_days_to_deadline = { value = 20,",
+                "min_days_to_deadline = { value = 25,",
+            ),
+            (
+                "bond_cap_basis_points = { value = 200,",
+                "bond_cap_basis_points = { value = 100,",
+            ),
+            (
+                "opening_window_minutes = { value = 60,",
+                "opening_window_minutes = { value = 30,",
+            ),
+        ] {
+            assert_eq!(
+                edited(from, to).looser_than(&region),
+                Vec::<String>::new(),
+                "{to}"
+            );
+        }
+        // Looser: each is refused, naming the rule and the region's number.
+        for (from, to, rule) in [
+            (
+                "min_days_to_deadline = { value = 20,",
+                "min_days_to_deadline = { value = 15,",
+                "min_days_to_deadline = 15",
+            ),
+            (
+                "bond_cap_basis_points = { value = 200,",
+                "bond_cap_basis_points = { value = 300,",
+                "bond_cap_basis_points = 300",
+            ),
+            (
+                "min_bidders = { value = 3,",
+                "min_bidders = { value = 2,",
+                "min_bidders = 2",
+            ),
+            (
+                "min_threshold = { value = 2,",
+                "min_threshold = { value = 1,",
+                "min_threshold = 1",
+            ),
+            (
+                "procedure = \"open_tender\"",
+                "procedure = \"local_tender\"",
+                "not a procedure of the region",
+            ),
+            (
+                "engine = \"sealed_bid\"",
+                "engine = \"live\"",
+                "another engine",
+            ),
+        ] {
+            let looser = edited(from, to).looser_than(&region);
+            assert!(looser.iter().any(|l| l.contains(rule)), "{to}: {looser:?}");
+        }
+        let dropped = edited("min_bidders = { value = 3, article = \"中华人民共和国招标投标法实施条例 第四十四条\" }\n", "");
+        let looser = dropped.looser_than(&region);
+        assert!(
+            looser.iter().any(|l| l.contains("min_bidders is dropped")),
+            "{looser:?}"
+        );
     }
 
     #[test]

@@ -65,6 +65,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/v1/platform/keys", get(platform_keys))
         .route("/api/v1/rulebook", get(rulebook))
+        .route("/api/v1/rulebook/source", get(rulebook_source))
         .merge(auth::router())
         .merge(trades::router(settings.max_document_bytes))
         .merge(events::router())
@@ -119,6 +120,27 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
 /// the SHA-256 of the exact text it was loaded from. Public: the rules are the same for all.
 async fn rulebook(State(app): State<AppState>) -> Json<crate::domain::rulebook::Rulebook> {
     Json(app.platform.rulebook.clone())
+}
+
+/// The exact text of the rulebook in force, for the platforms that load it as their
+/// region's unified rules (`--region-rulebook`); its SHA-256 is in `x-rulebook-sha256`.
+async fn rulebook_source(State(app): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let book = &app.platform.rulebook;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/toml; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::HeaderName::from_static("x-rulebook-sha256"),
+                book.sha256.clone(),
+            ),
+        ],
+        book.source.clone(),
+    )
+        .into_response()
 }
 
 async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {

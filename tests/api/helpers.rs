@@ -187,6 +187,7 @@ pub async fn spawn_app_with(
         trust_reload_seconds: 300,
         admin_cert: vec![admin_path],
         rulebook: None,
+        region_rulebook: None,
         calendar: None,
         bank_secrets: None,
         mode,

@@ -341,6 +341,21 @@ async fn the_public_listing_filters_and_pages(backend: Backend) {
     assert!(rulebook["procedures"].as_array().is_some_and(|p| p
         .iter()
         .any(|p| p["kind"] == "construction_tender" && p["procedure"] == "open_tender")));
+    // So is its exact text, which a prefecture loads as the region's unified rules.
+    let source = app
+        .http
+        .get(app.url("/api/v1/rulebook/source"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(source.status(), StatusCode::OK);
+    let digest = source.headers()["x-rulebook-sha256"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    let text = source.bytes().await.unwrap_or_default();
+    assert_eq!(digest, tradehall::crypto::digest::sha256_hex(&text));
+    assert_eq!(all["trades"][0]["rulebook_sha256"], json!(digest));
 }
 
 fn urlencoding(text: &str) -> String {
