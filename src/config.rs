@@ -506,6 +506,12 @@ pub struct ServeArgs {
     /// looser rule stops the server. Without --rulebook, the region's applies as it is.
     #[arg(long, env = "TRADEHALL_REGION_RULEBOOK")]
     pub region_rulebook: Option<PathBuf>,
+    /// Platforms to follow (a region its prefectures): a TOML file of `[[platform]]`
+    /// entries with `name`, `url` and `keys` (that platform's GET /api/v1/platform/keys,
+    /// saved). Their logs are verified and mirrored; one that ever fails to verify stops
+    /// its mirror with a `mirror.halted` entry on the feed (docs/adr/0019).
+    #[arg(long, env = "TRADEHALL_FOLLOW")]
+    pub follow: Option<PathBuf>,
     /// Working-day calendar file (TOML) replacing the built-in one: public holidays and
     /// adjusted working days per year (see calendar/calendar.toml).
     #[arg(long, env = "TRADEHALL_CALENDAR")]

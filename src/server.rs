@@ -40,6 +40,8 @@ pub enum StartupError {
     DevCaInProduction(String),
     #[error("{0}")]
     PlatformKey(#[from] crate::crypto::platform_key::PlatformKeyError),
+    #[error("followed platforms {path}: {message}")]
+    Follow { path: String, message: String },
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("cannot create the data directory {path}: {source}")]
@@ -127,6 +129,51 @@ pub fn load_bank_secrets(
     Ok(BankSecrets::new(secrets))
 }
 
+/// Loads the platforms to follow (`--follow`): each one's name, address and saved keys
+/// (a relative `keys` path is taken from the file's directory).
+pub async fn load_followed(path: &Path) -> Result<Vec<crate::engine::Followed>, StartupError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        platform: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        name: String,
+        url: String,
+        keys: std::path::PathBuf,
+    }
+    let failed = |message: String| StartupError::Follow {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = String::from_utf8(read(path)?).map_err(|e| failed(e.to_string()))?;
+    let file: File = toml::from_str(&text).map_err(|e| failed(e.to_string()))?;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut followed = Vec::new();
+    for entry in file.platform {
+        if followed
+            .iter()
+            .any(|f: &crate::engine::Followed| f.name == entry.name)
+        {
+            return Err(failed(format!("{} is listed twice", entry.name)));
+        }
+        let keys_path = dir.join(&entry.keys);
+        let keys =
+            crate::client::receipt::load_keys(crate::client::receipt::KeySource::File(&keys_path))
+                .await
+                .map_err(|e| failed(format!("{}: {e:#}", entry.name)))?;
+        followed.push(crate::engine::Followed {
+            name: entry.name,
+            url: entry.url.trim_end_matches('/').to_owned(),
+            keys,
+        });
+    }
+    Ok(followed)
+}
+
 /// Writes a file only its owner can read.
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
@@ -211,6 +258,10 @@ pub async fn build(
     }
     let rulebook = load_rulebooks(args.rulebook.as_deref(), args.region_rulebook.as_deref())?;
     let calendar = load_calendar(args.calendar.as_deref())?;
+    let follow = match &args.follow {
+        Some(path) => load_followed(path).await?,
+        None => Vec::new(),
+    };
     let bank_secrets = load_bank_secrets(args.bank_secrets.as_deref(), args.mode, &args.data_dir)?;
     let platform_key = Arc::new(PlatformKey::load_or_generate(&args.key_dir())?);
     tracing::info!(key_id = %platform_key.info().key_id, "platform signing key");
@@ -242,6 +293,7 @@ pub async fn build(
                 publisher: args.ocds_publisher.clone(),
                 base_url: args.public_url.trim_end_matches('/').to_owned(),
             },
+            follow,
         },
         openings: Default::default(),
         intake: Default::default(),
@@ -270,6 +322,7 @@ pub async fn build(
         .map_err(|e| StartupError::Store(crate::store::StoreError::Other(e.to_string().into())))?;
     platform.start_risk();
     platform.start_sale_timers();
+    platform.start_mirrors();
     let http = HttpSettings {
         max_body_bytes: args.max_body_bytes,
         max_document_bytes: args.max_document_bytes,

@@ -746,3 +746,172 @@ async fn a_postgres_restart_in_the_middle_of_intake_loses_no_acknowledged_bid() 
         refused.load(std::sync::atomic::Ordering::SeqCst)
     );
 }
+
+/// Starts `tradehall serve` for a regional platform following `follow`.
+fn spawn_region(dir: &Path, database_url: &str, port: u16, follow: &Path) -> Instance {
+    let log = std::fs::File::create(dir.join("region.log")).unwrap_or_else(|e| panic!("{e}"));
+    let child = Command::new(env!("CARGO_BIN_EXE_tradehall"))
+        .arg("serve")
+        .arg("--database-url")
+        .arg(database_url)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--follow")
+        .arg(follow)
+        .arg("--log-origin")
+        .arg("region.example.cn/tradehall")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    Instance {
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+        child: Some(child),
+    }
+}
+
+/// The region's view of followed platform `name`.
+async fn followed(region: &str, name: &str) -> Value {
+    let platforms = get(format!("{region}/api/v1/region/platforms")).await;
+    platforms["platforms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} is not followed: {platforms}"))
+}
+
+/// Removes log entries `seq >= from` and the tree nodes over them, as an operator
+/// rewriting history would; the server then appends after what is left.
+async fn truncate_log(database_url: &str, from: i64) {
+    use sqlx::Connection as _;
+    let mut db = sqlx::PgConnection::connect(database_url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for table in ["event_audit", "event_sealed", "events"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE seq >= {from}"))
+            .execute(&mut db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    sqlx::query(&format!(
+        "DELETE FROM log_nodes WHERE ((idx + 1) << level) > {}",
+        from - 1
+    ))
+    .execute(&mut db)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_region_mirrors_two_prefectures_and_stops_when_one_rewrites_its_log() {
+    let admin = admin_url();
+    let dbs = [
+        ThrowawayPg::create(&admin).await,
+        ThrowawayPg::create(&admin).await,
+        ThrowawayPg::create(&admin).await,
+    ]
+    .map(|db| db.unwrap_or_else(|e| panic!("PostgreSQL is needed: {e:#}")));
+    let prefectures = [
+        Cluster::start(1, &dbs[0].url).await,
+        Cluster::start(1, &dbs[1].url).await,
+    ];
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut follow = String::new();
+    for (name, p) in ["650100", "650200"].iter().zip(&prefectures) {
+        let keys = reqwest::get(format!("{}/api/v1/platform/keys", p.url(0)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join(format!("{name}-keys.json")), keys)
+            .unwrap_or_else(|e| panic!("{e}"));
+        follow.push_str(&format!(
+            "[[platform]]\nname = \"{name}\"\nurl = \"{}\"\nkeys = \"{name}-keys.json\"\n",
+            p.url(0)
+        ));
+    }
+    let follow_path = dir.path().join("follow.toml");
+    std::fs::write(&follow_path, follow).unwrap_or_else(|e| panic!("{e}"));
+    let region = spawn_region(dir.path(), &dbs[2].url, free_port(), &follow_path);
+    wait_up(&region.url).await;
+    let region_log = || std::fs::read_to_string(dir.path().join("region.log")).unwrap_or_default();
+
+    // The region catches up with both logs, verified, and lists both prefectures' trades.
+    for (name, p) in ["650100", "650200"].iter().zip(&prefectures) {
+        let size = log_size(&p.url(0)).await;
+        let started = Instant::now();
+        while followed(&region.url, name).await["size"]
+            .as_i64()
+            .unwrap_or(0)
+            < size
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the region did not mirror {name}: {}\n{}",
+                followed(&region.url, name).await,
+                region_log()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let listed = get(format!("{}/api/v1/region/trades", region.url)).await;
+    for (name, p) in ["650100", "650200"].iter().zip(&prefectures) {
+        let own = get(format!("{}/api/v1/trades", p.url(0))).await;
+        for t in own["trades"].as_array().into_iter().flatten() {
+            assert!(
+                listed["trades"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|r| r["platform"] == *name && r["trade"]["id"] == t["id"]),
+                "{} of {name} is missing from the region-wide listing: {listed}",
+                t["id"]
+            );
+        }
+    }
+
+    // The second prefecture rewrites the end of its history and grows past it.
+    let seen = followed(&region.url, "650200").await["size"]
+        .as_i64()
+        .unwrap_or_default();
+    truncate_log(&dbs[1].url, seen - 1).await;
+    let (tender, _) = prefectures[1].trade("construction_tender").await;
+    prefectures[1].committee_keys(&tender).await;
+    let started = Instant::now();
+    loop {
+        let view = followed(&region.url, "650200").await;
+        if let Some(why) = view["halted"].as_str() {
+            assert!(why.contains("rewritten"), "{why}");
+            // Nothing of the forged history was taken in.
+            assert_eq!(view["size"].as_i64(), Some(seen), "{view}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the rewrite was not detected: {view}\n{}",
+            region_log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Loudly: a public entry in the region's log, so on every feed.
+    let events = get(format!("{}/api/v1/events?after=0&limit=1000", region.url)).await;
+    let halted: Vec<&Value> = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["entry"])
+        .filter(|e| e["kind"] == "mirror.halted")
+        .collect();
+    assert_eq!(halted.len(), 1, "{events}");
+    assert_eq!(halted[0]["data"]["platform"], "650200");
+    assert_eq!(halted[0]["data"]["verified_size"], seen);
+    // The honest prefecture is still followed.
+    let honest = followed(&region.url, "650100").await;
+    assert!(honest["halted"].is_null(), "{honest}");
+}

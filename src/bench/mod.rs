@@ -156,6 +156,7 @@ impl World {
             admin_cert: vec![admin_path],
             rulebook: None,
             region_rulebook: None,
+            follow: None,
             calendar: None,
             bank_secrets: None,
             mode: Mode::Demo,

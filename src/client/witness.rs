@@ -27,6 +27,21 @@ pub struct WitnessState {
     pub frontier: Vec<String>,
 }
 
+/// A log that does not verify: a bad signature, a rewritten, shrunk or forked history,
+/// a missing or altered entry. Unlike a network failure, trying again will not help.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Inconsistent(pub String);
+
+fn inconsistent(message: impl Into<String>) -> anyhow::Error {
+    Inconsistent(message.into()).into()
+}
+
+/// Whether `e` says the log does not verify (rather than that it could not be reached).
+pub fn is_inconsistent(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<Inconsistent>().is_some()
+}
+
 /// What a run verified.
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -83,13 +98,6 @@ pub async fn verify_visiting(
         None => KeySource::Server(server),
     })
     .await?;
-    let note = reqwest::get(format!("{server}/api/v1/log/checkpoint"))
-        .await?
-        .error_for_status()?
-        .text()
-        .await?;
-    let checkpoint =
-        Checkpoint::verify(&note, &keys).context("the checkpoint's signature does not verify")?;
     let state: WitnessState = match state_path {
         Some(path) if path.exists() => serde_json::from_slice(
             &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
@@ -97,19 +105,43 @@ pub async fn verify_visiting(
         .context("the state file is not witness state")?,
         _ => WitnessState::default(),
     };
+    let (verified, saved, _) = verify_from(server, &state, &keys, receipts, visit).await?;
+    if let Some(path) = state_path {
+        std::fs::write(path, serde_json::to_vec_pretty(&saved)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(verified)
+}
+
+/// One witness run from `state` with the platform's `keys`: what it verified, the state to
+/// keep, and the signed checkpoint (note text) it verified. A log that does not verify is
+/// an [`Inconsistent`] error.
+pub async fn verify_from(
+    server: &str,
+    state: &WitnessState,
+    keys: &[crate::crypto::platform_key::PublicKeyInfo],
+    receipts: &[std::path::PathBuf],
+    visit: Visit<'_>,
+) -> anyhow::Result<(Verified, WitnessState, String)> {
+    let server = server.trim_end_matches('/');
+    let note = reqwest::get(format!("{server}/api/v1/log/checkpoint"))
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let checkpoint = Checkpoint::verify(&note, keys)
+        .map_err(|e| inconsistent(format!("the checkpoint's signature does not verify: {e}")))?;
     if state.size > 0 && state.origin != checkpoint.origin {
-        bail!(
+        return Err(inconsistent(format!(
             "the log's origin changed from {} to {}",
-            state.origin,
-            checkpoint.origin
-        );
+            state.origin, checkpoint.origin
+        )));
     }
     if checkpoint.size < state.size {
-        bail!(
+        return Err(inconsistent(format!(
             "the log shrank: the newest checkpoint has {} entries, {} were seen before",
-            checkpoint.size,
-            state.size
-        );
+            checkpoint.size, state.size
+        )));
     }
     // The checkpoint extends what was seen before.
     if state.size > 0 {
@@ -127,11 +159,10 @@ pub async fn verify_visiting(
             &checkpoint.root,
             &proof,
         ) {
-            bail!(
+            return Err(inconsistent(format!(
                 "the log was rewritten: the checkpoint of {} entries does not extend the {} entries seen before",
-                checkpoint.size,
-                state.size
-            );
+                checkpoint.size, state.size
+            )));
         }
     }
     // Re-hash every new entry and recompute the root from the saved frontier.
@@ -152,14 +183,16 @@ pub async fn verify_visiting(
         .await?;
         let entries = page["entries"].as_array().cloned().unwrap_or_default();
         if entries.is_empty() {
-            bail!("the log does not serve entry {next} of its checkpoint");
+            return Err(inconsistent(format!(
+                "the log does not serve entry {next} of its checkpoint"
+            )));
         }
         for e in entries {
             if e["index"].as_u64() != Some(next) {
-                bail!(
+                return Err(inconsistent(format!(
                     "entry {next} is missing: the server skipped to {}",
                     e["index"]
-                );
+                )));
             }
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(e["entry"].as_str().unwrap_or_default())
@@ -179,9 +212,9 @@ pub async fn verify_visiting(
     let root = merkle::root(checkpoint.size, &|id| nodes.get(&id).copied())
         .ok_or_else(|| anyhow!("the recomputed tree is incomplete"))?;
     if root != checkpoint.root {
-        bail!(
-            "the entries do not hash to the signed root: an entry was altered, inserted or removed"
-        );
+        return Err(inconsistent(
+            "the entries do not hash to the signed root: an entry was altered, inserted or removed",
+        ));
     }
     let frontier = merkle::range_nodes(0, checkpoint.size)
         .iter()
@@ -190,27 +223,27 @@ pub async fn verify_visiting(
         .ok_or_else(|| anyhow!("the recomputed tree is incomplete"))?;
     let mut included = Vec::new();
     for path in receipts {
-        let index = verify_receipt(server, path, &keys, &note, &checkpoint)
+        let index = verify_receipt(server, path, keys, &note, &checkpoint)
             .await
             .with_context(|| format!("receipt {}", path.display()))?;
         included.push(index);
     }
-    if let Some(path) = state_path {
-        let saved = WitnessState {
-            origin: checkpoint.origin.clone(),
-            size: checkpoint.size,
-            root: hex::encode(root),
-            frontier,
-        };
-        std::fs::write(path, serde_json::to_vec_pretty(&saved)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(Verified {
-        previous_size: state.size,
+    let saved = WitnessState {
+        origin: checkpoint.origin.clone(),
         size: checkpoint.size,
-        root,
-        receipts: included,
-    })
+        root: hex::encode(root),
+        frontier,
+    };
+    Ok((
+        Verified {
+            previous_size: state.size,
+            size: checkpoint.size,
+            root,
+            receipts: included,
+        },
+        saved,
+        note,
+    ))
 }
 
 /// Checks that the receipt at `path` verifies, that its entry is in the tree of the newest

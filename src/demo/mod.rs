@@ -96,6 +96,7 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         admin_cert: admin.collect(),
         rulebook: None,
         region_rulebook: None,
+        follow: None,
         calendar: None,
         bank_secrets: None,
         mode: Mode::Demo,

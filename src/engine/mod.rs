@@ -20,6 +20,7 @@ mod feed;
 mod intake;
 mod interventions;
 mod log;
+mod mirror;
 pub mod ocds;
 mod opening;
 mod reserve;
@@ -53,6 +54,7 @@ pub use feed::{Feed, FeedEvent, Frame, PrivateSide, Subscription, View};
 pub use intake::Intake;
 pub use interventions::MAX_REASON_CHARS;
 pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
+pub use mirror::{Followed, FollowedView, MirrorRun, RegionTrade, MAX_REGION_TRADES};
 pub use opening::{ContributionOutcome, Openings};
 pub use reserve::{SealedReserve, MAX_RESERVE_ENVELOPE};
 pub use risk::{AlertFilter, MAX_ALERTS, MAX_NOTE_CHARS};
@@ -99,6 +101,8 @@ pub struct Settings {
     pub bank_secrets: BankSecrets,
     /// Open data: the ocid prefix, the publisher and the public address.
     pub ocds: OcdsSettings,
+    /// The platforms this one follows (a region its prefectures).
+    pub follow: Vec<Followed>,
 }
 
 /// How open data names this platform (docs/ocds.md).
@@ -133,6 +137,7 @@ impl Default for Settings {
             log_origin: "tradehall.local/log".into(),
             bank_secrets: BankSecrets::default(),
             ocds: OcdsSettings::default(),
+            follow: Vec::new(),
         }
     }
 }

@@ -18,6 +18,7 @@ mod live;
 mod log;
 mod ocds;
 mod opening;
+mod region;
 mod sales;
 mod search;
 mod trades;
@@ -83,6 +84,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(evaluation::router())
         .merge(ocds::router())
         .merge(search::router())
+        .merge(region::router())
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     let web = ServeDir::new(&settings.web_dir);
     api.with_state(state)

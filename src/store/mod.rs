@@ -14,6 +14,7 @@ mod sqlite;
 pub mod evaluation;
 pub mod experts;
 pub mod live;
+pub mod mirror;
 pub mod refunds;
 pub mod reserve;
 pub mod sale;
@@ -170,6 +171,7 @@ pub trait Store:
     + experts::ExpertStore
     + evaluation::EvaluationStore
     + search::SearchStore
+    + mirror::MirrorStore
     + Send
     + Sync
     + 'static

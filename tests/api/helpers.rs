@@ -188,6 +188,7 @@ pub async fn spawn_app_with(
         admin_cert: vec![admin_path],
         rulebook: None,
         region_rulebook: None,
+        follow: None,
         calendar: None,
         bank_secrets: None,
         mode,

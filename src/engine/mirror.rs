@@ -1,0 +1,247 @@
+//! Following other platforms (互联互通, issue 8, docs/adr/0019): a regional platform
+//! follows its prefectures' platforms. For each one, a loop witnesses its transparency
+//! log exactly as `tradehall log verify` does (`client::witness`):
+//!
+//! 1. the newest checkpoint's signature, with the keys configured for that platform;
+//! 2. a consistency proof from the last verified checkpoint;
+//! 3. every new entry, re-hashed up to the signed root.
+//!
+//! Only then are the new entries kept, in one transaction with the new verified state.
+//! A log that ever fails to verify (a fork, a rewrite, a shrink, an altered entry, a bad
+//! signature) stops the mirror for good. A public `mirror.halted` entry then appears in
+//! this platform's log, and so on every feed, including the supervisors'. The mirrored
+//! entries make one region-wide view of the public data.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{event, Caller, Platform, Result};
+use crate::client::witness::{self, WitnessState};
+use crate::crypto::platform_key::PublicKeyInfo;
+use crate::domain::clock::rfc3339;
+use crate::store::mirror::{MirrorState, MirroredEntry};
+
+/// How often each followed log is looked at.
+pub const MIRROR_INTERVAL: Duration = Duration::from_secs(1);
+/// Most trades one region-wide listing returns.
+pub const MAX_REGION_TRADES: i64 = 500;
+
+/// A platform this one follows.
+#[derive(Debug, Clone)]
+pub struct Followed {
+    /// A short name, e.g. the prefecture's 行政区划代码.
+    pub name: String,
+    /// Its public address.
+    pub url: String,
+    /// Its published signing keys (its `GET /api/v1/platform/keys`, saved by the
+    /// operator): checkpoints signed with anything else do not verify.
+    pub keys: Vec<PublicKeyInfo>,
+}
+
+/// What one look at a followed log found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MirrorRun {
+    /// New entries verified and kept: the new size.
+    Advanced(u64),
+    Unchanged,
+    /// The log does not verify; mirroring stopped (now or before) for this reason.
+    Halted(String),
+    /// It could not be reached or answered an error; the next look tries again.
+    Unreachable(String),
+}
+
+/// A followed platform as the region-wide view shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FollowedView {
+    pub name: String,
+    pub url: String,
+    /// The log's origin (its checkpoints' first line), once seen.
+    pub origin: String,
+    /// Entries verified and mirrored.
+    pub size: u64,
+    pub root: String,
+    /// The newest checkpoint verified, as signed (note text).
+    pub checkpoint: String,
+    pub verified_at: Option<String>,
+    /// Why mirroring stopped, if the log ever failed to verify.
+    pub halted: Option<String>,
+    pub halted_at: Option<String>,
+}
+
+/// A trade published on a followed platform.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionTrade {
+    pub platform: String,
+    /// Its `trade.published` entry in that platform's log (1-based).
+    pub log_index: u64,
+    pub published_at: String,
+    /// The trade as announced.
+    pub trade: serde_json::Value,
+}
+
+/// The kind, trade and time of an entry, from its bytes (docs/event-log.md).
+fn entry_fields(bytes: &[u8]) -> (String, Option<String>, String) {
+    let entry: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    (
+        entry["kind"].as_str().unwrap_or_default().to_owned(),
+        entry["trade"].as_str().map(str::to_owned),
+        entry["at"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+impl Platform {
+    /// Starts one loop per followed platform; each stops when the platform is dropped.
+    pub fn start_mirrors(self: &Arc<Self>) {
+        for followed in self.settings.follow.clone() {
+            let platform = Arc::downgrade(self);
+            tokio::spawn(async move {
+                loop {
+                    let Some(p) = platform.upgrade() else { return };
+                    match p.mirror_once(&followed).await {
+                        Ok(MirrorRun::Halted(_)) => return,
+                        Ok(MirrorRun::Unreachable(why)) => {
+                            tracing::warn!(platform = %followed.name, error = %why, "cannot reach a followed platform");
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(platform = %followed.name, error = ?e, "mirror"),
+                    }
+                    drop(p);
+                    tokio::time::sleep(MIRROR_INTERVAL).await;
+                }
+            });
+        }
+    }
+
+    /// Looks once at `followed`'s log: verifies what is new and keeps it, or halts the
+    /// mirror if the log does not verify.
+    pub async fn mirror_once(&self, followed: &Followed) -> Result<MirrorRun> {
+        let current = self.store.mirror(&followed.name).await?;
+        if let Some(halted) = current.as_ref().and_then(|c| c.halted.clone()) {
+            return Ok(MirrorRun::Halted(halted));
+        }
+        let state = current
+            .as_ref()
+            .map(|c| WitnessState {
+                origin: c.origin.clone(),
+                size: c.size,
+                root: c.root.clone(),
+                frontier: c.frontier.clone(),
+            })
+            .unwrap_or_default();
+        let mut entries = Vec::new();
+        let name = followed.name.clone();
+        let mut keep = |index: u64, bytes: &[u8]| -> anyhow::Result<()> {
+            let (kind, trade_id, _) = entry_fields(bytes);
+            entries.push(MirroredEntry {
+                mirror: name.clone(),
+                index,
+                kind,
+                trade_id,
+                entry: bytes.to_vec(),
+            });
+            Ok(())
+        };
+        match witness::verify_from(&followed.url, &state, &followed.keys, &[], &mut keep).await {
+            Ok((verified, saved, note)) => {
+                if verified.size == state.size && current.is_some() {
+                    return Ok(MirrorRun::Unchanged);
+                }
+                let next = MirrorState {
+                    name: followed.name.clone(),
+                    url: followed.url.clone(),
+                    origin: saved.origin,
+                    size: saved.size,
+                    root: saved.root,
+                    frontier: saved.frontier,
+                    checkpoint: note,
+                    verified_at: self.clock.now(),
+                    halted: None,
+                    halted_at: None,
+                };
+                if self
+                    .store
+                    .advance_mirror(&next, state.size, &entries)
+                    .await?
+                {
+                    Ok(MirrorRun::Advanced(next.size))
+                } else {
+                    Ok(MirrorRun::Unchanged)
+                }
+            }
+            Err(e) if witness::is_inconsistent(&e) => {
+                let reason = format!("{e:#}");
+                tracing::error!(platform = %followed.name, %reason, "a followed log does not verify: mirroring stopped");
+                let ev = event(
+                    &Caller::default(),
+                    "mirror.halted",
+                    None,
+                    serde_json::json!({
+                        "platform": followed.name,
+                        "url": followed.url,
+                        "reason": reason,
+                        "verified_size": state.size,
+                        "verified_root": state.root,
+                        "verified_checkpoint": current.as_ref().map(|c| c.checkpoint.clone()),
+                    }),
+                    vec![],
+                );
+                self.store
+                    .halt_mirror(&followed.name, &reason, self.clock.now(), ev)
+                    .await?;
+                Ok(MirrorRun::Halted(reason))
+            }
+            Err(e) => Ok(MirrorRun::Unreachable(format!("{e:#}"))),
+        }
+    }
+
+    /// The followed platforms and how far each is verified.
+    pub async fn followed(&self) -> Result<Vec<FollowedView>> {
+        let stored = self.reads.mirrors().await?;
+        let at = |t: Option<DateTime<Utc>>| t.map(rfc3339);
+        Ok(self
+            .settings
+            .follow
+            .iter()
+            .map(|f| {
+                let s = stored.iter().find(|s| s.name == f.name);
+                FollowedView {
+                    name: f.name.clone(),
+                    url: f.url.clone(),
+                    origin: s.map(|s| s.origin.clone()).unwrap_or_default(),
+                    size: s.map_or(0, |s| s.size),
+                    root: s.map(|s| s.root.clone()).unwrap_or_default(),
+                    checkpoint: s.map(|s| s.checkpoint.clone()).unwrap_or_default(),
+                    verified_at: at(s.filter(|s| s.size > 0).map(|s| s.verified_at)),
+                    halted: s.and_then(|s| s.halted.clone()),
+                    halted_at: at(s.and_then(|s| s.halted_at)),
+                }
+            })
+            .collect())
+    }
+
+    /// The trades published on every followed platform, as mirrored, newest first.
+    pub async fn region_trades(&self, limit: i64) -> Result<Vec<RegionTrade>> {
+        let limit = limit.clamp(1, MAX_REGION_TRADES);
+        let mut trades: Vec<RegionTrade> = self
+            .reads
+            .mirrored_of_kinds(&["trade.published"], limit)
+            .await?
+            .into_iter()
+            .map(|e| {
+                let entry: serde_json::Value = serde_json::from_slice(&e.entry).unwrap_or_default();
+                RegionTrade {
+                    platform: e.mirror,
+                    log_index: e.index + 1,
+                    published_at: entry["at"].as_str().unwrap_or_default().to_owned(),
+                    trade: entry["data"]["announcement"]["trade"].clone(),
+                }
+            })
+            .collect();
+        trades.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+        trades.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(trades)
+    }
+}

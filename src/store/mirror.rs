@@ -1,0 +1,250 @@
+//! Mirrors of the logs of followed platforms (a region follows its prefectures, issue 8,
+//! ADR 0019): how far each is verified, and the entries verified so far. An entry is kept
+//! only together with the verified state that covers it, in one transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::Result;
+use crate::domain::event::NewEvent;
+
+/// How far a followed platform's log is verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorState {
+    pub name: String,
+    pub url: String,
+    pub origin: String,
+    pub size: u64,
+    /// Hex root of the verified tree of `size` entries.
+    pub root: String,
+    /// Hex hashes of the frontier of that tree, left to right.
+    pub frontier: Vec<String>,
+    /// The newest signed checkpoint verified (note text).
+    pub checkpoint: String,
+    pub verified_at: DateTime<Utc>,
+    /// Why mirroring stopped, if the followed log ever failed to verify.
+    pub halted: Option<String>,
+    pub halted_at: Option<DateTime<Utc>>,
+}
+
+/// One mirrored entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirroredEntry {
+    pub mirror: String,
+    /// 0-based index in the followed log.
+    pub index: u64,
+    pub kind: String,
+    pub trade_id: Option<String>,
+    /// The exact bytes the followed platform hashed into its log.
+    pub entry: Vec<u8>,
+}
+
+#[async_trait]
+pub trait MirrorStore: Send + Sync {
+    async fn mirror(&self, name: &str) -> Result<Option<MirrorState>>;
+    /// Every followed platform, by name.
+    async fn mirrors(&self) -> Result<Vec<MirrorState>>;
+    /// Keeps `entries` (indexes `from_size..state.size`) and moves the mirror to `state`,
+    /// if it is still at `from_size` and not halted; `false` (nothing changes) if another
+    /// instance got there first.
+    async fn advance_mirror(
+        &self,
+        state: &MirrorState,
+        from_size: u64,
+        entries: &[MirroredEntry],
+    ) -> Result<bool>;
+    /// Stops mirroring `name` for `reason` and appends `event`, once: `None` if it was
+    /// halted already.
+    async fn halt_mirror(
+        &self,
+        name: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+        event: NewEvent,
+    ) -> Result<Option<i64>>;
+    /// Mirrored entries of `kinds` from every followed platform, newest first, at most
+    /// `limit`.
+    async fn mirrored_of_kinds(&self, kinds: &[&str], limit: i64) -> Result<Vec<MirroredEntry>>;
+}
+
+type StateRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<i64>,
+);
+
+pub(crate) const STATE_SELECT: &str = "SELECT name, url, origin, size, root, frontier, checkpoint, verified_at, halted, halted_at FROM mirrors";
+
+pub(crate) fn state_of(row: StateRow) -> MirrorState {
+    use crate::domain::clock::from_millis;
+    let (name, url, origin, size, root, frontier, checkpoint, verified_at, halted, halted_at) = row;
+    MirrorState {
+        name,
+        url,
+        origin,
+        size: u64::try_from(size).unwrap_or(0),
+        root,
+        frontier: serde_json::from_str(&frontier).unwrap_or_default(),
+        checkpoint,
+        verified_at: from_millis(verified_at),
+        halted,
+        halted_at: halted_at.map(from_millis),
+    }
+}
+
+pub(crate) fn entry_of(
+    (mirror, index, kind, trade_id, entry): (String, i64, String, Option<String>, Vec<u8>),
+) -> MirroredEntry {
+    MirroredEntry {
+        mirror,
+        index: u64::try_from(index).unwrap_or(0),
+        kind,
+        trade_id,
+        entry,
+    }
+}
+
+/// Implements `MirrorStore` for a store type that `impl_store!` was applied to.
+macro_rules! impl_mirror_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::mirror::MirrorStore for $store {
+            async fn mirror(
+                &self,
+                name: &str,
+            ) -> $crate::store::Result<Option<$crate::store::mirror::MirrorState>> {
+                let sql = format!("{} WHERE name = $1", $crate::store::mirror::STATE_SELECT);
+                let row = sqlx::query_as(&sql).bind(name).fetch_optional(&self.pool).await?;
+                Ok(row.map($crate::store::mirror::state_of))
+            }
+
+            async fn mirrors(
+                &self,
+            ) -> $crate::store::Result<Vec<$crate::store::mirror::MirrorState>> {
+                let sql = format!("{} ORDER BY name", $crate::store::mirror::STATE_SELECT);
+                let rows = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map($crate::store::mirror::state_of).collect())
+            }
+
+            async fn advance_mirror(
+                &self,
+                state: &$crate::store::mirror::MirrorState,
+                from_size: u64,
+                entries: &[$crate::store::mirror::MirroredEntry],
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let current: Option<(i64, Option<String>)> =
+                    sqlx::query_as("SELECT size, halted FROM mirrors WHERE name = $1")
+                        .bind(&state.name)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let from = i64::try_from(from_size).unwrap_or(i64::MAX);
+                match current {
+                    Some((size, None)) if size == from => {}
+                    None if from == 0 => {}
+                    _ => return Ok(false),
+                }
+                sqlx::query(
+                    "INSERT INTO mirrors (name, url, origin, size, root, frontier, checkpoint, verified_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO UPDATE SET url = excluded.url, \
+                     origin = excluded.origin, size = excluded.size, root = excluded.root, frontier = excluded.frontier, \
+                     checkpoint = excluded.checkpoint, verified_at = excluded.verified_at",
+                )
+                .bind(&state.name)
+                .bind(&state.url)
+                .bind(&state.origin)
+                .bind(i64::try_from(state.size).unwrap_or(i64::MAX))
+                .bind(&state.root)
+                .bind(serde_json::to_string(&state.frontier).unwrap_or_default())
+                .bind(&state.checkpoint)
+                .bind(state.verified_at.timestamp_millis())
+                .execute(&mut *tx)
+                .await?;
+                for e in entries {
+                    sqlx::query(
+                        "INSERT INTO mirror_entries (mirror, idx, kind, trade_id, entry) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (mirror, idx) DO NOTHING",
+                    )
+                    .bind(&state.name)
+                    .bind(i64::try_from(e.index).unwrap_or(i64::MAX))
+                    .bind(&e.kind)
+                    .bind(e.trade_id.as_deref())
+                    .bind(&e.entry)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                self.commit(tx).await?;
+                Ok(true)
+            }
+
+            async fn halt_mirror(
+                &self,
+                name: &str,
+                reason: &str,
+                at: chrono::DateTime<chrono::Utc>,
+                event: $crate::domain::event::NewEvent,
+            ) -> $crate::store::Result<Option<i64>> {
+                let mut tx = self.begin_write().await?;
+                let current: Option<(Option<String>,)> =
+                    sqlx::query_as("SELECT halted FROM mirrors WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match current {
+                    Some((Some(_),)) => return Ok(None),
+                    Some((None,)) => {
+                        sqlx::query("UPDATE mirrors SET halted = $2, halted_at = $3 WHERE name = $1")
+                            .bind(name)
+                            .bind(reason)
+                            .bind(at.timestamp_millis())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO mirrors (name, url, origin, size, root, frontier, checkpoint, verified_at, halted, halted_at) \
+                             VALUES ($1, '', '', 0, '', '[]', '', $3, $2, $3)",
+                        )
+                        .bind(name)
+                        .bind(reason)
+                        .bind(at.timestamp_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                let seq = self.append_in(&mut tx, &event).await?;
+                self.commit(tx).await?;
+                Ok(Some(seq))
+            }
+
+            async fn mirrored_of_kinds(
+                &self,
+                kinds: &[&str],
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::store::mirror::MirroredEntry>> {
+                let mut all = Vec::new();
+                for kind in kinds {
+                    let rows: Vec<(String, i64, String, Option<String>, Vec<u8>)> = sqlx::query_as(
+                        "SELECT mirror, idx, kind, trade_id, entry FROM mirror_entries WHERE kind = $1 \
+                         ORDER BY mirror, idx DESC LIMIT $2",
+                    )
+                    .bind(*kind)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    all.extend(rows.into_iter().map($crate::store::mirror::entry_of));
+                }
+                Ok(all)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_mirror_store;
