@@ -512,6 +512,12 @@ pub struct ServeArgs {
     /// its mirror with a `mirror.halted` entry on the feed (docs/adr/0019).
     #[arg(long, env = "TRADEHALL_FOLLOW")]
     pub follow: Option<PathBuf>,
+    /// Witnesses of this platform's log (the region's platform, for a prefecture): a
+    /// TOML file of `[[witness]]` entries with `name` (the witness's --log-origin) and
+    /// `keys` (its GET /api/v1/platform/keys, saved). Their cosignatures of this log's
+    /// checkpoints are taken at POST /api/v1/log/cosignatures and published.
+    #[arg(long, env = "TRADEHALL_WITNESSES")]
+    pub witnesses: Option<PathBuf>,
     /// Working-day calendar file (TOML) replacing the built-in one: public holidays and
     /// adjusted working days per year (see calendar/calendar.toml).
     #[arg(long, env = "TRADEHALL_CALENDAR")]
@@ -655,6 +661,9 @@ pub struct DemoArgs {
     /// PostgreSQL database that several demo instances share (the first one seeds it).
     #[arg(long, env = "TRADEHALL_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Witnesses of the demo platform's log (see `serve --witnesses`).
+    #[arg(long, env = "TRADEHALL_WITNESSES")]
+    pub witnesses: Option<PathBuf>,
     /// Directory of the web pages served at `/`.
     #[arg(long, env = "TRADEHALL_WEB_DIR", default_value = "web")]
     pub web_dir: PathBuf,

@@ -40,7 +40,7 @@ pub enum StartupError {
     DevCaInProduction(String),
     #[error("{0}")]
     PlatformKey(#[from] crate::crypto::platform_key::PlatformKeyError),
-    #[error("followed platforms {path}: {message}")]
+    #[error("followed platforms or witnesses {path}: {message}")]
     Follow { path: String, message: String },
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
@@ -129,20 +129,26 @@ pub fn load_bank_secrets(
     Ok(BankSecrets::new(secrets))
 }
 
-/// Loads the platforms to follow (`--follow`): each one's name, address and saved keys
-/// (a relative `keys` path is taken from the file's directory).
-pub async fn load_followed(path: &Path) -> Result<Vec<crate::engine::Followed>, StartupError> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct File {
-        #[serde(default)]
-        platform: Vec<Entry>,
-    }
+/// A named platform and its saved keys, as `--follow` and `--witnesses` list them.
+struct KeyedEntry {
+    name: String,
+    url: Option<String>,
+    keys: Vec<crate::crypto::platform_key::PublicKeyInfo>,
+}
+
+/// Reads the `[[table]]` entries of a `--follow` or `--witnesses` file: each one's name,
+/// address (if `with_url`) and saved keys (a relative `keys` path is taken from the
+/// file's directory).
+async fn load_keyed(
+    path: &Path,
+    table: &str,
+    with_url: bool,
+) -> Result<Vec<KeyedEntry>, StartupError> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Entry {
         name: String,
-        url: String,
+        url: Option<String>,
         keys: std::path::PathBuf,
     }
     let failed = |message: String| StartupError::Follow {
@@ -150,28 +156,64 @@ pub async fn load_followed(path: &Path) -> Result<Vec<crate::engine::Followed>, 
         message,
     };
     let text = String::from_utf8(read(path)?).map_err(|e| failed(e.to_string()))?;
-    let file: File = toml::from_str(&text).map_err(|e| failed(e.to_string()))?;
+    let mut file: std::collections::BTreeMap<String, Vec<Entry>> =
+        toml::from_str(&text).map_err(|e| failed(e.to_string()))?;
+    let entries = file.remove(table).unwrap_or_default();
+    if let Some(other) = file.keys().next() {
+        return Err(failed(format!(
+            "unknown table [[{other}]]; expected [[{table}]]"
+        )));
+    }
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut followed = Vec::new();
-    for entry in file.platform {
-        if followed
-            .iter()
-            .any(|f: &crate::engine::Followed| f.name == entry.name)
-        {
+    let mut loaded: Vec<KeyedEntry> = Vec::new();
+    for entry in entries {
+        if loaded.iter().any(|f| f.name == entry.name) {
             return Err(failed(format!("{} is listed twice", entry.name)));
+        }
+        if with_url != entry.url.is_some() {
+            return Err(failed(format!(
+                "{}: url is {}",
+                entry.name,
+                if with_url { "required" } else { "not expected" }
+            )));
         }
         let keys_path = dir.join(&entry.keys);
         let keys =
             crate::client::receipt::load_keys(crate::client::receipt::KeySource::File(&keys_path))
                 .await
                 .map_err(|e| failed(format!("{}: {e:#}", entry.name)))?;
-        followed.push(crate::engine::Followed {
+        loaded.push(KeyedEntry {
             name: entry.name,
-            url: entry.url.trim_end_matches('/').to_owned(),
+            url: entry.url.map(|u| u.trim_end_matches('/').to_owned()),
             keys,
         });
     }
-    Ok(followed)
+    Ok(loaded)
+}
+
+/// Loads the platforms to follow (`--follow`, `[[platform]]` entries).
+pub async fn load_followed(path: &Path) -> Result<Vec<crate::engine::Followed>, StartupError> {
+    Ok(load_keyed(path, "platform", true)
+        .await?
+        .into_iter()
+        .map(|e| crate::engine::Followed {
+            name: e.name,
+            url: e.url.unwrap_or_default(),
+            keys: e.keys,
+        })
+        .collect())
+}
+
+/// Loads the witnesses of this log (`--witnesses`, `[[witness]]` entries).
+pub async fn load_witnesses(path: &Path) -> Result<Vec<crate::engine::Witness>, StartupError> {
+    Ok(load_keyed(path, "witness", false)
+        .await?
+        .into_iter()
+        .map(|e| crate::engine::Witness {
+            name: e.name,
+            keys: e.keys,
+        })
+        .collect())
 }
 
 /// Writes a file only its owner can read.
@@ -262,6 +304,10 @@ pub async fn build(
         Some(path) => load_followed(path).await?,
         None => Vec::new(),
     };
+    let witnesses = match &args.witnesses {
+        Some(path) => load_witnesses(path).await?,
+        None => Vec::new(),
+    };
     let bank_secrets = load_bank_secrets(args.bank_secrets.as_deref(), args.mode, &args.data_dir)?;
     let platform_key = Arc::new(PlatformKey::load_or_generate(&args.key_dir())?);
     tracing::info!(key_id = %platform_key.info().key_id, "platform signing key");
@@ -294,6 +340,7 @@ pub async fn build(
                 base_url: args.public_url.trim_end_matches('/').to_owned(),
             },
             follow,
+            witnesses,
         },
         openings: Default::default(),
         intake: Default::default(),

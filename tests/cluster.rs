@@ -64,6 +64,7 @@ impl Drop for Instance {
 struct Cluster {
     data: PathBuf,
     tender_scale: u32,
+    witnesses: Option<PathBuf>,
     work: PathBuf,
     database_url: String,
     instances: Vec<Instance>,
@@ -81,6 +82,16 @@ impl Cluster {
     /// `n` instances; the demo tender runs at `tender_scale` (its deadline is 30
     /// statutory days away).
     async fn start_with(n: usize, database_url: &str, tender_scale: u32) -> Self {
+        Self::start_witnessed(n, database_url, tender_scale, None).await
+    }
+
+    /// [`Cluster::start_with`], taking cosignatures from the witnesses in `witnesses`.
+    async fn start_witnessed(
+        n: usize,
+        database_url: &str,
+        tender_scale: u32,
+        witnesses: Option<PathBuf>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let data = dir.path().join("data");
         let work = dir.path().join("work");
@@ -89,6 +100,7 @@ impl Cluster {
             data,
             work,
             tender_scale,
+            witnesses,
             database_url: database_url.to_owned(),
             instances: Vec::new(),
             layout: None,
@@ -106,12 +118,16 @@ impl Cluster {
     }
 
     fn spawn(&self, port: u16) -> Instance {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tradehall"));
+        if let Some(w) = &self.witnesses {
+            command.env("TRADEHALL_WITNESSES", w);
+        }
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.work.join(format!("instance-{port}.log")))
             .unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_tradehall"))
+        let child = command
             .args(["demo", "--manual"])
             .arg("--tender-time-scale")
             .arg(self.tender_scale.to_string())
@@ -747,6 +763,9 @@ async fn a_postgres_restart_in_the_middle_of_intake_loses_no_acknowledged_bid() 
     );
 }
 
+/// The regional platform's log origin, its name as a witness.
+const REGION_ORIGIN: &str = "region.example.cn/tradehall";
+
 /// Starts `tradehall serve` for a regional platform following `follow`.
 fn spawn_region(dir: &Path, database_url: &str, port: u16, follow: &Path) -> Instance {
     let log = std::fs::File::create(dir.join("region.log")).unwrap_or_else(|e| panic!("{e}"));
@@ -761,7 +780,7 @@ fn spawn_region(dir: &Path, database_url: &str, port: u16, follow: &Path) -> Ins
         .arg("--follow")
         .arg(follow)
         .arg("--log-origin")
-        .arg("region.example.cn/tradehall")
+        .arg(REGION_ORIGIN)
         .stdout(Stdio::null())
         .stderr(Stdio::from(log))
         .spawn()
@@ -816,11 +835,30 @@ async fn a_region_mirrors_two_prefectures_and_stops_when_one_rewrites_its_log() 
         ThrowawayPg::create(&admin).await,
     ]
     .map(|db| db.unwrap_or_else(|e| panic!("PostgreSQL is needed: {e:#}")));
-    let prefectures = [
-        Cluster::start(1, &dbs[0].url).await,
-        Cluster::start(1, &dbs[1].url).await,
-    ];
+    // The region's signing key exists first: the prefectures take its cosignatures.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let region_key = tradehall::crypto::platform_key::PlatformKey::load_or_generate(
+        &dir.path().join("data").join("keys"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("region-keys.json"),
+        serde_json::json!({ "keys": region_key.published() }).to_string(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let witnesses = dir.path().join("witnesses.toml");
+    std::fs::write(
+        &witnesses,
+        format!(
+            "[[witness]]\nname = \"{REGION_ORIGIN}\"\nkeys = \"{}\"\n",
+            dir.path().join("region-keys.json").display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let prefectures = [
+        Cluster::start_witnessed(1, &dbs[0].url, 86_400, Some(witnesses.clone())).await,
+        Cluster::start_witnessed(1, &dbs[1].url, 86_400, Some(witnesses)).await,
+    ];
     let mut follow = String::new();
     for (name, p) in ["650100", "650200"].iter().zip(&prefectures) {
         let keys = reqwest::get(format!("{}/api/v1/platform/keys", p.url(0)))
@@ -874,6 +912,59 @@ async fn a_region_mirrors_two_prefectures_and_stops_when_one_rewrites_its_log() 
                 t["id"]
             );
         }
+    }
+
+    // Each prefecture publishes the region's cosignature of a checkpoint the region
+    // verified, which anyone checks with the region's key.
+    for p in &prefectures {
+        let started = Instant::now();
+        let cosigned = loop {
+            let c = get(format!("{}/api/v1/log/cosignatures", p.url(0))).await;
+            if let Some(first) = c["cosignatures"].as_array().and_then(|a| a.first()) {
+                break first.clone();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no cosignature published: {c}\n{}",
+                region_log()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(cosigned["witness"], REGION_ORIGIN);
+        let note = cosigned["note"].as_str().unwrap_or_default();
+        let (signed, line) = note
+            .trim_end()
+            .rsplit_once('\n')
+            .unwrap_or_else(|| panic!("{note}"));
+        let checkpoint = tradehall::crypto::checkpoint::Checkpoint::verify(
+            &format!("{signed}\n"),
+            &serde_json::from_value::<Vec<Value>>(
+                get(format!("{}/api/v1/platform/keys", p.url(0))).await["keys"].clone(),
+            )
+            .unwrap_or_default()
+            .iter()
+            .map(|k| tradehall::crypto::platform_key::PublicKeyInfo {
+                key_id: k["key_id"].as_str().unwrap_or_default().to_owned(),
+                algorithm: "Ed25519",
+                public_key: k["public_key"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect::<Vec<_>>(),
+        )
+        .unwrap_or_else(|e| panic!("{e}: {note}"));
+        assert!(checkpoint
+            .verify_cosignature(line, REGION_ORIGIN, &region_key.published())
+            .is_ok());
+        // A cosignature by anyone else is refused.
+        let forged = checkpoint.cosign("someone.else/log", &region_key, 1);
+        let refused = reqwest::Client::new()
+            .post(format!("{}/api/v1/log/cosignatures", p.url(0)))
+            .json(
+                &serde_json::json!({ "checkpoint": format!("{signed}\n"), "cosignature": forged }),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     }
 
     // The second prefecture rewrites the end of its history and grows past it.

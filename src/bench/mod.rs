@@ -157,6 +157,7 @@ impl World {
             rulebook: None,
             region_rulebook: None,
             follow: None,
+            witnesses: None,
             calendar: None,
             bank_secrets: None,
             mode: Mode::Demo,

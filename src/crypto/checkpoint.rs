@@ -21,6 +21,9 @@ use super::platform_key::{self, PlatformKey, PublicKeyInfo};
 /// Signature type byte of Ed25519 in C2SP signed notes.
 const ED25519_TYPE: u8 = 0x01;
 
+/// Signature type byte of a C2SP `tlog-cosignature/v1` witness cosignature.
+const COSIGNATURE_TYPE: u8 = 0x04;
+
 /// A checkpoint's contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -46,12 +49,22 @@ fn b64() -> base64::engine::GeneralPurpose {
 
 /// The 4-byte key hash of a signed-note Ed25519 key named `name`.
 pub fn key_hash(name: &str, public_key: &[u8]) -> [u8; 4] {
+    typed_key_hash(name, ED25519_TYPE, public_key)
+}
+
+fn typed_key_hash(name: &str, kind: u8, public_key: &[u8]) -> [u8; 4] {
     let mut input = name.as_bytes().to_vec();
     input.push(b'\n');
-    input.push(ED25519_TYPE);
+    input.push(kind);
     input.extend_from_slice(public_key);
     let digest = sha256(&input);
     [digest[0], digest[1], digest[2], digest[3]]
+}
+
+/// What a witness signs to cosign a checkpoint body at `time` (Unix seconds), as C2SP
+/// `tlog-cosignature` v1 specifies.
+fn cosigned_message(body: &str, time: u64) -> Vec<u8> {
+    format!("cosignature/v1\ntime {time}\n{body}").into_bytes()
 }
 
 impl Checkpoint {
@@ -73,6 +86,53 @@ impl Checkpoint {
         let mut blob = key_hash(&self.origin, &public).to_vec();
         blob.extend_from_slice(&key.sign(body.as_bytes()));
         format!("{body}\n\u{2014} {} {}\n", self.origin, b64().encode(blob))
+    }
+
+    /// A witness's cosignature line over this checkpoint (C2SP `tlog-cosignature` v1):
+    /// `— <witness> base64(key hash ‖ time as 8 bytes big-endian ‖ Ed25519 signature)`,
+    /// signed with `key` at `time` (Unix seconds).
+    pub fn cosign(&self, witness: &str, key: &PlatformKey, time: u64) -> String {
+        let public = hex::decode(&key.info().public_key).unwrap_or_default();
+        let mut blob = typed_key_hash(witness, COSIGNATURE_TYPE, &public).to_vec();
+        blob.extend_from_slice(&time.to_be_bytes());
+        blob.extend_from_slice(&key.sign(&cosigned_message(&self.body(), time)));
+        format!("\u{2014} {witness} {}", b64().encode(blob))
+    }
+
+    /// Checks a cosignature line of this checkpoint by `witness` with one of its `keys`;
+    /// returns the witness's name and the time it cosigned at.
+    pub fn verify_cosignature(
+        &self,
+        line: &str,
+        witness: &str,
+        keys: &[PublicKeyInfo],
+    ) -> Result<u64, CheckpointError> {
+        let bad = || CheckpointError::Signature(witness.to_owned());
+        let rest = line
+            .trim_end()
+            .strip_prefix("\u{2014} ")
+            .ok_or(CheckpointError::Format(
+                "a cosignature line starts with an em dash",
+            ))?;
+        let (name, blob) = rest.rsplit_once(' ').ok_or(CheckpointError::Format(
+            "a cosignature line names its witness",
+        ))?;
+        let blob = b64().decode(blob).map_err(|_| bad())?;
+        if name != witness || blob.len() != 4 + 8 + 64 {
+            return Err(bad());
+        }
+        let time = u64::from_be_bytes(blob[4..12].try_into().map_err(|_| bad())?);
+        let message = cosigned_message(&self.body(), time);
+        let verified = keys.iter().any(|k| {
+            let public = hex::decode(&k.public_key).unwrap_or_default();
+            typed_key_hash(name, COSIGNATURE_TYPE, &public) == blob[..4]
+                && platform_key::verify(k, &message, &blob[12..])
+        });
+        if verified {
+            Ok(time)
+        } else {
+            Err(bad())
+        }
     }
 
     /// Parses a signed note and checks that one of its signatures is by one of `keys`
@@ -164,5 +224,43 @@ mod tests {
         let other = tempfile::tempdir().expect("tempdir");
         let stranger = PlatformKey::load_or_generate(other.path()).expect("key");
         assert!(Checkpoint::verify(&note, &stranger.published()).is_err());
+    }
+
+    #[test]
+    fn a_witness_cosignature_verifies_for_its_checkpoint_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let witness = PlatformKey::load_or_generate(dir.path()).expect("key");
+        let checkpoint = Checkpoint {
+            origin: "ggzy.prefecture.example.cn/tradehall".into(),
+            size: 12,
+            root: [7; 32],
+            time: "2026-11-28T01:00:00.000Z".into(),
+        };
+        let line = checkpoint.cosign("region.example.cn/tradehall", &witness, 1_795_000_000);
+        assert!(line.starts_with("\u{2014} region.example.cn/tradehall "));
+        assert_eq!(
+            checkpoint.verify_cosignature(
+                &line,
+                "region.example.cn/tradehall",
+                &witness.published()
+            ),
+            Ok(1_795_000_000)
+        );
+        // Another checkpoint, another witness name or another key: refused.
+        let later = Checkpoint {
+            size: 13,
+            ..checkpoint.clone()
+        };
+        assert!(later
+            .verify_cosignature(&line, "region.example.cn/tradehall", &witness.published())
+            .is_err());
+        assert!(checkpoint
+            .verify_cosignature(&line, "other.example.cn", &witness.published())
+            .is_err());
+        let other = tempfile::tempdir().expect("tempdir");
+        let stranger = PlatformKey::load_or_generate(other.path()).expect("key");
+        assert!(checkpoint
+            .verify_cosignature(&line, "region.example.cn/tradehall", &stranger.published())
+            .is_err());
     }
 }

@@ -97,6 +97,7 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         rulebook: None,
         region_rulebook: None,
         follow: None,
+        witnesses: args.witnesses.clone(),
         calendar: None,
         bank_secrets: None,
         mode: Mode::Demo,

@@ -18,11 +18,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{event, Caller, Platform, Result};
+use super::{event, Caller, EngineError, Platform, Result};
 use crate::client::witness::{self, WitnessState};
+use crate::crypto::checkpoint::Checkpoint;
 use crate::crypto::platform_key::PublicKeyInfo;
 use crate::domain::clock::rfc3339;
-use crate::store::mirror::{MirrorState, MirroredEntry};
+use crate::store::mirror::{Cosignature, MirrorState, MirroredEntry};
 
 /// How often each followed log is looked at.
 pub const MIRROR_INTERVAL: Duration = Duration::from_secs(1);
@@ -39,6 +40,25 @@ pub struct Followed {
     /// Its published signing keys (its `GET /api/v1/platform/keys`, saved by the
     /// operator): checkpoints signed with anything else do not verify.
     pub keys: Vec<PublicKeyInfo>,
+}
+
+/// A witness of this platform's log (the region's platform, for a prefecture): its
+/// name (its log origin) and its published keys.
+#[derive(Debug, Clone)]
+pub struct Witness {
+    pub name: String,
+    pub keys: Vec<PublicKeyInfo>,
+}
+
+/// A witness's newest cosignature as published: the checkpoint with the witness's line
+/// added, a C2SP cosigned note.
+#[derive(Debug, Clone, Serialize)]
+pub struct CosignedCheckpoint {
+    pub witness: String,
+    pub size: u64,
+    pub cosigned_at: String,
+    /// This platform's signed checkpoint followed by the witness's signature line.
+    pub note: String,
 }
 
 /// What one look at a followed log found.
@@ -80,6 +100,15 @@ pub struct RegionTrade {
     pub published_at: String,
     /// The trade as announced.
     pub trade: serde_json::Value,
+}
+
+fn cosigned_view(c: &Cosignature) -> CosignedCheckpoint {
+    CosignedCheckpoint {
+        witness: c.witness.clone(),
+        size: c.size,
+        cosigned_at: rfc3339(c.cosigned_at),
+        note: format!("{}{}\n", c.checkpoint, c.cosignature),
+    }
 }
 
 /// The kind, trade and time of an entry, from its bytes (docs/event-log.md).
@@ -166,6 +195,7 @@ impl Platform {
                     .advance_mirror(&next, state.size, &entries)
                     .await?
                 {
+                    self.cosign(followed, &next.checkpoint).await;
                     Ok(MirrorRun::Advanced(next.size))
                 } else {
                     Ok(MirrorRun::Unchanged)
@@ -195,6 +225,84 @@ impl Platform {
             }
             Err(e) => Ok(MirrorRun::Unreachable(format!("{e:#}"))),
         }
+    }
+
+    /// Cosigns a checkpoint of `followed` this platform verified, as its witness, and
+    /// hands the cosignature to it to publish. A failure is logged; the next verified
+    /// checkpoint is cosigned again.
+    async fn cosign(&self, followed: &Followed, note: &str) {
+        let Ok(checkpoint) = Checkpoint::verify(note, &followed.keys) else {
+            return;
+        };
+        let time = u64::try_from(self.clock.now().timestamp()).unwrap_or(0);
+        let line = checkpoint.cosign(&self.settings.log_origin, &self.platform_key, time);
+        let sent = reqwest::Client::new()
+            .post(format!("{}/api/v1/log/cosignatures", followed.url))
+            .timeout(Duration::from_secs(10))
+            .json(&serde_json::json!({ "checkpoint": note, "cosignature": line }))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status);
+        if let Err(e) = sent {
+            tracing::warn!(platform = %followed.name, error = %e, "the followed platform did not take the cosignature");
+        }
+    }
+
+    /// Takes a witness's cosignature of one of this platform's checkpoints: the
+    /// checkpoint must be signed by this platform, the witness configured
+    /// (`--witnesses`) and its signature good.
+    pub async fn accept_cosignature(&self, note: &str, line: &str) -> Result<CosignedCheckpoint> {
+        let name = line
+            .trim()
+            .strip_prefix('\u{2014}')
+            .and_then(|rest| rest.trim().rsplit_once(' '))
+            .map(|(name, _)| name.to_owned())
+            .unwrap_or_default();
+        let witness = self
+            .settings
+            .witnesses
+            .iter()
+            .find(|w| w.name == name)
+            .ok_or_else(|| {
+                EngineError::invalid(
+                    "unknown_witness",
+                    format!("{name:?} is not a witness of this platform (--witnesses)"),
+                )
+            })?;
+        let checkpoint = Checkpoint::verify(note, &self.platform_key.published())
+            .ok()
+            .filter(|c| c.origin == self.settings.log_origin)
+            .ok_or_else(|| {
+                EngineError::invalid(
+                    "checkpoint_invalid",
+                    "the checkpoint is not one this platform signed",
+                )
+            })?;
+        let time = checkpoint
+            .verify_cosignature(line, &witness.name, &witness.keys)
+            .map_err(|e| EngineError::invalid("cosignature_invalid", e.to_string()))?;
+        let cosignature = Cosignature {
+            witness: witness.name.clone(),
+            size: checkpoint.size,
+            checkpoint: note.to_owned(),
+            cosignature: line.trim_end().to_owned(),
+            cosigned_at: DateTime::from_timestamp(i64::try_from(time).unwrap_or(0), 0)
+                .unwrap_or_default(),
+            received_at: self.clock.now(),
+        };
+        self.store.record_cosignature(&cosignature).await?;
+        Ok(cosigned_view(&cosignature))
+    }
+
+    /// Each witness's newest cosigned checkpoint.
+    pub async fn cosigned_checkpoints(&self) -> Result<Vec<CosignedCheckpoint>> {
+        Ok(self
+            .store
+            .cosignatures()
+            .await?
+            .iter()
+            .map(cosigned_view)
+            .collect())
     }
 
     /// The followed platforms and how far each is verified.

@@ -54,7 +54,9 @@ pub use feed::{Feed, FeedEvent, Frame, PrivateSide, Subscription, View};
 pub use intake::Intake;
 pub use interventions::MAX_REASON_CHARS;
 pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
-pub use mirror::{Followed, FollowedView, MirrorRun, RegionTrade, MAX_REGION_TRADES};
+pub use mirror::{
+    CosignedCheckpoint, Followed, FollowedView, MirrorRun, RegionTrade, Witness, MAX_REGION_TRADES,
+};
 pub use opening::{ContributionOutcome, Openings};
 pub use reserve::{SealedReserve, MAX_RESERVE_ENVELOPE};
 pub use risk::{AlertFilter, MAX_ALERTS, MAX_NOTE_CHARS};
@@ -103,6 +105,8 @@ pub struct Settings {
     pub ocds: OcdsSettings,
     /// The platforms this one follows (a region its prefectures).
     pub follow: Vec<Followed>,
+    /// The witnesses whose cosignatures of this log are taken and published.
+    pub witnesses: Vec<Witness>,
 }
 
 /// How open data names this platform (docs/ocds.md).
@@ -138,6 +142,7 @@ impl Default for Settings {
             bank_secrets: BankSecrets::default(),
             ocds: OcdsSettings::default(),
             follow: Vec::new(),
+            witnesses: Vec::new(),
         }
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::error::Result;
 use super::extract::{Json, Query};
 use super::AppState;
-use crate::engine::{ConsistencyProof, InclusionProof, RawEntry};
+use crate::engine::{ConsistencyProof, CosignedCheckpoint, InclusionProof, RawEntry};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -17,6 +17,37 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/log/entries", get(entries))
         .route("/api/v1/log/proof/inclusion", get(inclusion))
         .route("/api/v1/log/proof/consistency", get(consistency))
+        .route(
+            "/api/v1/log/cosignatures",
+            get(cosignatures).post(add_cosignature),
+        )
+}
+
+/// Each witness's newest cosigned checkpoint.
+async fn cosignatures(State(app): State<AppState>) -> Result<Json<serde_json::Value>> {
+    let cosigned = app.platform.cosigned_checkpoints().await?;
+    Ok(Json(serde_json::json!({ "cosignatures": cosigned })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCosignature {
+    /// One of this platform's signed checkpoints (note text).
+    checkpoint: String,
+    /// The witness's signature line over it.
+    cosignature: String,
+}
+
+/// A witness hands over its cosignature of one of this log's checkpoints.
+async fn add_cosignature(
+    State(app): State<AppState>,
+    Json(c): Json<NewCosignature>,
+) -> Result<Json<CosignedCheckpoint>> {
+    Ok(Json(
+        app.platform
+            .accept_cosignature(&c.checkpoint, &c.cosignature)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]

@@ -27,6 +27,19 @@ pub struct MirrorState {
     pub halted_at: Option<DateTime<Utc>>,
 }
 
+/// A witness's newest cosignature of this platform's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cosignature {
+    pub witness: String,
+    pub size: u64,
+    /// The checkpoint as this platform signed it (note text).
+    pub checkpoint: String,
+    /// The witness's signature line.
+    pub cosignature: String,
+    pub cosigned_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+}
+
 /// One mirrored entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MirroredEntry {
@@ -62,6 +75,11 @@ pub trait MirrorStore: Send + Sync {
         at: DateTime<Utc>,
         event: NewEvent,
     ) -> Result<Option<i64>>;
+    /// Keeps `c` as its witness's newest cosignature, unless one of a larger tree is kept
+    /// already (`false`).
+    async fn record_cosignature(&self, c: &Cosignature) -> Result<bool>;
+    /// The newest cosignature of each witness.
+    async fn cosignatures(&self) -> Result<Vec<Cosignature>>;
     /// Mirrored entries of `kinds` from every followed platform, newest first, at most
     /// `limit`.
     async fn mirrored_of_kinds(&self, kinds: &[&str], limit: i64) -> Result<Vec<MirroredEntry>>;
@@ -222,6 +240,55 @@ macro_rules! impl_mirror_store {
                 let seq = self.append_in(&mut tx, &event).await?;
                 self.commit(tx).await?;
                 Ok(Some(seq))
+            }
+
+            async fn record_cosignature(
+                &self,
+                c: &$crate::store::mirror::Cosignature,
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "INSERT INTO log_cosignatures (witness, size, checkpoint, cosignature, cosigned_at, received_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (witness) DO UPDATE SET size = excluded.size, \
+                     checkpoint = excluded.checkpoint, cosignature = excluded.cosignature, \
+                     cosigned_at = excluded.cosigned_at, received_at = excluded.received_at \
+                     WHERE log_cosignatures.size <= excluded.size",
+                )
+                .bind(&c.witness)
+                .bind(i64::try_from(c.size).unwrap_or(i64::MAX))
+                .bind(&c.checkpoint)
+                .bind(&c.cosignature)
+                .bind(c.cosigned_at.timestamp_millis())
+                .bind(c.received_at.timestamp_millis())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                self.commit(tx).await?;
+                Ok(done > 0)
+            }
+
+            async fn cosignatures(
+                &self,
+            ) -> $crate::store::Result<Vec<$crate::store::mirror::Cosignature>> {
+                use $crate::domain::clock::from_millis;
+                let rows: Vec<(String, i64, String, String, i64, i64)> = sqlx::query_as(
+                    "SELECT witness, size, checkpoint, cosignature, cosigned_at, received_at FROM log_cosignatures ORDER BY witness",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(witness, size, checkpoint, cosignature, cosigned_at, received_at)| {
+                        $crate::store::mirror::Cosignature {
+                            witness,
+                            size: u64::try_from(size).unwrap_or(0),
+                            checkpoint,
+                            cosignature,
+                            cosigned_at: from_millis(cosigned_at),
+                            received_at: from_millis(received_at),
+                        }
+                    })
+                    .collect())
             }
 
             async fn mirrored_of_kinds(

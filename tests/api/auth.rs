@@ -436,6 +436,7 @@ async fn the_dev_pki_is_refused_by_a_production_server() {
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         data_dir: dir.path().to_path_buf(),
         database_url: None,
+        witnesses: None,
         web_dir: "web".into(),
         setup_only: true,
         manual: true,

@@ -16,6 +16,7 @@ async fn the_demo_land_listing_runs_to_a_sale_that_replays() {
         listen: addr,
         data_dir: dir.path().to_path_buf(),
         database_url: None,
+        witnesses: None,
         web_dir: "web".into(),
         setup_only: false,
         manual: false,

@@ -189,6 +189,7 @@ pub async fn spawn_app_with(
         rulebook: None,
         region_rulebook: None,
         follow: None,
+        witnesses: None,
         calendar: None,
         bank_secrets: None,
         mode,
