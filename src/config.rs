@@ -242,6 +242,10 @@ pub enum BenchCommand {
     /// Sealed bids submitted over HTTP by concurrent clients: accepted bids/s, latency
     /// p50/p99, peak memory, and the per-bid cryptography ceiling in the same run.
     Intake(crate::bench::intake::IntakeOptions),
+    /// One, two and three instances on one PostgreSQL database in the same run: intake
+    /// bids/s and acknowledgement latency, and each bid's delivery on every instance's
+    /// feed, with the throughput ratio to one instance.
+    Cluster(crate::bench::cluster::ClusterOptions),
     /// Bids opened by a 2-of-3 committee, deadline to signed record including the
     /// custodians' work, against the raw decrypt-and-verify ceiling.
     Opening(crate::bench::opening::OpeningOptions),

@@ -273,6 +273,9 @@ async fn main() -> anyhow::Result<()> {
                 BenchCommand::Intake(o) => {
                     serde_json::to_value(tradehall::bench::intake::run(&o).await?)?
                 }
+                BenchCommand::Cluster(o) => {
+                    serde_json::to_value(tradehall::bench::cluster::run(&o).await?)?
+                }
                 BenchCommand::Opening(o) => {
                     serde_json::to_value(tradehall::bench::opening::run(&o).await?)?
                 }

@@ -5,6 +5,7 @@
 //! bidders and custodians would. Setup (identities, sealing) is not timed.
 
 pub mod auction;
+pub mod cluster;
 pub mod feed;
 pub mod intake;
 pub mod large;
@@ -95,6 +96,30 @@ pub struct World {
     )>,
     admin: Caller,
     next_org: std::sync::atomic::AtomicU32,
+    /// The configuration it was built with, for more instances on the same database.
+    args: ServeArgs,
+    /// The servers of its instances, stopped when it is dropped.
+    servers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for server in self
+            .servers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+        {
+            server.abort();
+        }
+    }
+}
+
+/// Serves `router` until the task is aborted.
+async fn serve_quietly(listener: tokio::net::TcpListener, router: axum::Router) {
+    if let Err(e) = crate::http::serve(listener, router, std::future::pending::<()>()).await {
+        tracing::warn!(error = %e, "bench server");
+    }
 }
 
 fn spec(cn: &str, org: &str, usci: &Usci, now: DateTime<Utc>) -> IdentitySpec {
@@ -176,11 +201,7 @@ impl World {
         let (platform, router) = crate::server::build(&args, clock.clone()).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
-        tokio::spawn(crate::http::serve(
-            listener,
-            router,
-            std::future::pending::<()>(),
-        ));
+        let server = tokio::spawn(serve_quietly(listener, router));
         let mut world = Self {
             dir,
             platform,
@@ -194,6 +215,8 @@ impl World {
             custodians: Vec::new(),
             admin: Caller::default(),
             next_org: std::sync::atomic::AtomicU32::new(10),
+            args,
+            servers: std::sync::Mutex::new(vec![server]),
         };
         let admin = world
             .enroll(&admin_cert, "bench 管理", &admin_usci, Role::Admin)
@@ -343,6 +366,20 @@ impl World {
         self.trade = trade;
         self.deadline = deadline;
         Ok(())
+    }
+
+    /// Another instance of the platform on the same database, key and clock, served on
+    /// its own loopback port: its base URL and the platform.
+    pub async fn another_instance(&self) -> anyhow::Result<(String, Arc<Platform>)> {
+        let (platform, router) = crate::server::build(&self.args, self.clock.clone()).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        platform.openings.set_instance_url(&base);
+        self.servers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(tokio::spawn(serve_quietly(listener, router)));
+        Ok((base, platform))
     }
 
     /// `n` new bidders.

@@ -419,15 +419,17 @@ impl Platform {
         Ok(moved)
     }
 
-    /// Starts the loop that fires sale timers every [`TIMER_TICK`].
+    /// Starts the loop that fires sale timers every [`TIMER_TICK`]. It stops when the
+    /// platform is dropped.
     pub fn start_sale_timers(self: &Arc<Self>) {
-        let platform = Arc::clone(self);
+        let platform = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(TIMER_TICK);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = platform.fire_due_sales().await {
+                let Some(p) = platform.upgrade() else { return };
+                if let Err(e) = p.fire_due_sales().await {
                     tracing::warn!(error = %e, "sale timers");
                 }
             }

@@ -89,22 +89,28 @@ impl PgStore {
 /// connection (notifications sent meanwhile are gone; whoever follows the log reads what
 /// it missed). Stops when the store is dropped.
 fn listen_for_commits(pool: PgPool, appended: std::sync::Weak<tokio::sync::watch::Sender<u64>>) {
+    // Wakes the followers; `false` once the store is dropped.
+    let bump = move || {
+        appended
+            .upgrade()
+            .map(|a| a.send_modify(|n| *n = n.wrapping_add(1)))
+            .is_some()
+    };
     tokio::spawn(async move {
         let mut listener: Option<PgListener> = None;
-        while let Some(appended) = appended.upgrade() {
-            let bump = || appended.send_modify(|n| *n = n.wrapping_add(1));
+        loop {
             let Some(l) = listener.as_mut() else {
                 match PgListener::connect_with(&pool).await {
                     Ok(mut l) => match l.listen(LOG_CHANNEL).await {
-                        Ok(()) => {
-                            listener = Some(l);
-                            bump();
-                        }
+                        Ok(()) => listener = Some(l),
                         Err(e) => tracing::warn!(error = %e, "cannot listen for commits"),
                     },
                     Err(e) => tracing::warn!(error = %e, "cannot listen for commits"),
                 }
-                drop(appended);
+                // A (re)connection may have missed notifications: the followers read.
+                if !bump() {
+                    return;
+                }
                 if listener.is_none() {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
@@ -113,14 +119,24 @@ fn listen_for_commits(pool: PgPool, appended: std::sync::Weak<tokio::sync::watch
             // At least once a second the loop looks whether the store was dropped.
             match tokio::time::timeout(Duration::from_secs(1), l.try_recv()).await {
                 // A notification, or a lost connection that `try_recv` re-established.
-                Ok(Ok(_)) => bump(),
+                Ok(Ok(_)) => {
+                    if !bump() {
+                        return;
+                    }
+                }
                 Ok(Err(e)) => {
+                    if !bump() {
+                        return;
+                    }
                     tracing::warn!(error = %e, "lost the commit notifications; reconnecting");
                     listener = None;
-                    drop(appended);
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                Err(_) => {}
+                Err(_) => {
+                    if !bump() {
+                        return;
+                    }
+                }
             }
         }
     });
