@@ -88,7 +88,7 @@ const STEP: i64 = 10_000;
 
 /// A published land auction starting in 21 days, its application cut-off an hour
 /// before; returns its id and the officer.
-async fn auction(world: &World, title: &str) -> anyhow::Result<(String, Caller)> {
+pub(super) async fn auction(world: &World, title: &str) -> anyhow::Result<(String, Caller)> {
     let (officer, _) = world.member(Role::TradingCentre).await?;
     let officer = Caller {
         identity: Some(officer),

@@ -36,6 +36,21 @@ pub struct ClusterOptions {
     /// Size of the attached file in each bid, KiB.
     #[arg(long, default_value_t = 8)]
     pub payload_kib: usize,
+    /// Sale timers due at one instant, fired by each instance count (0: skip).
+    #[arg(long, default_value_t = 10_000)]
+    pub timers: usize,
+}
+
+/// Timers due at one instant, fired by a number of instances.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TimerRun {
+    pub instances: usize,
+    pub timers: usize,
+    /// From the instant they were due to the last one fired.
+    pub seconds: f64,
+    pub fired_per_second: f64,
+    /// Sale steps logged more than once for one trade (must be 0).
+    pub fired_twice: i64,
 }
 
 /// One run with a number of instances.
@@ -66,7 +81,79 @@ pub struct ClusterReport {
     pub runs: Vec<ClusterRun>,
     /// bids/s of each run divided by bids/s of the one-instance run.
     pub throughput_ratio_to_one_instance: Vec<(usize, f64)>,
+    pub timers: Vec<TimerRun>,
     pub cores: usize,
+}
+
+/// `timers` live sales (copies of one auction, made in SQL) start at the same instant;
+/// the clock moves to it and `instances` instances fire them.
+async fn timer_run(options: &ClusterOptions, instances: usize) -> anyhow::Result<TimerRun> {
+    use sqlx::Connection as _;
+    let pg = super::pg::ThrowawayPg::create(&options.postgres).await?;
+    let world = World::on(1024 * 1024, Some(pg.url.clone())).await?;
+    let mut others = Vec::new();
+    for _ in 1..instances.max(1) {
+        others.push(world.another_instance().await?);
+    }
+    let (template, _) = super::auction::auction(&world, "bench 定时器").await?;
+    let mut db = sqlx::PgConnection::connect(&pg.url).await?;
+    sqlx::query(&format!(
+        "CREATE TEMP TABLE bench_ids AS SELECT gen_random_uuid()::text AS id FROM generate_series(1, {})",
+        options.timers.saturating_sub(1)
+    ))
+    .execute(&mut db)
+    .await?;
+    for (table, key) in [
+        ("trades", "id"),
+        ("trade_lots", "trade_id"),
+        ("trade_custodians", "trade_id"),
+        ("trade_live_terms", "trade_id"),
+    ] {
+        sqlx::query(&format!(
+            "INSERT INTO {table} SELECT (jsonb_populate_record(NULL::{table}, to_jsonb(t) || jsonb_build_object('{key}', i.id))).* \
+             FROM {table} t, bench_ids i WHERE t.{key} = $1"
+        ))
+        .bind(&template)
+        .execute(&mut db)
+        .await?;
+    }
+    let (starts_at,): (i64,) =
+        sqlx::query_as("SELECT starts_at FROM trade_live_terms WHERE trade_id = $1")
+            .bind(&template)
+            .fetch_one(&mut db)
+            .await?;
+    let total = i64::try_from(options.timers)?;
+    world
+        .clock
+        .set(crate::domain::clock::from_millis(starts_at));
+    let started = Instant::now();
+    loop {
+        let (fired,): (i64,) = sqlx::query_as("SELECT count(*) FROM live_sales")
+            .fetch_one(&mut db)
+            .await?;
+        if fired >= total || started.elapsed() > Duration::from_secs(300) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let (fired_twice,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM (SELECT trade_id, kind FROM events WHERE kind LIKE 'sale.%' \
+         GROUP BY trade_id, kind HAVING count(*) > 1) d",
+    )
+    .fetch_one(&mut db)
+    .await?;
+    let (fired,): (i64,) = sqlx::query_as("SELECT count(*) FROM live_sales")
+        .fetch_one(&mut db)
+        .await?;
+    drop(others);
+    Ok(TimerRun {
+        instances,
+        timers: usize::try_from(fired)?,
+        seconds,
+        fired_per_second: fired as f64 / seconds,
+        fired_twice,
+    })
 }
 
 type Arrivals = Arc<Mutex<Vec<(i64, Instant)>>>;
@@ -279,9 +366,16 @@ pub async fn run(options: &ClusterOptions) -> anyhow::Result<ClusterReport> {
             )
         })
         .collect();
+    let mut timers = Vec::new();
+    if options.timers > 0 {
+        for &n in &options.instances {
+            timers.push(timer_run(options, n).await?);
+        }
+    }
     Ok(ClusterReport {
         runs,
         throughput_ratio_to_one_instance,
+        timers,
         cores: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
     })
 }
