@@ -7,6 +7,9 @@
 //! Each instance is `tradehall demo --manual` on the shared database and data directory
 //! (the first one seeds it): real time, accelerated demo trades.
 
+mod common;
+
+use common::{free_port, get, wait_up};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -25,13 +28,6 @@ use tradehall::domain::money::Money;
 use tradehall::domain::opening::SignedRecord;
 
 const PASSPHRASE: &str = "cluster-test-passphrase";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn admin_url() -> String {
     std::env::var("TRADEHALL_TEST_POSTGRES")
@@ -221,29 +217,6 @@ impl Cluster {
             .collect::<Vec<_>>()
             .join("\n")
     }
-}
-
-async fn wait_up(server: &str) {
-    let started = Instant::now();
-    while !reqwest::get(format!("{server}/healthz"))
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the server did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn get(url: String) -> Value {
-    reqwest::get(&url)
-        .await
-        .unwrap_or_else(|e| panic!("{url}: {e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 
 fn instant(trade: &Value, field: &str) -> chrono::DateTime<chrono::Utc> {

@@ -2,6 +2,9 @@
 //! concurrent submissions loses no acknowledged bid and leaves nothing half-written
 //! visible; after a restart the round opens and every acknowledged bid verifies.
 
+mod common;
+
+use common::{free_port, get, wait_up};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -16,13 +19,6 @@ use tradehall::domain::opening::SignedRecord;
 
 const PASSPHRASE: &str = "crash-test-passphrase";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// The demo server without its automatic actors; its tender's deadline is 30 statutory
 /// days at 86,400×, 30 seconds after it was first seeded.
 fn start(dir: &Path, port: u16) -> Child {
@@ -35,29 +31,6 @@ fn start(dir: &Path, port: u16) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn wait_up(server: &str) {
-    let started = Instant::now();
-    while !reqwest::get(format!("{server}/healthz"))
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the server did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn get(url: String) -> serde_json::Value {
-    reqwest::get(url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
         .unwrap_or_else(|e| panic!("{e}"))
 }
 

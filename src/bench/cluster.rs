@@ -209,20 +209,11 @@ async fn one_run(options: &ClusterOptions, instances: usize) -> anyhow::Result<C
         others.push(platform);
     }
     let clients = options.clients.max(1);
-    let bidders = world.bidders(clients).await?;
-    let payload: Vec<u8> = (0..options.payload_kib * 1024)
-        .map(|i| (i * 31 % 251) as u8)
-        .collect();
-    let mut pools = Vec::with_capacity(clients);
-    let mut tokens = Vec::with_capacity(clients);
-    for (n, b) in bidders.iter().enumerate() {
-        let mut pool = Vec::new();
-        for i in 0..4 {
-            pool.push(world.seal(b, 1_000_000 + (n * 10 + i) as i64, &payload)?.0);
-        }
-        pools.push(pool);
-        tokens.push(world.token(&b.issued).await?);
-    }
+    let (pools, tokens): (Vec<_>, Vec<_>) = world
+        .bidding_clients(clients, options.payload_kib)
+        .await?
+        .into_iter()
+        .unzip();
     let head = i64::try_from(world.platform.store.log_size().await?)?;
     let mut feeds = Vec::new();
     for base in &bases {

@@ -71,21 +71,11 @@ fn crypto_ceiling(world: &World, envelopes: &[Vec<u8>], rounds: usize) -> f64 {
 pub async fn run(options: &IntakeOptions) -> anyhow::Result<IntakeReport> {
     let world = World::new(64 * 1024 * 1024).await?;
     let clients = options.clients.max(1);
-    let bidders = world.bidders(clients).await?;
-    let payload: Vec<u8> = (0..options.payload_kib * 1024)
-        .map(|i| (i * 31 % 251) as u8)
-        .collect();
-    // Four envelopes per client, cycled.
-    let mut pools = Vec::with_capacity(clients);
-    let mut tokens = Vec::with_capacity(clients);
-    for (n, b) in bidders.iter().enumerate() {
-        let mut pool = Vec::new();
-        for i in 0..4 {
-            pool.push(world.seal(b, 1_000_000 + (n * 10 + i) as i64, &payload)?.0);
-        }
-        pools.push(pool);
-        tokens.push(world.token(&b.issued).await?);
-    }
+    let (pools, tokens): (Vec<_>, Vec<_>) = world
+        .bidding_clients(clients, options.payload_kib)
+        .await?
+        .into_iter()
+        .unzip();
     let envelope_bytes = pools[0][0].len();
     let all: Vec<Vec<u8>> = pools.iter().flatten().cloned().collect();
     let ceiling = crypto_ceiling(&world, &all, 4_000.max(options.bids / 4));

@@ -382,6 +382,27 @@ impl World {
         Ok((base, platform))
     }
 
+    /// `n` new bidders, each with four sealed bids carrying a `payload_kib` KiB file (to
+    /// cycle through) and a session token.
+    pub async fn bidding_clients(
+        &self,
+        n: usize,
+        payload_kib: usize,
+    ) -> anyhow::Result<Vec<(Vec<Vec<u8>>, String)>> {
+        let payload: Vec<u8> = (0..payload_kib * 1024)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        let mut clients = Vec::with_capacity(n);
+        for (k, b) in self.bidders(n).await?.iter().enumerate() {
+            let mut pool = Vec::new();
+            for i in 0..4 {
+                pool.push(self.seal(b, 1_000_000 + (k * 10 + i) as i64, &payload)?.0);
+            }
+            clients.push((pool, self.token(&b.issued).await?));
+        }
+        Ok(clients)
+    }
+
     /// `n` new bidders.
     pub async fn bidders(&self, n: usize) -> anyhow::Result<Vec<Bidder>> {
         let mut out = Vec::with_capacity(n);

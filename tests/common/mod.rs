@@ -1,0 +1,37 @@
+//! Helpers of the tests that drive real `tradehall` server processes (`crash.rs`,
+//! `cluster.rs`).
+
+use std::time::{Duration, Instant};
+
+/// A loopback port free at the moment.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Waits (up to a minute) until the server at `server` answers `/healthz`.
+pub async fn wait_up(server: &str) {
+    let started = Instant::now();
+    while !reqwest::get(format!("{server}/healthz"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `GET url` as JSON.
+pub async fn get(url: String) -> serde_json::Value {
+    reqwest::get(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+}
