@@ -61,6 +61,16 @@ fn typed_key_hash(name: &str, kind: u8, public_key: &[u8]) -> [u8; 4] {
     [digest[0], digest[1], digest[2], digest[3]]
 }
 
+/// The name and the base64 signature of a signature line `— <name> <base64>`.
+fn split_signature_line(line: &str) -> Option<(&str, &str)> {
+    line.trim().strip_prefix("\u{2014} ")?.rsplit_once(' ')
+}
+
+/// The witness a cosignature line names, if it is one.
+pub fn cosigner(line: &str) -> Option<&str> {
+    split_signature_line(line).map(|(name, _)| name)
+}
+
 /// What a witness signs to cosign a checkpoint body at `time` (Unix seconds), as C2SP
 /// `tlog-cosignature` v1 specifies.
 fn cosigned_message(body: &str, time: u64) -> Vec<u8> {
@@ -108,14 +118,8 @@ impl Checkpoint {
         keys: &[PublicKeyInfo],
     ) -> Result<u64, CheckpointError> {
         let bad = || CheckpointError::Signature(witness.to_owned());
-        let rest = line
-            .trim_end()
-            .strip_prefix("\u{2014} ")
-            .ok_or(CheckpointError::Format(
-                "a cosignature line starts with an em dash",
-            ))?;
-        let (name, blob) = rest.rsplit_once(' ').ok_or(CheckpointError::Format(
-            "a cosignature line names its witness",
+        let (name, blob) = split_signature_line(line).ok_or(CheckpointError::Format(
+            "a cosignature line is an em dash, the witness's name and the signature",
         ))?;
         let blob = b64().decode(blob).map_err(|_| bad())?;
         if name != witness || blob.len() != 4 + 8 + 64 {

@@ -252,12 +252,7 @@ impl Platform {
     /// checkpoint must be signed by this platform, the witness configured
     /// (`--witnesses`) and its signature good.
     pub async fn accept_cosignature(&self, note: &str, line: &str) -> Result<CosignedCheckpoint> {
-        let name = line
-            .trim()
-            .strip_prefix('\u{2014}')
-            .and_then(|rest| rest.trim().rsplit_once(' '))
-            .map(|(name, _)| name.to_owned())
-            .unwrap_or_default();
+        let name = crate::crypto::checkpoint::cosigner(line).unwrap_or_default();
         let witness = self
             .settings
             .witnesses
@@ -335,7 +330,7 @@ impl Platform {
         let limit = limit.clamp(1, MAX_REGION_TRADES);
         let mut trades: Vec<RegionTrade> = self
             .reads
-            .mirrored_of_kinds(&["trade.published"], limit)
+            .newest_mirrored("trade.published", limit)
             .await?
             .into_iter()
             .map(|e| {

@@ -80,9 +80,9 @@ pub trait MirrorStore: Send + Sync {
     async fn record_cosignature(&self, c: &Cosignature) -> Result<bool>;
     /// The newest cosignature of each witness.
     async fn cosignatures(&self) -> Result<Vec<Cosignature>>;
-    /// Mirrored entries of `kinds` from every followed platform, newest first, at most
-    /// `limit`.
-    async fn mirrored_of_kinds(&self, kinds: &[&str], limit: i64) -> Result<Vec<MirroredEntry>>;
+    /// The newest `limit` mirrored entries of `kind` of each followed platform, newest
+    /// first per platform.
+    async fn newest_mirrored(&self, kind: &str, limit: i64) -> Result<Vec<MirroredEntry>>;
 }
 
 type StateRow = (
@@ -291,18 +291,22 @@ macro_rules! impl_mirror_store {
                     .collect())
             }
 
-            async fn mirrored_of_kinds(
+            async fn newest_mirrored(
                 &self,
-                kinds: &[&str],
+                kind: &str,
                 limit: i64,
             ) -> $crate::store::Result<Vec<$crate::store::mirror::MirroredEntry>> {
+                let mirrors: Vec<(String,)> = sqlx::query_as("SELECT name FROM mirrors ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await?;
                 let mut all = Vec::new();
-                for kind in kinds {
+                for (mirror,) in mirrors {
                     let rows: Vec<(String, i64, String, Option<String>, Vec<u8>)> = sqlx::query_as(
-                        "SELECT mirror, idx, kind, trade_id, entry FROM mirror_entries WHERE kind = $1 \
-                         ORDER BY mirror, idx DESC LIMIT $2",
+                        "SELECT mirror, idx, kind, trade_id, entry FROM mirror_entries \
+                         WHERE mirror = $1 AND kind = $2 ORDER BY idx DESC LIMIT $3",
                     )
-                    .bind(*kind)
+                    .bind(&mirror)
+                    .bind(kind)
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?;
