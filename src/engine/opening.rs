@@ -89,6 +89,11 @@ impl Default for Openings {
 }
 
 impl Openings {
+    /// This process's id among the instances sharing the database.
+    pub(crate) fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
     fn slot(&self, trade_id: &str) -> Arc<tokio::sync::Mutex<Option<Session>>> {
         let mut sessions = self
             .sessions

@@ -13,13 +13,17 @@ use crate::domain::clock::rfc3339;
 use crate::domain::identity::Role;
 use crate::domain::money::Money;
 use crate::domain::trade::Trade;
-use crate::store::sale::{QuoteIntake, SaleEvent, SaleStep};
+use crate::store::sale::{QuoteIntake, SaleEvent, SaleStep, STEP_BATCH};
 
 /// Longest client quote id.
 pub const MAX_CLIENT_QUOTE_ID: usize = 64;
 
 /// How often the timer loop looks for period ends due.
 pub const TIMER_TICK: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How many due sales the timer loop reads at a time, to fire in batches of
+/// [`STEP_BATCH`].
+const DUE_READ: usize = 10 * STEP_BATCH;
 
 /// What a bidder sends to quote.
 #[derive(Debug, Clone, Deserialize)]
@@ -248,18 +252,14 @@ impl Platform {
     ) -> Result<crate::store::sale::Stepped> {
         let rules = self.sale_rules(trade)?;
         let build = sale_events(caller, &trade.id, &rules, None);
-        let stepped = self
-            .store
-            .step_sale(
-                SaleStep {
-                    trade_id: &trade.id,
-                    rules: &rules,
-                    deposit: trade.terms.bond_amount,
-                    quote,
-                },
-                &build,
-            )
-            .await?;
+        let step = SaleStep {
+            trade_id: &trade.id,
+            rules: &rules,
+            deposit: trade.terms.bond_amount,
+            quote,
+            event: &build,
+        };
+        let stepped = self.store.step_sale(step).await?;
         if stepped.sale.result.is_some() {
             self.after_close(trade, &stepped.seqs).await;
         }
@@ -402,21 +402,106 @@ impl Platform {
     }
 
     /// Fires every sale period end due by now (listing ends, freezes, countdowns), once
-    /// each. Returns how many sales moved.
+    /// each, [`STEP_BATCH`] sales to a write transaction. Returns how many sales moved.
+    ///
+    /// The next batch's trades are read while one batch is written. Each instance takes
+    /// the batches of what is due from its own starting point, so several instances
+    /// mostly step different sales; one that finds a sale already stepped (its state is
+    /// re-read under the log lock) does nothing to it.
     pub async fn fire_due_sales(&self) -> Result<usize> {
-        let caller = Caller::default();
         let mut moved = 0;
-        for due in self.store.due_sales(self.clock.now()).await? {
-            let Some(trade) = self.store.trade(&due.trade_id).await? else {
-                continue;
+        loop {
+            let due = self.store.due_sales(self.clock.now(), DUE_READ).await?;
+            let ids: Vec<&str> = due.iter().map(|d| d.trade_id.as_str()).collect();
+            let mut batches: Vec<&[&str]> = ids.chunks(STEP_BATCH).collect();
+            if !batches.is_empty() {
+                // A random id: its first 32 bits pick this instance's starting batch.
+                let id = self.openings.instance_id();
+                let turn = usize::from_str_radix(id.get(..8).unwrap_or_default(), 16).unwrap_or(0);
+                let n = batches.len();
+                batches.rotate_left(turn % n);
+            }
+            let mut batches = batches.into_iter();
+            let Some(first) = batches.next() else {
+                return Ok(moved);
             };
-            match self.step(&caller, &trade, None).await {
-                Ok(stepped) if !stepped.seqs.is_empty() => moved += 1,
+            let mut trades = self.store.trades(first).await?;
+            let mut fired = 0;
+            loop {
+                let next = batches.next();
+                let (stepped, loaded) = tokio::join!(self.fire(&trades), async {
+                    match next {
+                        Some(ids) => self.store.trades(ids).await.map(Some),
+                        None => Ok(None),
+                    }
+                });
+                fired += stepped;
+                match loaded? {
+                    Some(next) => trades = next,
+                    None => break,
+                }
+            }
+            moved += fired;
+            // A full read may have more behind it; a round that moved nothing would only
+            // find the same sales again (their failures are logged).
+            if due.len() < DUE_READ || fired == 0 {
+                return Ok(moved);
+            }
+        }
+    }
+
+    /// Steps these sales in one write transaction, or one by one if that fails, so one
+    /// failing sale does not hold back the others. Returns how many moved.
+    async fn fire(&self, trades: &[Trade]) -> usize {
+        let caller = Caller::default();
+        let mut ruled = Vec::with_capacity(trades.len());
+        for trade in trades {
+            match self.sale_rules(trade) {
+                Ok(rules) => ruled.push((trade, rules)),
+                Err(e) => tracing::error!(trade.id = %trade.id, error = %e, "sale timer"),
+            }
+        }
+        let builds: Vec<_> = ruled
+            .iter()
+            .map(|(trade, rules)| sale_events(&caller, &trade.id, rules, None))
+            .collect();
+        let steps: Vec<SaleStep<'_>> = ruled
+            .iter()
+            .zip(&builds)
+            .map(|((trade, rules), build)| SaleStep {
+                trade_id: &trade.id,
+                rules,
+                deposit: trade.terms.bond_amount,
+                quote: None,
+                event: build,
+            })
+            .collect();
+        let stepped = match self.store.step_sales(&steps).await {
+            Ok(stepped) => stepped.into_iter().map(Ok).collect(),
+            Err(e) if steps.len() > 1 => {
+                tracing::warn!(error = %e, sales = steps.len(), "a batch of sale timers failed: firing them one by one");
+                let mut one_by_one = Vec::with_capacity(steps.len());
+                for step in &steps {
+                    one_by_one.push(self.store.step_sale(*step).await);
+                }
+                one_by_one
+            }
+            Err(e) => vec![Err(e)],
+        };
+        let mut moved = 0;
+        for ((trade, _), stepped) in ruled.iter().zip(stepped) {
+            match stepped {
+                Ok(s) if !s.seqs.is_empty() => {
+                    moved += 1;
+                    if s.sale.result.is_some() {
+                        self.after_close(trade, &s.seqs).await;
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => tracing::error!(trade.id = %trade.id, error = %e, "sale timer"),
             }
         }
-        Ok(moved)
+        moved
     }
 
     /// Starts the loop that fires sale timers every [`TIMER_TICK`]. It stops when the

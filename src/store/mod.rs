@@ -219,6 +219,8 @@ pub trait Store:
 
     async fn create_trade(&self, trade: &Trade, created_by: &str, event: NewEvent) -> Result<i64>;
     async fn trade(&self, id: &str) -> Result<Option<Trade>>;
+    /// The trades with these ids that exist, in no particular order.
+    async fn trades(&self, ids: &[&str]) -> Result<Vec<Trade>>;
     async fn list_trades(&self, query: &TradeQuery) -> Result<Vec<Trade>>;
     /// Draft → published, indexed for search under `terms`. Conflict if the trade is not
     /// a draft.

@@ -151,10 +151,11 @@ macro_rules! impl_reserve_store {
                     return Err($crate::store::StoreError::Conflict("not_awaiting_reserve".into()));
                 }
                 let now = $crate::domain::clock::from_millis(self.clock.now().timestamp_millis());
-                let seq = self
-                    .close_in(&mut tx, step.trade_id, &sale, step.deposit, now, event)
+                let mut entries = $crate::store::sale::Entries::starting(self.next_entry(&mut tx).await?);
+                let seq = Self::close_in(&mut tx, &mut entries, step.trade_id, &sale, step.deposit, now, event)
                     .await?
                     .unwrap_or_default();
+                self.write_made(&mut tx, &entries).await?;
                 let outcome = match sale.result {
                     Some(SaleResult::Sold { .. }) => $crate::domain::trade::TradeStatus::Sold,
                     _ => $crate::domain::trade::TradeStatus::Failed,

@@ -22,13 +22,15 @@ pub struct QuoteIntake {
 }
 
 /// One step of a sale: fire what is due, then judge `quote` if any.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct SaleStep<'a> {
     pub trade_id: &'a str,
     pub rules: &'a Rules,
     /// The deposit each bidder paid: converted for the winner at the close.
     pub deposit: Money,
     pub quote: Option<&'a QuoteIntake>,
+    /// Builds the step's log entries.
+    pub event: SaleEventFor<'a>,
 }
 
 /// What a step puts in the log.
@@ -74,17 +76,69 @@ pub struct DueSale {
     pub due: Option<DateTime<Utc>>,
 }
 
+/// The log entries of one write transaction, numbered as they are made and written
+/// together before it commits: a batch of steps costs a few multi-row statements, not a
+/// round trip per entry. Nothing else may append in the same transaction.
+pub(crate) struct Entries {
+    next: i64,
+    /// The time every entry of the transaction is stamped with.
+    pub(crate) at: i64,
+    made: Vec<(crate::domain::event::NewEvent, i64)>,
+}
+
+impl Entries {
+    /// Entries from `seq` on, stamped `at` (from `next_entry` under the log lock).
+    pub(crate) fn starting((seq, at): (i64, i64)) -> Self {
+        Entries {
+            next: seq,
+            at,
+            made: Vec::new(),
+        }
+    }
+
+    /// Adds `event` as the next entry; returns its index.
+    pub(crate) fn push(&mut self, event: crate::domain::event::NewEvent) -> i64 {
+        let seq = self.next;
+        self.next += 1;
+        self.made.push((event, seq));
+        seq
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.made.is_empty()
+    }
+
+    /// `(event, seq, at)` rows for `write_entries`.
+    pub(crate) fn rows(&self) -> Vec<(&crate::domain::event::NewEvent, i64, i64)> {
+        self.made
+            .iter()
+            .map(|(e, seq)| (e, *seq, self.at))
+            .collect()
+    }
+}
+
+/// The most sale steps one write transaction takes.
+pub const STEP_BATCH: usize = 500;
+
 #[async_trait]
 pub trait SaleStore: Send + Sync {
-    /// Runs one step of a sale in one write transaction (see the module doc).
-    async fn step_sale(&self, step: SaleStep<'_>, event: SaleEventFor<'_>) -> Result<Stepped>;
+    /// Runs steps of sales in one write transaction (see the module doc), in order, at
+    /// most [`STEP_BATCH`]; the answers come in the same order. A failure writes nothing.
+    async fn step_sales(&self, steps: &[SaleStep<'_>]) -> Result<Vec<Stepped>>;
+    /// Runs one step of a sale in its own write transaction.
+    async fn step_sale(&self, step: SaleStep<'_>) -> Result<Stepped> {
+        self.step_sales(&[step])
+            .await?
+            .pop()
+            .ok_or_else(|| super::StoreError::Other("a sale step gave no answer".into()))
+    }
     /// A sale's state, if it has taken a step, and the log entry of its last step.
     async fn sale(&self, trade_id: &str) -> Result<Option<(Sale, i64)>>;
     /// A sale's accepted quotes, in log order.
     async fn quotes(&self, trade_id: &str) -> Result<Vec<Accepted>>;
     /// Published sales whose timer is due by `now`, and those past their start that have
-    /// not taken a step.
-    async fn due_sales(&self, now: DateTime<Utc>) -> Result<Vec<DueSale>>;
+    /// not taken a step: the `limit` due first.
+    async fn due_sales(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DueSale>>;
     /// What of a trade can change while it is on sale, in one read: its status and its
     /// sale's start and end (a resume moves them), and the answer to the quote `retry`
     /// (identity, client quote id) if it was accepted.
@@ -116,13 +170,55 @@ macro_rules! impl_sale_store {
                 tx: &mut sqlx::Transaction<'static, $db>,
                 trade_id: &str,
             ) -> $crate::store::Result<Option<$crate::domain::auction::Sale>> {
-                let row: Option<(String,)> =
-                    sqlx::query_as("SELECT state FROM live_sales WHERE trade_id = $1")
-                        .bind(trade_id)
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                row.map(|(s,)| serde_json::from_str(&s).map_err($crate::store::sale::corrupt))
-                    .transpose()
+                Ok(Self::sales_in(tx, &[trade_id]).await?.remove(trade_id))
+            }
+
+            /// The stored state of each of these sales that has taken a step.
+            async fn sales_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                trade_ids: &[&str],
+            ) -> $crate::store::Result<std::collections::HashMap<String, $crate::domain::auction::Sale>> {
+                let mut sales = std::collections::HashMap::new();
+                for chunk in trade_ids.chunks($crate::store::sale::STEP_BATCH) {
+                    let rows: Vec<(String, String)> = $crate::store::sql::where_in::<$db>(
+                        "SELECT trade_id, state FROM live_sales WHERE trade_id IN ",
+                        chunk,
+                        "",
+                    )
+                    .build_query_as()
+                    .fetch_all(&mut **tx)
+                    .await?;
+                    for (id, state) in rows {
+                        let sale = serde_json::from_str(&state).map_err($crate::store::sale::corrupt)?;
+                        sales.insert(id, sale);
+                    }
+                }
+                Ok(sales)
+            }
+
+            /// The bidder numbers drawn in each of these sales, in order.
+            async fn numbered_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                trade_ids: &[&str],
+            ) -> $crate::store::Result<std::collections::HashMap<String, Vec<String>>> {
+                let mut numbered: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+                for chunk in trade_ids.chunks($crate::store::sale::STEP_BATCH) {
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                    let rows: Vec<(String, String)> = $crate::store::sql::where_in::<$db>(
+                        "SELECT trade_id, bidder_number FROM applications WHERE bidder_number IS NOT NULL AND trade_id IN ",
+                        chunk,
+                        " ORDER BY trade_id, bidder_number",
+                    )
+                    .build_query_as()
+                    .fetch_all(&mut **tx)
+                    .await?;
+                    for (id, number) in rows {
+                        numbered.entry(id).or_default().push(number);
+                    }
+                }
+                Ok(numbered)
             }
 
             async fn save_sale(
@@ -132,19 +228,42 @@ macro_rules! impl_sale_store {
                 rules: &$crate::domain::auction::Rules,
                 seq: i64,
             ) -> $crate::store::Result<()> {
-                let state = serde_json::to_string(sale).map_err($crate::store::sale::corrupt)?;
-                let due = sale.next_due(rules).map(|d| d.timestamp_millis());
-                sqlx::query(
-                    "INSERT INTO live_sales (trade_id, state, next_due_at, seq) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (trade_id) DO UPDATE SET state = excluded.state, next_due_at = excluded.next_due_at, seq = excluded.seq",
-                )
-                .bind(trade_id)
-                .bind(state)
-                .bind(due)
-                .bind(seq)
-                .execute(&mut **tx)
-                .await?;
+                Self::save_sales(tx, &[(trade_id, sale, rules, seq)]).await
+            }
+
+            /// Stores sales' states, each with its next due instant and the log entry of
+            /// its last step; a trade appears at most once.
+            async fn save_sales(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                sales: &[(&str, &$crate::domain::auction::Sale, &$crate::domain::auction::Rules, i64)],
+            ) -> $crate::store::Result<()> {
+                for chunk in sales.chunks($crate::store::sale::STEP_BATCH) {
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for (trade_id, sale, rules, seq) in chunk {
+                        let state = serde_json::to_string(sale).map_err($crate::store::sale::corrupt)?;
+                        let due = sale.next_due(rules).map(|d| d.timestamp_millis());
+                        rows.push((*trade_id, state, due, *seq));
+                    }
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO live_sales (trade_id, state, next_due_at, seq) ");
+                    q.push_values(rows, |mut b, (trade_id, state, due, seq)| {
+                        b.push_bind(trade_id).push_bind(state).push_bind(due).push_bind(seq);
+                    });
+                    q.push(
+                        " ON CONFLICT (trade_id) DO UPDATE SET state = excluded.state, \
+                         next_due_at = excluded.next_due_at, seq = excluded.seq",
+                    );
+                    q.build().execute(&mut **tx).await?;
+                }
                 Ok(())
+            }
+
+            /// Writes the entries a transaction made (see [`Entries`](crate::store::sale::Entries)).
+            async fn write_made(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                entries: &$crate::store::sale::Entries,
+            ) -> $crate::store::Result<()> {
+                self.write_entries(tx, &entries.rows()).await
             }
 
             /// Settles the deposits of a closed sale (`domain::auction::settlement`): the
@@ -203,8 +322,8 @@ macro_rules! impl_sale_store {
             /// entry first (the settlement cites it), the deposits' settlement and the
             /// trade's status. Returns the entry's log index.
             async fn close_in(
-                &self,
                 tx: &mut sqlx::Transaction<'static, $db>,
+                entries: &mut $crate::store::sale::Entries,
                 trade_id: &str,
                 sale: &$crate::domain::auction::Sale,
                 deposit: $crate::domain::money::Money,
@@ -222,7 +341,7 @@ macro_rules! impl_sale_store {
                 let applications = Self::applications_on(&mut **tx, trade_id).await?;
                 let (winner, released) = $crate::domain::auction::settlement(&applications, result);
                 let closed = $crate::store::sale::SaleEvent::Closed(result, released.len(), sale.reserve.as_ref());
-                let seq = self.append_in(tx, &event(&closed)).await?;
+                let seq = entries.push(event(&closed));
                 Self::settle_deposits(tx, winner, &released, deposit, now, seq).await?;
                 sqlx::query("UPDATE trades SET status = $2 WHERE id = $1 AND status = 'published'")
                     .bind(trade_id)
@@ -235,120 +354,129 @@ macro_rules! impl_sale_store {
 
         #[async_trait::async_trait]
         impl $crate::store::sale::SaleStore for $store {
-            async fn step_sale(
+            async fn step_sales(
                 &self,
-                step: $crate::store::sale::SaleStep<'_>,
-                event: $crate::store::sale::SaleEventFor<'_>,
-            ) -> $crate::store::Result<$crate::store::sale::Stepped> {
+                steps: &[$crate::store::sale::SaleStep<'_>],
+            ) -> $crate::store::Result<Vec<$crate::store::sale::Stepped>> {
                 use $crate::domain::auction::{Accepted, Sale};
-                use $crate::store::sale::{SaleEvent, Stepped};
+                use $crate::store::sale::{Entries, SaleEvent, Stepped};
                 let mut tx = self.begin_write().await?;
-                if let Some(q) = step.quote {
-                    let seen: Option<(String,)> = sqlx::query_as(
-                        "SELECT response FROM quotes WHERE trade_id = $1 AND identity_id = $2 AND client_quote_id = $3",
-                    )
-                    .bind(step.trade_id)
-                    .bind(&q.identity_id)
-                    .bind(&q.client_quote_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some((response,)) = seen {
-                        let accepted: Accepted =
-                            serde_json::from_str(&response).map_err($crate::store::sale::corrupt)?;
-                        let sale = Self::sale_in(&mut tx, step.trade_id).await?.unwrap_or_default();
-                        return Ok(Stepped {
-                            sale,
-                            quote: Some(Ok(accepted)),
-                            repeated: true,
-                            seqs: Vec::new(),
-                        });
-                    }
-                }
-                let mut sale: Sale = Self::sale_in(&mut tx, step.trade_id).await?.unwrap_or_default();
-                let was_open = sale.result.is_none();
+                let ids: Vec<&str> = steps.iter().map(|s| s.trade_id).collect();
+                let mut sales = Self::sales_in(&mut tx, &ids).await?;
                 // Whole milliseconds, as the log states times: replay reaches the same instants.
                 let now = $crate::domain::clock::from_millis(self.clock.now().timestamp_millis());
                 // The numbered buyers matter only to a period end due now (a disclosure's).
-                let due_now = sale.next_due(step.rules).is_some_and(|due| due <= now);
-                let numbered: Vec<String> = if due_now {
-                    sqlx::query_as::<_, (String,)>(
-                        "SELECT bidder_number FROM applications WHERE trade_id = $1 AND bidder_number IS NOT NULL ORDER BY bidder_number",
-                    )
-                    .bind(step.trade_id)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .into_iter()
-                    .map(|(n,)| n)
-                    .collect()
-                } else {
-                    Vec::new()
-                };
-                let mut seqs = Vec::new();
-                for transition in sale.advance(step.rules, now, &numbered) {
-                    seqs.push(self.append_in(&mut tx, &event(&SaleEvent::Period(&transition, &numbered))).await?);
-                }
-                let mut quote = None;
-                if let Some(q) = step.quote {
-                    match sale.quote(step.rules, &q.bidder_number, q.amount, now) {
-                        Err(e) => quote = Some(Err(e)),
-                        Ok(()) => {
-                            let mut accepted = Accepted {
-                                quote_id: q.id.clone(),
-                                client_quote_id: q.client_quote_id.clone(),
-                                bidder_number: q.bidder_number.clone(),
-                                amount: q.amount,
-                                became_best: true,
-                                next_minimum: sale.minimum(step.rules),
-                                deadline: sale.deadline(),
-                                at: now,
-                                seq: 0,
-                            };
-                            let entry = event(&SaleEvent::Quote(&accepted));
-                            accepted.seq = self.append_in(&mut tx, &entry).await?;
-                            seqs.push(accepted.seq);
-                            sqlx::query(
-                                "INSERT INTO quotes (id, trade_id, identity_id, client_quote_id, bidder_number, amount, at, seq, response) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                            )
-                            .bind(&q.id)
-                            .bind(step.trade_id)
-                            .bind(&q.identity_id)
-                            .bind(&q.client_quote_id)
-                            .bind(&q.bidder_number)
-                            .bind(q.amount.minor_units())
-                            .bind(now.timestamp_millis())
-                            .bind(accepted.seq)
-                            .bind(serde_json::to_string(&accepted).map_err($crate::store::sale::corrupt)?)
-                            .execute(&mut *tx)
-                            .await?;
-                            quote = Some(Ok(accepted));
+                let due_now: Vec<&str> = steps
+                    .iter()
+                    .filter(|s| {
+                        let due = sales.get(s.trade_id).map_or_else(|| Sale::default().next_due(s.rules), |sale| sale.next_due(s.rules));
+                        due.is_some_and(|due| due <= now)
+                    })
+                    .map(|s| s.trade_id)
+                    .collect();
+                let numbered = Self::numbered_in(&mut tx, &due_now).await?;
+                let mut entries = Entries::starting(self.next_entry(&mut tx).await?);
+                let mut stepped = Vec::with_capacity(steps.len());
+                let mut saved: std::collections::BTreeMap<&str, (&$crate::domain::auction::Rules, i64)> =
+                    std::collections::BTreeMap::new();
+                for step in steps {
+                    if let Some(q) = step.quote {
+                        let seen: Option<(String,)> = sqlx::query_as(
+                            "SELECT response FROM quotes WHERE trade_id = $1 AND identity_id = $2 AND client_quote_id = $3",
+                        )
+                        .bind(step.trade_id)
+                        .bind(&q.identity_id)
+                        .bind(&q.client_quote_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if let Some((response,)) = seen {
+                            let accepted: Accepted =
+                                serde_json::from_str(&response).map_err($crate::store::sale::corrupt)?;
+                            let sale = sales.get(step.trade_id).cloned().unwrap_or_default();
+                            stepped.push(Stepped { sale, quote: Some(Ok(accepted)), repeated: true, seqs: Vec::new() });
+                            continue;
                         }
                     }
-                }
-                if !seqs.is_empty() && matches!(sale.phase, $crate::domain::auction::Phase::Reserve { .. }) {
-                    // Quoting just ended on a quote; with no reserve sealed before the
-                    // start, there is nothing to open and the start price was the floor.
-                    let sealed: Option<(String,)> =
-                        sqlx::query_as("SELECT id FROM reserve_prices WHERE trade_id = $1")
-                            .bind(step.trade_id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    if sealed.is_none() {
-                        sale.reveal_reserve(&$crate::domain::auction::Reserve::NotSealed);
+                    let mut sale: Sale = sales.remove(step.trade_id).unwrap_or_default();
+                    let was_open = sale.result.is_none();
+                    let numbered = numbered.get(step.trade_id).map_or(&[][..], Vec::as_slice);
+                    let event = step.event;
+                    let mut seqs = Vec::new();
+                    for transition in sale.advance(step.rules, now, numbered) {
+                        seqs.push(entries.push(event(&SaleEvent::Period(&transition, numbered))));
                     }
+                    let mut quote = None;
+                    if let Some(q) = step.quote {
+                        match sale.quote(step.rules, &q.bidder_number, q.amount, now) {
+                            Err(e) => quote = Some(Err(e)),
+                            Ok(()) => {
+                                let mut accepted = Accepted {
+                                    quote_id: q.id.clone(),
+                                    client_quote_id: q.client_quote_id.clone(),
+                                    bidder_number: q.bidder_number.clone(),
+                                    amount: q.amount,
+                                    became_best: true,
+                                    next_minimum: sale.minimum(step.rules),
+                                    deadline: sale.deadline(),
+                                    at: now,
+                                    seq: 0,
+                                };
+                                accepted.seq = entries.push(event(&SaleEvent::Quote(&accepted)));
+                                seqs.push(accepted.seq);
+                                sqlx::query(
+                                    "INSERT INTO quotes (id, trade_id, identity_id, client_quote_id, bidder_number, amount, at, seq, response) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                )
+                                .bind(&q.id)
+                                .bind(step.trade_id)
+                                .bind(&q.identity_id)
+                                .bind(&q.client_quote_id)
+                                .bind(&q.bidder_number)
+                                .bind(q.amount.minor_units())
+                                .bind(now.timestamp_millis())
+                                .bind(accepted.seq)
+                                .bind(serde_json::to_string(&accepted).map_err($crate::store::sale::corrupt)?)
+                                .execute(&mut *tx)
+                                .await?;
+                                quote = Some(Ok(accepted));
+                            }
+                        }
+                    }
+                    if !seqs.is_empty() && matches!(sale.phase, $crate::domain::auction::Phase::Reserve { .. }) {
+                        // Quoting just ended on a quote; with no reserve sealed before the
+                        // start, there is nothing to open and the start price was the floor.
+                        let sealed: Option<(String,)> =
+                            sqlx::query_as("SELECT id FROM reserve_prices WHERE trade_id = $1")
+                                .bind(step.trade_id)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        if sealed.is_none() {
+                            sale.reveal_reserve(&$crate::domain::auction::Reserve::NotSealed);
+                        }
+                    }
+                    if was_open {
+                        seqs.extend(Self::close_in(&mut tx, &mut entries, step.trade_id, &sale, step.deposit, now, event).await?);
+                    }
+                    if let Some(last) = seqs.last() {
+                        saved.insert(step.trade_id, (step.rules, *last));
+                    }
+                    sales.insert(step.trade_id.to_owned(), sale.clone());
+                    stepped.push(Stepped { sale, quote, repeated: false, seqs });
                 }
-                if was_open {
-                    seqs.extend(self.close_in(&mut tx, step.trade_id, &sale, step.deposit, now, event).await?);
-                }
-                if seqs.is_empty() {
-                    // Nothing happened (a refused quote, nothing due): nothing to write.
+                if entries.is_empty() {
+                    // Nothing happened (refused quotes, nothing due): nothing to write.
                     tx.rollback().await?;
-                    return Ok(Stepped { sale, quote, repeated: false, seqs });
+                    return Ok(stepped);
                 }
-                let last = seqs.last().copied().unwrap_or_default();
-                Self::save_sale(&mut tx, step.trade_id, &sale, step.rules, last).await?;
+                self.write_made(&mut tx, &entries).await?;
+                let mut states = Vec::with_capacity(saved.len());
+                for (trade_id, (rules, seq)) in &saved {
+                    let sale = sales.get(*trade_id).ok_or_else(|| $crate::store::sale::corrupt("a stepped sale went missing"))?;
+                    states.push((*trade_id, sale, *rules, *seq));
+                }
+                Self::save_sales(&mut tx, &states).await?;
                 self.commit(tx).await?;
-                Ok(Stepped { sale, quote, repeated: false, seqs })
+                Ok(stepped)
             }
 
             async fn sale(
@@ -417,6 +545,7 @@ macro_rules! impl_sale_store {
             async fn due_sales(
                 &self,
                 now: chrono::DateTime<chrono::Utc>,
+                limit: usize,
             ) -> $crate::store::Result<Vec<$crate::store::sale::DueSale>> {
                 let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
                     "SELECT t.id, s.next_due_at FROM trades t \
@@ -424,9 +553,10 @@ macro_rules! impl_sale_store {
                      LEFT JOIN live_sales s ON s.trade_id = t.id \
                      WHERE t.status = 'published' \
                      AND ((s.trade_id IS NULL AND l.starts_at <= $1) OR s.next_due_at <= $1) \
-                     ORDER BY COALESCE(s.next_due_at, l.starts_at) LIMIT 1000",
+                     ORDER BY COALESCE(s.next_due_at, l.starts_at) LIMIT $2",
                 )
                 .bind(now.timestamp_millis())
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows

@@ -205,29 +205,61 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn load_trade(
+            /// The trades of `rows` with their lots, custodians and live terms, read with
+            /// one statement per table for every 500 trades.
+            async fn load_trades(
                 &self,
-                row: $crate::store::rows::TradeRow,
-            ) -> $crate::store::Result<$crate::domain::trade::Trade> {
-                let lots: Vec<$crate::store::rows::LotRow> = sqlx::query_as(
-                    "SELECT lot_id, title, estimated_value FROM trade_lots WHERE trade_id = $1 ORDER BY position",
-                )
-                .bind(&row.id)
-                .fetch_all(&self.pool)
-                .await?;
-                let custodians: Vec<(String,)> = sqlx::query_as(
-                    "SELECT identity_id FROM trade_custodians WHERE trade_id = $1 ORDER BY position",
-                )
-                .bind(&row.id)
-                .fetch_all(&self.pool)
-                .await?;
-                let live: Option<$crate::store::rows::LiveRow> = sqlx::query_as(
-                    "SELECT start_price, increment, starts_at, ends_at, countdown_seconds FROM trade_live_terms WHERE trade_id = $1",
-                )
-                .bind(&row.id)
-                .fetch_optional(&self.pool)
-                .await?;
-                row.into_trade(lots, custodians.into_iter().map(|(c,)| c).collect(), live)
+                rows: Vec<$crate::store::rows::TradeRow>,
+            ) -> $crate::store::Result<Vec<$crate::domain::trade::Trade>> {
+                use std::collections::HashMap;
+                use $crate::store::rows::{LiveRow, LotRow};
+                let mut lots: HashMap<String, Vec<LotRow>> = HashMap::new();
+                let mut custodians: HashMap<String, Vec<String>> = HashMap::new();
+                let mut live: HashMap<String, LiveRow> = HashMap::new();
+                for chunk in rows.chunks(500) {
+                    let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
+                    let found: Vec<(String, String, String, i64)> = $crate::store::sql::where_in::<$db>(
+                        "SELECT trade_id, lot_id, title, estimated_value FROM trade_lots WHERE trade_id IN ",
+                        &ids,
+                        " ORDER BY trade_id, position",
+                    )
+                    .build_query_as()
+                    .fetch_all(&self.pool)
+                    .await?;
+                    for (trade_id, lot_id, title, estimated_value) in found {
+                        lots.entry(trade_id).or_default().push(LotRow { lot_id, title, estimated_value });
+                    }
+                    let found: Vec<(String, String)> = $crate::store::sql::where_in::<$db>(
+                        "SELECT trade_id, identity_id FROM trade_custodians WHERE trade_id IN ",
+                        &ids,
+                        " ORDER BY trade_id, position",
+                    )
+                    .build_query_as()
+                    .fetch_all(&self.pool)
+                    .await?;
+                    for (trade_id, identity_id) in found {
+                        custodians.entry(trade_id).or_default().push(identity_id);
+                    }
+                    let found: Vec<(String, i64, i64, i64, Option<i64>, i64)> = $crate::store::sql::where_in::<$db>(
+                        "SELECT trade_id, start_price, increment, starts_at, ends_at, countdown_seconds FROM trade_live_terms WHERE trade_id IN ",
+                        &ids,
+                        "",
+                    )
+                    .build_query_as()
+                    .fetch_all(&self.pool)
+                    .await?;
+                    for (trade_id, start_price, increment, starts_at, ends_at, countdown_seconds) in found {
+                        live.insert(trade_id, LiveRow { start_price, increment, starts_at, ends_at, countdown_seconds });
+                    }
+                }
+                rows.into_iter()
+                    .map(|row| {
+                        let lots = lots.remove(&row.id).unwrap_or_default();
+                        let custodians = custodians.remove(&row.id).unwrap_or_default();
+                        let live = live.remove(&row.id);
+                        row.into_trade(lots, custodians, live)
+                    })
+                    .collect()
             }
         }
 
@@ -529,9 +561,29 @@ macro_rules! impl_store {
                 .fetch_optional(&self.pool)
                 .await?;
                 match row {
-                    Some(row) => Ok(Some(self.load_trade(row).await?)),
+                    Some(row) => Ok(self.load_trades(vec![row]).await?.pop()),
                     None => Ok(None),
                 }
+            }
+
+            async fn trades(
+                &self,
+                ids: &[&str],
+            ) -> $crate::store::Result<Vec<$crate::domain::trade::Trade>> {
+                let mut rows: Vec<$crate::store::rows::TradeRow> = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    rows.extend(
+                        $crate::store::sql::where_in::<$db>(
+                            concat!($crate::store::sql::TRADE_SELECT!(), " WHERE id IN "),
+                            chunk,
+                            "",
+                        )
+                        .build_query_as::<$crate::store::rows::TradeRow>()
+                        .fetch_all(&self.pool)
+                        .await?,
+                    );
+                }
+                self.load_trades(rows).await
             }
 
             async fn list_trades(
@@ -565,11 +617,7 @@ macro_rules! impl_store {
                 .bind(q.published_to)
                 .fetch_all(&self.pool)
                 .await?;
-                let mut trades = Vec::with_capacity(rows.len());
-                for row in rows {
-                    trades.push(self.load_trade(row).await?);
-                }
-                Ok(trades)
+                self.load_trades(rows).await
             }
 
             async fn publish_trade(
@@ -1296,6 +1344,30 @@ macro_rules! impl_store {
             }
         }
     };
+}
+
+/// `head (?, ?, …) tail` with each of `values` bound: a statement over a set of ids. An
+/// empty set gives `IN (NULL)`, which matches nothing. Callers keep sets to 500 values.
+pub(crate) fn where_in<'a, DB: sqlx::Database>(
+    head: &str,
+    values: &[&'a str],
+    tail: &str,
+) -> sqlx::QueryBuilder<'a, DB>
+where
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut q = sqlx::QueryBuilder::new(head);
+    q.push("(");
+    if values.is_empty() {
+        q.push("NULL");
+    }
+    let mut list = q.separated(", ");
+    for v in values {
+        list.push_bind(*v);
+    }
+    q.push(")");
+    q.push(tail);
+    q
 }
 
 /// `'a', 'b'` for an SQL `IN` list of event kinds; kinds are constants of ours, and one

@@ -16,7 +16,8 @@ crate::on_both_backends!(
     concurrent_quotes_at_one_price_have_one_winner,
     a_state_asset_goes_by_agreement_with_one_buyer_and_to_bidding_with_two,
     the_live_room_shows_the_sale_and_resumes_without_gaps,
-    a_bidder_that_quotes_in_three_sales_and_never_wins_is_flagged
+    a_bidder_that_quotes_in_three_sales_and_never_wins_is_flagged,
+    sales_due_together_fire_once_each_and_a_broken_one_holds_back_no_other
 );
 
 /// The listing's deposit, start price and increment (`listing` in live.rs), in 分.
@@ -748,4 +749,63 @@ async fn a_bidder_that_quotes_in_three_sales_and_never_wins_is_flagged(backend: 
             assert_eq!(raised[0]["finding"]["evidence"]["wins"], 0);
         }
     }
+}
+
+/// Sale steps of `trade` in the log, by kind.
+async fn steps_of(app: &TestApp, trade: &str) -> Vec<String> {
+    let (_, events) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    events["events"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter(|e| e["entry"]["trade"] == trade)
+                .filter_map(|e| e["entry"]["kind"].as_str())
+                .filter(|k| k.starts_with("sale."))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn sales_due_together_fire_once_each_and_a_broken_one_holds_back_no_other(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let mut trades = Vec::new();
+    for _ in 0..3 {
+        trades.push(
+            app.published_trade_with(&officer, &listing(&app, &custodians))
+                .await,
+        );
+    }
+
+    // All three listings start at one instant: one pass starts them all, once.
+    app.clock.set(at("2026-12-18T01:00:01Z"));
+    assert_eq!(fire(&app).await, 3);
+    assert_eq!(fire(&app).await, 0);
+    for trade in &trades {
+        assert_eq!(steps_of(&app, trade).await, ["sale.period"], "{trade}");
+    }
+
+    // One sale's stored state is broken; the others still end when their listing does.
+    let broken = &trades[1];
+    crate::helpers::tamper(
+        &app,
+        &format!("UPDATE live_sales SET state = 'not a sale' WHERE trade_id = '{broken}'"),
+        &[],
+    )
+    .await;
+    app.clock.set(at("2027-01-04T09:00:01Z"));
+    assert_eq!(fire(&app).await, 2);
+    assert_eq!(fire(&app).await, 0);
+    for trade in [&trades[0], &trades[2]] {
+        let steps = steps_of(&app, trade).await;
+        assert_eq!(
+            steps.last().map(String::as_str),
+            Some("sale.closed"),
+            "{steps:?}"
+        );
+        assert_eq!(steps.iter().filter(|k| *k == "sale.closed").count(), 1);
+        assert!(sale(&app, trade).await["result"].is_object());
+    }
+    assert_eq!(steps_of(&app, broken).await, ["sale.period"]);
 }
