@@ -27,8 +27,6 @@ use crate::store::mirror::{Cosignature, MirrorState, MirroredEntry};
 
 /// How often each followed log is looked at.
 pub const MIRROR_INTERVAL: Duration = Duration::from_secs(1);
-/// Most trades one region-wide listing returns.
-pub const MAX_REGION_TRADES: i64 = 500;
 
 /// A platform this one follows.
 #[derive(Debug, Clone)]
@@ -91,17 +89,6 @@ pub struct FollowedView {
     pub halted_at: Option<String>,
 }
 
-/// A trade published on a followed platform.
-#[derive(Debug, Clone, Serialize)]
-pub struct RegionTrade {
-    pub platform: String,
-    /// Its `trade.published` entry in that platform's log (1-based).
-    pub log_index: u64,
-    pub published_at: String,
-    /// The trade as announced.
-    pub trade: serde_json::Value,
-}
-
 fn cosigned_view(c: &Cosignature) -> CosignedCheckpoint {
     CosignedCheckpoint {
         witness: c.witness.clone(),
@@ -161,9 +148,13 @@ impl Platform {
             })
             .unwrap_or_default();
         let mut entries = Vec::new();
+        let mut terms = Vec::new();
         let name = followed.name.clone();
         let mut keep = |index: u64, bytes: &[u8]| -> anyhow::Result<()> {
             let (kind, trade_id, _) = entry_fields(bytes);
+            if kind == "trade.published" {
+                terms.extend(self.announced(index, bytes));
+            }
             entries.push(MirroredEntry {
                 mirror: name.clone(),
                 index,
@@ -192,7 +183,7 @@ impl Platform {
                 };
                 if self
                     .store
-                    .advance_mirror(&next, state.size, &entries)
+                    .advance_mirror(&next, state.size, &entries, &terms)
                     .await?
                 {
                     self.cosign(followed, &next.checkpoint).await;
@@ -323,28 +314,5 @@ impl Platform {
                 }
             })
             .collect())
-    }
-
-    /// The trades published on every followed platform, as mirrored, newest first.
-    pub async fn region_trades(&self, limit: i64) -> Result<Vec<RegionTrade>> {
-        let limit = limit.clamp(1, MAX_REGION_TRADES);
-        let mut trades: Vec<RegionTrade> = self
-            .reads
-            .newest_mirrored("trade.published", limit)
-            .await?
-            .into_iter()
-            .map(|e| {
-                let entry: serde_json::Value = serde_json::from_slice(&e.entry).unwrap_or_default();
-                RegionTrade {
-                    platform: e.mirror,
-                    log_index: e.index + 1,
-                    published_at: entry["at"].as_str().unwrap_or_default().to_owned(),
-                    trade: entry["data"]["announcement"]["trade"].clone(),
-                }
-            })
-            .collect();
-        trades.sort_by(|a, b| b.published_at.cmp(&a.published_at));
-        trades.truncate(usize::try_from(limit).unwrap_or(0));
-        Ok(trades)
     }
 }

@@ -23,6 +23,7 @@ mod log;
 mod mirror;
 pub mod ocds;
 mod opening;
+mod region;
 mod reserve;
 mod risk;
 mod rounds;
@@ -54,10 +55,9 @@ pub use feed::{Feed, FeedEvent, Frame, PrivateSide, Subscription, View};
 pub use intake::Intake;
 pub use interventions::MAX_REASON_CHARS;
 pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
-pub use mirror::{
-    CosignedCheckpoint, Followed, FollowedView, MirrorRun, RegionTrade, Witness, MAX_REGION_TRADES,
-};
+pub use mirror::{CosignedCheckpoint, Followed, FollowedView, MirrorRun, Witness};
 pub use opening::{ContributionOutcome, Openings};
+pub use region::{RegionQuery, RegionTrade, RegionTradeDetail, MAX_REGION_TRADES};
 pub use reserve::{SealedReserve, MAX_RESERVE_ENVELOPE};
 pub use risk::{AlertFilter, MAX_ALERTS, MAX_NOTE_CHARS};
 pub use rounds::NextRound;

@@ -54,21 +54,67 @@ fn invalid(message: impl Into<String>) -> EngineError {
     EngineError::invalid("invalid_query", message)
 }
 
+/// The terms of a search query, refused if it is too long or has too few or too many.
+pub(crate) fn terms_of_query(q: &str) -> Result<Vec<String>> {
+    if q.chars().count() > MAX_QUERY_CHARS {
+        return Err(invalid(format!(
+            "a query is at most {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let terms: Vec<String> = query_terms(q).into_iter().collect();
+    if terms.is_empty() || terms.len() > MAX_QUERY_TERMS {
+        return Err(invalid(format!(
+            "a query needs 1 to {MAX_QUERY_TERMS} terms (Chinese characters, words, numbers)"
+        )));
+    }
+    Ok(terms)
+}
+
 impl Platform {
     /// The text a trade is found by.
     fn search_text(&self, trade: &Trade, winner: Option<&str>) -> String {
-        let procedure = self
-            .rulebook
-            .procedure(&trade.terms.kind, &trade.terms.procedure);
+        self.text_of(
+            [
+                trade.terms.title.as_str(),
+                trade.terms.principal.name.as_str(),
+                trade.terms.region_code.as_str(),
+            ],
+            (&trade.terms.kind, &trade.terms.procedure),
+            winner,
+        )
+    }
+
+    /// The text of a trade from its title, principal and region, with the names of its
+    /// kind and procedure in the rulebook.
+    fn text_of(
+        &self,
+        [title, principal, region]: [&str; 3],
+        (kind, procedure): (&str, &str),
+        winner: Option<&str>,
+    ) -> String {
+        let procedure = self.rulebook.procedure(kind, procedure);
         format!(
-            "{} {} {} {} {} {}",
-            trade.terms.title,
-            trade.terms.principal.name,
-            trade.terms.region_code.as_str(),
+            "{title} {principal} {region} {} {} {}",
             procedure.map_or("", |p| p.kind_name.as_str()),
             procedure.map_or("", |p| p.procedure_name.as_str()),
             winner.unwrap_or_default(),
         )
+    }
+
+    /// The terms of a trade as announced (the `trade` of a `trade.published` entry), for
+    /// one announced on a followed platform: the same rules as for a trade of ours.
+    pub(crate) fn announced_terms(&self, announced: &serde_json::Value) -> Vec<String> {
+        let field = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        let text = self.text_of(
+            [
+                &field(&announced["title"]),
+                &field(&announced["principal"]["name"]),
+                &field(&announced["region_code"]),
+            ],
+            (&field(&announced["kind"]), &field(&announced["procedure"])),
+            None,
+        );
+        index_terms(&text).into_iter().collect()
     }
 
     /// The terms a trade is indexed under when it is published.
@@ -113,17 +159,7 @@ impl Platform {
 
     /// Searches published trades, newest first.
     pub async fn search(&self, params: SearchParams) -> Result<SearchPage> {
-        if params.q.chars().count() > MAX_QUERY_CHARS {
-            return Err(invalid(format!(
-                "a query is at most {MAX_QUERY_CHARS} characters"
-            )));
-        }
-        let terms: Vec<String> = query_terms(&params.q).into_iter().collect();
-        if terms.is_empty() || terms.len() > MAX_QUERY_TERMS {
-            return Err(invalid(format!(
-                "a query needs 1 to {MAX_QUERY_TERMS} terms (Chinese characters, words, numbers)"
-            )));
-        }
+        let terms = terms_of_query(&params.q)?;
         let limit = params.limit.unwrap_or(20);
         if !(1..=MAX_RESULTS).contains(&limit) {
             return Err(invalid(format!("limit is 1 to {MAX_RESULTS}")));

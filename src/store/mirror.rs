@@ -52,6 +52,19 @@ pub struct MirroredEntry {
     pub entry: Vec<u8>,
 }
 
+/// The search terms of a trade announced in a mirrored log (its `trade.published` entry
+/// at `index`), kept with the entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirroredTerms {
+    pub index: u64,
+    /// When the trade was published (epoch milliseconds).
+    pub published_at: i64,
+    pub terms: Vec<String>,
+}
+
+/// Most entries one read of a mirror returns.
+pub const MAX_MIRRORED_READ: i64 = 1000;
+
 #[async_trait]
 pub trait MirrorStore: Send + Sync {
     async fn mirror(&self, name: &str) -> Result<Option<MirrorState>>;
@@ -60,11 +73,13 @@ pub trait MirrorStore: Send + Sync {
     /// Keeps `entries` (indexes `from_size..state.size`) and moves the mirror to `state`,
     /// if it is still at `from_size` and not halted; `false` (nothing changes) if another
     /// instance got there first.
+    /// `terms` index the trades the new entries announce, for region-wide search.
     async fn advance_mirror(
         &self,
         state: &MirrorState,
         from_size: u64,
         entries: &[MirroredEntry],
+        terms: &[MirroredTerms],
     ) -> Result<bool>;
     /// Stops mirroring `name` for `reason` and appends `event`, once: `None` if it was
     /// halted already.
@@ -83,6 +98,30 @@ pub trait MirrorStore: Send + Sync {
     /// The newest `limit` mirrored entries of `kind` of each followed platform, newest
     /// first per platform.
     async fn newest_mirrored(&self, kind: &str, limit: i64) -> Result<Vec<MirroredEntry>>;
+    /// The `trade.published` entries whose trades have every one of `terms`, on `mirror`
+    /// or on every followed platform, newest publication first, at most `limit`.
+    async fn search_mirrored(
+        &self,
+        terms: &[String],
+        mirror: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<MirroredEntry>>;
+    /// Entries of `kinds` of `mirror` from index `from` on, in log order, at most `limit`
+    /// (up to [`MAX_MIRRORED_READ`]).
+    async fn mirrored_from(
+        &self,
+        mirror: &str,
+        from: u64,
+        kinds: &[&'static str],
+        limit: i64,
+    ) -> Result<Vec<MirroredEntry>>;
+    /// The first entry of `kind` about `trade_id` on `mirror`.
+    async fn mirrored_of_trade(
+        &self,
+        mirror: &str,
+        trade_id: &str,
+        kind: &str,
+    ) -> Result<Option<MirroredEntry>>;
 }
 
 type StateRow = (
@@ -131,7 +170,7 @@ pub(crate) fn entry_of(
 
 /// Implements `MirrorStore` for a store type that `impl_store!` was applied to.
 macro_rules! impl_mirror_store {
-    ($store:ty) => {
+    ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::mirror::MirrorStore for $store {
             async fn mirror(
@@ -156,6 +195,7 @@ macro_rules! impl_mirror_store {
                 state: &$crate::store::mirror::MirrorState,
                 from_size: u64,
                 entries: &[$crate::store::mirror::MirroredEntry],
+                terms: &[$crate::store::mirror::MirroredTerms],
             ) -> $crate::store::Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let current: Option<(i64, Option<String>)> =
@@ -197,6 +237,23 @@ macro_rules! impl_mirror_store {
                     .bind(&e.entry)
                     .execute(&mut *tx)
                     .await?;
+                }
+                let rows: Vec<(&str, i64, i64)> = terms
+                    .iter()
+                    .flat_map(|t| {
+                        let index = i64::try_from(t.index).unwrap_or(i64::MAX);
+                        t.terms.iter().map(move |term| (term.as_str(), t.published_at, index))
+                    })
+                    .collect();
+                for chunk in rows.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO mirror_search_terms (term, published_at, mirror, idx) ",
+                    );
+                    q.push_values(chunk, |mut b, (term, published_at, index)| {
+                        b.push_bind(*term).push_bind(*published_at).push_bind(&state.name).push_bind(*index);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
                 }
                 self.commit(tx).await?;
                 Ok(true)
@@ -313,6 +370,76 @@ macro_rules! impl_mirror_store {
                     all.extend(rows.into_iter().map($crate::store::mirror::entry_of));
                 }
                 Ok(all)
+            }
+
+            async fn search_mirrored(
+                &self,
+                terms: &[String],
+                mirror: Option<&str>,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::store::mirror::MirroredEntry>> {
+                if terms.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT e.mirror, e.idx, e.kind, e.trade_id, e.entry FROM mirror_entries e JOIN \
+                     (SELECT mirror, idx, MAX(published_at) AS p FROM mirror_search_terms WHERE term IN (",
+                );
+                let mut list = q.separated(", ");
+                for t in terms {
+                    list.push_bind(t.as_str());
+                }
+                q.push(")");
+                if let Some(m) = mirror {
+                    q.push(" AND mirror = ").push_bind(m);
+                }
+                q.push(" GROUP BY mirror, idx HAVING COUNT(*) = ")
+                    .push_bind(i64::try_from(terms.len()).unwrap_or(i64::MAX))
+                    .push(" ORDER BY p DESC, mirror, idx LIMIT ")
+                    .push_bind(limit)
+                    .push(") h ON h.mirror = e.mirror AND h.idx = e.idx ORDER BY h.p DESC, e.mirror, e.idx");
+                let rows: Vec<(String, i64, String, Option<String>, Vec<u8>)> =
+                    q.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map($crate::store::mirror::entry_of).collect())
+            }
+
+            async fn mirrored_from(
+                &self,
+                mirror: &str,
+                from: u64,
+                kinds: &[&'static str],
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::store::mirror::MirroredEntry>> {
+                let sql = format!(
+                    "SELECT mirror, idx, kind, trade_id, entry FROM mirror_entries \
+                     WHERE mirror = $1 AND idx >= $2 AND kind IN ({}) ORDER BY idx LIMIT $3",
+                    $crate::store::sql::kind_list(kinds)?
+                );
+                let rows: Vec<(String, i64, String, Option<String>, Vec<u8>)> = sqlx::query_as(&sql)
+                    .bind(mirror)
+                    .bind(i64::try_from(from).unwrap_or(i64::MAX))
+                    .bind(limit.clamp(1, $crate::store::mirror::MAX_MIRRORED_READ))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map($crate::store::mirror::entry_of).collect())
+            }
+
+            async fn mirrored_of_trade(
+                &self,
+                mirror: &str,
+                trade_id: &str,
+                kind: &str,
+            ) -> $crate::store::Result<Option<$crate::store::mirror::MirroredEntry>> {
+                let row: Option<(String, i64, String, Option<String>, Vec<u8>)> = sqlx::query_as(
+                    "SELECT mirror, idx, kind, trade_id, entry FROM mirror_entries \
+                     WHERE mirror = $1 AND trade_id = $2 AND kind = $3 ORDER BY idx LIMIT 1",
+                )
+                .bind(mirror)
+                .bind(trade_id)
+                .bind(kind)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map($crate::store::mirror::entry_of))
             }
         }
     };

@@ -152,5 +152,5 @@ super::refunds::impl_refund_store!(PgStore);
 super::experts::impl_expert_store!(PgStore);
 super::evaluation::impl_evaluation_store!(PgStore);
 super::search::impl_search_store!(PgStore, sqlx::Postgres);
-super::mirror::impl_mirror_store!(PgStore);
+super::mirror::impl_mirror_store!(PgStore, sqlx::Postgres);
 super::sale::impl_sale_store!(PgStore, Postgres);

@@ -77,5 +77,5 @@ super::refunds::impl_refund_store!(SqliteStore);
 super::experts::impl_expert_store!(SqliteStore);
 super::evaluation::impl_evaluation_store!(SqliteStore);
 super::search::impl_search_store!(SqliteStore, sqlx::Sqlite);
-super::mirror::impl_mirror_store!(SqliteStore);
+super::mirror::impl_mirror_store!(SqliteStore, sqlx::Sqlite);
 super::sale::impl_sale_store!(SqliteStore, Sqlite);

@@ -28,6 +28,7 @@ mod ocds;
 mod opening;
 mod procurement;
 mod quotes;
+mod region;
 mod reserve;
 mod sealing;
 mod search;

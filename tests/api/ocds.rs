@@ -45,7 +45,7 @@ impl jsonschema::Retrieve for Local {
     }
 }
 
-fn validator(name: &str) -> jsonschema::Validator {
+pub(crate) fn validator(name: &str) -> jsonschema::Validator {
     jsonschema::draft4::options()
         .with_retriever(Local)
         .should_validate_formats(true)
@@ -53,7 +53,7 @@ fn validator(name: &str) -> jsonschema::Validator {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-fn assert_valid(validator: &jsonschema::Validator, what: &str, instance: &Value) {
+pub(crate) fn assert_valid(validator: &jsonschema::Validator, what: &str, instance: &Value) {
     let errors: Vec<String> = validator
         .iter_errors(instance)
         .map(|e| format!("{} at {}", e, e.instance_path()))

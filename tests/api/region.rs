@@ -1,0 +1,145 @@
+//! The region-wide view (issue 8, docs/interconnection.md) in one process: a region
+//! follows a prefecture whose land listing ended without a bidder (流拍); it finds the
+//! trade by search, shows its result, and serves its open data as valid OCDS that says
+//! what the prefecture's own does.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{code, spawn_app, spawn_app_with, write, Backend};
+use crate::live::listing;
+use crate::ocds::{assert_valid, valid_open_data, validator};
+use crate::quotes::{at, fire, sale};
+use tradehall::config::Mode;
+use tradehall::engine::MirrorRun;
+
+crate::on_both_backends!(a_region_finds_a_prefecture_trade_its_result_and_open_data);
+
+async fn a_region_finds_a_prefecture_trade_its_result_and_open_data(backend: Backend) {
+    let prefecture = spawn_app(backend).await;
+    let (officer, custodians) = prefecture.officer_and_committee().await;
+    let trade = prefecture
+        .published_trade_with(&officer, &listing(&prefecture, &custodians))
+        .await;
+    prefecture.clock.set(at("2026-12-18T01:00:01Z"));
+    fire(&prefecture).await;
+    prefecture.clock.set(at("2027-01-04T09:00:01Z"));
+    fire(&prefecture).await;
+    let result = sale(&prefecture, &trade).await["result"].clone();
+    assert!(result.is_object(), "{}", sale(&prefecture, &trade).await);
+    let own = valid_open_data(&prefecture).await;
+
+    // The region follows it with the keys it published.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (_, keys) = prefecture.get("/api/v1/platform/keys", None).await;
+    write(dir.path(), "650100-keys.json", keys.to_string().as_bytes());
+    let follow = write(
+        dir.path(),
+        "follow.toml",
+        format!(
+            "[[platform]]\nname = \"650100\"\nurl = \"{}\"\nkeys = \"650100-keys.json\"\n",
+            prefecture.base
+        )
+        .as_bytes(),
+    );
+    let region = spawn_app_with(backend, Mode::Demo, |args| args.follow = Some(follow)).await;
+    let followed = region.platform.settings.follow[0].clone();
+    // A checkpoint is a signed note: origin, size, root, signatures.
+    let checkpoint = prefecture
+        .http
+        .get(prefecture.url("/api/v1/log/checkpoint"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let size: u64 = checkpoint
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_default();
+    assert!(size > 0, "{checkpoint}");
+    loop {
+        match region.platform.mirror_once(&followed).await {
+            Ok(MirrorRun::Advanced(n)) if n >= size => break,
+            Ok(MirrorRun::Advanced(_) | MirrorRun::Unchanged) => {
+                let (_, platforms) = region.get("/api/v1/region/platforms", None).await;
+                if platforms["platforms"][0]["size"].as_u64() >= Some(size) {
+                    break;
+                }
+            }
+            other => panic!("the region did not mirror the prefecture: {other:?}"),
+        }
+    }
+
+    // Search: by the lot's number and the procedure's name, on every platform or this one.
+    for q in ["2026-041 号地块", "挂牌出让 高新区"] {
+        for platform in ["", "&platform=650100"] {
+            let (status, found) = region
+                .get(&format!("/api/v1/region/trades?q={q}{platform}"), None)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{found}");
+            let hits = found["trades"].as_array().cloned().unwrap_or_default();
+            assert_eq!(hits.len(), 1, "{q}: {found}");
+            assert_eq!(hits[0]["platform"], "650100");
+            assert_eq!(hits[0]["trade"]["id"], trade.as_str());
+        }
+    }
+    let (_, none) = region.get("/api/v1/region/trades?q=矿业权", None).await;
+    assert_eq!(none["trades"], serde_json::json!([]), "{none}");
+    let (status, unknown) = region
+        .get("/api/v1/region/trades?platform=653100", None)
+        .await;
+    assert_eq!(
+        (status, code(&unknown)),
+        (StatusCode::NOT_FOUND, "platform_not_followed")
+    );
+    let (status, long) = region
+        .get(
+            &format!("/api/v1/region/trades?q={}", "地".repeat(300)),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&long)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_query")
+    );
+
+    // The trade with its result, as the prefecture's log states it.
+    let (status, detail) = region
+        .get(&format!("/api/v1/region/trades/650100/{trade}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(detail["trade"]["id"], trade.as_str());
+    let last = detail["results"].as_array().and_then(|r| r.last()).cloned();
+    let last = last.unwrap_or_default();
+    assert_eq!(last["kind"], "sale.closed", "{detail}");
+    assert_eq!(last["data"]["result"], result);
+
+    // Open data: valid OCDS, one release for each of the prefecture's own, with the same
+    // tags and dates, under the region's ocids.
+    let (status, package) = region
+        .get(
+            "/api/v1/region/ocds/releases?platform=650100&after=0&limit=1000",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{package}");
+    assert_valid(
+        &validator("release-package-schema.json"),
+        "a region release package",
+        &package,
+    );
+    let releases = package["releases"].as_array().cloned().unwrap_or_default();
+    assert_eq!(releases.len(), own.len(), "{package:#}");
+    for (theirs, ours) in own.iter().zip(&releases) {
+        assert_eq!(theirs["tag"], ours["tag"]);
+        assert_eq!(theirs["date"], ours["date"]);
+        let ocid = theirs["ocid"].as_str().unwrap_or_default();
+        let expected = ocid.replacen(&format!("-{trade}"), &format!("-650100-{trade}"), 1);
+        assert_eq!(ours["ocid"].as_str(), Some(expected.as_str()));
+    }
+    let tags: Vec<&Value> = releases.iter().map(|r| &r["tag"]).collect();
+    assert!(tags.len() >= 2, "a tender and its result: {tags:?}");
+}
