@@ -133,6 +133,7 @@ pub fn load_bank_secrets(
 struct KeyedEntry {
     name: String,
     url: Option<String>,
+    region: Option<String>,
     keys: Vec<crate::crypto::platform_key::PublicKeyInfo>,
 }
 
@@ -149,6 +150,7 @@ async fn load_keyed(
     struct Entry {
         name: String,
         url: Option<String>,
+        region: Option<String>,
         keys: std::path::PathBuf,
     }
     let failed = |message: String| StartupError::Follow {
@@ -177,6 +179,9 @@ async fn load_keyed(
                 if with_url { "required" } else { "not expected" }
             )));
         }
+        if !with_url && entry.region.is_some() {
+            return Err(failed(format!("{}: region is not expected", entry.name)));
+        }
         let keys_path = dir.join(&entry.keys);
         let keys =
             crate::client::receipt::load_keys(crate::client::receipt::KeySource::File(&keys_path))
@@ -185,6 +190,7 @@ async fn load_keyed(
         loaded.push(KeyedEntry {
             name: entry.name,
             url: entry.url.map(|u| u.trim_end_matches('/').to_owned()),
+            region: entry.region,
             keys,
         });
     }
@@ -192,16 +198,31 @@ async fn load_keyed(
 }
 
 /// Loads the platforms to follow (`--follow`, `[[platform]]` entries).
+/// Each platform's `region` is its 行政区划代码 (its supervisors see its alerts); it may be
+/// left out when the name is one.
 pub async fn load_followed(path: &Path) -> Result<Vec<crate::engine::Followed>, StartupError> {
-    Ok(load_keyed(path, "platform", true)
+    load_keyed(path, "platform", true)
         .await?
         .into_iter()
-        .map(|e| crate::engine::Followed {
-            name: e.name,
-            url: e.url.unwrap_or_default(),
-            keys: e.keys,
+        .map(|e| {
+            let code = e.region.as_deref().unwrap_or(&e.name);
+            let region = crate::domain::region::RegionCode::parse(code).map_err(|err| {
+                StartupError::Follow {
+                    path: path.display().to_string(),
+                    message: format!(
+                        "{}: {err}; give the platform's region (its 行政区划代码) as region = \"…\"",
+                        e.name
+                    ),
+                }
+            })?;
+            Ok(crate::engine::Followed {
+                name: e.name,
+                url: e.url.unwrap_or_default(),
+                region,
+                keys: e.keys,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Loads the witnesses of this log (`--witnesses`, `[[witness]]` entries).
@@ -479,5 +500,34 @@ mod tests {
             load_rulebook(Some(&path)),
             Err(StartupError::Rulebook(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_followed_platform_has_a_region_from_its_name_or_its_own_line() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let key = crate::crypto::platform_key::PlatformKey::load_or_generate(&dir.path().join("k"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let keys = serde_json::json!({ "keys": key.published() }).to_string();
+        std::fs::write(dir.path().join("keys.json"), keys).unwrap_or_else(|e| panic!("{e}"));
+        let follow = dir.path().join("follow.toml");
+        let platform = |name: &str, region: &str| {
+            format!("[[platform]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:1/\"\nkeys = \"keys.json\"\n{region}")
+        };
+        let text = platform("650100", "") + &platform("kashi", "region = \"653100\"\n");
+        std::fs::write(&follow, text).unwrap_or_else(|e| panic!("{e}"));
+        let followed = load_followed(&follow)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let regions: Vec<&str> = followed.iter().map(|f| f.region.as_str()).collect();
+        assert_eq!(regions, ["650100", "653100"]);
+        assert_eq!(followed[0].url, "http://127.0.0.1:1");
+        // A name that is not a code needs the region.
+        std::fs::write(&follow, platform("kashi", "")).unwrap_or_else(|e| panic!("{e}"));
+        match load_followed(&follow).await {
+            Err(StartupError::Follow { message, .. }) => {
+                assert!(message.contains("region = "), "{message}");
+            }
+            other => panic!("loaded without a region: {:?}", other.map(|f| f.len())),
+        }
     }
 }

@@ -263,6 +263,19 @@ impl Platform {
                     }
                 },
             };
+            // A trade of a followed platform is not ours: its entry states its region.
+            let scope = match scope.region {
+                Some(_) => scope,
+                None => Scope {
+                    region: private
+                        .sealed
+                        .iter()
+                        .find(|(name, _)| name == "region")
+                        .and_then(|(_, data)| std::str::from_utf8(data).ok())
+                        .and_then(|code| RegionCode::parse(code).ok()),
+                    opened: true,
+                },
+            };
             let entry: serde_json::Value =
                 serde_json::from_slice(&event.entry).unwrap_or(serde_json::Value::Null);
             let entry_sha256 = crate::crypto::digest::sha256_hex(&event.entry);

@@ -23,7 +23,17 @@ use crate::client::witness::{self, WitnessState};
 use crate::crypto::checkpoint::Checkpoint;
 use crate::crypto::platform_key::PublicKeyInfo;
 use crate::domain::clock::rfc3339;
+use crate::domain::risk::{Finding, RuleInfo, Severity};
 use crate::store::mirror::{Cosignature, MirrorState, MirroredEntry};
+
+/// The alert a followed log that stops verifying raises, to the supervisors of its region.
+const MIRROR_HALTED: RuleInfo = RuleInfo {
+    id: "mirror_halted",
+    name: "下级平台交易日志无法验证 (分叉、改写或删除)",
+    severity: Severity::Red,
+    basis:
+        "《公共资源交易平台管理暂行办法》(国家发展改革委等14部委令第39号): 平台互联互通、信息共享",
+};
 
 /// How often each followed log is looked at.
 pub const MIRROR_INTERVAL: Duration = Duration::from_secs(1);
@@ -35,6 +45,8 @@ pub struct Followed {
     pub name: String,
     /// Its public address.
     pub url: String,
+    /// Its 行政区划代码: whose supervisors see alerts about it.
+    pub region: crate::domain::region::RegionCode,
     /// Its published signing keys (its `GET /api/v1/platform/keys`, saved by the
     /// operator): checkpoints signed with anything else do not verify.
     pub keys: Vec<PublicKeyInfo>,
@@ -209,8 +221,26 @@ impl Platform {
                     }),
                     vec![],
                 );
+                let finding = Finding {
+                    rule: MIRROR_HALTED,
+                    subjects: vec![followed.name.clone()],
+                    summary: format!("{} 的交易日志无法验证, 已停止同步: {reason}", followed.name),
+                    evidence: serde_json::json!({
+                        "platform": followed.name,
+                        "url": followed.url,
+                        "reason": reason,
+                        "verified_size": state.size,
+                        "verified_root": state.root,
+                    }),
+                };
+                let alert = super::risk::alert_of(
+                    &finding,
+                    &followed.name,
+                    &followed.region,
+                    self.clock.now(),
+                );
                 self.store
-                    .halt_mirror(&followed.name, &reason, self.clock.now(), ev)
+                    .halt_mirror(&followed.name, &reason, self.clock.now(), ev, alert)
                     .await?;
                 Ok(MirrorRun::Halted(reason))
             }

@@ -116,7 +116,7 @@ impl Platform {
                 risk::evaluate(&facts, &history, thresholds)
                     .into_iter()
                     .chain(risk::shared_account::check_bonds(&bonds))
-                    .map(|finding| alert_of(&finding, &trade, now))
+                    .map(|finding| alert_of(&finding, &trade.id, &trade.terms.region_code, now))
                     .collect()
             };
             let raised = self.store.raise_alerts(*seq, alerts, true).await?;
@@ -134,7 +134,7 @@ impl Platform {
         let now = self.clock.now();
         let alerts: Vec<_> = risk::shared_account::check(&applications)
             .iter()
-            .map(|finding| alert_of(finding, trade, now))
+            .map(|finding| alert_of(finding, &trade.id, &trade.terms.region_code, now))
             .collect();
         if !alerts.is_empty() {
             let raised = self.store.raise_alerts(trigger_seq, alerts, false).await?;
@@ -163,7 +163,7 @@ impl Platform {
             .await?
             .iter()
             .filter_map(|record| risk::price_pushing::check(record, min_sales.value))
-            .map(|finding| alert_of(&finding, trade, now))
+            .map(|finding| alert_of(&finding, &trade.id, &trade.terms.region_code, now))
             .collect();
         if !alerts.is_empty() {
             let raised = self.store.raise_alerts(trigger_seq, alerts, false).await?;
@@ -400,17 +400,18 @@ fn supervisor(caller: &Caller) -> Result<&Identity> {
     caller.require(Role::Supervisor)
 }
 
-/// The alert of `finding` on `trade`, with its log entry: the public entry says only that
-/// an alert was raised; the detail is sealed, the trade hidden.
-fn alert_of(
+/// The alert of `finding` on `trade_id` in `region`, with its log entry: the public
+/// entry says only that an alert was raised; the detail is sealed, the trade hidden. The
+/// trade is one of ours, or one of a followed platform as `<platform>/<trade id>`.
+pub(crate) fn alert_of(
     finding: &risk::Finding,
-    trade: &Trade,
+    trade_id: &str,
+    region: &crate::domain::region::RegionCode,
     now: DateTime<chrono::Utc>,
 ) -> (NewAlert, NewEvent) {
-    let trade_id = &trade.id;
     let id = uuid::Uuid::now_v7().to_string();
     let detail = serde_json::json!({
-        "alert": id, "trade": trade_id, "region": trade.terms.region_code,
+        "alert": id, "trade": trade_id, "region": region,
         "rule": finding.rule, "summary": finding.summary,
         "subjects": finding.subjects, "evidence": finding.evidence,
     });
@@ -420,15 +421,19 @@ fn alert_of(
         "alert.raised",
         trade_id,
         serde_json::json!({ "alert": id, "detail": commitment }),
-        vec![detail_sealed],
+        // The region places the entry for supervision when the trade is not ours.
+        vec![
+            detail_sealed,
+            seal("region", region.as_str().as_bytes().to_vec()).1,
+        ],
     );
     (
         NewAlert {
             dedup_key: finding.key(trade_id),
             rule: finding.rule.id.to_owned(),
             severity: finding.rule.severity.as_str().to_owned(),
-            trade_id: trade_id.clone(),
-            region_code: trade.terms.region_code.as_str().to_owned(),
+            trade_id: trade_id.to_owned(),
+            region_code: region.as_str().to_owned(),
             summary: finding.summary.clone(),
             finding: detail.to_string(),
             raised_at: now,

@@ -81,14 +81,15 @@ pub trait MirrorStore: Send + Sync {
         entries: &[MirroredEntry],
         terms: &[MirroredTerms],
     ) -> Result<bool>;
-    /// Stops mirroring `name` for `reason` and appends `event`, once: `None` if it was
-    /// halted already.
+    /// Stops mirroring `name` for `reason`, appends `event` and raises `alert` (triggered
+    /// by that entry), once: `None` if it was halted already.
     async fn halt_mirror(
         &self,
         name: &str,
         reason: &str,
         at: DateTime<Utc>,
         event: NewEvent,
+        alert: (super::supervision::NewAlert, NewEvent),
     ) -> Result<Option<i64>>;
     /// Keeps `c` as its witness's newest cosignature, unless one of a larger tree is kept
     /// already (`false`).
@@ -265,6 +266,7 @@ macro_rules! impl_mirror_store {
                 reason: &str,
                 at: chrono::DateTime<chrono::Utc>,
                 event: $crate::domain::event::NewEvent,
+                alert: ($crate::store::supervision::NewAlert, $crate::domain::event::NewEvent),
             ) -> $crate::store::Result<Option<i64>> {
                 let mut tx = self.begin_write().await?;
                 let current: Option<(Option<String>,)> =
@@ -295,6 +297,7 @@ macro_rules! impl_mirror_store {
                     }
                 }
                 let seq = self.append_in(&mut tx, &event).await?;
+                self.raise_in(&mut tx, seq, vec![alert]).await?;
                 self.commit(tx).await?;
                 Ok(Some(seq))
             }

@@ -163,6 +163,48 @@ macro_rules! alert_select {
 /// Implements `SupervisionStore` for a store type that `impl_store!` was applied to.
 macro_rules! impl_supervision_store {
     ($store:ty, $db:ty) => {
+        impl $store {
+            /// Raises `alerts` inside `tx`, each with its `alert.raised` entry, except those
+            /// raised before (same dedup key). Returns the ids of those raised now.
+            async fn raise_in(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                trigger_seq: i64,
+                alerts: Vec<($crate::store::supervision::NewAlert, $crate::domain::event::NewEvent)>,
+            ) -> $crate::store::Result<Vec<String>> {
+                let mut raised = Vec::new();
+                for (alert, event) in alerts {
+                    let known: Option<(String,)> = sqlx::query_as("SELECT id FROM alerts WHERE dedup_key = $1")
+                        .bind(&alert.dedup_key)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                    if known.is_some() {
+                        continue;
+                    }
+                    let seq = self.append_in(tx, &event).await?;
+                    sqlx::query(
+                        "INSERT INTO alerts (id, dedup_key, rule, severity, trade_id, region_code, status, summary, finding, assignee, raised_seq, trigger_seq, raised_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, NULL, $9, $10, $11)",
+                    )
+                    .bind(&alert.id)
+                    .bind(&alert.dedup_key)
+                    .bind(&alert.rule)
+                    .bind(&alert.severity)
+                    .bind(&alert.trade_id)
+                    .bind(&alert.region_code)
+                    .bind(&alert.summary)
+                    .bind(&alert.finding)
+                    .bind(seq)
+                    .bind(trigger_seq)
+                    .bind(alert.raised_at.timestamp_millis())
+                    .execute(&mut **tx)
+                    .await?;
+                    raised.push(alert.id);
+                }
+                Ok(raised)
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::supervision::SupervisionStore for $store {
             async fn openings_after(&self, after: i64, limit: i64) -> $crate::store::Result<Vec<(String, i64)>> {
@@ -269,35 +311,7 @@ macro_rules! impl_supervision_store {
                 advance_cursor: bool,
             ) -> $crate::store::Result<Vec<String>> {
                 let mut tx = self.begin_write().await?;
-                let mut raised = Vec::new();
-                for (alert, event) in alerts {
-                    let known: Option<(String,)> = sqlx::query_as("SELECT id FROM alerts WHERE dedup_key = $1")
-                        .bind(&alert.dedup_key)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if known.is_some() {
-                        continue;
-                    }
-                    let seq = self.append_in(&mut tx, &event).await?;
-                    sqlx::query(
-                        "INSERT INTO alerts (id, dedup_key, rule, severity, trade_id, region_code, status, summary, finding, assignee, raised_seq, trigger_seq, raised_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, NULL, $9, $10, $11)",
-                    )
-                    .bind(&alert.id)
-                    .bind(&alert.dedup_key)
-                    .bind(&alert.rule)
-                    .bind(&alert.severity)
-                    .bind(&alert.trade_id)
-                    .bind(&alert.region_code)
-                    .bind(&alert.summary)
-                    .bind(&alert.finding)
-                    .bind(seq)
-                    .bind(trigger_seq)
-                    .bind(alert.raised_at.timestamp_millis())
-                    .execute(&mut *tx)
-                    .await?;
-                    raised.push(alert.id);
-                }
+                let raised = self.raise_in(&mut tx, trigger_seq, alerts).await?;
                 if advance_cursor {
                     sqlx::query(
                         "INSERT INTO risk_cursor (id, seq) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{code, spawn_app, spawn_app_with, write, Backend};
+use crate::helpers::{code, spawn_app, spawn_app_with, tamper, write, Backend};
 use crate::live::listing;
 use crate::ocds::{assert_valid, valid_open_data, validator};
 use crate::quotes::{at, fire, sale};
@@ -142,4 +142,47 @@ async fn a_region_finds_a_prefecture_trade_its_result_and_open_data(backend: Bac
     }
     let tags: Vec<&Value> = releases.iter().map(|r| &r["tag"]).collect();
     assert!(tags.len() >= 2, "a tender and its result: {tags:?}");
+
+    // The prefecture rewrites its last entry and grows past it: the region stops
+    // following it and alerts the supervisors of its region, once.
+    for sql in [
+        format!("DELETE FROM event_audit WHERE seq >= {size}"),
+        format!("DELETE FROM event_sealed WHERE seq >= {size}"),
+        format!("DELETE FROM events WHERE seq >= {size}"),
+        format!(
+            "DELETE FROM log_nodes WHERE ((idx + 1) << level) > {}",
+            size - 1
+        ),
+    ] {
+        tamper(&prefecture, &sql, &[]).await;
+    }
+    // (Back to a day its test CA's revocation list covers, to register someone.)
+    prefecture.clock.set(at("2026-11-28T02:00:00Z"));
+    prefecture.user("bidder").await;
+    prefecture.user("bidder").await;
+    let halted = region.platform.mirror_once(&followed).await;
+    assert!(
+        matches!(&halted, Ok(MirrorRun::Halted(why)) if why.contains("rewritten")),
+        "{halted:?}"
+    );
+    assert!(matches!(
+        region.platform.mirror_once(&followed).await,
+        Ok(MirrorRun::Halted(_))
+    ));
+    let supervisor = region.supervisor_of("650000").await;
+    let (status, alerts) = region
+        .get("/api/v1/alerts?rule=mirror_halted", Some(&supervisor.token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{alerts}");
+    let alerts = alerts["alerts"].as_array().cloned().unwrap_or_default();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["trade_id"], "650100");
+    assert_eq!(alerts[0]["severity"], "red");
+    assert_eq!(alerts[0]["status"], "open");
+    assert_eq!(alerts[0]["finding"]["evidence"]["verified_size"], size);
+    let elsewhere = region.supervisor_of("650200").await;
+    let (_, none) = region
+        .get("/api/v1/alerts?rule=mirror_halted", Some(&elsewhere.token))
+        .await;
+    assert_eq!(none["alerts"], serde_json::json!([]), "{none}");
 }
