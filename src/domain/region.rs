@@ -41,6 +41,15 @@ impl RegionCode {
     pub fn contains(&self, other: &RegionCode) -> bool {
         other.0.starts_with(self.prefix())
     }
+
+    /// The smallest division containing both: the same code, their prefecture, or their
+    /// province; `None` across provinces.
+    pub fn enclosing(&self, other: &RegionCode) -> Option<RegionCode> {
+        [6, 4, 2].into_iter().find_map(|digits| {
+            (self.0[..digits] == other.0[..digits])
+                .then(|| Self(format!("{:0<6}", &self.0[..digits])))
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for RegionCode {
@@ -62,6 +71,17 @@ mod tests {
         let other = RegionCode::parse("640100").unwrap_or_else(|e| panic!("{e}"));
         assert!(region.contains(&city) && region.contains(&county) && city.contains(&county));
         assert!(!city.contains(&region) && !region.contains(&other));
+    }
+
+    #[test]
+    fn two_divisions_are_enclosed_by_the_smallest_containing_both() {
+        let code = |s: &str| RegionCode::parse(s).unwrap_or_else(|e| panic!("{e}"));
+        let enclosing = |a: &str, b: &str| code(a).enclosing(&code(b)).map(|c| c.0);
+        assert_eq!(enclosing("650100", "650100").as_deref(), Some("650100"));
+        assert_eq!(enclosing("650102", "650103").as_deref(), Some("650100"));
+        assert_eq!(enclosing("650100", "653100").as_deref(), Some("650000"));
+        assert_eq!(enclosing("650102", "650000").as_deref(), Some("650000"));
+        assert_eq!(enclosing("650100", "640100"), None);
     }
 
     #[test]

@@ -126,6 +126,10 @@ impl Platform {
         for followed in self.settings.follow.clone() {
             let platform = Arc::downgrade(self);
             tokio::spawn(async move {
+                // The region-wide risk rules run on what was mirrored before this process
+                // started once (a stop between a mirror's advance and its rules loses
+                // nothing), then after each advance that brings an award.
+                let mut checked = false;
                 loop {
                     let Some(p) = platform.upgrade() else { return };
                     match p.mirror_once(&followed).await {
@@ -133,6 +137,12 @@ impl Platform {
                         Ok(MirrorRun::Unreachable(why)) => {
                             tracing::warn!(platform = %followed.name, error = %why, "cannot reach a followed platform");
                         }
+                        Ok(_) if !checked => match p.region_risk(&followed.name).await {
+                            Ok(_) => checked = true,
+                            Err(e) => {
+                                tracing::warn!(platform = %followed.name, error = %e, "region-wide risk rules");
+                            }
+                        },
                         Ok(_) => {}
                         Err(e) => tracing::warn!(platform = %followed.name, error = ?e, "mirror"),
                     }
@@ -199,6 +209,11 @@ impl Platform {
                     .await?
                 {
                     self.cosign(followed, &next.checkpoint).await;
+                    if entries.iter().any(|e| e.kind == "award.notified") {
+                        if let Err(e) = self.region_risk(&followed.name).await {
+                            tracing::warn!(platform = %followed.name, error = %e, "region-wide risk rules");
+                        }
+                    }
                     Ok(MirrorRun::Advanced(next.size))
                 } else {
                     Ok(MirrorRun::Unchanged)

@@ -9,10 +9,17 @@ use serde_json::Value;
 
 use super::{EngineError, Platform, Result};
 use crate::domain::ocds::{release, release_package, Context, Entry, Publisher, RELEASE_KINDS};
+use crate::domain::region::RegionCode;
+use crate::domain::risk::{
+    rotating_winner::RotatingWinner, BidFacts, Finding, RiskRule, TradeFacts,
+};
 use crate::store::mirror::{MirroredEntry, MirroredTerms, MAX_MIRRORED_READ};
 
 /// Most trades one region-wide listing or search returns.
 pub const MAX_REGION_TRADES: i64 = 500;
+
+/// Most awarded trades of each followed platform the region-wide risk rules look back on.
+const RISK_HISTORY: i64 = 1000;
 
 /// The public entries that state a trade's result, in the order a trade reaches them.
 const RESULT_KINDS: [&str; 6] = [
@@ -256,5 +263,187 @@ impl Platform {
             )
         });
         Ok((package, next_after))
+    }
+
+    /// The region-wide risk rules (issue 8) on `platform`'s awarded trades: the same
+    /// group of bidders together in trades of several followed platforms, the lowest price
+    /// rotating among them (陪标 across prefectures; each prefecture sees only its part).
+    /// Bidders and prices are read from the public `award.notified` entries, whose
+    /// evaluation report ranks every bid. A finding is raised once (its alert's dedup key),
+    /// for the supervisors of the division enclosing the platforms concerned.
+    pub async fn region_risk(&self, platform: &str) -> Result<usize> {
+        let Some(thresholds) = &self.rulebook.risk else {
+            return Ok(0);
+        };
+        let awarded = self
+            .store
+            .newest_mirrored("award.notified", RISK_HISTORY)
+            .await?;
+        let all: Vec<TradeFacts> = awarded.iter().filter_map(awarded_facts).collect();
+        let now = self.clock.now();
+        let mut alerts = Vec::new();
+        for trade in all
+            .iter()
+            .filter(|t| t.trade.starts_with(&format!("{platform}/")))
+        {
+            for finding in cross_platform(RotatingWinner.check(trade, &all, thresholds)) {
+                let Some(region) = self.enclosing(&finding) else {
+                    continue;
+                };
+                alerts.push(super::risk::alert_of(&finding, &trade.trade, &region, now));
+            }
+        }
+        if alerts.is_empty() {
+            return Ok(0);
+        }
+        // Raised by entries of another log: no entry of ours triggered them (0).
+        let raised = self.store.raise_alerts(0, alerts, false).await?;
+        if !raised.is_empty() {
+            tracing::info!(
+                platform,
+                alerts = raised.len(),
+                "region-wide risk alerts raised"
+            );
+        }
+        Ok(raised.len())
+    }
+
+    /// The smallest division containing every followed platform a finding concerns.
+    fn enclosing(&self, finding: &Finding) -> Option<RegionCode> {
+        platforms_of(finding)
+            .iter()
+            .map(|name| self.followed_platform(name).map(|f| f.region.clone()).ok())
+            .collect::<Option<Vec<_>>>()?
+            .into_iter()
+            .try_fold(None::<RegionCode>, |acc, r| match acc {
+                None => Some(Some(r)),
+                Some(a) => a.enclosing(&r).map(Some),
+            })
+            .flatten()
+    }
+}
+
+/// The followed platforms of the trades a finding cites (`<platform>/<trade>`).
+fn platforms_of(finding: &Finding) -> std::collections::BTreeSet<String> {
+    finding.evidence["trades"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["trade"].as_str()?.split_once('/'))
+        .map(|(platform, _)| platform.to_owned())
+        .collect()
+}
+
+/// The findings that span several platforms: those within one are that platform's own
+/// risk engine's to raise.
+fn cross_platform(findings: Vec<Finding>) -> Vec<Finding> {
+    findings
+        .into_iter()
+        .filter(|f| platforms_of(f).len() >= 2)
+        .collect()
+}
+
+/// What the risk rules need of an awarded trade of a followed platform, from its
+/// `award.notified` entry: every ranked bid with its organization, price and whether it
+/// qualified. The trade is named `<platform>/<trade id>`.
+fn awarded_facts(e: &MirroredEntry) -> Option<TradeFacts> {
+    let entry: Value = serde_json::from_slice(&e.entry).ok()?;
+    let at = chrono::DateTime::parse_from_rfc3339(entry["at"].as_str()?).ok()?;
+    let bids = entry["data"]["revealed"]["report"]["ranking"]["bids"]
+        .as_array()?
+        .iter()
+        .map(|b| BidFacts {
+            usci: b["organization"]["usci"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            organization: b["organization"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            valid: b["qualified"].as_bool().unwrap_or(false),
+            price: b["price"].as_i64(),
+            machine: None,
+            files: Vec::new(),
+            received_at: at.with_timezone(&chrono::Utc),
+            addresses: Vec::new(),
+            keys: Vec::new(),
+        })
+        .filter(|b| !b.usci.is_empty())
+        .collect();
+    Some(TradeFacts {
+        trade: format!("{}/{}", e.mirror, e.trade_id.as_deref()?),
+        deadline: at.with_timezone(&chrono::Utc),
+        bids,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `award.notified` entry of `platform` ranking `bids` (usci, price).
+    fn awarded(platform: &str, index: u64, trade: &str, bids: &[(&str, i64)]) -> MirroredEntry {
+        let ranked: Vec<Value> = bids
+            .iter()
+            .map(|(usci, price)| {
+                serde_json::json!({
+                    "organization": { "name": format!("{usci} 公司"), "usci": usci },
+                    "price": price, "qualified": true,
+                })
+            })
+            .collect();
+        let entry = serde_json::json!({
+            "v": 1, "seq": index + 1, "at": "2027-03-01T02:00:00.000Z", "kind": "award.notified",
+            "trade": trade,
+            "data": { "revealed": { "report": { "ranking": { "bids": ranked } } } },
+        });
+        MirroredEntry {
+            mirror: platform.to_owned(),
+            index,
+            kind: "award.notified".to_owned(),
+            trade_id: Some(trade.to_owned()),
+            entry: entry.to_string().into_bytes(),
+        }
+    }
+
+    fn thresholds() -> crate::domain::risk::RiskThresholds {
+        crate::domain::rulebook::Rulebook::parse(crate::domain::rulebook::BUILTIN, String::new())
+            .ok()
+            .and_then(|b| b.risk)
+            .unwrap_or_else(|| panic!("the built-in rulebook has risk thresholds"))
+    }
+
+    #[test]
+    fn a_group_rotating_across_two_prefectures_is_found_and_one_within_one_is_left_to_it() {
+        let group = |a: i64, b: i64, c: i64| [("A", a), ("BB", b), ("CCC", c)];
+        let across = [
+            awarded("650100", 10, "t1", &group(1, 2, 3)),
+            awarded("650100", 20, "t2", &group(2, 1, 3)),
+            awarded("653100", 5, "t9", &group(3, 2, 1)),
+        ];
+        let facts: Vec<TradeFacts> = across.iter().filter_map(awarded_facts).collect();
+        assert_eq!(facts.len(), 3);
+        assert_eq!(facts[2].trade, "653100/t9");
+        assert_eq!(facts[0].lowest().map(|b| b.usci.as_str()), Some("A"));
+        let found = cross_platform(RotatingWinner.check(&facts[2], &facts, &thresholds()));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].subjects, ["A", "BB", "CCC"]);
+        assert_eq!(
+            platforms_of(&found[0]).into_iter().collect::<Vec<_>>(),
+            ["650100", "653100"]
+        );
+
+        // All three in one prefecture: its own engine raises it, not the region.
+        let within = [
+            awarded("650100", 10, "t1", &group(1, 2, 3)),
+            awarded("650100", 20, "t2", &group(2, 1, 3)),
+            awarded("650100", 30, "t3", &group(3, 2, 1)),
+        ];
+        let facts: Vec<TradeFacts> = within.iter().filter_map(awarded_facts).collect();
+        assert!(!RotatingWinner
+            .check(&facts[2], &facts, &thresholds())
+            .is_empty());
+        assert!(cross_platform(RotatingWinner.check(&facts[2], &facts, &thresholds())).is_empty());
     }
 }

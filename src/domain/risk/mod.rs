@@ -7,7 +7,7 @@ mod close_prices;
 mod last_minute;
 mod low_price;
 pub mod price_pushing;
-mod rotating_winner;
+pub mod rotating_winner;
 mod same_address;
 mod same_files;
 mod same_machine;
