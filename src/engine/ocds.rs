@@ -114,6 +114,24 @@ impl Platform {
         Ok(releases)
     }
 
+    /// `releases` as the package published at `path` (with its query) under our base URL;
+    /// `None` without a release.
+    pub(crate) fn packaged(&self, path: &str, releases: Vec<Value>) -> Option<Value> {
+        let published = releases.last()?["date"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let uri = format!("{}{path}", self.settings.ocds.base_url);
+        Some(release_package(
+            Publisher {
+                name: &self.settings.ocds.publisher,
+                uri: &uri,
+                published_date: &published,
+            },
+            releases,
+        ))
+    }
+
     /// Releases after log position `after`, at most `limit` entries read.
     pub async fn ocds_releases(&self, after: i64, limit: i64) -> Result<ReleasePage> {
         if after < 0 || !(1..=MAX_RELEASES).contains(&limit) {
@@ -128,25 +146,10 @@ impl Platform {
             .await?;
         let next_after = events.last().map_or(after, |e| e.seq);
         let releases = self.releases_of(&events).await?;
-        let package = (!releases.is_empty()).then(|| {
-            let published = releases
-                .last()
-                .and_then(|r| r["date"].as_str())
-                .unwrap_or_default()
-                .to_owned();
-            let uri = format!(
-                "{}/api/v1/ocds/releases?after={after}&limit={limit}",
-                self.settings.ocds.base_url
-            );
-            release_package(
-                Publisher {
-                    name: &self.settings.ocds.publisher,
-                    uri: &uri,
-                    published_date: &published,
-                },
-                releases,
-            )
-        });
+        let package = self.packaged(
+            &format!("/api/v1/ocds/releases?after={after}&limit={limit}"),
+            releases,
+        );
         Ok(ReleasePage {
             package,
             next_after,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{EngineError, Platform, Result};
-use crate::domain::ocds::{release, release_package, Context, Entry, Publisher, RELEASE_KINDS};
+use crate::domain::ocds::{release, Context, Entry, RELEASE_KINDS};
 use crate::domain::region::RegionCode;
 use crate::domain::risk::{
     rotating_winner::RotatingWinner, BidFacts, Finding, RiskRule, TradeFacts,
@@ -243,25 +243,12 @@ impl Platform {
             );
             releases.extend(made);
         }
-        let package = (!releases.is_empty()).then(|| {
-            let published = releases
-                .last()
-                .and_then(|r| r["date"].as_str())
-                .unwrap_or_default()
-                .to_owned();
-            let uri = format!(
-                "{}/api/v1/region/ocds/releases?platform={platform}&after={after}&limit={limit}",
-                self.settings.ocds.base_url
-            );
-            release_package(
-                Publisher {
-                    name: &self.settings.ocds.publisher,
-                    uri: &uri,
-                    published_date: &published,
-                },
-                releases,
-            )
-        });
+        let package = self.packaged(
+            &format!(
+                "/api/v1/region/ocds/releases?platform={platform}&after={after}&limit={limit}"
+            ),
+            releases,
+        );
         Ok((package, next_after))
     }
 

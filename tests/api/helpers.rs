@@ -256,6 +256,18 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The body of an anonymous GET of `path` as text (a checkpoint note, a bulk stream).
+    pub async fn text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .text()
+            .await
+            .unwrap_or_default()
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
         let mut req = self.http.get(self.url(path));
         if let Some(t) = token {

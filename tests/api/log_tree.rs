@@ -63,15 +63,7 @@ async fn anyone_can_fetch_entries_and_check_proofs_over_http(backend: Backend) {
     assert_eq!(leaves.len() as u64, size);
     let root = mth(&leaves);
     // The signed checkpoint names this tree; a verifier checks it with the published keys.
-    let note = app
-        .http
-        .get(app.url("/api/v1/log/checkpoint"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let note = app.text("/api/v1/log/checkpoint").await;
     let checkpoint = tradehall::crypto::checkpoint::Checkpoint::verify(
         &note,
         &crate::helpers::platform_keys(&app).await,

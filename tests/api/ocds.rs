@@ -114,15 +114,7 @@ pub async fn valid_open_data(app: &TestApp) -> Vec<Value> {
             Some(count)
         );
     }
-    let bulk = app
-        .http
-        .get(app.url("/api/v1/ocds/bulk"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let bulk = app.text("/api/v1/ocds/bulk").await;
     let mut in_bulk = 0;
     for line in bulk.lines() {
         let package: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));

@@ -45,15 +45,7 @@ async fn a_region_finds_a_prefecture_trade_its_result_and_open_data(backend: Bac
     let region = spawn_app_with(backend, Mode::Demo, |args| args.follow = Some(follow)).await;
     let followed = region.platform.settings.follow[0].clone();
     // A checkpoint is a signed note: origin, size, root, signatures.
-    let checkpoint = prefecture
-        .http
-        .get(prefecture.url("/api/v1/log/checkpoint"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let checkpoint = prefecture.text("/api/v1/log/checkpoint").await;
     let size: u64 = checkpoint
         .lines()
         .nth(1)
