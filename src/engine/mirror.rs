@@ -110,13 +110,12 @@ fn cosigned_view(c: &Cosignature) -> CosignedCheckpoint {
     }
 }
 
-/// The kind, trade and time of an entry, from its bytes (docs/event-log.md).
-fn entry_fields(bytes: &[u8]) -> (String, Option<String>, String) {
+/// The kind and trade of an entry, from its bytes (docs/event-log.md).
+fn entry_fields(bytes: &[u8]) -> (String, Option<String>) {
     let entry: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
     (
         entry["kind"].as_str().unwrap_or_default().to_owned(),
         entry["trade"].as_str().map(str::to_owned),
-        entry["at"].as_str().unwrap_or_default().to_owned(),
     )
 }
 
@@ -173,7 +172,7 @@ impl Platform {
         let mut terms = Vec::new();
         let name = followed.name.clone();
         let mut keep = |index: u64, bytes: &[u8]| -> anyhow::Result<()> {
-            let (kind, trade_id, _) = entry_fields(bytes);
+            let (kind, trade_id) = entry_fields(bytes);
             if kind == "trade.published" {
                 terms.extend(self.announced(index, bytes));
             }
