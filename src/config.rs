@@ -580,7 +580,86 @@ pub struct ServeArgs {
     /// Lifetime of a login challenge nonce, in seconds.
     #[arg(long, env = "TRADEHALL_CHALLENGE_SECONDS", default_value_t = 120)]
     pub challenge_seconds: i64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
+
+/// Rate limits, connection limits and WebSocket caps against abuse (docs/security.md,
+/// "Limits"). A rate is a number of requests per minute, any of which may come at once;
+/// 0 turns that limit off. Rate limits are kept by each instance.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Login attempts (challenge, login, registration) per minute from one client address.
+    #[arg(long, env = "TRADEHALL_LOGIN_PER_ADDRESS", default_value_t = DEFAULT_LIMITS.login_per_address)]
+    pub login_per_address: u32,
+    /// Logins per minute with one certificate.
+    #[arg(long, env = "TRADEHALL_LOGIN_PER_IDENTITY", default_value_t = DEFAULT_LIMITS.login_per_identity)]
+    pub login_per_identity: u32,
+    /// Bid submissions and withdrawals per minute from one client address.
+    #[arg(long, env = "TRADEHALL_SUBMIT_PER_ADDRESS", default_value_t = DEFAULT_LIMITS.submit_per_address)]
+    pub submit_per_address: u32,
+    /// Bid submissions and withdrawals per minute by one identity.
+    #[arg(long, env = "TRADEHALL_SUBMIT_PER_IDENTITY", default_value_t = DEFAULT_LIMITS.submit_per_identity)]
+    pub submit_per_identity: u32,
+    /// Quotes per minute from one client address.
+    #[arg(long, env = "TRADEHALL_QUOTE_PER_ADDRESS", default_value_t = DEFAULT_LIMITS.quote_per_address)]
+    pub quote_per_address: u32,
+    /// Quotes per minute by one identity.
+    #[arg(long, env = "TRADEHALL_QUOTE_PER_IDENTITY", default_value_t = DEFAULT_LIMITS.quote_per_identity)]
+    pub quote_per_identity: u32,
+    /// WebSocket subscriptions (feed and live rooms) open at once per identity, or per
+    /// client address for anonymous ones.
+    #[arg(long, env = "TRADEHALL_SUBSCRIBERS_PER_IDENTITY", default_value_t = DEFAULT_LIMITS.subscribers_per_identity)]
+    pub subscribers_per_identity: u32,
+    /// TCP connections open at once from one client address.
+    #[arg(long, env = "TRADEHALL_CONNECTIONS_PER_ADDRESS", default_value_t = DEFAULT_LIMITS.connections_per_address)]
+    pub connections_per_address: u32,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, env = "TRADEHALL_HEADER_SECONDS", default_value_t = DEFAULT_LIMITS.header_seconds)]
+    pub header_seconds: u64,
+    /// Seconds a request body may go without sending a byte before it is cut off (a
+    /// trickling upload holds nothing that honest bidders need, and not forever).
+    #[arg(long, env = "TRADEHALL_BODY_IDLE_SECONDS", default_value_t = DEFAULT_LIMITS.body_idle_seconds)]
+    pub body_idle_seconds: u64,
+}
+
+impl LimitArgs {
+    /// No rate limits or caps, for benchmarks that drive thousands of clients from one
+    /// address; the timeouts stay.
+    pub fn unlimited() -> Self {
+        Self {
+            login_per_address: 0,
+            login_per_identity: 0,
+            submit_per_address: 0,
+            submit_per_identity: 0,
+            quote_per_address: 0,
+            quote_per_identity: 0,
+            subscribers_per_identity: 0,
+            connections_per_address: 0,
+            ..DEFAULT_LIMITS
+        }
+    }
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        DEFAULT_LIMITS
+    }
+}
+
+/// The defaults of the command line.
+pub const DEFAULT_LIMITS: LimitArgs = LimitArgs {
+    login_per_address: 60,
+    login_per_identity: 10,
+    submit_per_address: 120,
+    submit_per_identity: 20,
+    quote_per_address: 1200,
+    quote_per_identity: 120,
+    subscribers_per_identity: 16,
+    connections_per_address: 256,
+    header_seconds: 10,
+    body_idle_seconds: 30,
+};
 
 impl ServeArgs {
     /// The platform key directory in effect.
@@ -649,6 +728,7 @@ impl fmt::Debug for ServeArgs {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_document_bytes", &self.max_document_bytes)
             .field("web_dir", &self.web_dir)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }

@@ -28,6 +28,7 @@ pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod engine;
+pub mod fuzz;
 pub mod http;
 pub mod server;
 pub mod store;

@@ -49,6 +49,7 @@ async fn shutdown_signal() {
 async fn serve(
     listen: std::net::SocketAddr,
     tls: Option<(&Path, &Path)>,
+    limits: tradehall::http::ConnectionLimits,
     router: axum::Router,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -58,13 +59,13 @@ async fn serve(
     match tls {
         Some((cert, key)) => {
             tracing::info!(%address, "tradehall listening (HTTPS)");
-            tradehall::http::serve_tls(listener, router, cert, key, shutdown_signal())
+            tradehall::http::serve_tls(listener, router, limits, cert, key, shutdown_signal())
                 .await
                 .with_context(|| format!("TLS with {} and {}", cert.display(), key.display()))?;
         }
         None => {
             tracing::info!(%address, "tradehall listening (HTTP)");
-            tradehall::http::serve(listener, router, shutdown_signal()).await?;
+            tradehall::http::serve(listener, router, limits, shutdown_signal()).await?;
         }
     }
     Ok(())
@@ -88,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(config = ?args, "starting");
             let (_, router) = tradehall::server::build(&args, Arc::new(SystemClock)).await?;
             let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
-            serve(args.listen, tls, router).await
+            serve(args.listen, tls, (&args.limits).into(), router).await
         }
         Command::Log(LogCommand::Verify {
             server,
@@ -350,7 +351,7 @@ async fn main() -> anyhow::Result<()> {
                     });
                 }
             }
-            serve(args.listen, None, prepared.router).await
+            serve(args.listen, None, prepared.limits, prepared.router).await
         }
         Command::Custodian(CustodianCommand::Keygen { custodian: c }) => {
             let keystore = c.keystore();

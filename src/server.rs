@@ -44,6 +44,8 @@ pub enum StartupError {
     Follow { path: String, message: String },
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("the host clock ({now}) is behind the log's newest entry ({last}): set the clock right (NTP) before starting, or bids could be taken after a deadline that has passed")]
+    ClockBehind { now: String, last: String },
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -111,6 +113,21 @@ pub fn load_bank_secrets(
     #[serde(deny_unknown_fields)]
     struct File {
         banks: std::collections::BTreeMap<String, String>,
+    }
+    // Whoever reads the secrets can forge deposits: like the platform key, the file is
+    // the server user's alone.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path)
+            .map_err(|e| failed(e.to_string()))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(failed(format!(
+                "mode {mode:o} lets others read it; chmod 600 it"
+            )));
+        }
     }
     let text = String::from_utf8(read(&path)?).map_err(|e| failed(e.to_string()))?;
     let file: File = toml::from_str(&text).map_err(|e| failed(e.to_string()))?;
@@ -333,6 +350,7 @@ pub async fn build(
     let platform_key = Arc::new(PlatformKey::load_or_generate(&args.key_dir())?);
     tracing::info!(key_id = %platform_key.info().key_id, "platform signing key");
     let store = crate::store::connect(&args.database_url(), clock.clone()).await?;
+    check_clock(store.as_ref(), clock.as_ref()).await?;
     let reads = match &args.read_database_url {
         Some(url) => crate::store::connect_replica(url, clock.clone()).await?,
         None => store.clone(),
@@ -395,19 +413,82 @@ pub async fn build(
         max_body_bytes: args.max_body_bytes,
         max_document_bytes: args.max_document_bytes,
         web_dir: args.web_dir.clone(),
+        body_idle_timeout: std::time::Duration::from_secs(args.limits.body_idle_seconds),
     };
+    let limits = Arc::new(crate::http::limits::Limits::new(&args.limits));
+    forget_idle_limits(Arc::downgrade(&limits));
     let router = crate::http::router(
         AppState {
             platform: platform.clone(),
+            limits,
         },
         &http,
     );
     Ok((platform, router))
 }
 
+/// How far the host clock may be behind the log's newest entry at start: the skew of
+/// several instances' clocks, not a step back.
+const CLOCK_TOLERANCE: chrono::Duration = chrono::Duration::seconds(5);
+
+/// Refuses to start on a clock set back behind the log. Within a process the clock never
+/// runs backwards (`SystemClock`); across a restart this is what keeps a passed deadline
+/// passed.
+async fn check_clock(
+    store: &dyn crate::store::Store,
+    clock: &dyn crate::domain::clock::Clock,
+) -> Result<(), StartupError> {
+    let now = clock.now();
+    match store.last_entry_at().await? {
+        Some(last) if now + CLOCK_TOLERANCE < last => Err(StartupError::ClockBehind {
+            now: crate::domain::clock::rfc3339(now),
+            last: crate::domain::clock::rfc3339(last),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Every minute, drops the rate state of addresses and identities not seen lately, for as
+/// long as the router that holds the limits lives.
+fn forget_idle_limits(limits: std::sync::Weak<crate::http::limits::Limits>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match limits.upgrade() {
+                Some(limits) => limits.forget_idle(),
+                None => break,
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bank_secrets_others_can_read_are_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("banks.toml");
+        let secret = "ab".repeat(MIN_BANK_SECRET_BYTES);
+        std::fs::write(&path, format!("[banks]\nICBC = \"{secret}\"\n"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let refused = load_bank_secrets(Some(&path), Mode::Production, dir.path());
+        assert!(
+            matches!(&refused, Err(StartupError::BankSecrets { message, .. }) if message.contains("chmod 600")),
+            "{:?}",
+            refused.map(|_| ())
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let secrets = load_bank_secrets(Some(&path), Mode::Production, dir.path())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(secrets.get("ICBC").is_some());
+    }
 
     #[test]
     fn an_operator_rulebook_replaces_the_builtin_one_and_is_fingerprinted() {

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{free_port, get, wait_up};
+use common::{free_port, get, report_faults, wait_up};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -478,6 +478,10 @@ async fn bids_through_three_instances_open_at_one_opening_even_when_its_instance
         2,
         "one session per instance that held the opening"
     );
+    report_faults(
+        "kill -9 of the instance holding the opening (PostgreSQL, 3 instances)",
+        1,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -522,6 +526,10 @@ async fn a_sale_timer_due_while_an_instance_is_killed_fires_exactly_once() {
         unique.len(),
         periods.len(),
         "a period end fired twice: {periods:#?}"
+    );
+    report_faults(
+        "kill -9 of an instance as a sale timer falls due (PostgreSQL, 2 instances)",
+        1,
     );
 }
 
@@ -734,6 +742,7 @@ async fn a_postgres_restart_in_the_middle_of_intake_loses_no_acknowledged_bid() 
         acknowledged.len(),
         refused.load(std::sync::atomic::Ordering::SeqCst)
     );
+    report_faults("PostgreSQL crash-restart in the middle of intake", 1);
 }
 
 /// The regional platform's log origin, its name as a witness.

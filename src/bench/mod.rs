@@ -117,7 +117,14 @@ impl Drop for World {
 
 /// Serves `router` until the task is aborted.
 async fn serve_quietly(listener: tokio::net::TcpListener, router: axum::Router) {
-    if let Err(e) = crate::http::serve(listener, router, std::future::pending::<()>()).await {
+    if let Err(e) = crate::http::serve(
+        listener,
+        router,
+        (&crate::config::LimitArgs::unlimited()).into(),
+        std::future::pending::<()>(),
+    )
+    .await
+    {
         tracing::warn!(error = %e, "bench server");
     }
 }
@@ -196,6 +203,8 @@ impl World {
             web_dir: PathBuf::from("web"),
             session_minutes: 24 * 60,
             challenge_seconds: 600,
+            // Thousands of clients from one address, on purpose.
+            limits: crate::config::LimitArgs::unlimited(),
         };
         let clock = Arc::new(ManualClock::new(now));
         let (platform, router) = crate::server::build(&args, clock.clone()).await?;

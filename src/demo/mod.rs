@@ -49,6 +49,8 @@ pub fn listing_countdown_seconds(scale: u32) -> u32 {
 pub struct Prepared {
     pub platform: Arc<Platform>,
     pub router: axum::Router,
+    /// The connections one client may hold.
+    pub limits: crate::http::ConnectionLimits,
     pub layout: pki::DevPkiLayout,
     /// The demo trades: the tender the actors play first, the land listing last.
     pub trades: Vec<String>,
@@ -111,6 +113,15 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         web_dir: args.web_dir.clone(),
         session_minutes: 480,
         challenge_seconds: 120,
+        // The demo's own bidders and custodians all come from this machine's address: the
+        // limits per identity hold, those per address would throttle the demo itself.
+        limits: crate::config::LimitArgs {
+            login_per_address: 0,
+            submit_per_address: 0,
+            quote_per_address: 0,
+            connections_per_address: 0,
+            ..crate::config::DEFAULT_LIMITS
+        },
     }
 }
 
@@ -141,6 +152,7 @@ pub async fn prepare(args: &DemoArgs) -> anyhow::Result<Prepared> {
     Ok(Prepared {
         platform,
         router,
+        limits: (&serve.limits).into(),
         layout,
         trades,
         seeded,

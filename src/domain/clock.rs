@@ -1,6 +1,7 @@
 //! Time is injected: the server clock rules every deadline, and tests use a manual clock.
 
 use chrono::{DateTime, Duration, Utc};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 /// The source of "now" for every rule that depends on time.
@@ -8,13 +9,28 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The host's clock (UTC).
+/// The host's clock (UTC), never running backwards within the process.
+///
+/// If the host clock steps back (a bad NTP step, an operator's mistake), time stands still
+/// until the host catches up. A deadline the platform has seen pass stays passed: a bid
+/// cannot slip in after it because the host clock was set back. Across a restart, log
+/// entry times still never run backwards: the log takes the later of now and its last
+/// entry (ADR 0020).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
+/// The latest instant the process has read, in milliseconds since the epoch.
+static LATEST_MILLIS: AtomicI64 = AtomicI64::new(i64::MIN);
+
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        let host = Utc::now();
+        let seen = LATEST_MILLIS.fetch_max(host.timestamp_millis(), Ordering::SeqCst);
+        if seen > host.timestamp_millis() {
+            from_millis(seen)
+        } else {
+            host
+        }
     }
 }
 

@@ -32,12 +32,7 @@ impl Platform {
     /// A live trade, in any state but draft (`wrong_engine` for a tender).
     pub(crate) async fn live_trade(&self, trade_id: &str) -> Result<Trade> {
         let trade = self.announced_trade(trade_id).await?;
-        if trade.terms.live.is_none() {
-            return Err(EngineError::conflict(
-                "wrong_engine",
-                "this trade is a tender: it takes sealed bids, not applications, deposits or quotes",
-            ));
-        }
+        require_live(&trade)?;
         Ok(trade)
     }
 
@@ -157,8 +152,11 @@ impl Platform {
     /// A trade's applications, for the trading centre and the trade's supervisors. The
     /// read is logged: it names who wants to buy.
     pub async fn applications(&self, caller: &Caller, trade_id: &str) -> Result<Vec<Application>> {
-        let trade = self.live_trade(trade_id).await?;
+        // Who may look first: a supervisor of another region learns nothing, not even
+        // what kind of trade it is.
+        let trade = self.announced_trade(trade_id).await?;
         self.require_centre_or_supervisor(caller, &trade)?;
+        require_live(&trade)?;
         let applications = self.store.applications(trade_id).await?;
         let ev = event_hiding_trade(
             caller,
@@ -247,4 +245,15 @@ impl Platform {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Refuses a tender where a live sale is meant.
+fn require_live(trade: &Trade) -> Result<()> {
+    if trade.terms.live.is_none() {
+        return Err(EngineError::conflict(
+            "wrong_engine",
+            "this trade is a tender: it takes sealed bids, not applications, deposits or quotes",
+        ));
+    }
+    Ok(())
 }

@@ -45,7 +45,7 @@ impl Platform {
         ));
         let documents = self.store.trade_documents(trade_id).await?;
         for d in &documents {
-            if let Some((_, content)) = self.store.document(&d.sha256).await? {
+            if let Some((_, content)) = self.store.document(&d.sha256, true).await? {
                 files.push((format!("documents/{}", d.sha256), content));
             }
         }

@@ -29,7 +29,7 @@ fn refused(code: &'static str, message: impl Into<String>) -> EngineError {
 }
 
 fn io_failure(e: std::io::Error) -> EngineError {
-    EngineError::Store(StoreError::Other(Box::new(e)))
+    EngineError::Store(StoreError::from_io(e))
 }
 
 impl Platform {

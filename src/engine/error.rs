@@ -98,6 +98,7 @@ impl EngineError {
             Self::DemoModeRequired => "demo_mode_required",
             Self::OpeningElsewhere { .. } => "opening_elsewhere",
             Self::Store(StoreError::Unavailable(_)) => "database_unavailable",
+            Self::Store(StoreError::Full(_)) => "storage_full",
             Self::Store(_) => "internal",
         }
     }

@@ -812,8 +812,8 @@ impl Platform {
         minutes: i64,
         reason: &str,
     ) -> Result<OpeningStatus> {
-        caller.require(Role::Supervisor)?;
-        let trade = self.announced_trade(trade_id).await?;
+        // Only a supervisor of the trade's region, as for every intervention.
+        let trade = self.supervised_trade(caller, trade_id).await?;
         if !(1..=7 * 24 * 60).contains(&minutes) {
             return Err(EngineError::invalid(
                 "invalid_field",

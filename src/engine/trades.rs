@@ -306,7 +306,8 @@ impl Platform {
     ) -> Result<TradeView> {
         let view = self.create_draft(caller, terms, from.time_scale).await?;
         for document in self.store.trade_documents(&from.id).await? {
-            if let Some((media_type, content)) = self.store.document(&document.sha256).await? {
+            if let Some((media_type, content)) = self.store.document(&document.sha256, true).await?
+            {
                 self.add_document(
                     caller,
                     &view.trade.id,
@@ -389,16 +390,31 @@ impl Platform {
         })
     }
 
+    /// Whether the caller sees drafts in listings and their documents: the trading centre,
+    /// whose working papers they are until the announcement.
     fn sees_drafts(caller: &Caller) -> bool {
+        caller
+            .identity
+            .as_ref()
+            .is_some_and(|i: &Identity| i.acts_as(Role::TradingCentre))
+    }
+
+    /// Whether the caller sees `trade` as the centre does (drafts, unanswered
+    /// clarifications): the trading centre, and the supervisors of the trade's region.
+    fn officer_of(caller: &Caller, trade: &Trade) -> bool {
         caller.identity.as_ref().is_some_and(|i: &Identity| {
-            i.acts_as(Role::TradingCentre) || i.acts_as(Role::Supervisor)
+            i.acts_as(Role::TradingCentre)
+                || (i.acts_as(Role::Supervisor)
+                    && i.region
+                        .as_ref()
+                        .is_some_and(|r| r.contains(&trade.terms.region_code)))
         })
     }
 
-    /// A trade; drafts only for trading-centre officers and supervisors.
+    /// A trade; drafts only for the trading centre and the supervisors of its region.
     pub async fn trade(&self, caller: &Caller, id: &str) -> Result<TradeView> {
         let trade = self.store.trade(id).await?.ok_or_else(trade_not_found)?;
-        let officer = Self::sees_drafts(caller);
+        let officer = Self::officer_of(caller, &trade);
         if trade.status == TradeStatus::Draft && !officer {
             return Err(trade_not_found());
         }
@@ -539,7 +555,8 @@ impl Platform {
         let sha256 = sha256.to_ascii_lowercase();
         let document = self
             .store
-            .document(&sha256)
+            // A draft's documents are the centre's until the announcement.
+            .document(&sha256, Self::sees_drafts(caller))
             .await?
             .ok_or(EngineError::NotFound {
                 code: "document_not_found",

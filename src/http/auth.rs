@@ -25,7 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/identities/{id}/grant", post(grant))
 }
 
-async fn challenge(State(app): State<AppState>) -> Result<Json<Value>> {
+/// The caller is extracted for its address: challenges count against the login rate.
+async fn challenge(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value>> {
     let (nonce, expires_at) = app.platform.challenge().await?;
     Ok(Json(json!({
         "nonce": nonce,
@@ -42,6 +43,10 @@ async fn login(
     caller: Caller,
     Json(proof): Json<AuthProof>,
 ) -> Result<([(axum::http::HeaderName, String); 1], Json<LoginOutcome>)> {
+    app.limits.check_identity(
+        super::limits::Class::Login,
+        &certificate_key(&proof.certificate_chain),
+    )?;
     let outcome = app.platform.login(&caller, proof).await?;
     let seconds = (outcome.expires_at - app.platform.clock.now())
         .num_seconds()
@@ -52,6 +57,20 @@ async fn login(
         outcome.token
     );
     Ok(([(axum::http::header::SET_COOKIE, cookie)], Json(outcome)))
+}
+
+/// What a login's rate per identity is kept under: the SHA-256 of the first certificate's
+/// base64 text without whitespace, so re-wrapping the PEM does not make a new identity.
+fn certificate_key(chain: &str) -> String {
+    let first = chain
+        .split("-----END")
+        .next()
+        .unwrap_or_default()
+        .rsplit("-----")
+        .next()
+        .unwrap_or_default();
+    let text: String = first.chars().filter(|c| !c.is_whitespace()).collect();
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()))
 }
 
 /// Signs out: the bearer token stops working at once and the cookie is cleared.

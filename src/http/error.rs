@@ -22,6 +22,9 @@ pub enum ApiError {
         code: &'static str,
         message: String,
     },
+    /// A rate limit was reached: 429 `rate_limited`, with the seconds to wait in
+    /// `Retry-After` and `retry_after`.
+    TooManyRequests { message: String, retry_after: u64 },
 }
 
 impl ApiError {
@@ -62,6 +65,7 @@ fn status_of(e: &EngineError) -> StatusCode {
         E::NotFound { .. } => StatusCode::NOT_FOUND,
         E::OpeningElsewhere { .. } => StatusCode::SERVICE_UNAVAILABLE,
         E::Store(crate::store::StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        E::Store(crate::store::StoreError::Full(_)) => StatusCode::INSUFFICIENT_STORAGE,
         E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -75,6 +79,10 @@ impl IntoResponse for ApiError {
                     EngineError::Store(cause @ crate::store::StoreError::Unavailable(_)) => {
                         tracing::warn!(error = %cause, "database unavailable");
                         json!({"error": {"code": "database_unavailable", "message": "the database is unavailable for a moment; nothing was done, retry shortly"}})
+                    }
+                    EngineError::Store(cause @ crate::store::StoreError::Full(_)) => {
+                        tracing::error!(error = %cause, "storage full");
+                        json!({"error": {"code": "storage_full", "message": "the platform's storage is full; nothing was done. Retry later: the operators are told"}})
                     }
                     EngineError::Store(cause) => {
                         // The cause goes to the log in the request's span, never to the client.
@@ -96,9 +104,22 @@ impl IntoResponse for ApiError {
                 *status,
                 json!({"error": {"code": code, "message": message}}),
             ),
+            ApiError::TooManyRequests {
+                message,
+                retry_after,
+            } => {
+                let body = json!({"error": {
+                    "code": "rate_limited", "message": message, "retry_after": retry_after,
+                }});
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+                return response;
+            }
         };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::INSUFFICIENT_STORAGE {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static("1"),

@@ -61,6 +61,10 @@ where
 {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // The access gate (`access::gate`) has already authenticated and counted it.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let app = AppState::from_ref(state);
         let mut client_addr = parts
             .extensions
@@ -80,6 +84,14 @@ where
         ) {
             client_addr = Some(addr);
             request_id = id.or(request_id);
+        }
+        // Limits by address first: a flood is refused before its tokens are looked up.
+        let class = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .and_then(|route| super::limits::Class::of(&parts.method, route.as_str()));
+        if let Some(class) = class {
+            app.limits.check_address(class, client_addr.as_deref())?;
         }
         let identity = match parts.headers.get(header::AUTHORIZATION) {
             None => match websocket_cookie(parts) {
@@ -101,6 +113,9 @@ where
                 Some(app.platform.authenticate(token.trim()).await?)
             }
         };
+        if let (Some(class), Some(identity)) = (class, &identity) {
+            app.limits.check_identity(class, &identity.id)?;
+        }
         Ok(Caller {
             identity,
             client_addr,

@@ -59,6 +59,7 @@ async fn feed(
             "the feed is a WebSocket: send an upgrade request",
         )
     })?;
+    let slot = app.limits.subscribe(holder(&caller))?;
     let subscription = app.platform.subscribe(&caller, q.after).await?;
     let platform = app.platform.clone();
     // Subscribers only listen: small read buffers keep thousands of them cheap (each read
@@ -68,7 +69,7 @@ async fn feed(
         .max_message_size(64 * 1024)
         .max_frame_size(64 * 1024);
     let hello = status("hello", &platform, &subscription);
-    Ok(ws.on_upgrade(move |socket| {
+    Ok(ws.on_upgrade(move |socket| async move {
         stream(
             platform,
             subscription,
@@ -76,7 +77,19 @@ async fn feed(
             hello,
             Duration::from_secs(heartbeat),
         )
+        .await;
+        drop(slot);
     }))
+}
+
+/// Whose WebSocket subscriptions a caller's count against: its identity, or when
+/// anonymous its address.
+pub(super) fn holder(caller: &Caller) -> String {
+    match (&caller.identity, &caller.client_addr) {
+        (Some(identity), _) => format!("identity:{}", identity.id),
+        (None, Some(addr)) => format!("address:{addr}"),
+        (None, None) => "address:unknown".to_owned(),
+    }
 }
 
 pub(super) fn status(kind: &str, platform: &Platform, subscription: &Subscription) -> Message {

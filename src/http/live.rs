@@ -77,11 +77,12 @@ async fn room(
             (subscription, Message::Text(snapshot.to_string().into()))
         }
     };
+    let slot = app.limits.subscribe(super::feed::holder(&caller))?;
     let ws = ws
         .read_buffer_size(512)
         .max_message_size(64 * 1024)
         .max_frame_size(64 * 1024);
-    Ok(ws.on_upgrade(move |socket| {
+    Ok(ws.on_upgrade(move |socket| async move {
         stream(
             platform,
             subscription,
@@ -89,5 +90,7 @@ async fn room(
             hello,
             Duration::from_secs(HEARTBEAT_SECONDS),
         )
+        .await;
+        drop(slot);
     }))
 }

@@ -248,7 +248,7 @@ async fn receive_envelope(app: &AppState, body: axum::body::Body, limit: u64) ->
     use tokio::io::AsyncWriteExt as _;
     let internal = |e: std::io::Error| {
         ApiError::Engine(crate::engine::EngineError::Store(
-            crate::store::StoreError::Other(Box::new(e)),
+            crate::store::StoreError::from_io(e),
         ))
     };
     let mut memory = Vec::new();

@@ -47,6 +47,10 @@ pub enum StoreError {
     /// request may be retried.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The disk under the database or the data directory is full: nothing was done, and
+    /// the same request may be retried once space is freed.
+    #[error("storage full: {0}")]
+    Full(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database error: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -72,7 +76,27 @@ impl From<sqlx::Error> for StoreError {
             {
                 StoreError::Unavailable(Box::new(e))
             }
+            // SQLite's SQLITE_FULL (13, with its extended codes), PostgreSQL's disk_full
+            // (53100).
+            sqlx::Error::Database(ref db)
+                if db.code().is_some_and(|c| {
+                    c == "53100" || c.parse::<i64>().is_ok_and(|n| n & 0xff == 13)
+                }) =>
+            {
+                StoreError::Full(Box::new(e))
+            }
             other => StoreError::Other(Box::new(other)),
+        }
+    }
+}
+
+impl StoreError {
+    /// A failed write to the data directory: `Full` when the disk (or quota) is full.
+    pub fn from_io(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(122) {
+            StoreError::Full(Box::new(e))
+        } else {
+            StoreError::Other(Box::new(e))
         }
     }
 }
@@ -241,7 +265,13 @@ pub trait Store:
     ) -> Result<i64>;
     async fn trade_documents(&self, trade_id: &str) -> Result<Vec<TradeDocument>>;
     /// A stored document's media type and bytes.
-    async fn document(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>>;
+    /// A document's media type and bytes; with `include_drafts` false, only if a trade that
+    /// has been announced carries it.
+    async fn document(
+        &self,
+        sha256: &str,
+        include_drafts: bool,
+    ) -> Result<Option<(String, Vec<u8>)>>;
 
     async fn ask_clarification(
         &self,
@@ -329,6 +359,8 @@ pub trait Store:
 
     /// The number of entries in the log (its tree size).
     async fn log_size(&self) -> Result<u64>;
+    /// The time of the newest log entry, if any.
+    async fn last_entry_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>>;
     /// The stored Merkle tree nodes among `ids` (see `domain::merkle`).
     async fn log_nodes(
         &self,

@@ -683,12 +683,14 @@ macro_rules! impl_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
-            async fn document(&self, sha256: &str) -> $crate::store::Result<Option<(String, Vec<u8>)>> {
+            async fn document(&self, sha256: &str, include_drafts: bool) -> $crate::store::Result<Option<(String, Vec<u8>)>> {
                 Ok(sqlx::query_as(
                     "SELECT td.media_type, d.content FROM documents d JOIN trade_documents td ON td.sha256 = d.sha256 \
-                     WHERE d.sha256 = $1 ORDER BY td.added_at LIMIT 1",
+                     JOIN trades t ON t.id = td.trade_id \
+                     WHERE d.sha256 = $1 AND ($2 OR t.status <> 'draft') ORDER BY td.added_at LIMIT 1",
                 )
                 .bind(sha256)
+                .bind(include_drafts)
                 .fetch_optional(&self.pool)
                 .await?)
             }
@@ -1163,6 +1165,15 @@ macro_rules! impl_store {
                     })
                 })
                 .transpose()
+            }
+
+            async fn last_entry_at(&self) -> $crate::store::Result<Option<chrono::DateTime<chrono::Utc>>> {
+                let (at,): (Option<i64>,) =
+                    sqlx::query_as("SELECT at FROM events WHERE seq = (SELECT MAX(seq) FROM events)")
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .unwrap_or((None,));
+                Ok(at.map($crate::domain::clock::from_millis))
             }
 
             async fn log_size(&self) -> $crate::store::Result<u64> {

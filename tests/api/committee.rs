@@ -141,6 +141,8 @@ async fn the_custodian_cli_generates_keeps_and_registers_a_key(backend: Backend)
             .arg("--keystore")
             .arg(&keystore_arg)
             .env("TRADEHALL_KEYSTORE_PASSPHRASE", "a long test passphrase")
+            // Everything the CLI could log, logged: the passphrase must not be in it.
+            .env("TRADEHALL_LOG", "trace")
             .output()
             .unwrap_or_else(|e| panic!("{e}"))
     };
@@ -164,6 +166,15 @@ async fn the_custodian_cli_generates_keeps_and_registers_a_key(backend: Backend)
         "the registered key is the one kept locally"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains(&public.key_id()));
+    let never_printed = |out: &std::process::Output| {
+        for text in [&out.stdout, &out.stderr] {
+            assert!(
+                !String::from_utf8_lossy(text).contains("a long test passphrase"),
+                "the passphrase was printed or logged"
+            );
+        }
+    };
+    never_printed(&out);
 
     // For the web page's custodian form: the key as PKCS#8, readable by its owner only;
     // an existing file is never overwritten.
@@ -213,6 +224,7 @@ async fn the_custodian_cli_generates_keeps_and_registers_a_key(backend: Backend)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!again.status.success());
+    never_printed(&again);
     let (_, after) = app.get(&format!("/api/v1/trades/{id}"), None).await;
     assert_eq!(after["custodian_keys"], trade["custodian_keys"]);
 }

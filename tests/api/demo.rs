@@ -40,6 +40,7 @@ async fn the_demo_land_listing_runs_to_a_sale_that_replays() {
     tokio::spawn(tradehall::http::serve(
         listener,
         prepared.router.clone(),
+        prepared.limits,
         std::future::pending::<()>(),
     ));
     let server = format!("http://{addr}");

@@ -89,6 +89,8 @@ pub struct TestApp {
     _pg: Option<PgDatabase>,
     /// The store's URL, for tests that tamper with the database behind the server's back.
     pub database_url: String,
+    /// The router's debug form, which names every route (tests/api/authz.rs).
+    pub router_debug: String,
     orgs: std::sync::atomic::AtomicU32,
 }
 
@@ -203,6 +205,8 @@ pub async fn spawn_app_with(
         web_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web"),
         session_minutes: 60 * 24 * 365,
         challenge_seconds: 120,
+        // Tests drive many users from one address; tests/api/limits.rs sets its own.
+        limits: tradehall::config::LimitArgs::unlimited(),
     };
     extra(&mut args);
     let clock = Arc::new(ManualClock::new(now));
@@ -214,9 +218,16 @@ pub async fn spawn_app_with(
         .unwrap_or_else(|e| panic!("{e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(tradehall::http::serve(listener, router, async {
-        let _ = rx.await;
-    }));
+    let connections = (&args.limits).into();
+    let router_debug = format!("{router:?}");
+    tokio::spawn(tradehall::http::serve(
+        listener,
+        router,
+        connections,
+        async {
+            let _ = rx.await;
+        },
+    ));
     let mut app = TestApp {
         base: format!("http://{addr}"),
         http: reqwest::Client::new(),
@@ -229,6 +240,7 @@ pub async fn spawn_app_with(
         shutdown: Some(tx),
         _pg: pg,
         database_url,
+        router_debug,
         orgs: std::sync::atomic::AtomicU32::new(0),
     };
     let admin = app

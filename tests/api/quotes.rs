@@ -76,6 +76,10 @@ pub(crate) async fn quote(
     .await
 }
 
+/// Fires the sale timers that are due and returns how many this call fired. The server's
+/// own timer loop runs too and may get to a due sale first; either way everything due is
+/// fired and committed when this returns, so tests check the log and the sale, and count
+/// only to show that nothing is left (`0`).
 pub(crate) async fn fire(app: &TestApp) -> usize {
     app.platform
         .fire_due_sales()
@@ -727,7 +731,7 @@ async fn a_bidder_that_quotes_in_three_sales_and_never_wins_is_flagged(backend: 
         let (status, body) = quote(&app, winner, id, &format!("w-{n}"), START + STEP).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         app.clock.set(*start + Duration::seconds(241));
-        assert_eq!(fire(&app).await, 1);
+        fire(&app).await;
         assert_eq!(sale(&app, id).await["result"]["outcome"], "sold");
         let (status, body) = app
             .get("/api/v1/alerts?rule=price_pushing", Some(&city.token))
@@ -780,7 +784,7 @@ async fn sales_due_together_fire_once_each_and_a_broken_one_holds_back_no_other(
 
     // All three listings start at one instant: one pass starts them all, once.
     app.clock.set(at("2026-12-18T01:00:01Z"));
-    assert_eq!(fire(&app).await, 3);
+    fire(&app).await;
     assert_eq!(fire(&app).await, 0);
     for trade in &trades {
         assert_eq!(steps_of(&app, trade).await, ["sale.period"], "{trade}");
@@ -795,7 +799,7 @@ async fn sales_due_together_fire_once_each_and_a_broken_one_holds_back_no_other(
     )
     .await;
     app.clock.set(at("2027-01-04T09:00:01Z"));
-    assert_eq!(fire(&app).await, 2);
+    fire(&app).await;
     assert_eq!(fire(&app).await, 0);
     for trade in [&trades[0], &trades[2]] {
         let steps = steps_of(&app, trade).await;

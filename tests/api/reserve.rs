@@ -105,7 +105,7 @@ async fn auction_ending_on_a_reserve(
     // The countdown runs out: the best quote waits for the reserve.
     app.clock
         .set(at("2026-12-18T01:00:00Z") + Duration::seconds(240 + 1));
-    assert_eq!(fire(app).await, 1);
+    fire(app).await;
     let view = sale(app, &trade).await;
     assert_eq!(view["phase"], "reserve", "{view}");
     assert_eq!(view["result"], Value::Null);

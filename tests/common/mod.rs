@@ -1,4 +1,4 @@
-//! Helpers of the tests that drive real `tradehall` server processes (`crash.rs`,
+//! Helpers of the tests that drive real `tradehall` server processes (`faults.rs`,
 //! `cluster.rs`).
 
 use std::time::{Duration, Instant};
@@ -34,4 +34,20 @@ pub async fn get(url: String) -> serde_json::Value {
         .json()
         .await
         .unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+/// Adds `faults` survived of `what` to `target/fault-injection.txt` (printed by `.ci/run`)
+/// and to the test's output.
+pub fn report_faults(what: &str, faults: usize) {
+    use std::io::Write as _;
+    let line = format!("{faults:>4} faults survived: {what}\n");
+    eprint!("{line}");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fault-injection.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = file.write_all(line.as_bytes());
+    }
 }
