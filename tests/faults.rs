@@ -33,6 +33,8 @@ const PASSPHRASE: &str = "fault-test-passphrase";
 /// 43,200×, and ends about a minute after seeding.
 struct Demo {
     data: PathBuf,
+    /// The land listing's acceleration (43,200 unless set).
+    listing_scale: u32,
     port: u16,
     database_url: Option<String>,
     env: Vec<(String, String)>,
@@ -45,6 +47,7 @@ impl Demo {
         let port = free_port();
         Self {
             data: data.to_path_buf(),
+            listing_scale: 43_200,
             port,
             database_url,
             env: Vec::new(),
@@ -57,7 +60,8 @@ impl Demo {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tradehall"));
         command
             .args(["demo", "--manual", "--tender-time-scale", "86400"])
-            .args(["--listing-time-scale", "43200"])
+            .arg("--listing-time-scale")
+            .arg(self.listing_scale.to_string())
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("--data-dir")
@@ -846,4 +850,124 @@ async fn a_rotated_platform_key_keeps_old_receipts_and_the_log_verifiable() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(keys["keys"][0]["key_id"], after.key_id.as_str());
+}
+
+/// A live auction killed in the middle of its quotes: after the restart the sale is what
+/// the log replays to, the countdown still ends it, and it ends once.
+async fn kill_9_in_a_live_auction(database_url: Option<String>) -> usize {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
+    let state = work.join("witness.json");
+    let data = dir.path().join("data");
+    let mut demo = Demo::new(&data, database_url);
+    // The listing starts 20 s after seeding, ends 14 s later; its countdown is 5 s.
+    demo.listing_scale = 86_400;
+    demo.start().await;
+    let stage = Stage::prepare(&demo, &work).await;
+    let server = demo.url.clone();
+    let secrets = tradehall::server::load_bank_secrets(None, tradehall::config::Mode::Demo, &data)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let secret = secrets
+        .get(tradehall::server::DEV_BANK)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    // The demo's three bidders apply, pay their deposits and quote, as in the README demo.
+    let play = {
+        let (server, layout, listing, auction) = (
+            server.clone(),
+            stage.layout.clone(),
+            stage.listing.clone(),
+            work.join("auction"),
+        );
+        tokio::spawn(async move {
+            tradehall::demo::auction::play(&server, &layout, &listing, &secret, &auction).await
+        })
+    };
+    let sale_url = format!("{server}/api/v1/trades/{}/sale", stage.listing);
+    let started = Instant::now();
+    while get(sale_url.clone()).await["quotes"]
+        .as_array()
+        .map_or(0, Vec::len)
+        < 3
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the auction did not get going"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(random_below(300))).await;
+    demo.kill9();
+    let _ = play.await;
+    demo.start().await;
+    let (replayed, _) = tradehall::client::replay::replay(&server, &stage.listing, None)
+        .await
+        .unwrap_or_else(|e| panic!("after the crash the sale is not what its log says: {e:#}"));
+    assert!(replayed.quotes >= 3, "{replayed:?}");
+    assert_log_verifies(&server, &state).await;
+
+    // The countdown still runs out (a timer, fired after the restart if it fell due while
+    // the server was down); the committee opens the sealed reserve; the sale ends once.
+    let started = Instant::now();
+    loop {
+        let sale = get(sale_url.clone()).await;
+        if !sale["result"].is_null() {
+            break;
+        }
+        if sale["phase"] == "reserve" {
+            tradehall::demo::auction::open_reserve(
+                &server,
+                &stage.layout,
+                &stage.listing,
+                &work.join("auction"),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the auction did not end after the restart: {sale}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (replayed, _) = tradehall::client::replay::replay(&server, &stage.listing, None)
+        .await
+        .unwrap_or_else(|e| panic!("the sale's end is not what its log says: {e:#}"));
+    assert!(replayed.result.is_some());
+    let events = get(format!("{server}/api/v1/events?after=0&limit=1000")).await;
+    let closes = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e["entry"]["trade"] == stage.listing.as_str() && e["entry"]["kind"] == "sale.closed"
+        })
+        .count();
+    assert_eq!(closes, 1);
+    assert_log_verifies(&server, &state).await;
+    1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_in_a_live_auction_loses_no_quote_on_sqlite() {
+    let faults = kill_9_in_a_live_auction(None).await;
+    report_faults(
+        "kill -9 in the middle of a live auction's quotes (SQLite)",
+        faults,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_in_a_live_auction_loses_no_quote_on_postgres() {
+    let admin = std::env::var("TRADEHALL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pg = tradehall::bench::pg::ThrowawayPg::create(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed: {e:#}"));
+    let faults = kill_9_in_a_live_auction(Some(pg.url.clone())).await;
+    report_faults(
+        "kill -9 in the middle of a live auction's quotes (PostgreSQL)",
+        faults,
+    );
 }

@@ -151,7 +151,7 @@ async fn seal_reserve(
 }
 
 /// Two of the three custodians open the sealed reserve once quoting has ended.
-async fn open_reserve(
+pub async fn open_reserve(
     server: &str,
     layout: &DevPkiLayout,
     trade: &str,
