@@ -44,6 +44,8 @@ pub enum StartupError {
     Follow { path: String, message: String },
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("TLS key: {0}")]
+    TlsKey(String),
     #[error("the host clock ({now}) is behind the log's newest entry ({last}): set the clock right (NTP) before starting, or bids could be taken after a deadline that has passed")]
     ClockBehind { now: String, last: String },
     #[error("cannot create the data directory {path}: {source}")]
@@ -116,19 +118,7 @@ pub fn load_bank_secrets(
     }
     // Whoever reads the secrets can forge deposits: like the platform key, the file is
     // the server user's alone.
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&path)
-            .map_err(|e| failed(e.to_string()))?
-            .permissions()
-            .mode()
-            & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(failed(format!(
-                "mode {mode:o} lets others read it; chmod 600 it"
-            )));
-        }
-    }
+    private_file(&path, 0o077).map_err(failed)?;
     let text = String::from_utf8(read(&path)?).map_err(|e| failed(e.to_string()))?;
     let file: File = toml::from_str(&text).map_err(|e| failed(e.to_string()))?;
     let mut secrets = std::collections::BTreeMap::new();
@@ -144,6 +134,26 @@ pub fn load_bank_secrets(
         secrets.insert(bank, bytes);
     }
     Ok(BankSecrets::new(secrets))
+}
+
+/// Checks that `path` grants none of the permission bits in `forbidden` (0o077: the
+/// owner's alone; 0o007: the owner's and its group's, as Debian keeps TLS keys in the
+/// `ssl-cert` group). Err: what to do about it.
+fn private_file(path: &Path, forbidden: u32) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & forbidden != 0 {
+        return Err(format!(
+            "{} has mode {mode:o}, which lets others read it; chmod {:o} it",
+            path.display(),
+            0o777 & !forbidden & 0o640
+        ));
+    }
+    Ok(())
 }
 
 /// A named platform and its saved keys, as `--follow` and `--witnesses` list them.
@@ -351,6 +361,9 @@ pub async fn build(
     tracing::info!(key_id = %platform_key.info().key_id, "platform signing key");
     let store = crate::store::connect(&args.database_url(), clock.clone()).await?;
     check_clock(store.as_ref(), clock.as_ref()).await?;
+    if let Some(key) = &args.tls_key {
+        private_file(key, 0o007).map_err(StartupError::TlsKey)?;
+    }
     let reads = match &args.read_database_url {
         Some(url) => crate::store::connect_replica(url, clock.clone()).await?,
         None => store.clone(),
@@ -466,6 +479,25 @@ fn forget_idle_limits(limits: std::sync::Weak<crate::http::limits::Limits>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_file_the_world_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let key = dir.path().join("tls.key");
+        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\n").unwrap_or_else(|e| panic!("{e}"));
+        for (mode, ok) in [(0o644, false), (0o604, false), (0o640, true), (0o600, true)] {
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let checked = private_file(&key, 0o007);
+            assert_eq!(checked.is_ok(), ok, "mode {mode:o}: {checked:?}");
+        }
+        // The bank secrets' rule: the owner's alone.
+        assert!(private_file(&key, 0o077).is_ok());
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(private_file(&key, 0o077).is_err_and(|e| e.contains("chmod 600")));
+    }
 
     #[test]
     fn bank_secrets_others_can_read_are_refused() {

@@ -248,6 +248,43 @@ fn the_server_speaks_https_when_given_a_certificate_and_key() {
         "plain HTTP must not be served on the TLS port"
     );
     assert!(status.success(), "{status}");
+
+    // A TLS key the world can read stops the server at start, saying what to do.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut child = tradehall()
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--tls-cert", &cert_arg, "--tls-key", &key_arg])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("a server with a world-readable TLS key started");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut said = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        use std::io::Read as _;
+        let _ = stderr.read_to_string(&mut said);
+    }
+    assert!(!status.success());
+    assert!(
+        said.contains("TLS key") && said.contains("chmod 640"),
+        "{said}"
+    );
 }
 
 #[test]
