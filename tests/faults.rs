@@ -504,16 +504,21 @@ async fn kill_9_at_random_points_loses_nothing_acknowledged_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_at_random_points_loses_nothing_acknowledged_on_postgres() {
-    let admin = std::env::var("TRADEHALL_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pg = tradehall::bench::pg::ThrowawayPg::create(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed: {e:#}"));
+    let pg = throwaway_pg().await;
     let faults = kill_9_at_random_points(Some(pg.url.clone())).await;
     report_faults(
         "kill -9 in intake, opening and sale timers (PostgreSQL)",
         faults,
     );
+}
+
+/// A database of its own on the PostgreSQL server of `TRADEHALL_TEST_POSTGRES`.
+async fn throwaway_pg() -> tradehall::bench::pg::ThrowawayPg {
+    let admin = std::env::var("TRADEHALL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    tradehall::bench::pg::ThrowawayPg::create(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed: {e:#}"))
 }
 
 /// Submits `envelope` as `bidder`: the receipt, or the server's refusal as text.
@@ -960,11 +965,7 @@ async fn kill_9_in_a_live_auction_loses_no_quote_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_in_a_live_auction_loses_no_quote_on_postgres() {
-    let admin = std::env::var("TRADEHALL_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pg = tradehall::bench::pg::ThrowawayPg::create(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed: {e:#}"));
+    let pg = throwaway_pg().await;
     let faults = kill_9_in_a_live_auction(Some(pg.url.clone())).await;
     report_faults(
         "kill -9 in the middle of a live auction's quotes (PostgreSQL)",
