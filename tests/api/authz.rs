@@ -588,6 +588,32 @@ async fn outcome(world: &World, row: &Row, who: Who) -> (StatusCode, String) {
     (status, text.chars().take(200).collect())
 }
 
+/// The view the feed's greeting names for `who`.
+async fn feed_view(world: &World, who: Who) -> String {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let url = world.app.url("/api/v1/feed").replace("http://", "ws://");
+    let mut request = url.into_client_request().unwrap_or_else(|e| panic!("{e}"));
+    if let Some(token) = world.token(who) {
+        let bearer = format!("Bearer {token}")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        request.headers_mut().insert("authorization", bearer);
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .unwrap_or_else(|e| panic!("{who:?}: {e}"));
+    let hello = socket
+        .next()
+        .await
+        .and_then(std::result::Result::ok)
+        .and_then(|m| m.into_text().ok())
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let hello: Value = serde_json::from_str(&hello).unwrap_or(Value::Null);
+    hello["view"].as_str().unwrap_or("none").to_owned()
+}
+
 fn matches(expect: Expect, status: StatusCode) -> bool {
     let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
     match expect {
@@ -603,6 +629,22 @@ async fn every_route_admits_exactly_whom_the_matrix_says_in_every_phase() {
     let mut cells = 0;
     for phase in [Bidding, Opening, Evaluation, Result] {
         let world = world(phase).await;
+        // The feed over a real WebSocket: each caller gets the view its role allows (first:
+        // the logout row ends the sessions).
+        for who in EVERYONE {
+            let view = feed_view(&world, who).await;
+            cells += 1;
+            let expected = match who {
+                Anonymous => "public",
+                SupervisorHere | SupervisorElsewhere => "supervisor",
+                _ => "own",
+            };
+            if view != expected {
+                failures.push(format!(
+                    "{phase:?} {who:?} feed: expected the {expected} view, got {view}"
+                ));
+            }
+        }
         for row in ROWS {
             for who in EVERYONE {
                 let expect = (row.rule)(who, phase);
