@@ -12,7 +12,7 @@ use axum::Router;
 use futures_util::SinkExt as _;
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::error::{ApiError, Result};
@@ -69,17 +69,46 @@ async fn feed(
         .max_message_size(64 * 1024)
         .max_frame_size(64 * 1024);
     let hello = status("hello", &platform, &subscription);
-    Ok(ws.on_upgrade(move |socket| async move {
-        stream(
-            platform,
-            subscription,
-            socket,
-            hello,
-            Duration::from_secs(heartbeat),
-        )
-        .await;
-        drop(slot);
+    Ok(ws.on_upgrade(move |socket| {
+        fan_out(async move {
+            stream(
+                platform,
+                subscription,
+                socket,
+                hello,
+                Duration::from_secs(heartbeat),
+            )
+            .await;
+            drop(slot);
+        })
     }))
+}
+
+/// Runs a subscriber's stream on the fan-out runtime, threads of its own, and waits for
+/// it to end. Thousands of subscribers woken by one entry would otherwise queue in front
+/// of the tasks that keep the platform moving (the feed's hub reading the log, requests,
+/// commits): on threads of their own, the operating system shares the cores between the
+/// two kinds of work instead (docs/benchmarks.md, "bench feed").
+pub(super) async fn fan_out(stream: impl std::future::Future<Output = ()> + Send + 'static) {
+    static FAN_OUT: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    let runtime = FAN_OUT.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("tradehall-fan-out")
+            .enable_all()
+            .build()
+            .map_err(
+                |e| tracing::warn!(error = %e, "no fan-out runtime: streams share the main one"),
+            )
+            .ok()
+    });
+    match runtime {
+        Some(runtime) => {
+            let _ = runtime.spawn(stream).await;
+        }
+        None => stream.await,
+    }
 }
 
 /// Whose WebSocket subscriptions a caller's count against: its identity, or when

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use super::error::{ApiError, Result};
 use super::extract::{Path, Query};
-use super::feed::{status, stream};
+use super::feed::{fan_out, status, stream};
 use super::AppState;
 use crate::engine::Caller;
 
@@ -82,15 +82,17 @@ async fn room(
         .read_buffer_size(512)
         .max_message_size(64 * 1024)
         .max_frame_size(64 * 1024);
-    Ok(ws.on_upgrade(move |socket| async move {
-        stream(
-            platform,
-            subscription,
-            socket,
-            hello,
-            Duration::from_secs(HEARTBEAT_SECONDS),
-        )
-        .await;
-        drop(slot);
+    Ok(ws.on_upgrade(move |socket| {
+        fan_out(async move {
+            stream(
+                platform,
+                subscription,
+                socket,
+                hello,
+                Duration::from_secs(HEARTBEAT_SECONDS),
+            )
+            .await;
+            drop(slot);
+        })
     }))
 }
