@@ -248,7 +248,9 @@ impl QuoteError {
 pub struct Sale {
     pub phase: Phase,
     pub best: Option<Quote>,
-    /// Bidder numbers that have quoted.
+    /// The first bidder numbers to quote, as many as the timed phase needs
+    /// (`min_bidders_for_timed`): whether enough bidders are in is all the listing's end
+    /// asks. Kept short because the sale's state is read and written with every quote.
     pub quoted: BTreeSet<String>,
     pub quotes: u64,
     pub result: Option<SaleResult>,
@@ -451,7 +453,9 @@ impl Sale {
             amount,
             at,
         });
-        self.quoted.insert(bidder_number.to_owned());
+        if self.quoted.len() < rules.min_bidders_for_timed.max(1) {
+            self.quoted.insert(bidder_number.to_owned());
+        }
         self.quotes += 1;
         if let Phase::Timed { deadline } = &mut self.phase {
             *deadline = at + rules.countdown();
@@ -618,6 +622,38 @@ mod tests {
                 reason: "no_quote".into()
             })
         );
+    }
+
+    #[test]
+    fn the_sale_keeps_only_the_bidders_the_timed_phase_needs() {
+        let r = Rules {
+            min_bidders_for_timed: 3,
+            ..rules(Format::Listing)
+        };
+        // A bidder that quotes again is still one bidder: two are not enough for three.
+        let mut two = Sale::default();
+        let got = codes(
+            &mut two,
+            &r,
+            &[("A", 1_000, 1), ("B", 1_100, 2), ("A", 1_200, 3)],
+        );
+        assert_eq!(got, ["ok", "ok", "ok"]);
+        assert_eq!(two.quoted.len(), 2);
+        two.advance(&r, t(60), &[]);
+        assert!(
+            matches!(two.result, Some(SaleResult::Sold { ref bidder_number, .. }) if bidder_number == "A"),
+            "without timed bidding the best quote of the listing wins"
+        );
+        // Fifty bidders: the state holds three numbers, whatever the crowd.
+        let mut crowd = Sale::default();
+        for i in 0..50_i64 {
+            crowd.advance(&r, t(1), &[]);
+            let quoted = crowd.quote(&r, &format!("N{i:03}"), yuan(1_000 + 100 * i), t(1));
+            assert_eq!(quoted, Ok(()));
+        }
+        assert_eq!((crowd.quotes, crowd.quoted.len()), (50, 3));
+        crowd.advance(&r, t(60), &[]);
+        assert_eq!(crowd.phase, Phase::Frozen { until: t(70) });
     }
 
     #[test]
