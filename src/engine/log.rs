@@ -73,6 +73,8 @@ pub struct Checkpoints {
     known_size: std::sync::atomic::AtomicU64,
     /// Tree nodes of level [`CACHED_LEVEL`] and up (complete subtrees never change).
     upper: std::sync::RwLock<std::collections::HashMap<NodeId, Hash>>,
+    /// The other nodes, read from the store, merged across concurrent proofs.
+    reads: super::node_reads::NodeReads,
 }
 
 /// Nodes covering 2^10 = 1,024 entries or more are cached: under 10,000 of them for 10
@@ -179,23 +181,32 @@ impl Platform {
                 })
                 .collect()
         };
+        let mut read = None;
         if !missing.is_empty() {
-            let read = self.store.log_nodes(&missing).await?;
-            let upper: Vec<(NodeId, Hash)> = read
+            let upper: Vec<NodeId> = missing
                 .iter()
-                .filter(|(id, _)| id.level >= CACHED_LEVEL)
-                .map(|(id, hash)| (*id, *hash))
+                .copied()
+                .filter(|id| id.level >= CACHED_LEVEL)
                 .collect();
+            let nodes = self
+                .checkpoints
+                .reads
+                .read(self.store.as_ref(), missing)
+                .await?;
             if !upper.is_empty() {
                 self.checkpoints
                     .upper
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .extend(upper);
+                    .extend(
+                        upper
+                            .into_iter()
+                            .filter_map(|id| nodes.get(&id).map(|hash| (id, *hash))),
+                    );
             }
-            found.extend(read);
+            read = Some(nodes);
         }
-        Ok(move |id: NodeId| found.get(&id).copied())
+        Ok(move |id: NodeId| found.get(&id).or_else(|| read.as_ref()?.get(&id)).copied())
     }
 
     /// Checks that a tree of `size` leaves exists now. The log only grows, so a size up

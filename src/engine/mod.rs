@@ -21,6 +21,7 @@ mod intake;
 mod interventions;
 mod log;
 mod mirror;
+mod node_reads;
 pub mod ocds;
 mod opening;
 mod region;

@@ -208,6 +208,38 @@ async fn the_log_tree_matches_its_entries_and_proves_them(backend: Backend) {
             &proof
         ));
     }
+
+    // Proofs asked for all at once share their reads of the tree: each must still be
+    // its own proof, checked against the entries.
+    let platform = &r.app.platform;
+    let inclusions = (0..size).map(|m| platform.inclusion_proof(m, size));
+    let consistencies = (1..=size).map(|first| platform.consistency_proof(first, size));
+    let (inclusions, consistencies) = futures_util::future::join(
+        futures_util::future::join_all(inclusions),
+        futures_util::future::join_all(consistencies),
+    )
+    .await;
+    for (m, got) in inclusions.into_iter().enumerate() {
+        let got = got.unwrap_or_else(|e| panic!("{e}"));
+        let proof = hashes(&serde_json::json!(got.proof));
+        assert_eq!(hex::encode(root), got.root);
+        assert_eq!(hex::encode(leaves[m]), got.leaf_hash);
+        assert!(
+            merkle::verify_inclusion(got.index, size, &leaves[m], &proof, &root),
+            "inclusion of {m} asked for with the others"
+        );
+    }
+    for (i, got) in consistencies.into_iter().enumerate() {
+        let got = got.unwrap_or_else(|e| panic!("{e}"));
+        let first = i as u64 + 1;
+        let first_root = mth(&leaves[..i + 1]);
+        assert_eq!(hex::encode(first_root), got.first_root);
+        let proof = hashes(&serde_json::json!(got.proof));
+        assert!(
+            merkle::verify_consistency(first, size, &first_root, &root, &proof),
+            "consistency of {first} asked for with the others"
+        );
+    }
 }
 
 /// A database whose entries predate the tree gets its tree built when the store opens.
