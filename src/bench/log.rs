@@ -18,7 +18,7 @@ pub struct LogOptions {
     /// Entries per commit while growing the log.
     #[arg(long, default_value_t = 1000)]
     pub batch: u64,
-    /// Concurrent HTTP clients asking for proofs.
+    /// Concurrent HTTP clients asking for proofs, each on its own keep-alive connection.
     #[arg(long, default_value_t = 32)]
     pub clients: u32,
     /// Seconds of each proof kind.
@@ -96,24 +96,24 @@ async fn proofs(
     seconds: u64,
     url: impl Fn(&mut Rng) -> String + Send + Sync + Clone + 'static,
 ) -> anyhow::Result<ProofReport> {
-    let http = reqwest::Client::new();
     let count = Arc::new(AtomicU64::new(0));
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (http, count, url, base) = (http.clone(), count.clone(), url.clone(), base.to_owned());
+        let (count, url) = (count.clone(), url.clone());
+        let mut http = super::raw_http::RawHttp::connect(base).await?;
         tasks.push(tokio::spawn(async move {
             let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((u64::from(c) + 1) * 0x2545_f491));
             let mut latencies = Vec::new();
             while Instant::now() < until {
                 let started = Instant::now();
-                let resp = http.get(format!("{base}{}", url(&mut rng))).send().await?;
+                let path = url(&mut rng);
+                let (status, body) = http.get(&path).await?;
                 anyhow::ensure!(
-                    resp.status().is_success(),
-                    "proof refused: {}",
-                    resp.status()
+                    status == 200 && body.starts_with(b"{"),
+                    "proof refused: {status} {}",
+                    String::from_utf8_lossy(body)
                 );
-                let _ = resp.bytes().await?;
                 latencies.push(started.elapsed());
                 count.fetch_add(1, Ordering::Relaxed);
             }

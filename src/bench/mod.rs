@@ -13,6 +13,7 @@ pub mod log;
 pub mod open_data;
 pub mod opening;
 pub mod pg;
+mod raw_http;
 
 use anyhow::Context as _;
 use base64::Engine as _;
