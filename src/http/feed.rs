@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use super::error::{ApiError, Result};
 use super::extract::Query;
+use super::limits::SubscriberSlot;
 use super::AppState;
 use crate::engine::{Caller, EngineError, Platform, Subscription};
 
@@ -61,27 +62,40 @@ async fn feed(
     })?;
     let slot = app.limits.subscribe(holder(&caller))?;
     let subscription = app.platform.subscribe(&caller, q.after).await?;
-    let platform = app.platform.clone();
+    let hello = status("hello", &app.platform, &subscription);
+    Ok(upgrade(
+        ws,
+        app.platform.clone(),
+        subscription,
+        hello,
+        Duration::from_secs(heartbeat),
+        slot,
+    ))
+}
+
+/// Upgrades to a WebSocket that sends `hello`, then the subscription's entries (see
+/// [`stream`]) on the fan-out runtime, holding `slot` until it ends. Shared by the feed
+/// and the live rooms.
+pub(super) fn upgrade(
+    ws: WebSocketUpgrade,
+    platform: Arc<Platform>,
+    subscription: Subscription,
+    hello: Message,
+    heartbeat: Duration,
+    slot: SubscriberSlot,
+) -> Response {
     // Subscribers only listen: small read buffers keep thousands of them cheap (each read
     // attempt zeroes the buffer's free space).
     let ws = ws
         .read_buffer_size(512)
         .max_message_size(64 * 1024)
         .max_frame_size(64 * 1024);
-    let hello = status("hello", &platform, &subscription);
-    Ok(ws.on_upgrade(move |socket| {
+    ws.on_upgrade(move |socket| {
         fan_out(async move {
-            stream(
-                platform,
-                subscription,
-                socket,
-                hello,
-                Duration::from_secs(heartbeat),
-            )
-            .await;
+            stream(platform, subscription, socket, hello, heartbeat).await;
             drop(slot);
         })
-    }))
+    })
 }
 
 /// Runs a subscriber's stream on the fan-out runtime, threads of its own, and waits for
@@ -89,7 +103,7 @@ async fn feed(
 /// of the tasks that keep the platform moving (the feed's hub reading the log, requests,
 /// commits): on threads of their own, the operating system shares the cores between the
 /// two kinds of work instead (docs/benchmarks.md, "bench feed").
-pub(super) async fn fan_out(stream: impl std::future::Future<Output = ()> + Send + 'static) {
+async fn fan_out(stream: impl std::future::Future<Output = ()> + Send + 'static) {
     static FAN_OUT: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
     let runtime = FAN_OUT.get_or_init(|| {
         let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
@@ -143,7 +157,7 @@ fn text(frame: crate::engine::Frame) -> Message {
 
 /// Sends `hello`, then the subscription's entries as they come, with a heartbeat while
 /// nothing happens, until either side stops. Shared by the feed and the live rooms.
-pub(super) async fn stream(
+async fn stream(
     platform: Arc<Platform>,
     mut subscription: Subscription,
     mut socket: WebSocket,

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use super::error::{ApiError, Result};
 use super::extract::{Path, Query};
-use super::feed::{fan_out, status, stream};
+use super::feed::{status, upgrade};
 use super::AppState;
 use crate::engine::Caller;
 
@@ -78,21 +78,12 @@ async fn room(
         }
     };
     let slot = app.limits.subscribe(super::feed::holder(&caller))?;
-    let ws = ws
-        .read_buffer_size(512)
-        .max_message_size(64 * 1024)
-        .max_frame_size(64 * 1024);
-    Ok(ws.on_upgrade(move |socket| {
-        fan_out(async move {
-            stream(
-                platform,
-                subscription,
-                socket,
-                hello,
-                Duration::from_secs(HEARTBEAT_SECONDS),
-            )
-            .await;
-            drop(slot);
-        })
-    }))
+    Ok(upgrade(
+        ws,
+        platform,
+        subscription,
+        hello,
+        Duration::from_secs(HEARTBEAT_SECONDS),
+        slot,
+    ))
 }
