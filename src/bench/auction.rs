@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::raw_http::RawHttp;
 use super::{peak_rss_mib, quantile_ms, Bidder, World};
 use crate::crypto::bank_signature;
 use crate::domain::clock::{rfc3339, Clock as _};
@@ -218,19 +219,18 @@ struct Quoted {
     acks: Vec<Duration>,
 }
 
-/// One bidder: a quote every `every`, starting at `first`, until `stop`.
+/// One bidder on its own keep-alive connection (raw HTTP/1.1, as light a client as the
+/// bench can have: it shares the cores with the server): a quote every `every`, starting
+/// at `first`, until `stop`.
 async fn quote_loop(
-    url: String,
+    (base, path): (String, String),
     token: String,
     best: Arc<AtomicI64>,
     stop: Arc<AtomicBool>,
     me: usize,
     (first, every): (Duration, Duration),
 ) -> anyhow::Result<Quoted> {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(1)
-        .tcp_nodelay(true)
-        .build()?;
+    let mut http = RawHttp::connect(&base).await?;
     let mut out = Quoted::default();
     let mut n = 0_u64;
     let mut slot = tokio::time::Instant::now() + first;
@@ -241,28 +241,23 @@ async fn quote_loop(
         let steps = 1 + i64::try_from((me as u64 + n) % 3).unwrap_or(0);
         let amount = best.load(Ordering::Relaxed) + steps * STEP;
         n += 1;
+        let body = format!(r#"{{"client_quote_id":"b{me}-{n}","amount":{amount}}}"#);
         let sent = Instant::now();
-        let resp = http
-            .post(&url)
-            .bearer_auth(&token)
-            .json(&json!({ "client_quote_id": format!("b{me}-{n}"), "amount": amount }))
-            .send()
-            .await?;
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let (status, answer) = http.post_json(&path, &token, body.as_bytes()).await?;
         out.acks.push(sent.elapsed());
         out.processed += 1;
-        if status.is_success() {
+        let answer: Value = serde_json::from_slice(answer).unwrap_or(Value::Null);
+        if (200..300).contains(&status) {
             best.fetch_max(amount, Ordering::Relaxed);
             out.accepted.push((
-                body["quote_id"].as_str().unwrap_or_default().to_owned(),
+                answer["quote_id"].as_str().unwrap_or_default().to_owned(),
                 amount,
             ));
         } else if !matches!(
-            body["error"]["code"].as_str(),
+            answer["error"]["code"].as_str(),
             Some("quote_price_taken" | "quote_below_increment" | "quote_already_best")
         ) {
-            bail!("a bench quote was refused: {status} {body}");
+            bail!("a bench quote was refused: {status} {answer}");
         }
     }
     Ok(out)
@@ -363,7 +358,7 @@ pub async fn run(options: &AuctionOptions) -> anyhow::Result<AuctionReport> {
 
     let best = Arc::new(AtomicI64::new(START - STEP));
     let stop = Arc::new(AtomicBool::new(false));
-    let quote_url = format!("{}/api/v1/trades/{trade}/quotes", world.base);
+    let quote_path = format!("/api/v1/trades/{trade}/quotes");
     let quoting = Instant::now();
     let every =
         Duration::from_secs_f64(f64::from(options.bidders) / f64::from(options.rate.max(1)));
@@ -371,7 +366,7 @@ pub async fn run(options: &AuctionOptions) -> anyhow::Result<AuctionReport> {
     for (me, token) in tokens.into_iter().enumerate() {
         let first = every.mul_f64(me as f64 / f64::from(options.bidders.max(1)));
         tasks.push(tokio::spawn(quote_loop(
-            quote_url.clone(),
+            (world.base.clone(), quote_path.clone()),
             token,
             best.clone(),
             stop.clone(),
@@ -380,6 +375,8 @@ pub async fn run(options: &AuctionOptions) -> anyhow::Result<AuctionReport> {
         )));
     }
     tokio::time::sleep(Duration::from_secs(u64::from(options.seconds))).await;
+    // Sampled while the watchers still run: they exit as soon as they have reported.
+    let mut watchers_rss = peak_rss_mib(child_pid).unwrap_or(0.0);
     stop.store(true, Ordering::Relaxed);
     let mut processed = 0;
     let mut accepted = Vec::new();
@@ -400,7 +397,6 @@ pub async fn run(options: &AuctionOptions) -> anyhow::Result<AuctionReport> {
         .clock
         .set(world.clock.now() + chrono::Duration::seconds(3_600));
     world.platform.fire_due_sales().await?;
-    let mut watchers_rss = 0.0_f64;
     let received = loop {
         if let Some(rss) = peak_rss_mib(child_pid) {
             watchers_rss = watchers_rss.max(rss);

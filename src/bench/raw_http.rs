@@ -1,5 +1,5 @@
-//! A minimal HTTP/1.1 client for load generation: one keep-alive connection, `GET` only,
-//! answers with a `Content-Length`. The load generator shares the two cores with the
+//! A minimal HTTP/1.1 client for load generation: one keep-alive connection, `GET` and
+//! JSON `POST`, answers with a `Content-Length`. The load generator shares the two cores with the
 //! server it measures, so the lighter it is, the more of the machine the server gets;
 //! `reqwest` parses a URL, consults its pool and builds a header map for every request.
 
@@ -36,6 +36,30 @@ impl RawHttp {
     pub async fn get(&mut self, path: &str) -> anyhow::Result<(u16, &[u8])> {
         let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.host);
         self.stream.get_mut().write_all(request.as_bytes()).await?;
+        self.answer().await
+    }
+
+    /// `POST path` with a JSON `body` and a bearer `token`; the status and the body.
+    pub async fn post_json(
+        &mut self,
+        path: &str,
+        token: &str,
+        body: &[u8],
+    ) -> anyhow::Result<(u16, &[u8])> {
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.host,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        self.stream.get_mut().write_all(&request).await?;
+        self.answer().await
+    }
+
+    /// Reads one answer: the status and the body.
+    async fn answer(&mut self) -> anyhow::Result<(u16, &[u8])> {
         let mut status = None;
         let mut length = None;
         loop {
