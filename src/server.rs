@@ -419,6 +419,18 @@ pub async fn build(
         .start_feed()
         .await
         .map_err(|e| StartupError::Store(crate::store::StoreError::Other(e.to_string().into())))?;
+    {
+        // Proofs are answered meanwhile, reading what is not kept yet from the store.
+        let platform = platform.clone();
+        tokio::spawn(async move {
+            match platform.warm_log_tree().await {
+                Ok(nodes) => tracing::info!(nodes, "log tree's upper levels in memory"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the log tree's upper levels were not preloaded");
+                }
+            }
+        });
+    }
     platform.start_risk();
     platform.start_sale_timers();
     platform.start_mirrors();

@@ -71,15 +71,14 @@ pub struct Checkpoints {
     root: std::sync::RwLock<Option<(u64, Hash)>>,
     /// The largest log size seen: the log only grows, so a size up to this one exists.
     known_size: std::sync::atomic::AtomicU64,
-    /// Tree nodes of level [`CACHED_LEVEL`] and up (complete subtrees never change).
-    upper: std::sync::RwLock<std::collections::HashMap<NodeId, Hash>>,
+    /// The tree's upper levels (complete subtrees never change).
+    upper: super::upper_nodes::UpperNodes,
     /// The other nodes, read from the store, merged across concurrent proofs.
     reads: super::node_reads::NodeReads,
 }
 
-/// Nodes covering 2^10 = 1,024 entries or more are cached: under 10,000 of them for 10
-/// million entries, about half the nodes of a proof.
-const CACHED_LEVEL: u32 = 10;
+/// Nodes per read while warming the kept upper levels.
+const WARM_PAGE: i64 = 10_000;
 
 impl Checkpoints {
     fn root_of(&self, size: u64) -> Option<Hash> {
@@ -160,53 +159,75 @@ impl Platform {
         })
     }
 
-    /// The stored nodes among `ids`. Nodes of level [`CACHED_LEVEL`] and up are few (one
-    /// per 2^level entries), shared by most proofs, and never change once written, so
-    /// they are kept in memory after the first read.
+    /// The stored nodes among `ids`. The tree's upper levels are shared by most proofs
+    /// and never change once written, so they are kept in memory after the first read
+    /// (`UpperNodes`); the rest is read from the store.
     async fn nodes(&self, ids: Vec<NodeId>) -> Result<impl Fn(NodeId) -> Option<Hash>> {
+        let upper = &self.checkpoints.upper;
         let mut found = std::collections::HashMap::with_capacity(ids.len());
-        let missing: Vec<NodeId> = {
-            let cache = self
-                .checkpoints
-                .upper
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            ids.into_iter()
-                .filter(|id| match cache.get(id) {
-                    Some(hash) => {
-                        found.insert(*id, *hash);
-                        false
-                    }
-                    None => true,
-                })
-                .collect()
-        };
+        let missing: Vec<NodeId> = ids
+            .into_iter()
+            .filter(|id| match upper.get(*id) {
+                Some(hash) => {
+                    found.insert(*id, hash);
+                    false
+                }
+                None => true,
+            })
+            .collect();
         let mut read = None;
         if !missing.is_empty() {
-            let upper: Vec<NodeId> = missing
+            let size = self
+                .checkpoints
+                .known_size
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let keep: Vec<NodeId> = missing
                 .iter()
                 .copied()
-                .filter(|id| id.level >= CACHED_LEVEL)
+                .filter(|id| super::upper_nodes::UpperNodes::keeps(*id, size))
                 .collect();
             let nodes = self
                 .checkpoints
                 .reads
                 .read(self.store.as_ref(), missing)
                 .await?;
-            if !upper.is_empty() {
-                self.checkpoints
-                    .upper
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .extend(
-                        upper
-                            .into_iter()
-                            .filter_map(|id| nodes.get(&id).map(|hash| (id, *hash))),
-                    );
+            if !keep.is_empty() {
+                upper.insert(
+                    size,
+                    keep.into_iter()
+                        .filter_map(|id| nodes.get(&id).map(|hash| (id, *hash))),
+                );
             }
             read = Some(nodes);
         }
         Ok(move |id: NodeId| found.get(&id).or_else(|| read.as_ref()?.get(&id)).copied())
+    }
+
+    /// Reads the tree's kept upper levels (`UpperNodes`) from the store in order, a page
+    /// at a time: what the first proofs after a start would otherwise read node by node.
+    /// Returns how many nodes it read.
+    pub async fn warm_log_tree(&self) -> Result<usize> {
+        let size = self.store.log_size().await?;
+        self.checkpoints
+            .known_size
+            .fetch_max(size, std::sync::atomic::Ordering::Relaxed);
+        let mut from = NodeId {
+            level: super::upper_nodes::UpperNodes::lowest(size),
+            index: 0,
+        };
+        let mut read = 0;
+        loop {
+            let page = self.store.log_nodes_from(from, WARM_PAGE).await?;
+            let Some(last) = page.last().map(|(id, _)| *id) else {
+                return Ok(read);
+            };
+            read += page.len();
+            self.checkpoints.upper.insert(size, page);
+            from = NodeId {
+                level: last.level,
+                index: last.index + 1,
+            };
+        }
     }
 
     /// Checks that a tree of `size` leaves exists now. The log only grows, so a size up

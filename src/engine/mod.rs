@@ -31,6 +31,7 @@ mod rounds;
 mod sales;
 mod search;
 mod trades;
+mod upper_nodes;
 
 pub use applications::NewApplication;
 pub use auth::{

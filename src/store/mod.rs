@@ -367,6 +367,13 @@ pub trait Store:
         ids: &[crate::domain::merkle::NodeId],
     ) -> Result<std::collections::HashMap<crate::domain::merkle::NodeId, crate::domain::merkle::Hash>>;
 
+    /// Up to `limit` stored Merkle tree nodes from `from` on, in (level, index) order.
+    async fn log_nodes_from(
+        &self,
+        from: crate::domain::merkle::NodeId,
+        limit: i64,
+    ) -> Result<Vec<(crate::domain::merkle::NodeId, crate::domain::merkle::Hash)>>;
+
     /// Appends one event on its own.
     async fn append(&self, event: NewEvent) -> Result<i64>;
     /// Appends `events` in order in one transaction (one flush); returns their numbers.

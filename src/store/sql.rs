@@ -1215,6 +1215,32 @@ macro_rules! impl_store {
                 Ok(out)
             }
 
+            async fn log_nodes_from(
+                &self,
+                from: $crate::domain::merkle::NodeId,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<($crate::domain::merkle::NodeId, $crate::domain::merkle::Hash)>> {
+                let rows: Vec<(i32, i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT level, idx, hash FROM log_nodes WHERE (level = $1 AND idx >= $2) OR level > $1 \
+                     ORDER BY level, idx LIMIT $3",
+                )
+                .bind(from.level as i32)
+                .bind(from.index as i64)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(level, idx, hash)| {
+                        let id = $crate::domain::merkle::NodeId {
+                            level: u32::try_from(level).ok()?,
+                            index: u64::try_from(idx).ok()?,
+                        };
+                        Some((id, <$crate::domain::merkle::Hash>::try_from(hash.as_slice()).ok()?))
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| $crate::store::StoreError::Other("a stored log node is malformed".into()))
+            }
+
             async fn append(&self, event: $crate::domain::event::NewEvent) -> $crate::store::Result<i64> {
                 let mut tx = self.begin_write().await?;
                 let seq = self.append_in(&mut tx, &event).await?;

@@ -10,6 +10,7 @@ use tradehall::domain::merkle::{self, Hash, NodeId};
 
 crate::on_both_backends!(
     the_log_tree_matches_its_entries_and_proves_them,
+    proofs_from_the_upper_levels_kept_in_memory_match_the_entries,
     anyone_can_fetch_entries_and_check_proofs_over_http,
     the_witness_accepts_an_honest_log_and_detects_tampering,
 );
@@ -240,6 +241,85 @@ async fn the_log_tree_matches_its_entries_and_proves_them(backend: Backend) {
             "consistency of {first} asked for with the others"
         );
     }
+}
+
+/// The tree's upper levels are kept in memory once read, and a started server reads
+/// them all at once (`warm_log_tree`): every proof made from them must be the proof of
+/// the entries, before and after, and as the log grows past what was kept.
+async fn proofs_from_the_upper_levels_kept_in_memory_match_the_entries(backend: Backend) {
+    use tradehall::domain::event::{Audit, NewEvent};
+    let app = spawn_app(backend).await;
+    let (store, platform) = (&app.platform.store, &app.platform);
+    let entry = |n: u64| NewEvent {
+        kind: "test.log_entry",
+        trade_id: None,
+        data: serde_json::json!({ "n": n }),
+        audit: Audit::default(),
+        audit_salt: [0; 32],
+        audit_commitment: "0".repeat(64),
+        sealed: vec![],
+    };
+    let check = |size: u64| async move {
+        let events = store
+            .events_after(0, 1000)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let leaves: Vec<Hash> = events[..size as usize]
+            .iter()
+            .map(|e| merkle::leaf_hash(&e.entry))
+            .collect();
+        let root = mth(&leaves);
+        for m in (0..size).step_by(5) {
+            let got = platform
+                .inclusion_proof(m, size)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(hex::encode(root), got.root, "root of {size}");
+            let proof = hashes(&serde_json::json!(got.proof));
+            assert!(
+                merkle::verify_inclusion(m, size, &leaves[m as usize], &proof, &root),
+                "inclusion of {m} in {size}"
+            );
+        }
+        for first in (1..=size).step_by(3) {
+            let got = platform
+                .consistency_proof(first, size)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let first_root = mth(&leaves[..first as usize]);
+            assert_eq!(hex::encode(first_root), got.first_root);
+            let proof = hashes(&serde_json::json!(got.proof));
+            assert!(
+                merkle::verify_consistency(first, size, &first_root, &root, &proof),
+                "consistency of {first} with {size}"
+            );
+        }
+    };
+    let events: Vec<NewEvent> = (0..300).map(entry).collect();
+    store
+        .append_batch(&events)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let size = store.log_size().await.unwrap_or_else(|e| panic!("{e}"));
+    // Before anything is kept, proofs read the store and keep what they read.
+    check(size).await;
+    // Levels 6 and up: one node per 64 entries, per 128, per 256.
+    let kept: u64 = (6..64).map(|level| size >> level).sum();
+    let warmed = platform
+        .warm_log_tree()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(warmed as u64, kept, "every stored node of the kept levels");
+    check(size).await;
+    // The log grows: new nodes, kept or not, and proofs at the old size still hold.
+    let events: Vec<NewEvent> = (300..700).map(entry).collect();
+    store
+        .append_batch(&events)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let grown = store.log_size().await.unwrap_or_else(|e| panic!("{e}"));
+    check(grown).await;
+    check(size).await;
 }
 
 /// A database whose entries predate the tree gets its tree built when the store opens.
