@@ -1,6 +1,6 @@
-//! A minimal HTTP/1.1 client for load generation: one keep-alive connection, `GET` and
-//! JSON `POST`, answers with a `Content-Length`. The load generator shares the two cores with the
-//! server it measures, so the lighter it is, the more of the machine the server gets;
+//! A minimal HTTP/1.1 client for load generation: one keep-alive connection, `GET` and JSON
+//! `POST`, answers with a `Content-Length`. The load generator shares the two cores with
+//! the server it measures, so the lighter it is, the more of the machine the server gets;
 //! `reqwest` parses a URL, consults its pool and builds a header map for every request.
 
 use anyhow::Context as _;

@@ -32,15 +32,6 @@ struct Kept {
     levels: Vec<Vec<Hash>>,
 }
 
-/// The lowest level to keep for a log of `size` entries.
-fn lowest_for(size: u64) -> u32 {
-    let mut level = LOWEST;
-    while level < 63 && size >> (level - 1) > BUDGET {
-        level += 1;
-    }
-    level
-}
-
 impl UpperNodes {
     /// The kept node `id`, if it has been read before.
     pub fn get(&self, id: NodeId) -> Option<Hash> {
@@ -56,18 +47,22 @@ impl UpperNodes {
 
     /// The lowest level kept for a log of `size` entries.
     pub fn lowest(size: u64) -> u32 {
-        lowest_for(size)
+        let mut level = LOWEST;
+        while level < 63 && size >> (level - 1) > BUDGET {
+            level += 1;
+        }
+        level
     }
 
     /// Whether node `id` is of a level kept for a log of `size` entries.
     pub fn keeps(id: NodeId, size: u64) -> bool {
-        id.level >= lowest_for(size)
+        id.level >= Self::lowest(size)
     }
 
     /// Keeps the `nodes` of kept levels, read from a log of at least `size` entries. As
     /// the log grows past a budget step, the lowest level kept is dropped.
     pub fn insert(&self, size: u64, nodes: impl IntoIterator<Item = (NodeId, Hash)>) {
-        let from = lowest_for(size);
+        let from = Self::lowest(size);
         let mut kept = self
             .kept
             .write()
@@ -142,7 +137,7 @@ mod tests {
         let upper = UpperNodes::default();
         // 10 million entries: level 6 and up fit the budget.
         let size = 10_000_000_u64;
-        assert_eq!(lowest_for(size), 6);
+        assert_eq!(UpperNodes::lowest(size), 6);
         let all = (6..24).flat_map(|level| {
             (0..size >> level).map(move |index| (node(level, index), [level as u8 + 1; 32]))
         });
@@ -151,14 +146,14 @@ mod tests {
         assert_eq!(upper.get(node(6, 156_249)), Some([7; 32]));
         // Grown past the budget: level 6 is dropped, the rest stays.
         let grown = 20_000_000_u64;
-        assert_eq!(lowest_for(grown), 7);
+        assert_eq!(UpperNodes::lowest(grown), 7);
         upper.insert(grown, [(node(6, 0), [1; 32])]);
         assert_eq!(upper.get(node(6, 156_249)), None);
         assert_eq!(upper.get(node(7, 78_124)), Some([8; 32]));
         assert!(upper.room() as u64 <= BUDGET + BUDGET / 8);
         // A log of any size keeps at most the budget.
         for size in [1_u64, 1 << 25, 1 << 40, u64::MAX / 4] {
-            let from = lowest_for(size);
+            let from = UpperNodes::lowest(size);
             let room: u64 = (from..64).map(|level| size >> level).sum();
             assert!(
                 room <= BUDGET,

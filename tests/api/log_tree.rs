@@ -259,6 +259,15 @@ async fn proofs_from_the_upper_levels_kept_in_memory_match_the_entries(backend: 
         audit_commitment: "0".repeat(64),
         sealed: vec![],
     };
+    // Appends entries `n` of `range` in one batch; the log's size after.
+    let grow = |range: std::ops::Range<u64>| async move {
+        let events: Vec<NewEvent> = range.map(entry).collect();
+        store
+            .append_batch(&events)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        store.log_size().await.unwrap_or_else(|e| panic!("{e}"))
+    };
     let check = |size: u64| async move {
         let events = store
             .events_after(0, 1000)
@@ -295,12 +304,7 @@ async fn proofs_from_the_upper_levels_kept_in_memory_match_the_entries(backend: 
             );
         }
     };
-    let events: Vec<NewEvent> = (0..300).map(entry).collect();
-    store
-        .append_batch(&events)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let size = store.log_size().await.unwrap_or_else(|e| panic!("{e}"));
+    let size = grow(0..300).await;
     // Before anything is kept, proofs read the store and keep what they read.
     check(size).await;
     // Levels 6 and up: one node per 64 entries, per 128, per 256.
@@ -312,12 +316,7 @@ async fn proofs_from_the_upper_levels_kept_in_memory_match_the_entries(backend: 
     assert_eq!(warmed as u64, kept, "every stored node of the kept levels");
     check(size).await;
     // The log grows: new nodes, kept or not, and proofs at the old size still hold.
-    let events: Vec<NewEvent> = (300..700).map(entry).collect();
-    store
-        .append_batch(&events)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let grown = store.log_size().await.unwrap_or_else(|e| panic!("{e}"));
+    let grown = grow(300..700).await;
     check(grown).await;
     check(size).await;
 }
