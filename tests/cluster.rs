@@ -539,6 +539,16 @@ fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
+/// A free loopback port below the ephemeral range (32768 and up on Linux), so that no
+/// outgoing connection of the tests can take it while a server restarts on it.
+fn port_outside_ephemeral_range() -> u16 {
+    let start = 20_000 + (std::process::id() % 10_000) as u16;
+    (start..32_000)
+        .chain(20_000..start)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .unwrap_or_else(free_port)
+}
+
 /// A PostgreSQL server of this test's own, which it may restart.
 struct PrivatePg {
     bin: PathBuf,
@@ -548,8 +558,9 @@ struct PrivatePg {
 }
 
 impl PrivatePg {
-    /// `command` as the `postgres` user when running as root (PostgreSQL refuses root).
-    fn run(&self, program: &str, args: &[&str]) {
+    /// `command` as the `postgres` user when running as root (PostgreSQL refuses root);
+    /// whether it succeeded.
+    fn try_run(&self, program: &str, args: &[&str]) -> bool {
         let program = self.bin.join(program);
         let status = if is_root() {
             Command::new("runuser")
@@ -565,7 +576,16 @@ impl PrivatePg {
                 .status()
         }
         .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
-        assert!(status.success(), "{} {args:?} failed", program.display());
+        status.success()
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        assert!(
+            self.try_run(program, args),
+            "{} {args:?} failed\n{}",
+            program,
+            self.log_tail()
+        );
     }
 
     fn start() -> Self {
@@ -594,7 +614,7 @@ impl PrivatePg {
         let pg = Self {
             bin,
             data,
-            port: free_port(),
+            port: port_outside_ephemeral_range(),
             _dir: dir,
         };
         let data = pg.data.display().to_string();
@@ -607,15 +627,65 @@ impl PrivatePg {
     }
 
     fn ctl(&self, action: &[&str]) {
+        assert!(
+            self.try_ctl(action),
+            "pg_ctl {action:?} failed\n{}",
+            self.log_tail()
+        );
+    }
+
+    fn try_ctl(&self, action: &[&str]) -> bool {
         let data = self.data.display().to_string();
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on",
             self.port, data
         );
         let log = format!("{data}/server.log");
-        let mut args = vec!["-D", &data, "-w", "-l", &log, "-o", &options];
+        let mut args = vec!["-D", &data, "-w", "-t", "120", "-l", &log, "-o", &options];
         args.extend_from_slice(action);
-        self.run("pg_ctl", &args);
+        self.try_run("pg_ctl", &args)
+    }
+
+    /// A crash (no shutdown checkpoint) and a start with crash recovery. The start is
+    /// tried again on a loaded machine, and it must end with the server accepting
+    /// connections on its port.
+    fn crash_and_restart(&self) {
+        let data = self.data.display().to_string();
+        self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+        for attempt in 1..=3 {
+            if self.try_ctl(&["start"]) && self.accepts_connections() {
+                return;
+            }
+            eprintln!(
+                "PostgreSQL start {attempt} of 3 failed; its log:\n{}",
+                self.log_tail()
+            );
+            let _ = self.try_run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        panic!(
+            "PostgreSQL did not come back after its crash\n{}",
+            self.log_tail()
+        );
+    }
+
+    /// Whether the server answers on its TCP port (within 30 seconds).
+    fn accepts_connections(&self) -> bool {
+        let port = self.port.to_string();
+        self.try_run(
+            "pg_isready",
+            &["-h", "127.0.0.1", "-p", &port, "-t", "30", "-q"],
+        )
+    }
+
+    /// The last lines of the server's log, for failure messages.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.data.join("server.log")).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(30).collect();
+        format!(
+            "--- PostgreSQL server.log:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
     }
 
     fn url(&self) -> String {
@@ -680,14 +750,16 @@ async fn a_postgres_restart_in_the_middle_of_intake_loses_no_acknowledged_bid() 
             .len()
     };
     let wait_for = |target: usize| {
-        let acknowledged = acknowledged.clone();
+        let (acknowledged, cluster, pg) = (acknowledged.clone(), cluster.clone(), &pg);
         async move {
             let started = Instant::now();
             while count(&acknowledged) < target {
                 assert!(
-                    started.elapsed() < Duration::from_secs(60),
-                    "intake stalled at {} acknowledged bids",
-                    count(&acknowledged)
+                    started.elapsed() < Duration::from_secs(120),
+                    "intake stalled at {} acknowledged bids\n{}\n{}",
+                    count(&acknowledged),
+                    cluster.logs(),
+                    pg.log_tail()
                 );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -695,7 +767,7 @@ async fn a_postgres_restart_in_the_middle_of_intake_loses_no_acknowledged_bid() 
     };
     wait_for(10).await;
     // A crash of PostgreSQL (no shutdown checkpoint) and its recovery, mid-intake.
-    pg.ctl(&["-m", "immediate", "restart"]);
+    pg.crash_and_restart();
     let before = count(&acknowledged);
     wait_for(before + 10).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -960,7 +1032,10 @@ async fn a_region_mirrors_two_prefectures_and_stops_when_one_rewrites_its_log() 
     loop {
         let view = followed(&region.url, "650200").await;
         if let Some(why) = view["halted"].as_str() {
-            assert!(why.contains("rewritten"), "{why}");
+            // The region may look while the log is shorter than what it saw ("shrank") or
+            // after it grew past it ("rewritten"): either halts the mirror. The rewritten
+            // case on its own is pinned in tests/api/region.rs.
+            assert!(why.contains("rewritten") || why.contains("shrank"), "{why}");
             // Nothing of the forged history was taken in.
             assert_eq!(view["size"].as_i64(), Some(seen), "{view}");
             break;
