@@ -400,6 +400,7 @@ pub async fn build(
         feed: Default::default(),
         known_bests: Default::default(),
         quoting_cache: Default::default(),
+        sessions: Default::default(),
     });
     platform.openings.set_instance_url(&args.instance_url());
     if args.instance_url.is_none()

@@ -193,17 +193,29 @@ impl Platform {
         })
     }
 
-    /// The identity behind a bearer token.
     /// Signs out: the token no longer authenticates.
     pub async fn end_session(&self, token: &str) -> Result<()> {
-        Ok(self.store.end_session(&token_digest(token)).await?)
+        let digest = token_digest(token);
+        self.sessions.forget(&digest);
+        Ok(self.store.end_session(&digest).await?)
     }
 
+    /// The identity behind a bearer token: from the sessions found valid in the last
+    /// second ([`super::SessionCache`]), else read.
     pub async fn authenticate(&self, token: &str) -> Result<Identity> {
-        self.store
-            .session_identity(&token_digest(token), self.clock.now())
+        let digest = token_digest(token);
+        let now = self.clock.now();
+        if let Some(identity) = self.sessions.get(&digest, now) {
+            return Ok(identity);
+        }
+        let (identity, expires_at) = self
+            .store
+            .session_identity(&digest, now)
             .await?
-            .ok_or(EngineError::Unauthenticated)
+            .ok_or(EngineError::Unauthenticated)?;
+        self.sessions
+            .keep(&digest, identity.clone(), now, expires_at);
+        Ok(identity)
     }
 
     /// Lists identities. Administrators see everyone (e.g. those waiting for a grant);
@@ -269,7 +281,7 @@ impl Platform {
             .grant_role(identity_id, role, region.as_ref(), ev)
             .await
         {
-            Ok(_) => {}
+            Ok(_) => self.sessions.clear(),
             Err(StoreError::Conflict(_)) => {
                 return match self.store.identity(identity_id).await? {
                     None => Err(EngineError::NotFound {

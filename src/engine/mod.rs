@@ -30,6 +30,7 @@ mod risk;
 mod rounds;
 mod sales;
 mod search;
+mod sessions;
 mod trades;
 mod upper_nodes;
 
@@ -68,6 +69,7 @@ pub use sales::{
     TIMER_TICK,
 };
 pub use search::{SearchPage, SearchParams, MAX_RESULTS};
+pub use sessions::{SessionCache, SESSION_CACHE_TTL};
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
 
 use std::sync::Arc;
@@ -175,6 +177,8 @@ pub struct Platform {
     pub known_bests: KnownBests,
     /// Live trades and bidder numbers the quote path keeps (see [`QuotingCache`]).
     pub quoting_cache: QuotingCache,
+    /// Sessions found valid lately (see [`SessionCache`]).
+    pub sessions: SessionCache,
 }
 
 /// Who is asking and from where; turned into the audit record of every state change

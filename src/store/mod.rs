@@ -235,11 +235,12 @@ pub trait Store:
     ) -> Result<i64>;
     /// Ends a session (sign-out): its token authenticates nothing after this.
     async fn end_session(&self, token_sha256: &str) -> Result<()>;
+    /// The identity behind an unexpired session, and when the session expires.
     async fn session_identity(
         &self,
         token_sha256: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<Identity>>;
+    ) -> Result<Option<(Identity, DateTime<Utc>)>>;
 
     async fn create_trade(&self, trade: &Trade, created_by: &str, event: NewEvent) -> Result<i64>;
     async fn trade(&self, id: &str) -> Result<Option<Trade>>;

@@ -50,6 +50,21 @@ impl TryFrom<IdentityRow> for Identity {
     }
 }
 
+/// An identity with the expiry of the session it was found by.
+#[derive(sqlx::FromRow)]
+pub struct SessionRow {
+    pub expires_at: i64,
+    #[sqlx(flatten)]
+    pub identity: IdentityRow,
+}
+
+impl TryFrom<SessionRow> for (Identity, chrono::DateTime<chrono::Utc>) {
+    type Error = StoreError;
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        Ok((r.identity.try_into()?, from_millis(r.expires_at)))
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub struct TradeRow {
     pub id: String,

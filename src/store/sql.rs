@@ -460,9 +460,14 @@ macro_rules! impl_store {
                 &self,
                 token_sha256: &str,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::Result<Option<$crate::domain::identity::Identity>> {
-                let row: Option<$crate::store::rows::IdentityRow> = sqlx::query_as(concat!(
-                    $crate::store::sql::IDENTITY_SELECT!(),
+            ) -> $crate::store::Result<
+                Option<($crate::domain::identity::Identity, chrono::DateTime<chrono::Utc>)>,
+            > {
+                let row: Option<$crate::store::rows::SessionRow> = sqlx::query_as(concat!(
+                    "SELECT s.expires_at, ",
+                    $crate::store::sql::IDENTITY_COLUMNS!(),
+                    " ",
+                    $crate::store::sql::IDENTITY_FROM!(),
                     " JOIN sessions s ON s.identity_id = i.id WHERE s.token_sha256 = $1 AND s.expires_at > $2"
                 ))
                 .bind(token_sha256)
@@ -1442,10 +1447,26 @@ pub(crate) fn refuses_bids(trade: &Option<(i64, String)>, at: i64) -> Option<&'s
 }
 
 /// Columns of an identity joined with its organisation.
+macro_rules! identity_columns {
+    () => {
+        "i.id, o.name, o.usci, i.role, i.status, i.cert_fingerprint, i.subject, i.region_code"
+    };
+}
+
+macro_rules! identity_from {
+    () => {
+        "FROM identities i JOIN organizations o ON o.id = i.organization_id"
+    };
+}
+
 macro_rules! identity_select {
     () => {
-        "SELECT i.id, o.name, o.usci, i.role, i.status, i.cert_fingerprint, i.subject, i.region_code \
-         FROM identities i JOIN organizations o ON o.id = i.organization_id"
+        concat!(
+            "SELECT ",
+            $crate::store::sql::IDENTITY_COLUMNS!(),
+            " ",
+            $crate::store::sql::IDENTITY_FROM!()
+        )
     };
 }
 
@@ -1465,6 +1486,8 @@ macro_rules! bid_select {
 }
 
 pub(crate) use bid_select as BID_SELECT;
+pub(crate) use identity_columns as IDENTITY_COLUMNS;
+pub(crate) use identity_from as IDENTITY_FROM;
 pub(crate) use identity_select as IDENTITY_SELECT;
 pub(crate) use impl_store;
 pub(crate) use trade_select as TRADE_SELECT;

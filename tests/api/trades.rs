@@ -581,6 +581,7 @@ async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(bac
         feed: Default::default(),
         known_bests: Default::default(),
         quoting_cache: Default::default(),
+        sessions: Default::default(),
     };
     let identity = p
         .store
