@@ -30,6 +30,8 @@ const HEARTBEAT_SECONDS: u64 = 15;
 /// After an entry, how long to wait for others to send with it in one write: many
 /// subscribers each woken for every entry would cost more than this delay.
 const COALESCE: Duration = Duration::from_millis(50);
+/// Bytes of frames a subscriber buffers while its socket is full (see [`upgrade`]).
+const WRITE_BUFFER: usize = 16 * 1024;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,8 +87,12 @@ pub(super) fn upgrade(
     slot: SubscriberSlot,
 ) -> Response {
     // Subscribers only listen: small read buffers keep thousands of them cheap (each read
-    // attempt zeroes the buffer's free space).
+    // attempt zeroes the buffer's free space). A subscriber whose socket is full holds at
+    // most WRITE_BUFFER of frames before it stops taking entries (and later catches up
+    // from the store): 16 KiB is a few dozen entries, and 5,000 congested watchers then
+    // hold 80 MiB, not the 640 MiB of the default 128 KiB.
     let ws = ws
+        .write_buffer_size(WRITE_BUFFER)
         .read_buffer_size(512)
         .max_message_size(64 * 1024)
         .max_frame_size(64 * 1024);
