@@ -88,9 +88,10 @@ pub(super) fn upgrade(
 ) -> Response {
     // Subscribers only listen: small read buffers keep thousands of them cheap (each read
     // attempt zeroes the buffer's free space). A subscriber whose socket is full holds at
-    // most WRITE_BUFFER of frames before it stops taking entries (and later catches up
-    // from the store): 16 KiB is a few dozen entries, and 5,000 congested watchers then
-    // hold 80 MiB, not the 640 MiB of the default 128 KiB.
+    // most WRITE_BUFFER of frames, then stops taking entries until the socket drains; the
+    // broadcast keeps them meanwhile, and one that falls further behind catches up from
+    // the store. 16 KiB is a few dozen entries: 5,000 congested watchers hold 80 MiB, not
+    // the 640 MiB of the default 128 KiB.
     let ws = ws
         .write_buffer_size(WRITE_BUFFER)
         .read_buffer_size(512)

@@ -1446,19 +1446,21 @@ pub(crate) fn refuses_bids(trade: &Option<(i64, String)>, at: i64) -> Option<&'s
     }
 }
 
-/// Columns of an identity joined with its organisation.
+/// Columns of an identity joined with its organisation (`IDENTITY_FROM!()`).
 macro_rules! identity_columns {
     () => {
         "i.id, o.name, o.usci, i.role, i.status, i.cert_fingerprint, i.subject, i.region_code"
     };
 }
 
+/// An identity joined with its organisation.
 macro_rules! identity_from {
     () => {
         "FROM identities i JOIN organizations o ON o.id = i.organization_id"
     };
 }
 
+/// Identities with their organisations: `IDENTITY_SELECT!()` then a `WHERE` clause.
 macro_rules! identity_select {
     () => {
         concat!(

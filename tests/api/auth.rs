@@ -307,6 +307,15 @@ async fn registration_checks_the_usci_and_who_may_hold_officer_roles(backend: Ba
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    // The grant holds at once for the session the officer signed in with while pending
+    // (and used just now, so this instance keeps it: docs/adr/0022).
+    let (status, body) = app
+        .get(
+            "/api/v1/identities?status=active&role=custodian",
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app
         .post(
             &path,
