@@ -4,7 +4,7 @@
 //! level `L` and up number about `2 n / 2^L` for a log of `n` entries, and every proof
 //! needs one or two of them per level. Keeping them saves most of a proof's reads from
 //! the store. The lowest kept level rises as the log grows so that at most [`BUDGET`]
-//! nodes (32 bytes each: 16 MiB, with an eighth more reserved for growth) are ever kept:
+//! nodes (32 bytes each: 64 MiB, with an eighth more reserved for growth) are ever kept:
 //! memory stays flat while the log grows, and the levels given up are the ones that save
 //! the least.
 
@@ -12,10 +12,10 @@ use std::sync::RwLock;
 
 use crate::domain::merkle::{Hash, NodeId};
 
-/// The lowest level ever kept: a node of level 6 covers 64 entries.
-const LOWEST: u32 = 6;
+/// The lowest level ever kept: a node of level 4 covers 16 entries.
+const LOWEST: u32 = 4;
 /// The most nodes kept, all levels together.
-const BUDGET: u64 = 1 << 19;
+const BUDGET: u64 = 1 << 21;
 /// Marks a node not read yet (no SHA-256 output is all zeros in practice).
 const UNKNOWN: Hash = [0; 32];
 
@@ -126,30 +126,30 @@ mod tests {
         assert_eq!(upper.get(node(12, 0)), Some([9; 32]));
         assert_eq!(upper.get(node(6, 2)), None, "never read");
         assert_eq!(upper.get(node(7, 1)), None, "a level with nothing read");
-        upper.insert(size, [(node(5, 0), [1; 32])]);
-        assert_eq!(upper.get(node(5, 0)), None, "below the lowest level");
-        assert!(!UpperNodes::keeps(node(5, 0), size));
-        assert!(UpperNodes::keeps(node(6, 0), size));
+        upper.insert(size, [(node(3, 0), [1; 32])]);
+        assert_eq!(upper.get(node(3, 0)), None, "below the lowest level");
+        assert!(!UpperNodes::keeps(node(3, 0), size));
+        assert!(UpperNodes::keeps(node(4, 0), size));
     }
 
     #[test]
     fn the_lowest_level_rises_with_the_log_and_memory_stays_within_the_budget() {
         let upper = UpperNodes::default();
-        // 10 million entries: level 6 and up fit the budget.
+        // 10 million entries: level 4 and up fit the budget.
         let size = 10_000_000_u64;
-        assert_eq!(UpperNodes::lowest(size), 6);
-        let all = (6..24).flat_map(|level| {
+        assert_eq!(UpperNodes::lowest(size), 4);
+        let all = (4..24).flat_map(|level| {
             (0..size >> level).map(move |index| (node(level, index), [level as u8 + 1; 32]))
         });
         upper.insert(size, all);
         assert!(upper.room() as u64 <= BUDGET + BUDGET / 8);
-        assert_eq!(upper.get(node(6, 156_249)), Some([7; 32]));
-        // Grown past the budget: level 6 is dropped, the rest stays.
+        assert_eq!(upper.get(node(4, 624_999)), Some([5; 32]));
+        // Grown past the budget: level 4 is dropped, the rest stays.
         let grown = 20_000_000_u64;
-        assert_eq!(UpperNodes::lowest(grown), 7);
-        upper.insert(grown, [(node(6, 0), [1; 32])]);
-        assert_eq!(upper.get(node(6, 156_249)), None);
-        assert_eq!(upper.get(node(7, 78_124)), Some([8; 32]));
+        assert_eq!(UpperNodes::lowest(grown), 5);
+        upper.insert(grown, [(node(4, 0), [1; 32])]);
+        assert_eq!(upper.get(node(4, 624_999)), None);
+        assert_eq!(upper.get(node(5, 312_499)), Some([6; 32]));
         assert!(upper.room() as u64 <= BUDGET + BUDGET / 8);
         // A log of any size keeps at most the budget.
         for size in [1_u64, 1 << 25, 1 << 40, u64::MAX / 4] {
