@@ -401,6 +401,7 @@ pub async fn build(
         known_bests: Default::default(),
         quoting_cache: Default::default(),
         sessions: Default::default(),
+        quote_writer: Default::default(),
     });
     platform.openings.set_instance_url(&args.instance_url());
     if args.instance_url.is_none()

@@ -17,6 +17,7 @@ mod evaluation;
 mod events;
 mod experts;
 mod feed;
+mod group_commit;
 mod intake;
 mod interventions;
 mod log;
@@ -24,6 +25,7 @@ mod mirror;
 mod node_reads;
 pub mod ocds;
 mod opening;
+mod quote_writer;
 mod region;
 mod reserve;
 mod risk;
@@ -60,6 +62,7 @@ pub use interventions::MAX_REASON_CHARS;
 pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
 pub use mirror::{CosignedCheckpoint, Followed, FollowedView, MirrorRun, Witness};
 pub use opening::{ContributionOutcome, Openings};
+pub use quote_writer::QuoteWriter;
 pub use region::{RegionQuery, RegionTrade, RegionTradeDetail, MAX_REGION_TRADES};
 pub use reserve::{SealedReserve, MAX_RESERVE_ENVELOPE};
 pub use risk::{AlertFilter, MAX_ALERTS, MAX_NOTE_CHARS};
@@ -179,6 +182,8 @@ pub struct Platform {
     pub quoting_cache: QuotingCache,
     /// Sessions found valid lately (see [`SessionCache`]).
     pub sessions: SessionCache,
+    /// Quotes waiting for the next write transaction.
+    pub quote_writer: QuoteWriter,
 }
 
 /// Who is asking and from where; turned into the audit record of every state change

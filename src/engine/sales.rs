@@ -1,6 +1,7 @@
 //! The quoting engine of live sales (ADR 0010): quotes from numbered bidders, period
 //! ends fired by a timer loop, the close and its settlement. The rules are
-//! `domain::auction`; every step is one store transaction (`store::sale`).
+//! `domain::auction`; steps run in store write transactions (`store::sale`), quotes
+//! queued together sharing one (`quote_writer`, ADR 0023).
 
 use std::sync::Arc;
 
@@ -243,29 +244,6 @@ impl Platform {
         })
     }
 
-    /// Runs one step of a sale: what is due by now, then `quote`.
-    async fn step(
-        &self,
-        caller: &Caller,
-        trade: &Trade,
-        quote: Option<&QuoteIntake>,
-    ) -> Result<crate::store::sale::Stepped> {
-        let rules = self.sale_rules(trade)?;
-        let build = sale_events(caller, &trade.id, &rules, None);
-        let step = SaleStep {
-            trade_id: &trade.id,
-            rules: &rules,
-            deposit: trade.terms.bond_amount,
-            quote,
-            event: &build,
-        };
-        let stepped = self.store.step_sale(step).await?;
-        if stepped.sale.result.is_some() {
-            self.after_close(trade, &stepped.seqs).await;
-        }
-        Ok(stepped)
-    }
-
     /// What follows a step that closed a sale (its last entry is `sale.closed`): the
     /// risk rules across sales. A failure there is logged; the close stands.
     pub(crate) async fn after_close(&self, trade: &Trade, seqs: &[i64]) {
@@ -300,6 +278,9 @@ impl Platform {
                 "client_quote_id must be 1 to 64 letters, digits, - or _",
             ));
         }
+        // The best known before the retry is looked up: a quote at or below it cannot be
+        // accepted after the lookup, so the lookup has the answer to any retry of it.
+        let known_best = self.known_bests.get(trade_id);
         let (trade, retried) = self.quoting_trade(trade_id, (&bidder.id, id)).await?;
         super::interventions::require_active(&trade)?;
         let number = self.bidder_number(&trade.id, bidder.usci.as_str()).await?;
@@ -310,17 +291,13 @@ impl Platform {
             bidder_number: number,
             amount: new.amount,
         };
+        let rules = self.sale_rules(&trade)?;
         let open = trade.status == crate::domain::trade::TradeStatus::Published;
-        if let Some(best) = self
-            .known_bests
-            .get(&trade.id)
-            .filter(|b| open && new.amount <= *b)
-        {
+        if let Some(best) = known_best.filter(|b| open && new.amount <= *b) {
             // Certainly refused, unless it is the retry of a quote accepted before.
             if let Some(accepted) = retried {
                 return Ok(self.answer(accepted, true));
             }
-            let rules = self.sale_rules(&trade)?;
             let refusal = if new.amount == best {
                 QuoteError::PriceTaken(best)
             } else {
@@ -330,7 +307,13 @@ impl Platform {
             };
             return Err(quote_refused(&refusal));
         }
-        let stepped = self.step(caller, &trade, Some(&intake)).await?;
+        let stepped = self
+            .quote_writer
+            .write(&self.store, caller, Arc::clone(&trade), rules, intake)
+            .await?;
+        if stepped.sale.result.is_some() {
+            self.after_close(&trade, &stepped.seqs).await;
+        }
         if let Some(best) = stepped.sale.best.as_ref() {
             self.known_bests.raise(&trade.id, best.amount);
         }

@@ -91,6 +91,21 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl StoreError {
+    /// The same failure, for another item of a batch it failed: the same kind, with the
+    /// source as text.
+    pub fn again(&self) -> Self {
+        let text = |e: &(dyn std::error::Error + Send + Sync)| -> Box<dyn std::error::Error + Send + Sync> {
+            e.to_string().into()
+        };
+        match self {
+            StoreError::NotFound => StoreError::NotFound,
+            StoreError::Conflict(c) => StoreError::Conflict(c.clone()),
+            StoreError::Unavailable(e) => StoreError::Unavailable(text(e.as_ref())),
+            StoreError::Full(e) => StoreError::Full(text(e.as_ref())),
+            StoreError::Other(e) => StoreError::Other(text(e.as_ref())),
+        }
+    }
+
     /// A failed write to the data directory: `Full` when the disk (or quota) is full.
     pub fn from_io(e: std::io::Error) -> Self {
         if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(122) {

@@ -1,6 +1,8 @@
-//! Storage of the quoting engine (ADR 0010): each step of a live sale (period ends due,
-//! then a quote) is one write transaction that loads the sale's state, runs
-//! `domain::auction` on it, and writes the new state, the quote and the log entries.
+//! Storage of the quoting engine (ADR 0010): steps of live sales (period ends due, then
+//! a quote) run in a write transaction that loads each sale's state, runs
+//! `domain::auction` on it, and writes the new state, the quotes and the log entries.
+//! Steps in one transaction run in order, each on the state the one before left: a
+//! transaction may hold many sales' timers, or quotes queued together (ADR 0023).
 //! Writes are serialized (SQLite's single writer, PostgreSQL's log lock), so the log's
 //! order is the order of receipt and each timer fires once.
 

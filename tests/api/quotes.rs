@@ -14,6 +14,7 @@ use crate::live::{listing, with};
 crate::on_both_backends!(
     a_listing_goes_to_timed_bidding_and_ends_exactly_once,
     concurrent_quotes_at_one_price_have_one_winner,
+    retries_sent_at_once_are_answered_alike,
     a_state_asset_goes_by_agreement_with_one_buyer_and_to_bidding_with_two,
     the_live_room_shows_the_sale_and_resumes_without_gaps,
     a_bidder_that_quotes_in_three_sales_and_never_wins_is_flagged,
@@ -444,6 +445,91 @@ async fn concurrent_quotes_at_one_price_have_one_winner(backend: Backend) {
     let view = sale(&app, &id).await;
     assert_eq!(view["best"]["bidder_number"], accepted[0]["bidder_number"]);
     assert_eq!(view["quotes"].as_array().map(Vec::len), Some(1));
+}
+
+/// Quotes that arrive together share write transactions (ADR 0023); a quote sent ten
+/// times at once with one `client_quote_id` (a client retrying eagerly) is still taken at
+/// most once, and every copy gets the same answer.
+async fn retries_sent_at_once_are_answered_alike(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let id = app
+        .published_trade_with(&officer, &auction(&app, &custodians))
+        .await;
+    let bidders = numbered(&app, &officer, &id, 5).await;
+    app.clock.set(at("2026-12-18T01:00:00Z"));
+
+    // Bidder b quotes the start price plus b increments, ten copies at once.
+    let mut tasks = tokio::task::JoinSet::new();
+    for copy in 0..10 {
+        for (b, (bidder, _)) in bidders.iter().enumerate() {
+            let (http, url, token) = (
+                app.http.clone(),
+                app.url(&format!("/api/v1/trades/{id}/quotes")),
+                bidder.token.clone(),
+            );
+            let amount = START + STEP * i64::try_from(b).unwrap_or_default();
+            tasks.spawn(async move {
+                let resp = http
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({ "client_quote_id": format!("once-{b}"), "amount": amount }))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let status = resp.status();
+                (
+                    b,
+                    copy,
+                    status,
+                    resp.json::<Value>().await.unwrap_or(Value::Null),
+                )
+            });
+        }
+    }
+    let mut answers = vec![Vec::new(); bidders.len()];
+    while let Some(done) = tasks.join_next().await {
+        let (b, _, status, body) = done.unwrap_or_else(|e| panic!("{e}"));
+        answers[b].push((status, body));
+    }
+    let view = sale(&app, &id).await;
+    let quotes = view["quotes"].as_array().cloned().unwrap_or_default();
+    assert!(!quotes.is_empty(), "{view}");
+    let amounts: Vec<i64> = quotes.iter().filter_map(|q| q["amount"].as_i64()).collect();
+    assert!(
+        amounts.windows(2).all(|w| w[0] < w[1]),
+        "accepted in rising order: {amounts:?}"
+    );
+    for (b, copies) in answers.iter().enumerate() {
+        let taken: Vec<&Value> = copies
+            .iter()
+            .filter(|(status, _)| *status == StatusCode::OK)
+            .map(|(_, body)| body)
+            .collect();
+        let stored = quotes
+            .iter()
+            .filter(|q| q["client_quote_id"] == format!("once-{b}"))
+            .count();
+        if taken.is_empty() {
+            assert_eq!(stored, 0, "bidder {b}: refused, yet stored: {copies:?}");
+            continue;
+        }
+        assert_eq!(
+            taken.len(),
+            10,
+            "bidder {b}: taken, so every copy is: {copies:?}"
+        );
+        assert_eq!(stored, 1, "bidder {b}: stored once: {quotes:?}");
+        assert!(
+            taken.iter().all(|t| t["quote_id"] == taken[0]["quote_id"]),
+            "bidder {b}: one answer: {taken:?}"
+        );
+        let first = taken.iter().filter(|t| t["repeated"] == false).count();
+        assert_eq!(
+            first, 1,
+            "bidder {b}: one first answer, nine repeats: {taken:?}"
+        );
+    }
 }
 
 /// A state-asset transfer: disclosure from 1 to 29 December 2026 (20 working days),

@@ -1,0 +1,156 @@
+//! Group commit: items that arrive while a write is running wait in one queue, and the
+//! next write takes them together, in order of arrival, each with its own answer. Every
+//! durable write has fixed costs (the write lock, the commit and its disk flush); at a
+//! deadline's peak, items sharing them do not queue for them one by one. Serves the
+//! sealed-bid intake and the quotes of live sales.
+
+use std::collections::VecDeque;
+use std::future::Future;
+
+use tokio::sync::oneshot;
+
+struct Waiting<T, A> {
+    item: T,
+    done: oneshot::Sender<A>,
+}
+
+/// The queue and the right to run the next write.
+pub struct GroupCommit<T, A> {
+    queue: std::sync::Mutex<VecDeque<Waiting<T, A>>>,
+    leader: tokio::sync::Mutex<()>,
+}
+
+impl<T, A> Default for GroupCommit<T, A> {
+    fn default() -> Self {
+        Self {
+            queue: std::sync::Mutex::new(VecDeque::new()),
+            leader: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl<T: Send + 'static, A: Send + 'static> GroupCommit<T, A> {
+    /// Queues `item` and waits for its answer. Whichever waiting caller holds the right
+    /// to write takes up to `most` items from the front of the queue and writes them with
+    /// `write`, which answers each, in order. The write runs in a task of its own, so a
+    /// caller that goes away cannot cut a batch in half. `None`: the write gave no answer
+    /// for this item (it failed to run).
+    pub async fn submit<W, F>(&self, item: T, most: usize, write: W) -> Option<A>
+    where
+        W: Fn(Vec<T>) -> F,
+        F: Future<Output = Vec<A>> + Send + 'static,
+    {
+        let (done, mut answer) = oneshot::channel();
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push_back(Waiting { item, done });
+        loop {
+            let leader = self.leader.lock().await;
+            match answer.try_recv() {
+                Ok(answer) => return Some(answer),
+                Err(oneshot::error::TryRecvError::Closed) => return None,
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let batch: Vec<Waiting<T, A>> = {
+                let mut queue = self
+                    .queue
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let n = queue.len().min(most.max(1));
+                queue.drain(..n).collect()
+            };
+            let (items, senders): (Vec<T>, Vec<_>) =
+                batch.into_iter().map(|w| (w.item, w.done)).unzip();
+            let written = tokio::spawn(write(items));
+            if let Ok(answers) = written.await {
+                for (sender, answer) in senders.into_iter().zip(answers) {
+                    // The caller may have gone; its item stands.
+                    let _ = sender.send(answer);
+                }
+            }
+            drop(leader);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Items that arrive while a write runs are written together, in order, at most
+    /// `most` at a time, and each caller gets its own answer. One thread: each caller
+    /// queues its item before the next is spawned, so arrival order is spawn order.
+    #[tokio::test]
+    async fn waiting_items_share_a_write_in_order() {
+        let commit: Arc<GroupCommit<usize, usize>> = Arc::default();
+        let writes = Arc::new(std::sync::Mutex::new(Vec::<Vec<usize>>::new()));
+        let write = {
+            let writes = Arc::clone(&writes);
+            move |items: Vec<usize>| {
+                let writes = Arc::clone(&writes);
+                async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    let answers = items.iter().map(|i| i * 10).collect();
+                    writes
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(items);
+                    answers
+                }
+            }
+        };
+        let mut callers = Vec::new();
+        for i in 0..40 {
+            let commit = Arc::clone(&commit);
+            let write = write.clone();
+            callers.push(tokio::spawn(
+                async move { commit.submit(i, 8, write).await },
+            ));
+            tokio::task::yield_now().await;
+        }
+        for (i, caller) in callers.into_iter().enumerate() {
+            assert_eq!(caller.await.ok().flatten(), Some(i * 10));
+        }
+        let writes = writes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let all: Vec<usize> = writes.iter().flatten().copied().collect();
+        assert_eq!(all.len(), 40, "each item written once");
+        assert!(
+            all.windows(2).all(|w| w[0] < w[1]),
+            "in order of arrival: {all:?}"
+        );
+        assert!(writes.iter().all(|w| w.len() <= 8), "at most 8 a write");
+        assert!(writes.len() < 40, "some writes were shared: {writes:?}");
+    }
+
+    /// A caller that goes away while its write runs does not stop the write.
+    #[tokio::test]
+    async fn a_cancelled_caller_s_item_is_still_written() {
+        let commit: Arc<GroupCommit<usize, ()>> = Arc::default();
+        let written = Arc::new(AtomicUsize::new(0));
+        let write = {
+            let written = Arc::clone(&written);
+            move |items: Vec<usize>| {
+                let written = Arc::clone(&written);
+                async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    written.fetch_add(items.len(), Ordering::SeqCst);
+                    vec![(); items.len()]
+                }
+            }
+        };
+        let cancelled = tokio::time::timeout(
+            std::time::Duration::from_millis(10),
+            commit.submit(1, 8, write.clone()),
+        )
+        .await;
+        assert!(cancelled.is_err());
+        assert_eq!(commit.submit(2, 8, write).await, Some(()));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(written.load(Ordering::SeqCst), 2);
+    }
+}
