@@ -223,6 +223,40 @@ macro_rules! impl_sale_store {
                 Ok(numbered)
             }
 
+            /// The stored answers to these quotes (trade, identity, client quote id) that
+            /// were accepted before, in one read.
+            async fn answered_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                keys: &[(&str, &str, &str)],
+            ) -> $crate::store::Result<std::collections::HashMap<(String, String, String), $crate::domain::auction::Accepted>> {
+                let mut answered = std::collections::HashMap::new();
+                for chunk in keys.chunks($crate::store::sale::STEP_BATCH) {
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT trade_id, identity_id, client_quote_id, response FROM quotes WHERE ",
+                    );
+                    let mut terms = q.separated(" OR ");
+                    for (trade_id, identity_id, client_quote_id) in chunk {
+                        terms.push("(trade_id = ");
+                        terms.push_bind_unseparated(*trade_id);
+                        terms.push_unseparated(" AND identity_id = ");
+                        terms.push_bind_unseparated(*identity_id);
+                        terms.push_unseparated(" AND client_quote_id = ");
+                        terms.push_bind_unseparated(*client_quote_id);
+                        terms.push_unseparated(")");
+                    }
+                    let rows: Vec<(String, String, String, String)> =
+                        q.build_query_as().fetch_all(&mut **tx).await?;
+                    for (trade_id, identity_id, client_quote_id, response) in rows {
+                        let accepted = serde_json::from_str(&response).map_err($crate::store::sale::corrupt)?;
+                        answered.insert((trade_id, identity_id, client_quote_id), accepted);
+                    }
+                }
+                Ok(answered)
+            }
+
             async fn save_sale(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 trade_id: &str,
@@ -377,25 +411,23 @@ macro_rules! impl_sale_store {
                     .map(|s| s.trade_id)
                     .collect();
                 let numbered = Self::numbered_in(&mut tx, &due_now).await?;
+                // Retries of quotes accepted before, and (added below) of those accepted in
+                // this transaction: answered with the first answer.
+                let keys: Vec<(&str, &str, &str)> = steps
+                    .iter()
+                    .filter_map(|s| s.quote.map(|q| (s.trade_id, q.identity_id.as_str(), q.client_quote_id.as_str())))
+                    .collect();
+                let mut answered = Self::answered_in(&mut tx, &keys).await?;
                 let mut entries = Entries::starting(self.next_entry(&mut tx).await?);
                 let mut stepped = Vec::with_capacity(steps.len());
                 let mut saved: std::collections::BTreeMap<&str, (&$crate::domain::auction::Rules, i64)> =
                     std::collections::BTreeMap::new();
                 for step in steps {
                     if let Some(q) = step.quote {
-                        let seen: Option<(String,)> = sqlx::query_as(
-                            "SELECT response FROM quotes WHERE trade_id = $1 AND identity_id = $2 AND client_quote_id = $3",
-                        )
-                        .bind(step.trade_id)
-                        .bind(&q.identity_id)
-                        .bind(&q.client_quote_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if let Some((response,)) = seen {
-                            let accepted: Accepted =
-                                serde_json::from_str(&response).map_err($crate::store::sale::corrupt)?;
+                        let key = (step.trade_id.to_owned(), q.identity_id.clone(), q.client_quote_id.clone());
+                        if let Some(accepted) = answered.get(&key) {
                             let sale = sales.get(step.trade_id).cloned().unwrap_or_default();
-                            stepped.push(Stepped { sale, quote: Some(Ok(accepted)), repeated: true, seqs: Vec::new() });
+                            stepped.push(Stepped { sale, quote: Some(Ok(accepted.clone())), repeated: true, seqs: Vec::new() });
                             continue;
                         }
                     }
@@ -440,6 +472,10 @@ macro_rules! impl_sale_store {
                                 .bind(serde_json::to_string(&accepted).map_err($crate::store::sale::corrupt)?)
                                 .execute(&mut *tx)
                                 .await?;
+                                answered.insert(
+                                    (step.trade_id.to_owned(), q.identity_id.clone(), q.client_quote_id.clone()),
+                                    accepted.clone(),
+                                );
                                 quote = Some(Ok(accepted));
                             }
                         }
