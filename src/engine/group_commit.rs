@@ -10,6 +10,7 @@ use std::future::Future;
 use tokio::sync::oneshot;
 
 struct Waiting<T, A> {
+    id: u64,
     item: T,
     done: oneshot::Sender<A>,
 }
@@ -18,6 +19,7 @@ struct Waiting<T, A> {
 pub struct GroupCommit<T, A> {
     queue: std::sync::Mutex<VecDeque<Waiting<T, A>>>,
     leader: tokio::sync::Mutex<()>,
+    next_id: std::sync::atomic::AtomicU64,
 }
 
 impl<T, A> Default for GroupCommit<T, A> {
@@ -25,6 +27,7 @@ impl<T, A> Default for GroupCommit<T, A> {
         Self {
             queue: std::sync::Mutex::new(VecDeque::new()),
             leader: tokio::sync::Mutex::new(()),
+            next_id: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -33,18 +36,23 @@ impl<T: Send + 'static, A: Send + 'static> GroupCommit<T, A> {
     /// Queues `item` and waits for its answer. Whichever waiting caller holds the right
     /// to write takes up to `most` items from the front of the queue and writes them with
     /// `write`, which answers each, in order. The write runs in a task of its own, so a
-    /// caller that goes away cannot cut a batch in half. `None`: the write gave no answer
-    /// for this item (it failed to run).
+    /// caller that goes away cannot cut a batch in half; a caller that goes away while its
+    /// item still waits takes it out of the queue. `None`: the write gave no answer for
+    /// this item (it failed to run).
     pub async fn submit<W, F>(&self, item: T, most: usize, write: W) -> Option<A>
     where
         W: Fn(Vec<T>) -> F,
         F: Future<Output = Vec<A>> + Send + 'static,
     {
         let (done, mut answer) = oneshot::channel();
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push_back(Waiting { item, done });
+            .push_back(Waiting { id, item, done });
+        let _withdraw = Withdraw { commit: self, id };
         loop {
             let leader = self.leader.lock().await;
             match answer.try_recv() {
@@ -71,6 +79,22 @@ impl<T: Send + 'static, A: Send + 'static> GroupCommit<T, A> {
             }
             drop(leader);
         }
+    }
+}
+
+/// Takes a caller's item out of the queue if the caller goes away before a write took it.
+struct Withdraw<'a, T, A> {
+    commit: &'a GroupCommit<T, A>,
+    id: u64,
+}
+
+impl<T, A> Drop for Withdraw<'_, T, A> {
+    fn drop(&mut self) {
+        self.commit
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|w| w.id != self.id);
     }
 }
 
@@ -152,5 +176,46 @@ mod tests {
         assert_eq!(commit.submit(2, 8, write).await, Some(()));
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert_eq!(written.load(Ordering::SeqCst), 2);
+    }
+
+    /// A caller that goes away while its item still waits for a write takes it out: a
+    /// quote whose bidder gave up is not judged later on.
+    #[tokio::test]
+    async fn a_caller_gone_before_its_write_started_is_not_written() {
+        let commit: Arc<GroupCommit<usize, ()>> = Arc::default();
+        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let write = {
+            let written = Arc::clone(&written);
+            move |items: Vec<usize>| {
+                let written = Arc::clone(&written);
+                async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    let n = items.len();
+                    written
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .extend(items);
+                    vec![(); n]
+                }
+            }
+        };
+        // 1 holds the write; 2 waits behind it and goes away; 3 comes after.
+        let first = tokio::spawn({
+            let (commit, write) = (Arc::clone(&commit), write.clone());
+            async move { commit.submit(1, 8, write).await }
+        });
+        tokio::task::yield_now().await;
+        let gone = tokio::time::timeout(
+            std::time::Duration::from_millis(10),
+            commit.submit(2, 8, write.clone()),
+        )
+        .await;
+        assert!(gone.is_err());
+        assert_eq!(commit.submit(3, 8, write).await, Some(()));
+        assert_eq!(first.await.ok().flatten(), Some(()));
+        let written = written
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert_eq!(*written, vec![1, 3]);
     }
 }
