@@ -101,8 +101,38 @@ impl<T, A> Drop for Withdraw<'_, T, A> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex, PoisonError};
+    use std::time::Duration;
+
+    type Batches = Arc<Mutex<Vec<Vec<usize>>>>;
+    type Writing = std::pin::Pin<Box<dyn Future<Output = Vec<usize>> + Send>>;
+
+    /// A write that takes `ms`, records each batch it wrote, and answers item `i` with
+    /// `10 * i`.
+    fn recording(ms: u64) -> (Batches, impl Fn(Vec<usize>) -> Writing + Clone) {
+        let batches = Batches::default();
+        let write = {
+            let batches = Arc::clone(&batches);
+            move |items: Vec<usize>| {
+                let batches = Arc::clone(&batches);
+                Box::pin(async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    let answers = items.iter().map(|i| i * 10).collect();
+                    batches
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(items);
+                    answers
+                }) as Writing
+            }
+        };
+        (batches, write)
+    }
+
+    fn written(batches: &Batches) -> Vec<usize> {
+        let batches = batches.lock().unwrap_or_else(PoisonError::into_inner);
+        batches.iter().flatten().copied().collect()
+    }
 
     /// Items that arrive while a write runs are written together, in order, at most
     /// `most` at a time, and each caller gets its own answer. One thread: each caller
@@ -110,26 +140,10 @@ mod tests {
     #[tokio::test]
     async fn waiting_items_share_a_write_in_order() {
         let commit: Arc<GroupCommit<usize, usize>> = Arc::default();
-        let writes = Arc::new(std::sync::Mutex::new(Vec::<Vec<usize>>::new()));
-        let write = {
-            let writes = Arc::clone(&writes);
-            move |items: Vec<usize>| {
-                let writes = Arc::clone(&writes);
-                async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    let answers = items.iter().map(|i| i * 10).collect();
-                    writes
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(items);
-                    answers
-                }
-            }
-        };
+        let (batches, write) = recording(20);
         let mut callers = Vec::new();
         for i in 0..40 {
-            let commit = Arc::clone(&commit);
-            let write = write.clone();
+            let (commit, write) = (Arc::clone(&commit), write.clone());
             callers.push(tokio::spawn(
                 async move { commit.submit(i, 8, write).await },
             ));
@@ -138,67 +152,39 @@ mod tests {
         for (i, caller) in callers.into_iter().enumerate() {
             assert_eq!(caller.await.ok().flatten(), Some(i * 10));
         }
-        let writes = writes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let all: Vec<usize> = writes.iter().flatten().copied().collect();
+        let all = written(&batches);
         assert_eq!(all.len(), 40, "each item written once");
         assert!(
             all.windows(2).all(|w| w[0] < w[1]),
             "in order of arrival: {all:?}"
         );
-        assert!(writes.iter().all(|w| w.len() <= 8), "at most 8 a write");
-        assert!(writes.len() < 40, "some writes were shared: {writes:?}");
+        let batches = batches.lock().unwrap_or_else(PoisonError::into_inner);
+        assert!(batches.iter().all(|b| b.len() <= 8), "at most 8 a write");
+        assert!(batches.len() < 40, "some writes were shared: {batches:?}");
     }
 
     /// A caller that goes away while its write runs does not stop the write.
     #[tokio::test]
     async fn a_cancelled_caller_s_item_is_still_written() {
-        let commit: Arc<GroupCommit<usize, ()>> = Arc::default();
-        let written = Arc::new(AtomicUsize::new(0));
-        let write = {
-            let written = Arc::clone(&written);
-            move |items: Vec<usize>| {
-                let written = Arc::clone(&written);
-                async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    written.fetch_add(items.len(), Ordering::SeqCst);
-                    vec![(); items.len()]
-                }
-            }
-        };
+        let commit: Arc<GroupCommit<usize, usize>> = Arc::default();
+        let (batches, write) = recording(50);
         let cancelled = tokio::time::timeout(
-            std::time::Duration::from_millis(10),
+            Duration::from_millis(10),
             commit.submit(1, 8, write.clone()),
         )
         .await;
         assert!(cancelled.is_err());
-        assert_eq!(commit.submit(2, 8, write).await, Some(()));
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        assert_eq!(written.load(Ordering::SeqCst), 2);
+        assert_eq!(commit.submit(2, 8, write).await, Some(20));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(written(&batches), vec![1, 2]);
     }
 
     /// A caller that goes away while its item still waits for a write takes it out: a
     /// quote whose bidder gave up is not judged later on.
     #[tokio::test]
     async fn a_caller_gone_before_its_write_started_is_not_written() {
-        let commit: Arc<GroupCommit<usize, ()>> = Arc::default();
-        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let write = {
-            let written = Arc::clone(&written);
-            move |items: Vec<usize>| {
-                let written = Arc::clone(&written);
-                async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    let n = items.len();
-                    written
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .extend(items);
-                    vec![(); n]
-                }
-            }
-        };
+        let commit: Arc<GroupCommit<usize, usize>> = Arc::default();
+        let (batches, write) = recording(50);
         // 1 holds the write; 2 waits behind it and goes away; 3 comes after.
         let first = tokio::spawn({
             let (commit, write) = (Arc::clone(&commit), write.clone());
@@ -206,16 +192,13 @@ mod tests {
         });
         tokio::task::yield_now().await;
         let gone = tokio::time::timeout(
-            std::time::Duration::from_millis(10),
+            Duration::from_millis(10),
             commit.submit(2, 8, write.clone()),
         )
         .await;
         assert!(gone.is_err());
-        assert_eq!(commit.submit(3, 8, write).await, Some(()));
-        assert_eq!(first.await.ok().flatten(), Some(()));
-        let written = written
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        assert_eq!(*written, vec![1, 3]);
+        assert_eq!(commit.submit(3, 8, write).await, Some(30));
+        assert_eq!(first.await.ok().flatten(), Some(10));
+        assert_eq!(written(&batches), vec![1, 3]);
     }
 }

@@ -393,6 +393,26 @@ pub(crate) fn auction(app: &TestApp, custodians: &[String]) -> Value {
     terms
 }
 
+/// A quote by `bidder`, ready to send from a task of its own: its status and body.
+fn post_quote(
+    app: &TestApp,
+    bidder: &User,
+    trade: &str,
+    client_quote_id: &str,
+    amount: i64,
+) -> impl std::future::Future<Output = (StatusCode, Value)> + Send + 'static {
+    let request = app
+        .http
+        .post(app.url(&format!("/api/v1/trades/{trade}/quotes")))
+        .bearer_auth(&bidder.token)
+        .json(&json!({ "client_quote_id": client_quote_id, "amount": amount }));
+    async move {
+        let resp = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+        let status = resp.status();
+        (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+    }
+}
+
 async fn concurrent_quotes_at_one_price_have_one_winner(backend: Backend) {
     let app = crate::helpers::spawn_app(backend).await;
     let (officer, custodians) = app.officer_and_committee().await;
@@ -406,22 +426,7 @@ async fn concurrent_quotes_at_one_price_have_one_winner(backend: Backend) {
     let mut tasks = tokio::task::JoinSet::new();
     for (b, (bidder, _)) in bidders.iter().enumerate() {
         for q in 0..20 {
-            let (http, url, token) = (
-                app.http.clone(),
-                app.url(&format!("/api/v1/trades/{id}/quotes")),
-                bidder.token.clone(),
-            );
-            tasks.spawn(async move {
-                let resp = http
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&json!({ "client_quote_id": format!("q-{b}-{q}"), "amount": START }))
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
-                let status = resp.status();
-                (status, resp.json::<Value>().await.unwrap_or(Value::Null))
-            });
+            tasks.spawn(post_quote(&app, bidder, &id, &format!("q-{b}-{q}"), START));
         }
     }
     let mut accepted = Vec::new();
@@ -461,35 +466,19 @@ async fn retries_sent_at_once_are_answered_alike(backend: Backend) {
 
     // Bidder b quotes the start price plus b increments, ten copies at once.
     let mut tasks = tokio::task::JoinSet::new();
-    for copy in 0..10 {
+    for _ in 0..10 {
         for (b, (bidder, _)) in bidders.iter().enumerate() {
-            let (http, url, token) = (
-                app.http.clone(),
-                app.url(&format!("/api/v1/trades/{id}/quotes")),
-                bidder.token.clone(),
-            );
             let amount = START + STEP * i64::try_from(b).unwrap_or_default();
+            let quote = post_quote(&app, bidder, &id, &format!("once-{b}"), amount);
             tasks.spawn(async move {
-                let resp = http
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&json!({ "client_quote_id": format!("once-{b}"), "amount": amount }))
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
-                let status = resp.status();
-                (
-                    b,
-                    copy,
-                    status,
-                    resp.json::<Value>().await.unwrap_or(Value::Null),
-                )
+                let (status, body) = quote.await;
+                (b, status, body)
             });
         }
     }
     let mut answers = vec![Vec::new(); bidders.len()];
     while let Some(done) = tasks.join_next().await {
-        let (b, _, status, body) = done.unwrap_or_else(|e| panic!("{e}"));
+        let (b, status, body) = done.unwrap_or_else(|e| panic!("{e}"));
         answers[b].push((status, body));
     }
     let view = sale(&app, &id).await;
