@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
@@ -15,10 +16,10 @@ struct Waiting<T, A> {
     done: oneshot::Sender<A>,
 }
 
-/// The queue and the right to run the next write.
+/// The queue and the right to run the next write, held until that write has answered.
 pub struct GroupCommit<T, A> {
     queue: std::sync::Mutex<VecDeque<Waiting<T, A>>>,
-    leader: tokio::sync::Mutex<()>,
+    leader: Arc<tokio::sync::Mutex<()>>,
     next_id: std::sync::atomic::AtomicU64,
 }
 
@@ -26,7 +27,7 @@ impl<T, A> Default for GroupCommit<T, A> {
     fn default() -> Self {
         Self {
             queue: std::sync::Mutex::new(VecDeque::new()),
-            leader: tokio::sync::Mutex::new(()),
+            leader: Arc::default(),
             next_id: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -35,10 +36,11 @@ impl<T, A> Default for GroupCommit<T, A> {
 impl<T: Send + 'static, A: Send + 'static> GroupCommit<T, A> {
     /// Queues `item` and waits for its answer. Whichever waiting caller holds the right
     /// to write takes up to `most` items from the front of the queue and writes them with
-    /// `write`, which answers each, in order. The write runs in a task of its own, so a
-    /// caller that goes away cannot cut a batch in half; a caller that goes away while its
-    /// item still waits takes it out of the queue. `None`: the write gave no answer for
-    /// this item (it failed to run).
+    /// `write`, which answers each, in order. The write runs in a task of its own that
+    /// holds the right to write until it has answered, so a caller that goes away cannot
+    /// cut a batch in half, nor let the next write start before this one ends; a caller
+    /// that goes away while its item still waits takes it out of the queue. `None`: the
+    /// write gave no answer for this item (it failed to run).
     pub async fn submit<W, F>(&self, item: T, most: usize, write: W) -> Option<A>
     where
         W: Fn(Vec<T>) -> F,
@@ -54,7 +56,7 @@ impl<T: Send + 'static, A: Send + 'static> GroupCommit<T, A> {
             .push_back(Waiting { id, item, done });
         let _withdraw = Withdraw { commit: self, id };
         loop {
-            let leader = self.leader.lock().await;
+            let leader = Arc::clone(&self.leader).lock_owned().await;
             match answer.try_recv() {
                 Ok(answer) => return Some(answer),
                 Err(oneshot::error::TryRecvError::Closed) => return None,
@@ -70,14 +72,16 @@ impl<T: Send + 'static, A: Send + 'static> GroupCommit<T, A> {
             };
             let (items, senders): (Vec<T>, Vec<_>) =
                 batch.into_iter().map(|w| (w.item, w.done)).unzip();
-            let written = tokio::spawn(write(items));
-            if let Ok(answers) = written.await {
+            let written = write(items);
+            let _ = tokio::spawn(async move {
+                let answers = written.await;
                 for (sender, answer) in senders.into_iter().zip(answers) {
                     // The caller may have gone; its item stands.
                     let _ = sender.send(answer);
                 }
-            }
-            drop(leader);
+                drop(leader);
+            })
+            .await;
         }
     }
 }
@@ -101,10 +105,18 @@ impl<T, A> Drop for Withdraw<'_, T, A> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex, PoisonError};
+    use std::sync::{Mutex, PoisonError};
     use std::time::Duration;
 
-    type Batches = Arc<Mutex<Vec<Vec<usize>>>>;
+    /// What a recording write did: its batches, and whether two ever ran at once.
+    #[derive(Default)]
+    struct Record {
+        batches: Mutex<Vec<Vec<usize>>>,
+        running: std::sync::atomic::AtomicUsize,
+        overlapped: std::sync::atomic::AtomicBool,
+    }
+
+    type Batches = Arc<Record>;
     type Writing = std::pin::Pin<Box<dyn Future<Output = Vec<usize>> + Send>>;
 
     /// A write that takes `ms`, records each batch it wrote, and answers item `i` with
@@ -116,12 +128,18 @@ mod tests {
             move |items: Vec<usize>| {
                 let batches = Arc::clone(&batches);
                 Box::pin(async move {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    if batches.running.fetch_add(1, SeqCst) > 0 {
+                        batches.overlapped.store(true, SeqCst);
+                    }
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                     let answers = items.iter().map(|i| i * 10).collect();
                     batches
+                        .batches
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .push(items);
+                    batches.running.fetch_sub(1, SeqCst);
                     answers
                 }) as Writing
             }
@@ -129,8 +147,11 @@ mod tests {
         (batches, write)
     }
 
-    fn written(batches: &Batches) -> Vec<usize> {
-        let batches = batches.lock().unwrap_or_else(PoisonError::into_inner);
+    fn written(record: &Batches) -> Vec<usize> {
+        let batches = record
+            .batches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         batches.iter().flatten().copied().collect()
     }
 
@@ -158,12 +179,16 @@ mod tests {
             all.windows(2).all(|w| w[0] < w[1]),
             "in order of arrival: {all:?}"
         );
-        let batches = batches.lock().unwrap_or_else(PoisonError::into_inner);
+        let batches = batches
+            .batches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         assert!(batches.iter().all(|b| b.len() <= 8), "at most 8 a write");
         assert!(batches.len() < 40, "some writes were shared: {batches:?}");
     }
 
-    /// A caller that goes away while its write runs does not stop the write.
+    /// A caller that goes away while its write runs does not stop the write, nor let the
+    /// next write start before it ends.
     #[tokio::test]
     async fn a_cancelled_caller_s_item_is_still_written() {
         let commit: Arc<GroupCommit<usize, usize>> = Arc::default();
@@ -177,6 +202,7 @@ mod tests {
         assert_eq!(commit.submit(2, 8, write).await, Some(20));
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(written(&batches), vec![1, 2]);
+        assert!(!batches.overlapped.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     /// A caller that goes away while its item still waits for a write takes it out: a
