@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use super::group_commit::GroupCommit;
-use super::sales::sale_events;
+use super::sales::{sale_events, step_together_or_each};
 use super::Caller;
 use crate::domain::auction::Rules;
 use crate::domain::trade::Trade;
@@ -20,7 +20,7 @@ use crate::store::{Result, Store, StoreError};
 pub const MAX_QUOTES_PER_WRITE: usize = 64;
 
 /// A quote on its way to the writer, with what its step needs.
-pub struct QuoteJob {
+struct QuoteJob {
     caller: Caller,
     trade: Arc<Trade>,
     rules: Rules,
@@ -75,16 +75,5 @@ async fn write(store: Arc<dyn Store>, jobs: Vec<QuoteJob>) -> Vec<Result<Stepped
             event: build,
         })
         .collect();
-    match store.step_sales(&steps).await {
-        Ok(stepped) => stepped.into_iter().map(Ok).collect(),
-        Err(e) if steps.len() > 1 => {
-            tracing::warn!(error = %e, quotes = steps.len(), "a batch of quotes failed: writing them one by one");
-            let mut one_by_one = Vec::with_capacity(steps.len());
-            for step in &steps {
-                one_by_one.push(store.step_sale(*step).await);
-            }
-            one_by_one
-        }
-        Err(e) => vec![Err(e)],
-    }
+    step_together_or_each(&*store, &steps, "quotes").await
 }

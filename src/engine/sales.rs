@@ -203,6 +203,28 @@ pub(crate) fn sale_events<'a>(
     }
 }
 
+/// Runs `steps` in one write transaction, or one by one if that fails, so one failing
+/// step does not fail the others: an answer for each, in order. `what` names them in the
+/// warning.
+pub(crate) async fn step_together_or_each(
+    store: &dyn crate::store::Store,
+    steps: &[SaleStep<'_>],
+    what: &str,
+) -> Vec<crate::store::Result<crate::store::sale::Stepped>> {
+    match store.step_sales(steps).await {
+        Ok(stepped) => stepped.into_iter().map(Ok).collect(),
+        Err(e) if steps.len() > 1 => {
+            tracing::warn!(error = %e, steps = steps.len(), "a batch of {what} failed: stepping them one by one");
+            let mut one_by_one = Vec::with_capacity(steps.len());
+            for step in steps {
+                one_by_one.push(store.step_sale(*step).await);
+            }
+            one_by_one
+        }
+        Err(e) => vec![Err(e)],
+    }
+}
+
 impl Platform {
     /// The rules a live trade's sale runs on: its terms and its rulebook entry.
     pub(crate) fn sale_rules(&self, trade: &Trade) -> Result<Rules> {
@@ -459,18 +481,7 @@ impl Platform {
                 event: build,
             })
             .collect();
-        let stepped = match self.store.step_sales(&steps).await {
-            Ok(stepped) => stepped.into_iter().map(Ok).collect(),
-            Err(e) if steps.len() > 1 => {
-                tracing::warn!(error = %e, sales = steps.len(), "a batch of sale timers failed: firing them one by one");
-                let mut one_by_one = Vec::with_capacity(steps.len());
-                for step in &steps {
-                    one_by_one.push(self.store.step_sale(*step).await);
-                }
-                one_by_one
-            }
-            Err(e) => vec![Err(e)],
-        };
+        let stepped = step_together_or_each(&*self.store, &steps, "sale timers").await;
         let mut moved = 0;
         for ((trade, _), stepped) in ruled.iter().zip(stepped) {
             match stepped {
