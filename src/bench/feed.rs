@@ -350,11 +350,12 @@ pub async fn subscribers(options: &SubscriberOptions) -> anyhow::Result<()> {
             let seq_key = memchr::memmem::Finder::new(r#""seq":"#);
             let sent_key = memchr::memmem::Finder::new(r#""sent_ns":"#);
             let at_key = memchr::memmem::Finder::new(r#""at":""#);
-            let quote_key = memchr::memmem::Finder::new(r#""kind":"sale.quote""#);
             let end_key = memchr::memmem::Finder::new(if room { "sale.closed" } else { END });
             let mut frames = FrameReader::new(socket);
             while let Some(text) = frames.next_text().await {
-                if !text.starts_with(br#"{"type":"event""#) {
+                // A live room sends its quotes in brief, its other entries whole.
+                let quote = room && text.starts_with(br#"{"type":"quote""#);
+                if !quote && !text.starts_with(br#"{"type":"event""#) {
                     continue;
                 }
                 let seq = number_after(text, &seq_key)
@@ -372,7 +373,7 @@ pub async fn subscribers(options: &SubscriberOptions) -> anyhow::Result<()> {
                 if room {
                     // The quotes' broadcast; the close comes after the bench moves the
                     // clock to end the sale, so it has no meaningful delay.
-                    if quote_key.find(text).is_some() {
+                    if quote {
                         if let Some(ms) = room_delay_ms(text, &at_key, offset_ms) {
                             delays_ms.push(ms);
                         }

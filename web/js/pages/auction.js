@@ -47,23 +47,21 @@ function useLiveSale(id) {
         if (m.type === 'snapshot') {
           last.current = m.seq;
           setSale(m);
-        } else if (m.type === 'event') {
+        } else if (m.type === 'quote') {
+          // A quote, in brief: the whole entry is in the log under the same seq.
           last.current = m.seq;
-          const entry = m.entry;
-          if (entry.kind === 'sale.quote') {
-            const q = entry.data;
-            setSale((prev) => prev && {
-              ...prev,
-              seq: m.seq,
-              best: { bidder_number: q.bidder_number, amount: q.amount },
-              next_minimum: q.amount + prev.rules.increment,
-              deadline: q.deadline ?? prev.deadline,
-              quotes: [...prev.quotes, { quote_id: q.quote, bidder_number: q.bidder_number, amount: q.amount, at: q.at }],
-            });
-          } else {
-            // Periods, the close, suspension: rare; the sale's own view has them whole.
-            refresh().catch(() => {});
-          }
+          setSale((prev) => prev && {
+            ...prev,
+            seq: m.seq,
+            best: { bidder_number: m.bidder_number, amount: m.amount },
+            next_minimum: m.amount + prev.rules.increment,
+            deadline: m.deadline ?? prev.deadline,
+            quotes: [...prev.quotes, { seq: m.seq, bidder_number: m.bidder_number, amount: m.amount, at: m.at }],
+          });
+        } else if (m.type === 'event') {
+          // Periods, the close, suspension: rare; the sale's own view has them whole.
+          last.current = m.seq;
+          refresh().catch(() => {});
         }
       };
       socket.onclose = () => {
@@ -174,7 +172,7 @@ export function AuctionRoom({ id }) {
     <h2>${t('room.history')}</h2>
     <div class="table-wrap"><table data-testid="room-history">
       <thead><tr><th scope="col">${t('room.bidder_number')}</th><th scope="col" class="num">${t('trade.price')}</th><th scope="col">${t('room.at')}</th></tr></thead>
-      <tbody>${[...sale.quotes].reverse().map((q) => html`<tr key=${q.quote_id ?? q.at} class=${q.bidder_number === number ? 'mine' : ''}>
+      <tbody>${[...sale.quotes].reverse().map((q) => html`<tr key=${q.seq} class=${q.bidder_number === number ? 'mine' : ''}>
         <td>${q.bidder_number}${q.bidder_number === number ? ` (${t('room.me')})` : ''}</td><td class="num">${formatMoney(q.amount)}</td><td>${formatInstant(q.at)}</td></tr>`)}</tbody>
     </table></div>
     <button type="button" class="link" onClick=${() => refresh()}>${t('log.refresh')}</button>
