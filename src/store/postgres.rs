@@ -1,7 +1,7 @@
 //! The production store: PostgreSQL. Log appends are serialized with a transaction-scoped
 //! advisory lock, so commit order equals sequence order across every server instance.
-//! Each write transaction also sends `NOTIFY tradehall_log` with the log's head, and
-//! every instance listens: a commit on one instance wakes the feed, the risk worker and
+//! Each statement that appends to the log sends `NOTIFY tradehall_log` with the head it
+//! wrote (a trigger, migration 0030; delivered at commit), and every instance listens: a commit on one instance wakes the feed, the risk worker and
 //! the timers of all of them (docs/adr/0018). A missed notification only delays them:
 //! they also look once a second, and after a lost listening connection.
 
@@ -28,14 +28,22 @@ pub struct PgStore {
     appended: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
+/// The pool both the primary and a replica use. sqlx pings a connection when it goes
+/// back to the pool; its default ping on every acquire as well is one more round trip
+/// per query or transaction, so it is off: a connection that dies while idle (a restart of
+/// the server) fails the one statement that finds it dead, which the caller sees as
+/// `unavailable` and may retry, and is then dropped (docs/adr/0024).
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+}
+
 impl PgStore {
     /// Connects to `url` and applies migrations.
     pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
+        let pool = pool_options().connect(url).await?;
         sqlx::migrate!("migrations/postgres")
             .run(&pool)
             .await
@@ -53,11 +61,7 @@ impl PgStore {
     /// Connects to a read replica of a database that `connect` set up: no migrations,
     /// nothing written; only reads are sent to it.
     pub async fn connect_replica(url: &str, clock: Arc<dyn Clock>) -> Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
+        let pool = pool_options().connect(url).await?;
         Ok(Self {
             pool,
             clock,
@@ -66,22 +70,16 @@ impl PgStore {
     }
 
     /// Announces the commit of `tx` to every instance (delivered when `tx` commits).
-    async fn announce(&self, tx: &mut sqlx::Transaction<'static, Postgres>) -> Result<()> {
-        sqlx::query("SELECT pg_notify($1, (SELECT COALESCE(MAX(seq), 0) FROM events)::text)")
-            .bind(LOG_CHANNEL)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    /// A transaction holding the log append lock until it commits or rolls back.
+    /// A transaction holding the log append lock until it commits or rolls back. The lock
+    /// is taken in the same round trip as `BEGIN`: the write path's latency is mostly
+    /// round trips (docs/adr/0024).
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(LOG_APPEND_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
+        Ok(self
+            .pool
+            .begin_with(format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({LOG_APPEND_LOCK})"
+            ))
+            .await?)
     }
 }
 

@@ -293,6 +293,32 @@ macro_rules! impl_sale_store {
                 Ok(())
             }
 
+            /// Stores accepted quotes `(trade, quote, response, seq)` at `at`, multi-row.
+            async fn insert_quotes(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                rows: &[(&str, &$crate::store::sale::QuoteIntake, String, i64)],
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<()> {
+                for chunk in rows.chunks($crate::store::sale::STEP_BATCH) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO quotes (id, trade_id, identity_id, client_quote_id, bidder_number, amount, at, seq, response) ",
+                    );
+                    q.push_values(chunk, |mut b, (trade_id, quote, response, seq)| {
+                        b.push_bind(quote.id.clone())
+                            .push_bind(*trade_id)
+                            .push_bind(quote.identity_id.clone())
+                            .push_bind(quote.client_quote_id.clone())
+                            .push_bind(quote.bidder_number.clone())
+                            .push_bind(quote.amount.minor_units())
+                            .push_bind(at.timestamp_millis())
+                            .push_bind(*seq)
+                            .push_bind(response.clone());
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
             /// Writes the entries a transaction made (see [`Entries`](crate::store::sale::Entries)).
             async fn write_made(
                 &self,
@@ -422,6 +448,9 @@ macro_rules! impl_sale_store {
                 let mut stepped = Vec::with_capacity(steps.len());
                 let mut saved: std::collections::BTreeMap<&str, (&$crate::domain::auction::Rules, i64)> =
                     std::collections::BTreeMap::new();
+                // The accepted quotes' rows, written together after the loop: one statement,
+                // not one round trip each.
+                let mut quote_rows = Vec::new();
                 for step in steps {
                     if let Some(q) = step.quote {
                         let key = (step.trade_id.to_owned(), q.identity_id.clone(), q.client_quote_id.clone());
@@ -457,21 +486,8 @@ macro_rules! impl_sale_store {
                                 };
                                 accepted.seq = entries.push(event(&SaleEvent::Quote(&accepted)));
                                 seqs.push(accepted.seq);
-                                sqlx::query(
-                                    "INSERT INTO quotes (id, trade_id, identity_id, client_quote_id, bidder_number, amount, at, seq, response) \
-                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                                )
-                                .bind(&q.id)
-                                .bind(step.trade_id)
-                                .bind(&q.identity_id)
-                                .bind(&q.client_quote_id)
-                                .bind(&q.bidder_number)
-                                .bind(q.amount.minor_units())
-                                .bind(now.timestamp_millis())
-                                .bind(accepted.seq)
-                                .bind(serde_json::to_string(&accepted).map_err($crate::store::sale::corrupt)?)
-                                .execute(&mut *tx)
-                                .await?;
+                                let response = serde_json::to_string(&accepted).map_err($crate::store::sale::corrupt)?;
+                                quote_rows.push((step.trade_id, q, response, accepted.seq));
                                 answered.insert(
                                     (step.trade_id.to_owned(), q.identity_id.clone(), q.client_quote_id.clone()),
                                     accepted.clone(),
@@ -506,6 +522,7 @@ macro_rules! impl_sale_store {
                     tx.rollback().await?;
                     return Ok(stepped);
                 }
+                Self::insert_quotes(&mut tx, &quote_rows, now).await?;
                 self.write_made(&mut tx, &entries).await?;
                 let mut states = Vec::with_capacity(saved.len());
                 for (trade_id, (rules, seq)) in &saved {

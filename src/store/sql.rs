@@ -9,10 +9,10 @@
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// Commits a write and wakes whoever follows the log ([`Store::appended`]), on
-            /// every instance (`announce`).
-            async fn commit(&self, mut tx: sqlx::Transaction<'static, $db>) -> $crate::store::Result<()> {
-                self.announce(&mut tx).await?;
+            /// Commits a write and wakes whoever follows the log here ([`Store::appended`]).
+            /// Other instances on the same PostgreSQL learn of it from the notification
+            /// its log entries send (a trigger, `src/store/postgres.rs`).
+            async fn commit(&self, tx: sqlx::Transaction<'static, $db>) -> $crate::store::Result<()> {
                 tx.commit().await?;
                 self.appended.send_modify(|n| *n = n.wrapping_add(1));
                 Ok(())

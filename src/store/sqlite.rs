@@ -61,12 +61,6 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
         Ok(self.write_pool.begin_with("BEGIN IMMEDIATE").await?)
     }
-
-    /// One process per database file: nobody else to tell about a commit.
-    #[allow(clippy::unused_async)]
-    async fn announce(&self, _tx: &mut sqlx::Transaction<'static, Sqlite>) -> Result<()> {
-        Ok(())
-    }
 }
 
 impl_store!(SqliteStore, Sqlite);

@@ -245,3 +245,40 @@ crate::on_both_backends!(
     the_event_log_has_no_gaps_under_concurrent_writers,
     the_public_log_never_shows_confidential_fields,
 );
+
+/// Two instances on one PostgreSQL database: an entry appended through one wakes the
+/// other's log followers (its feed, risk worker, timers) at once, by the notification the
+/// entry's statement sends (ADR 0018, migration 0030), not only by their once-a-second
+/// look.
+#[tokio::test]
+async fn an_entry_appended_on_one_postgresql_instance_wakes_the_others() {
+    use std::time::Duration;
+    use tradehall::domain::clock::{Clock, SystemClock};
+    use tradehall::store::PgStore;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (url, _db) = crate::helpers::database(Backend::Postgres, dir.path()).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let one = PgStore::connect(&url, clock.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let other = PgStore::connect(&url, clock)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The other instance counts one wake-up once it listens.
+    let mut woken = other.appended();
+    tokio::time::timeout(Duration::from_secs(10), woken.wait_for(|n| *n > 0))
+        .await
+        .unwrap_or_else(|_| panic!("the other instance never listened"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    woken.borrow_and_update();
+    for n in 0..3 {
+        one.append(test_event(0, n))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::timeout(Duration::from_secs(5), woken.changed())
+            .await
+            .unwrap_or_else(|_| panic!("entry {n} did not wake the other instance"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        woken.borrow_and_update();
+    }
+}
