@@ -187,7 +187,10 @@ struct RoomQuote<'a> {
 impl<'a> RoomQuote<'a> {
     /// The brief of `entry` when it is a quote.
     fn of(seq: i64, kind: &str, entry: &'a serde_json::Value) -> Option<Self> {
-        let data = entry.get("data").filter(|_| kind == "sale.quote")?;
+        if kind != "sale.quote" {
+            return None;
+        }
+        let data = entry.get("data")?;
         Some(Self {
             kind: "quote",
             seq,
