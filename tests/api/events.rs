@@ -282,3 +282,60 @@ async fn an_entry_appended_on_one_postgresql_instance_wakes_the_others() {
         woken.borrow_and_update();
     }
 }
+
+/// PostgreSQL restarted under a running server: its idle connections are dead. The pool
+/// does not ping a connection it hands out (ADR 0024), so each dead one fails the one
+/// request that finds it, as `503 database_unavailable` (retry), never as an internal
+/// error, and then the server answers again on fresh connections.
+#[tokio::test]
+async fn connections_lost_to_a_postgresql_restart_fail_one_request_each_then_recover() {
+    let app = spawn_app(Backend::Postgres).await;
+    let path = "/api/v1/events?after=0&limit=1";
+    for _ in 0..20 {
+        let (status, body) = app.get(path, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // What a restart does to the server's connections: every one of them ends.
+    let admin = sqlx::PgPool::connect(&app.database_url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (ended,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    admin.close().await;
+    assert!(ended > 0, "the server had no connection to end");
+    let mut refused = 0;
+    let mut answered_in_a_row = 0;
+    for _ in 0..60 {
+        let (status, body) = app.get(path, None).await;
+        if status == StatusCode::OK {
+            answered_in_a_row += 1;
+            if answered_in_a_row == 10 {
+                break;
+            }
+            continue;
+        }
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("database_unavailable")
+            ),
+            "{body}"
+        );
+        refused += 1;
+        answered_in_a_row = 0;
+    }
+    assert_eq!(
+        answered_in_a_row, 10,
+        "no recovery after {refused} refusals"
+    );
+    assert!(
+        refused <= ended,
+        "{refused} requests refused for {ended} lost connections"
+    );
+}
