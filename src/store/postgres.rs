@@ -1,9 +1,10 @@
 //! The production store: PostgreSQL. Log appends are serialized with a transaction-scoped
 //! advisory lock, so commit order equals sequence order across every server instance.
 //! Each statement that appends to the log sends `NOTIFY tradehall_log` with the head it
-//! wrote (a trigger, migration 0030; delivered at commit), and every instance listens: a commit on one instance wakes the feed, the risk worker and
-//! the timers of all of them (docs/adr/0018). A missed notification only delays them:
-//! they also look once a second, and after a lost listening connection.
+//! wrote (a trigger, migration 0030; delivered at commit), and every instance listens: a
+//! commit on one instance wakes the feed, the risk worker and the timers of all of them
+//! (docs/adr/0018). A missed notification only delays them: they also look once a
+//! second, and after a lost listening connection.
 
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use sqlx::Postgres;
@@ -17,7 +18,8 @@ use crate::domain::clock::Clock;
 /// Key of the advisory lock that serializes log appends ("tradehall" in ASCII, truncated).
 const LOG_APPEND_LOCK: i64 = 0x7472_6164_6568_616c;
 
-/// The channel commits are announced on; the payload is the log's head (decimal).
+/// The channel commits are announced on (by the trigger of migration 0030); the payload
+/// is the log's head (decimal).
 pub const LOG_CHANNEL: &str = "tradehall_log";
 
 /// PostgreSQL store.
@@ -69,7 +71,6 @@ impl PgStore {
         })
     }
 
-    /// Announces the commit of `tx` to every instance (delivered when `tx` commits).
     /// A transaction holding the log append lock until it commits or rolls back. The lock
     /// is taken in the same round trip as `BEGIN`: the write path's latency is mostly
     /// round trips (docs/adr/0024).
