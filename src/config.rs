@@ -428,8 +428,9 @@ pub enum CustodianCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PkiCommand {
-    /// Write a DEV ONLY PKI: two root CAs with CRLs, and officer, supervisor, custodian and
-    /// bidder identities with their keys. Never trust it in production.
+    /// Write a DEV ONLY PKI: two root CAs (keeping their keys) with CRLs, and
+    /// administrator, trading-centre, supervisor, custodian, expert and bidder identities
+    /// with their keys. Never trust it in production.
     Init {
         /// Directory to write into (created if missing).
         dir: PathBuf,
@@ -437,6 +438,54 @@ pub enum PkiCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Issue one more DEV ONLY identity, of any role, with a root key the PKI kept (the
+    /// demo's is demo-data/pki), and list it in its identities.json. With --server,
+    /// also register it there and have the PKI's administrator grant its role.
+    Issue {
+        /// The PKI directory (written by `pki init` or the demo).
+        dir: PathBuf,
+        /// The identity's directory name under the PKI, e.g. expert-8 (a-z, 0-9, -, _).
+        #[arg(long)]
+        name: String,
+        /// bidder, trading_centre, supervisor, custodian, expert or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: crate::domain::identity::Role,
+        /// The organisation's name, as in the certificate (e.g. 喀什地区发展和改革委员会).
+        #[arg(long)]
+        organization: String,
+        /// The organisation's 统一社会信用代码 (18 characters, check digit checked).
+        /// Without it, one is made up in --region with a valid check digit.
+        #[arg(long, value_parser = parse_usci)]
+        usci: Option<crate::domain::usci::Usci>,
+        /// The 行政区划代码 of the organisation (six digits); a supervisor is granted
+        /// this division.
+        #[arg(long, default_value = "650000", value_parser = parse_region)]
+        region: crate::domain::region::RegionCode,
+        /// The issuing root: ca-a or ca-b.
+        #[arg(long, default_value = "ca-a")]
+        ca: String,
+        /// Register the identity at this server (e.g. http://127.0.0.1:8080) and, for
+        /// an officer role, grant it as the PKI's administrator (the server's
+        /// --admin-cert).
+        #[arg(long, env = "TRADEHALL_SERVER")]
+        server: Option<String>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<crate::domain::identity::Role, String> {
+    crate::domain::identity::Role::parse(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not a role: bidder, trading_centre, supervisor, custodian, expert or admin"
+        )
+    })
+}
+
+fn parse_usci(s: &str) -> Result<crate::domain::usci::Usci, String> {
+    crate::domain::usci::Usci::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_region(s: &str) -> Result<crate::domain::region::RegionCode, String> {
+    crate::domain::region::RegionCode::parse(s).map_err(|e| e.0)
 }
 
 /// Whether development conveniences are allowed.

@@ -506,7 +506,29 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Pki(PkiCommand::Init { dir, force }) => {
-            print!("{}", tradehall::client::pki_init(&dir, force)?);
+            print!("{}", tradehall::client::pki::init(&dir, force)?);
+            Ok(())
+        }
+        Command::Pki(PkiCommand::Issue {
+            dir,
+            name,
+            role,
+            organization,
+            usci,
+            region,
+            ca,
+            server,
+        }) => {
+            let request = tradehall::client::pki::IssueRequest {
+                name,
+                role,
+                organization,
+                usci,
+                region,
+                ca,
+                server,
+            };
+            print!("{}", tradehall::client::pki::issue(&dir, &request).await?);
             Ok(())
         }
     }

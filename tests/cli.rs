@@ -17,6 +17,7 @@ fn every_subcommand_explains_itself() {
         (vec!["demo", "--help"], "--data-dir"),
         (vec!["pki", "--help"], "init"),
         (vec!["pki", "init", "--help"], "DEV ONLY"),
+        (vec!["pki", "issue", "--help"], "--organization"),
         (
             vec!["custodian", "keygen", "--help"],
             "TRADEHALL_KEYSTORE_PASSPHRASE",

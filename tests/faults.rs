@@ -706,7 +706,7 @@ async fn server_time(server: &str) -> chrono::DateTime<chrono::Utc> {
 async fn the_host_clock_stepping_back_reopens_no_deadline() {
     assert!(
         Path::new(LIBFAKETIME).exists(),
-        "{LIBFAKETIME} is needed (apt-get install faketime; .ci/run installs it)"
+        "{LIBFAKETIME} is needed: the Debian package faketime, which ./test.sh (the README's test command) installs"
     );
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let work = dir.path().join("work");

@@ -1,6 +1,11 @@
-//! What the `tradehall` CLI runs on a user's own machine, never touching the server's
-//! store or engine: the DEV ONLY PKI tooling, the custodian's key store and key
-//! registration, and an HTTP session. Bidder sealing and submission join here.
+//! What the `tradehall` CLI runs on a user's own machine, talking to the server over
+//! HTTP only, never touching its store or engine: one module per job. Bidders seal,
+//! submit and withdraw bids ([`bid`]) and quote ([`quote`]); custodians keep their
+//! per-trade keys ([`keystore`]) and open ([`custodian`]); the centre seals a reserve
+//! price ([`reserve`]); experts sign sheets and reports ([`expert`]); anyone verifies
+//! receipts ([`receipt`]), the log ([`witness`]), a draw ([`draw`]), a sale ([`replay`])
+//! and an archive ([`archive`]); developers make a DEV ONLY PKI ([`pki`]). All of them
+//! sign in through [`session`].
 
 pub mod archive;
 pub mod bid;
@@ -8,32 +13,10 @@ pub mod custodian;
 pub mod draw;
 pub mod expert;
 pub mod keystore;
+pub mod pki;
 pub mod quote;
 pub mod receipt;
 pub mod replay;
 pub mod reserve;
 pub mod session;
 pub mod witness;
-
-use std::fmt::Write as _;
-use std::path::Path;
-
-/// `tradehall pki init DIR`: writes the DEV ONLY PKI and describes what it wrote.
-pub fn pki_init(dir: &Path, force: bool) -> anyhow::Result<String> {
-    let layout = crate::crypto::pki::init_dev_pki(dir, chrono::Utc::now(), force)?;
-    let mut out = format!(
-        "DEV ONLY PKI written to {} — never trust it in production\n",
-        dir.display()
-    );
-    for (name, ca, crl) in &layout.cas {
-        let _ = writeln!(out, "  CA {name}: {} (CRL {})", ca.display(), crl.display());
-    }
-    for i in &layout.identities {
-        let _ = writeln!(
-            out,
-            "  {:<12} {:<15} {} {}",
-            i.name, i.role, i.usci, i.organization
-        );
-    }
-    Ok(out)
-}

@@ -38,18 +38,45 @@ pub struct Session {
     http: reqwest::Client,
     base: String,
     token: String,
+    identity: Value,
 }
 
-/// Turns an API response into its JSON body, or an error naming the server's code.
-async fn body_of(resp: reqwest::Response) -> anyhow::Result<Value> {
+/// The server refused a request: its HTTP status and the stable error code of its body
+/// (docs/api.md, "Errors").
+#[derive(Debug, thiserror::Error)]
+#[error("server refused ({status}, {code}): {message}")]
+pub struct Refused {
+    pub status: reqwest::StatusCode,
+    pub code: String,
+    pub message: String,
+}
+
+/// The server's error code, when `e` is (or wraps) a [`Refused`].
+pub fn refused_code(e: &anyhow::Error) -> Option<&str> {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<Refused>())
+        .map(|r| r.code.as_str())
+}
+
+/// Turns an API response into its JSON body, or a [`Refused`] naming the server's code.
+pub(crate) async fn body_of(resp: reqwest::Response) -> anyhow::Result<Value> {
     let status = resp.status();
     let value: Value = resp.json().await.unwrap_or(Value::Null);
     if status.is_success() {
         return Ok(value);
     }
-    let code = value["error"]["code"].as_str().unwrap_or("unknown");
-    let message = value["error"]["message"].as_str().unwrap_or("");
-    Err(anyhow!("server refused ({status}, {code}): {message}"))
+    Err(Refused {
+        status,
+        code: value["error"]["code"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_owned(),
+        message: value["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    }
+    .into())
 }
 
 impl Session {
@@ -88,7 +115,22 @@ impl Session {
             .as_str()
             .ok_or_else(|| anyhow!("no token in the login answer"))?
             .to_owned();
-        Ok(Self { http, base, token })
+        Ok(Self {
+            http,
+            base,
+            token,
+            identity: login["identity"].clone(),
+        })
+    }
+
+    /// The identity signed in, as the server gave it at login (`id`, `role`, …).
+    pub fn identity(&self) -> &Value {
+        &self.identity
+    }
+
+    /// The signed-in identity's id.
+    pub fn identity_id(&self) -> &str {
+        self.identity["id"].as_str().unwrap_or_default()
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {

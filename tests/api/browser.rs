@@ -3,13 +3,11 @@
 //! saves screenshots of its key screens under `target/screenshots/`, and fails on any
 //! console error of the pages it visited.
 //!
-//! `.ci/run` installs `chromium`, `chromium-driver` and `fonts-noto-cjk`. On a machine
-//! without them, the first browser test installs them with apt-get when it runs as root,
-//! so `cargo test` stays the one test command; otherwise it fails and says what to install.
+//! `./test.sh` (the README's test command) installs `chromium`, `chromium-driver` and
+//! `fonts-noto-cjk`. A test never installs anything: without them it fails and says so.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use fantoccini::elements::Element;
@@ -21,27 +19,13 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// How long a page may take to show what a test waits for.
 const WAIT: Duration = Duration::from_secs(15);
 
-/// Installs the browser once per test process if it is missing.
+/// The browser and its driver must be there; `./test.sh` installs them.
 fn ensure_installed() {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let outcome = INSTALLED.get_or_init(|| {
-        if std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists() {
-            return Ok(());
-        }
-        eprintln!("browser tests: installing chromium, chromium-driver and fonts-noto-cjk with apt-get");
-        let install = Command::new("sh")
-            .arg("-c")
-            .arg("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk")
-            .status();
-        match install {
-            Ok(status) if status.success() => Ok(()),
-            other => Err(format!(
-                "the browser tests need Debian's Chromium: `apt-get install -y chromium chromium-driver fonts-noto-cjk` (as root) ({other:?})"
-            )),
-        }
-    });
-    if let Err(e) = outcome {
-        panic!("{e}");
+    for program in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            std::path::Path::new(program).exists(),
+            "{program} is missing: the browser tests need Debian's chromium, chromium-driver and fonts-noto-cjk, which ./test.sh (the README's test command) installs"
+        );
     }
 }
 

@@ -539,11 +539,25 @@ impl TestApp {
     }
 }
 
-/// Runs `sql` with `binds` on the server's database behind its back (tampering tests).
 /// Runs the `tradehall` binary with `args` (off the async runtime); returns its output.
+///
+/// It runs in the system's temporary directory, where the tests keep their files, and
+/// every argument that is a path under it is given relative to it, as a user types the
+/// names of files in the directory they are in. So the CLI verbs these tests drive are
+/// checked with relative paths; the tests that start the binary themselves give
+/// absolute ones.
 pub async fn run_cli(args: Vec<std::ffi::OsString>) -> std::process::Output {
+    let base = std::env::temp_dir();
+    let args: Vec<std::ffi::OsString> = args
+        .into_iter()
+        .map(|arg| match std::path::Path::new(&arg).strip_prefix(&base) {
+            Ok(relative) if !relative.as_os_str().is_empty() => relative.as_os_str().to_owned(),
+            _ => arg,
+        })
+        .collect();
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_tradehall"))
+            .current_dir(&base)
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("{e}"))
@@ -552,6 +566,7 @@ pub async fn run_cli(args: Vec<std::ffi::OsString>) -> std::process::Output {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Runs `sql` with `binds` on the server's database behind its back (tampering tests).
 pub async fn tamper(app: &TestApp, sql: &str, binds: &[Vec<u8>]) {
     if app.database_url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(&app.database_url)

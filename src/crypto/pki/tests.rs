@@ -2,10 +2,15 @@
 
 #![allow(clippy::unwrap_used)]
 use std::collections::HashSet;
+use std::fs;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
 
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 
+use super::directory::MANIFEST;
 use super::*;
 use crate::crypto::cert::{parse_pem_certificates, TrustStore};
 
@@ -27,13 +32,14 @@ fn init_writes_a_dev_only_pki_that_loads_back() {
     let layout = init_dev_pki(&dir, now(), false).unwrap();
 
     assert_eq!(layout.cas.len(), 2);
-    assert_eq!(layout.identities.len(), 11);
+    assert_eq!(layout.identities.len(), 18);
     let roles: HashSet<&str> = layout.identities.iter().map(|i| i.role.as_str()).collect();
     let expected = [
         "admin",
         "trading_centre",
         "supervisor",
         "custodian",
+        "expert",
         "bidder",
     ];
     assert_eq!(roles, expected.into_iter().collect());
@@ -129,4 +135,42 @@ fn init_refuses_to_overwrite_an_existing_pki_unless_forced() {
     let before = fs::read(&first.identities[0].cert_path).unwrap();
     init_dev_pki(tmp.path(), now(), true).unwrap();
     assert_ne!(fs::read(&first.identities[0].cert_path).unwrap(), before);
+}
+
+#[test]
+fn a_kept_root_key_issues_more_identities_that_chain_to_the_same_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = init_dev_pki(tmp.path(), now(), false).unwrap();
+    let new = NewDevIdentity {
+        name: "supervisor-kashgar".into(),
+        role: crate::domain::identity::Role::Supervisor,
+        organization: "喀什地区发展和改革委员会".into(),
+        usci: Usci::complete("11653100MB0K12345").unwrap(),
+        ca: "ca-b".into(),
+    };
+    let issued = issue_dev_identity(tmp.path(), &new, now()).unwrap();
+    assert_eq!(issued.role, "supervisor");
+    let reloaded = load_dev_pki(tmp.path()).unwrap();
+    assert_eq!(reloaded.identities.len(), layout.identities.len() + 1);
+    assert!(reloaded
+        .identities
+        .iter()
+        .any(|i| i.name == "supervisor-kashgar"));
+
+    let ca_files: Vec<PathBuf> = layout.cas.iter().map(|(_, ca, _)| ca.clone()).collect();
+    let crl_files: Vec<PathBuf> = layout.cas.iter().map(|(_, _, crl)| crl.clone()).collect();
+    let store = TrustStore::from_files(&ca_files, &crl_files).unwrap();
+    let chain = parse_pem_certificates(&fs::read_to_string(&issued.cert_path).unwrap()).unwrap();
+    let cert = store.verify_identity(&chain, now()).unwrap();
+    assert!(cert.issuer.contains("ca-b DEV ONLY Root CA"));
+    assert!(cert.subject_values.contains(&new.usci.to_string()));
+
+    // The same name again is refused, and so is a root key that is not the root's.
+    assert!(matches!(
+        issue_dev_identity(tmp.path(), &new, now()),
+        Err(PkiError::Identity(_))
+    ));
+    let ca_a = fs::read_to_string(tmp.path().join("ca-a/ca.pem")).unwrap();
+    let key_b = fs::read_to_string(tmp.path().join("ca-b/ca.key")).unwrap();
+    assert!(DevCa::from_pem("ca-a", &ca_a, &key_b).is_err());
 }
