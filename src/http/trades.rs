@@ -256,30 +256,47 @@ async fn receive_envelope(app: &AppState, body: axum::body::Body, limit: u64) ->
     let mut stream = body.into_data_stream();
     let mut written = 0u64;
     let outcome: Result<()> = async {
+        // Set when the storage refused the envelope (a full disk): the rest of the upload
+        // is still read, and dropped, so the client hears `507 storage_full` instead of a
+        // connection closed under its upload. The envelope limit bounds what is read.
+        let mut refused: Option<ApiError> = None;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| {
                 ApiError::request(StatusCode::BAD_REQUEST, "upload_interrupted", e.to_string())
             })?;
             written += chunk.len() as u64;
             if written > limit {
-                return Err(ApiError::request(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!("envelopes are limited to {limit} bytes"),
-                ));
+                return Err(refused.unwrap_or_else(|| {
+                    ApiError::request(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        format!("envelopes are limited to {limit} bytes"),
+                    )
+                }));
             }
-            match &mut file {
-                Some((f, _)) => f.write_all(&chunk).await.map_err(internal)?,
-                None if written <= INLINE_ENVELOPE_BYTES => memory.extend_from_slice(&chunk),
-                None => {
-                    let path = app.platform.incoming_bid_path()?;
-                    let created = tokio::fs::File::create(&path).await.map_err(internal);
-                    let f = &mut file.insert((created?, path)).0;
-                    f.write_all(&memory).await.map_err(internal)?;
-                    f.write_all(&chunk).await.map_err(internal)?;
-                    memory = Vec::new();
+            if refused.is_some() {
+                continue;
+            }
+            let stored: Result<()> = async {
+                match &mut file {
+                    Some((f, _)) => f.write_all(&chunk).await.map_err(internal)?,
+                    None if written <= INLINE_ENVELOPE_BYTES => memory.extend_from_slice(&chunk),
+                    None => {
+                        let path = app.platform.incoming_bid_path()?;
+                        let created = tokio::fs::File::create(&path).await.map_err(internal);
+                        let f = &mut file.insert((created?, path)).0;
+                        f.write_all(&memory).await.map_err(internal)?;
+                        f.write_all(&chunk).await.map_err(internal)?;
+                        memory = Vec::new();
+                    }
                 }
+                Ok(())
             }
+            .await;
+            refused = stored.err();
+        }
+        if let Some(e) = refused {
+            return Err(e);
         }
         if let Some((f, _)) = &mut file {
             f.flush().await.map_err(internal)?;
