@@ -28,7 +28,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the platform server.
     Serve(ServeArgs),
-    /// Run a self-contained demo: dev PKI, SQLite, demo organisations and a published trade.
+    /// Run a self-contained demo: a dev PKI, SQLite, demo organisations and one trade of
+    /// each kind, played to the end by automatic participants while you watch.
     Demo(DemoArgs),
     /// Certificate tooling.
     #[command(subcommand)]
@@ -803,17 +804,23 @@ pub struct DemoArgs {
     /// Set up the demo, print what was created, and exit instead of serving.
     #[arg(long)]
     pub setup_only: bool,
-    /// Do not run the automatic demo custodians and bidders: play the round by hand with
-    /// the CLI (see the README walkthrough).
+    /// Do not run the demo's automatic participants (custodians, bidders, experts, the
+    /// centre, the supervisor, the bank): play the trades by hand with the CLI and the
+    /// pages (see the README walkthrough).
     #[arg(long, env = "TRADEHALL_DEMO_MANUAL")]
     pub manual: bool,
+    /// The pause between two steps of the automatic participants, in milliseconds, so a
+    /// person can follow them.
+    #[arg(long, env = "TRADEHALL_DEMO_PACE_MS", default_value_t = 1500, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub pace_ms: u64,
     /// Acceleration of the demo tender (2 to 86400): its deadline is 30 statutory days
     /// away, three minutes at the default 14400.
     #[arg(long, default_value_t = crate::demo::ROUND_TIME_SCALE, value_parser = clap::value_parser!(u32).range(2..=86_400))]
     pub tender_time_scale: u32,
-    /// Acceleration of the demo land listing (2 to 86400): 20 statutory days of
-    /// announcement and 10 working days of listing last 90 s at the default 28800; its
-    /// countdown is 15 s at that scale, shorter in proportion above it.
+    /// Acceleration of the demo's live sales (2 to 86400): a listing's 20 statutory days
+    /// of announcement and 10 working days of listing last 90 s at the default 28800, the
+    /// state asset's 20 working days of disclosure 60 s; their countdown is 15 s at that
+    /// scale, shorter in proportion above it.
     #[arg(long, default_value_t = crate::demo::LISTING_TIME_SCALE, value_parser = clap::value_parser!(u32).range(2..=86_400))]
     pub listing_time_scale: u32,
 }

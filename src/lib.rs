@@ -15,10 +15,12 @@
 //! - [`engine`]: use cases (register, log in, create and publish trades, clarify); owns
 //!   transactions and the clock.
 //! - [`http`]: a thin axum skin over `engine`: routing, extractors, error mapping.
-//! - [`client`]: what the `tradehall` CLI runs on a user's machine (PKI tooling today).
+//! - [`client`]: what the `tradehall` CLI runs on a user's machine, over HTTP only: bids,
+//!   custodians, experts, quotes, verification, the dev PKI.
 //! - [`config`]: command-line and environment configuration.
 //! - [`server`]: the composition root shared by `serve`, `demo` and the tests.
-//! - [`demo`]: the one-command demo (dev PKI, demo organisations, a published trade).
+//! - [`demo`]: the one-command demo: a dev PKI, demo organisations, one trade of each
+//!   kind, and automatic participants that play them to the end through the public API.
 #![forbid(unsafe_code)]
 
 pub mod bench;

@@ -292,64 +292,20 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Demo(args) => {
             let prepared = tradehall::demo::prepare(&args).await?;
-            println!(
-                "tradehall demo — DEV ONLY PKI in {}",
-                args.data_dir.join("pki").display()
-            );
-            println!(
-                "  rulebook {}; demo trades run accelerated (the tender at {}x, a statutory day lasts six seconds)",
-                prepared.platform.rulebook.version,
-                tradehall::demo::ROUND_TIME_SCALE
-            );
-            for id in &prepared.trades {
-                println!("  trade http://{}/api/v1/trades/{id}", args.listen);
-            }
-            if let Some(listing) = prepared.trades.get(2) {
-                println!(
-                    "  land listing, live: http://{}/api/v1/trades/{listing}/sale   room ws://{}/api/v1/trades/{listing}/live",
-                    args.listen, args.listen
-                );
-            }
-            println!(
-                "  list  http://{}/api/v1/trades   events http://{}/api/v1/events",
-                args.listen, args.listen
+            let server = format!("http://{}", args.listen);
+            print!(
+                "{}",
+                tradehall::demo::tour::text(&args, &prepared.trades, &server)
             );
             if args.setup_only {
                 return Ok(());
             }
-            if prepared.seeded && !args.manual {
-                if let Some(trade) = prepared.trades.first().cloned() {
-                    let server = format!("http://{}", args.listen);
-                    let layout = prepared.layout.clone();
-                    let work = args.data_dir.join("actors");
-                    tokio::spawn(async move {
-                        if let Err(e) =
-                            tradehall::demo::actors::play(&server, &layout, &trade, &work).await
-                        {
-                            eprintln!("[demo] the automatic round stopped: {e:#}");
-                        }
-                    });
+            if !args.manual {
+                if !prepared.seeded {
+                    println!("[demo] resuming the story where it was");
                 }
-                let secret = prepared
-                    .platform
-                    .settings
-                    .bank_secrets
-                    .get(tradehall::server::DEV_BANK)
-                    .map(<[u8]>::to_vec);
-                if let (Some(listing), Some(secret)) = (prepared.trades.get(2).cloned(), secret) {
-                    let server = format!("http://{}", args.listen);
-                    let layout = prepared.layout.clone();
-                    let work = args.data_dir.join("actors").join("listing");
-                    tokio::spawn(async move {
-                        if let Err(e) = tradehall::demo::auction::play(
-                            &server, &layout, &listing, &secret, &work,
-                        )
-                        .await
-                        {
-                            eprintln!("[demo] the automatic land listing stopped: {e:#}");
-                        }
-                    });
-                }
+                let cast = tradehall::demo::cast(&args, &prepared, server);
+                tokio::spawn(tradehall::demo::play(cast, prepared.trades.clone()));
             }
             serve(args.listen, None, prepared.limits, prepared.router).await
         }

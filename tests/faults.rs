@@ -878,15 +878,17 @@ async fn kill_9_in_a_live_auction(database_url: Option<String>) -> usize {
         .map(<[u8]>::to_vec)
         .unwrap_or_default();
     // The demo's three bidders apply, pay their deposits and quote, as in the README demo.
+    let cast = tradehall::demo::cast::Cast::new(
+        server.clone(),
+        stage.layout.clone(),
+        work.join("auction"),
+        secret,
+        Duration::ZERO,
+    );
     let play = {
-        let (server, layout, listing, auction) = (
-            server.clone(),
-            stage.layout.clone(),
-            stage.listing.clone(),
-            work.join("auction"),
-        );
+        let (cast, listing) = (cast.clone(), stage.listing.clone());
         tokio::spawn(async move {
-            tradehall::demo::auction::play(&server, &layout, &listing, &secret, &auction).await
+            tradehall::demo::sales::play(&cast, &listing, &tradehall::demo::sales::LAND).await
         })
     };
     let sale_url = format!("{server}/api/v1/trades/{}/sale", stage.listing);
@@ -921,14 +923,9 @@ async fn kill_9_in_a_live_auction(database_url: Option<String>) -> usize {
             break;
         }
         if sale["phase"] == "reserve" {
-            tradehall::demo::auction::open_reserve(
-                &server,
-                &stage.layout,
-                &stage.listing,
-                &work.join("auction"),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{e:#}"));
+            tradehall::demo::committee::open(&cast, "land", &stage.listing)
+                .await
+                .unwrap_or_else(|e| panic!("{e:#}"));
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),

@@ -221,8 +221,9 @@ fn serve_takes_every_path_flag_relative_to_where_it_runs() {
     assert!(cwd.join("data").join("tradehall.db").exists());
     assert!(cwd.join("platform-keys").join("platform-key.pk8").exists());
 
-    // The admin named by a relative --admin-cert registers as one, over the trust store
-    // read from relative --trust-ca and --crl.
+    // A new identity from the PKI's kept root key registers over the trust store read
+    // from relative --trust-ca and --crl, and the admin named by a relative --admin-cert
+    // grants its role.
     let registered = tradehall()
         .current_dir(cwd)
         .args([
@@ -230,13 +231,13 @@ fn serve_takes_every_path_flag_relative_to_where_it_runs() {
             "issue",
             "pki",
             "--name",
-            "officer-2",
+            "supervisor-hotan",
             "--role",
-            "trading_centre",
+            "supervisor",
         ])
         .args([
             "--organization",
-            "和田地区公共资源交易中心",
+            "和田地区发展和改革委员会",
             "--region",
             "653200",
         ])
@@ -249,5 +250,11 @@ fn serve_takes_every_path_flag_relative_to_where_it_runs() {
         String::from_utf8_lossy(&registered.stderr)
     );
     let said = String::from_utf8_lossy(&registered.stdout);
-    assert!(said.contains("granted trading_centre"), "{said}");
+    assert!(
+        said.contains("granted supervisor") && said.contains("region 653200"),
+        "{said}"
+    );
+    let manifest = std::fs::read_to_string(cwd.join("pki/identities.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(manifest.contains("supervisor-hotan"), "{manifest}");
 }

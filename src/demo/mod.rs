@@ -1,37 +1,40 @@
 //! `tradehall demo`: one command from a fresh clone to a running platform with a DEV ONLY
-//! PKI, registered demo organisations and published, accelerated demo trades; on a fresh
-//! data directory, demo custodians and bidders then play a whole sealed-bid round
-//! ([`actors`]).
+//! PKI ([`crate::crypto::pki::directory`]), registered demo organisations and five
+//! published, accelerated trades, one of each kind ([`seed`]). Unless `--manual`, the
+//! demo's automatic participants then play the whole platform while a person watches:
+//! the tender from its bids to its contract and refunds ([`tender`]), the procurement's
+//! committee, the land, state-asset and mining sales ([`sales`]), the supervisor
+//! ([`supervision`]) and the DEV ONLY bank ([`bank`]). They work through the public API
+//! as users on their own machines would, and each step first looks whether it was done,
+//! so a demo restarted on the same data directory goes on where it was ([`cast`]).
 
-pub mod actors;
-pub mod auction;
+pub mod bank;
+pub mod cast;
+pub mod committee;
+pub mod sales;
+pub mod seed;
+pub mod supervision;
+pub mod tender;
+pub mod tour;
 
-use anyhow::Context as _;
-use base64::Engine as _;
-use chrono::{Duration, Utc};
-use std::path::{Path, PathBuf};
+use chrono::Utc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::{DemoArgs, Mode, ServeArgs};
-use crate::crypto::pki::{self, DevIdentity};
-use crate::crypto::signer::Signer;
-use crate::domain::clock::{rfc3339, SystemClock};
-use crate::domain::identity::{Identity, Role};
-use crate::domain::money::{Currency, Money};
-use crate::domain::region::RegionCode;
-use crate::domain::trade::{Lot, OpeningCommittee, Principal, TradeTerms};
-use crate::domain::usci::Usci;
-use crate::engine::{AuthProof, Caller, NewTrade, Platform, Registration};
-use crate::store::TradeQuery;
+use crate::crypto::pki;
+use crate::domain::clock::SystemClock;
+use crate::engine::Platform;
+pub use seed::DemoTrades;
 
-/// Demo trades run at 1440×: a statutory day lasts one minute.
+/// The procurement runs at 1440×: a statutory day lasts one minute.
 pub const DEMO_TIME_SCALE: u32 = 1440;
-/// The demo tender the actors play runs at 14,400×: a statutory day lasts six seconds,
-/// so its deadline (30 statutory days) is three minutes away.
+/// The demo tender runs at 14,400×: a statutory day lasts six seconds, so its deadline
+/// (30 statutory days) is three minutes away.
 pub const ROUND_TIME_SCALE: u32 = 14_400;
 
-/// The demo land listing runs at 28,800×: its 20 days of announcement last a minute,
-/// its 10 working days of listing 30 seconds.
+/// The demo's live sales run at 28,800×: a land listing's 20 days of announcement last a
+/// minute, its 10 working days of listing 30 seconds.
 pub const LISTING_TIME_SCALE: u32 = 28_800;
 
 /// The demo listing's countdown at [`LISTING_TIME_SCALE`], in seconds.
@@ -52,29 +55,19 @@ pub struct Prepared {
     /// The connections one client may hold.
     pub limits: crate::http::ConnectionLimits,
     pub layout: pki::DevPkiLayout,
-    /// The demo trades: the tender the actors play first, the land listing last.
-    pub trades: Vec<String>,
+    pub trades: DemoTrades,
     /// Whether the trades were created now (a fresh data directory).
     pub seeded: bool,
-}
-
-fn resolve(dir: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        dir.join(p)
-    }
 }
 
 /// The serve configuration of the demo: the dev PKI under `data_dir`, and SQLite there
 /// unless a database is named.
 pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
-    let dir = &layout.dir;
     let admin = layout
         .identities
         .iter()
         .filter(|i| i.role == "admin")
-        .map(|i| resolve(dir, &i.cert_path));
+        .map(|i| i.cert_path.clone());
     ServeArgs {
         listen: args.listen,
         tls_cert: None,
@@ -84,16 +77,8 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         instance_url: None,
         data_dir: args.data_dir.clone(),
         key_dir: None,
-        trust_ca: layout
-            .cas
-            .iter()
-            .map(|(_, ca, _)| resolve(dir, ca))
-            .collect(),
-        crl: layout
-            .cas
-            .iter()
-            .map(|(_, _, crl)| resolve(dir, crl))
-            .collect(),
+        trust_ca: layout.cas.iter().map(|(_, ca, _)| ca.clone()).collect(),
+        crl: layout.cas.iter().map(|(_, _, crl)| crl.clone()).collect(),
         trust_reload_seconds: 300,
         admin_cert: admin.collect(),
         rulebook: None,
@@ -125,7 +110,7 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
     }
 }
 
-/// Generates the PKI if needed, builds the server, seeds demo data once.
+/// Generates the PKI if needed, builds the server, seeds the demo data once.
 pub async fn prepare(args: &DemoArgs) -> anyhow::Result<Prepared> {
     let pki_dir = args.data_dir.join("pki");
     let layout = if pki_dir.join("identities.json").exists() {
@@ -135,19 +120,9 @@ pub async fn prepare(args: &DemoArgs) -> anyhow::Result<Prepared> {
     };
     let serve = serve_args(args, &layout);
     let (platform, router) = crate::server::build(&serve, Arc::new(SystemClock)).await?;
-    let existing = platform
-        .store
-        .list_trades(&TradeQuery {
-            include_drafts: true,
-            limit: 10,
-            ..TradeQuery::default()
-        })
-        .await?;
-    let seeded = existing.is_empty();
-    let trades = if seeded {
-        seed(&platform, &layout, args).await?
-    } else {
-        existing.into_iter().rev().map(|t| t.id).collect()
+    let (trades, seeded) = match DemoTrades::find(&platform).await? {
+        Some(trades) => (trades, false),
+        None => (seed::seed(&platform, &layout, args).await?, true),
     };
     Ok(Prepared {
         platform,
@@ -159,239 +134,80 @@ pub async fn prepare(args: &DemoArgs) -> anyhow::Result<Prepared> {
     })
 }
 
-async fn register(platform: &Platform, dir: &Path, who: &DevIdentity) -> anyhow::Result<Identity> {
-    let cert_pem = std::fs::read_to_string(resolve(dir, &who.cert_path))?;
-    let signer = Signer::from_pkcs8(&std::fs::read(resolve(dir, &who.key_path))?)?;
-    let (nonce, _) = platform.challenge().await?;
-    let message = crate::engine::auth_message("register", &nonce);
-    let signature =
-        base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes()));
-    let role = Role::parse(&who.role).with_context(|| format!("unknown role {}", who.role))?;
-    let reg = Registration {
-        proof: AuthProof {
-            certificate_chain: cert_pem,
-            nonce,
-            signature,
-        },
-        organization: crate::engine::OrganizationClaim {
-            name: who.organization.clone(),
-            usci: who.usci.to_string(),
-        },
-        role,
-    };
-    let setup = Caller {
-        request_id: Some("demo-setup".into()),
-        ..Caller::default()
-    };
-    Ok(platform.register(&setup, reg).await?)
+/// The demo's participants, for a demo served at `server`.
+pub fn cast(args: &DemoArgs, prepared: &Prepared, server: String) -> cast::Cast {
+    let secret = prepared
+        .platform
+        .settings
+        .bank_secrets
+        .get(crate::server::DEV_BANK)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    cast::Cast::new(
+        server,
+        prepared.layout.clone(),
+        args.data_dir.join("actors"),
+        secret,
+        Duration::from_millis(args.pace_ms),
+    )
 }
 
-async fn seed(
-    platform: &Platform,
-    layout: &pki::DevPkiLayout,
-    args: &DemoArgs,
-) -> anyhow::Result<Vec<String>> {
-    let tender_time_scale = args.tender_time_scale;
-    let dir = &layout.dir;
-    let mut registered = Vec::new();
-    for who in &layout.identities {
-        registered.push((who.role.clone(), register(platform, dir, who).await?));
+/// Plays the whole demo from wherever it is: every story at once, each printing its
+/// steps; returns when all but the procurement (which waits for a person's bid) are
+/// told. The bank's refund desk keeps running.
+pub async fn play(cast: cast::Cast, trades: DemoTrades) {
+    if let Err(e) = cast.wait_until_up().await {
+        eprintln!("[demo] {e:#}");
+        return;
     }
-    let admin = registered
-        .iter()
-        .find(|(r, _)| r == "admin")
-        .map(|(_, i)| i.clone())
-        .context("no admin identity")?;
-    let as_admin = Caller {
-        identity: Some(admin),
-        request_id: Some("demo-setup".into()),
-        ..Caller::default()
+    tokio::spawn(bank::run(cast.clone()));
+    let procurement = {
+        let (cast, trade) = (cast.clone(), trades.procurement.clone());
+        tokio::spawn(async move { tender::play_procurement(&cast, &trade).await })
     };
-    let mut officer = None;
-    let mut custodians = Vec::new();
-    for (role, identity) in &registered {
-        let Some(role) = Role::parse(role) else {
-            continue;
-        };
-        if role.needs_grant() && role != Role::Admin {
-            // The demo's supervisor supervises the whole region.
-            let region = (role == Role::Supervisor)
-                .then(|| crate::domain::region::RegionCode::parse("650000"))
-                .transpose()?;
-            let granted = platform
-                .grant_role(&as_admin, &identity.id, role, region)
-                .await?;
-            match role {
-                Role::TradingCentre => officer = Some(granted),
-                Role::Custodian => custodians.push(granted.id),
-                _ => {}
-            }
+    let tender = {
+        let (cast, trade) = (cast.clone(), trades.tender.clone());
+        tokio::spawn(async move {
+            tender::join_the_pool(&cast).await?;
+            tender::play(&cast, &trade).await
+        })
+    };
+    let sale = |trade: &str, plan: &'static sales::SalePlan| {
+        let (cast, trade) = (cast.clone(), trade.to_owned());
+        tokio::spawn(async move { sales::play(&cast, &trade, plan).await.map(|_| ()) })
+    };
+    let land = sale(&trades.land, &sales::LAND);
+    let state_asset = sale(&trades.state_asset, &sales::STATE_ASSET);
+    let mining = sale(&trades.mining, &sales::MINING);
+    let supervisor = {
+        let (cast, tender, asset) = (
+            cast.clone(),
+            trades.tender.clone(),
+            trades.state_asset.clone(),
+        );
+        tokio::spawn(async move { supervision::play(&cast, &tender, &asset).await })
+    };
+    let mut told = true;
+    for (part, story) in [
+        ("tender", tender),
+        ("land", land),
+        ("state asset", state_asset),
+        ("mining", mining),
+        ("supervisor", supervisor),
+    ] {
+        let outcome = story.await.map_err(anyhow::Error::from).and_then(|r| r);
+        if let Err(e) = outcome {
+            told = false;
+            eprintln!("[demo] [{part}] the automatic story stopped: {e:#}");
         }
     }
-    let officer = Caller {
-        identity: Some(officer.context("no officer identity")?),
-        request_id: Some("demo-setup".into()),
-        ..Caller::default()
-    };
-    let now = Utc::now();
-    let buyer = Principal {
-        name: "乌鲁木齐市城市建设投资（集团）有限公司".into(),
-        usci: Usci::complete("91650100MA7DEM001")?,
-    };
-    let tender = TradeTerms {
-        kind: "construction_tender".into(),
-        procedure: "open_tender".into(),
-        title: "乌鲁木齐市河滩路快速路改造工程施工招标 (DEMO)".into(),
-        principal: buyer.clone(),
-        estimated_value: Money::new(1_200_000_000)?,
-        currency: Currency::Cny,
-        lots: vec![
-            Lot {
-                id: "1".into(),
-                title: "第一标段 道路工程".into(),
-                estimated_value: Money::new(800_000_000)?,
-            },
-            Lot {
-                id: "2".into(),
-                title: "第二标段 桥梁工程".into(),
-                estimated_value: Money::new(400_000_000)?,
-            },
-        ],
-        region_code: RegionCode::parse("650100")?,
-        // 30 statutory days: three minutes away at the default 14,400×.
-        bid_deadline: now + crate::domain::rulebook::scaled_days(30, tender_time_scale),
-        bond_amount: Money::new(24_000_000)?,
-        committee: OpeningCommittee {
-            custodians: custodians.clone(),
-            threshold: 2,
-        },
-        live: None,
-        evaluation: None,
-        retender_of: None,
-        invited: Vec::new(),
-        previous_round: None,
-    };
-    let procurement = TradeTerms {
-        kind: "government_procurement".into(),
-        procedure: "open_tender".into(),
-        title: "自治区人民医院医用设备采购项目 (DEMO)".into(),
-        principal: Principal {
-            name: "新疆维吾尔自治区人民医院".into(),
-            usci: Usci::complete("12650000MB0DEM002")?,
-        },
-        estimated_value: Money::new(350_000_000)?,
-        currency: Currency::Cny,
-        lots: vec![Lot {
-            id: "1".into(),
-            title: "医学影像设备".into(),
-            estimated_value: Money::new(350_000_000)?,
-        }],
-        region_code: RegionCode::parse("650000")?,
-        bid_deadline: now + Duration::minutes(45),
-        bond_amount: Money::new(7_000_000)?,
-        committee: OpeningCommittee {
-            custodians,
-            threshold: 2,
-        },
-        live: None,
-        evaluation: None,
-        retender_of: None,
-        invited: Vec::new(),
-        previous_round: None,
-    };
-    let listing = listing_terms(
-        &buyer_of_land()?,
-        &procurement.committee,
-        args.listing_time_scale,
-    )?;
-    let mut ids = Vec::new();
-    for (terms, time_scale) in [
-        (tender, tender_time_scale),
-        (procurement, DEMO_TIME_SCALE),
-        (listing, args.listing_time_scale),
-    ] {
-        let title = terms.title.clone();
-        let view = platform
-            .create_trade(
-                &officer,
-                NewTrade {
-                    terms,
-                    time_scale: Some(time_scale),
-                },
-            )
-            .await?;
-        let document = match &view.trade.terms.live {
-            Some(live) => format!(
-                "# {title}\n\n挂牌出让文件 (DEMO ONLY)\n\n挂牌时间: {} 至 {}\n竞买申请及保证金截止: {}\n",
-                rfc3339(live.starts_at),
-                live.ends_at.map(rfc3339).unwrap_or_default(),
-                rfc3339(view.trade.terms.bid_deadline)
-            ),
-            None => format!(
-                "# {title}\n\n招标文件 (DEMO ONLY)\n\n投标截止时间即开标时间: {}\n",
-                rfc3339(view.trade.terms.bid_deadline)
-            ),
-        };
-        platform
-            .add_document(
-                &officer,
-                &view.trade.id,
-                "招标文件.md",
-                "text/markdown; charset=utf-8",
-                document.as_bytes(),
-            )
-            .await?;
-        platform.publish_trade(&officer, &view.trade.id).await?;
-        ids.push(view.trade.id);
+    if told {
+        println!(
+            "[demo] every story is told. Check the whole log: tradehall log verify --server {}",
+            cast.server
+        );
     }
-    Ok(ids)
-}
-
-fn buyer_of_land() -> anyhow::Result<Principal> {
-    Ok(Principal {
-        name: "乌鲁木齐市自然资源局".into(),
-        usci: Usci::complete("11650100MB0DEM003")?,
-    })
-}
-
-/// The demo land listing: announced now, listed after 20 scaled days for 10 scaled
-/// working days, applications and deposits until the middle of the listing.
-fn listing_terms(
-    seller: &Principal,
-    committee: &OpeningCommittee,
-    scale: u32,
-) -> anyhow::Result<TradeTerms> {
-    use crate::domain::rulebook::scaled_days;
-    use crate::domain::trade::LiveTerms;
-    // A few seconds of margin: the announcement is checked again at publication.
-    let starts_at = Utc::now() + scaled_days(20, scale) + Duration::seconds(3);
-    let ends_at = starts_at + scaled_days(10, scale);
-    Ok(TradeTerms {
-        kind: "land_use_right".into(),
-        procedure: "listing".into(),
-        title: "乌鲁木齐市高新区 DEMO-01 号地块国有建设用地使用权挂牌出让 (DEMO)".into(),
-        principal: seller.clone(),
-        estimated_value: Money::new(8_000_000_000)?,
-        currency: Currency::Cny,
-        lots: vec![Lot {
-            id: "DEMO-01".into(),
-            title: "DEMO-01 号地块 (商住用地, 42,000 ㎡)".into(),
-            estimated_value: Money::new(8_000_000_000)?,
-        }],
-        region_code: RegionCode::parse("650100")?,
-        bid_deadline: starts_at + (ends_at - starts_at) / 2,
-        bond_amount: Money::new(1_600_000_000)?,
-        committee: committee.clone(),
-        live: Some(LiveTerms {
-            start_price: Money::new(8_000_000_000)?,
-            increment: Money::new(20_000_000)?,
-            starts_at,
-            ends_at: Some(ends_at),
-            countdown_seconds: Some(listing_countdown_seconds(scale)),
-        }),
-        evaluation: None,
-        retender_of: None,
-        invited: Vec::new(),
-        previous_round: None,
-    })
+    if let Ok(Err(e)) = procurement.await {
+        eprintln!("[demo] [procurement] the automatic story stopped: {e:#}");
+    }
 }

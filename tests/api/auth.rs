@@ -449,6 +449,7 @@ async fn the_dev_pki_is_refused_by_a_production_server() {
         web_dir: "web".into(),
         setup_only: true,
         manual: true,
+        pace_ms: 0,
         tender_time_scale: tradehall::demo::ROUND_TIME_SCALE,
         listing_time_scale: tradehall::demo::LISTING_TIME_SCALE,
     };

@@ -16,7 +16,6 @@ mod authz;
 mod bids;
 mod calendar;
 mod committee;
-mod demo;
 mod deposits;
 mod evaluation;
 mod events;

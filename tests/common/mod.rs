@@ -1,5 +1,5 @@
 //! Helpers of the tests that drive real `tradehall` server processes (`faults.rs`,
-//! `cluster.rs`).
+//! `cluster.rs`, `demo.rs`).
 
 use std::time::{Duration, Instant};
 
