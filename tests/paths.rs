@@ -254,7 +254,7 @@ fn serve_takes_every_path_flag_relative_to_where_it_runs() {
         said.contains("granted supervisor") && said.contains("region 653200"),
         "{said}"
     );
-    let manifest = std::fs::read_to_string(cwd.join("pki/identities.json"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let manifest =
+        std::fs::read_to_string(cwd.join("pki/identities.json")).unwrap_or_else(|e| panic!("{e}"));
     assert!(manifest.contains("supervisor-hotan"), "{manifest}");
 }
