@@ -401,6 +401,7 @@ pub async fn build(
         known_bests: Default::default(),
         quoting_cache: Default::default(),
         sessions: Default::default(),
+        standing: Default::default(),
         quote_writer: Default::default(),
     });
     platform.openings.set_instance_url(&args.instance_url());
@@ -436,6 +437,9 @@ pub async fn build(
     platform.start_risk();
     platform.start_sale_timers();
     platform.start_mirrors();
+    if args.trust_reload_seconds > 0 {
+        platform.start_trust_reload(std::time::Duration::from_secs(args.trust_reload_seconds));
+    }
     let http = HttpSettings {
         max_body_bytes: args.max_body_bytes,
         max_document_bytes: args.max_document_bytes,

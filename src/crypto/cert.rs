@@ -75,6 +75,8 @@ struct TrustStoreInner {
     /// Newest first per issuer: webpki consults the first CRL whose issuer matches, so an
     /// outdated CRL left in the configuration must not shadow its successor.
     crls: Vec<CertRevocationList<'static>>,
+    /// What the same CRLs say, in the same order (dates, serials).
+    crl_info: Vec<super::revocation::CrlInfo>,
     /// Subjects of the roots, for diagnostics only.
     root_subjects: Vec<String>,
 }
@@ -122,14 +124,18 @@ impl TrustStore {
             let this_update = parsed.last_update().timestamp();
             let crl = OwnedCertRevocationList::from_der(&der)
                 .map_err(|e| invalid(format!("CRL #{}: {e}", i + 1)))?;
-            dated.push((this_update, CertRevocationList::from(crl)));
+            let info = super::revocation::CrlInfo::parse(&der)
+                .map_err(|e| invalid(format!("CRL #{}: {e}", i + 1)))?;
+            dated.push((this_update, CertRevocationList::from(crl), info));
         }
-        dated.sort_by_key(|(this_update, _)| std::cmp::Reverse(*this_update));
+        dated.sort_by_key(|(this_update, _, _)| std::cmp::Reverse(*this_update));
+        let (crls, crl_info) = dated.into_iter().map(|(_, crl, info)| (crl, info)).unzip();
 
         Ok(Self {
             inner: Arc::new(TrustStoreInner {
                 anchors,
-                crls: dated.into_iter().map(|(_, crl)| crl).collect(),
+                crls,
+                crl_info,
                 root_subjects,
             }),
         })
@@ -146,6 +152,18 @@ impl TrustStore {
             crls.extend(read_pem_or_der(path, "X509 CRL")?);
         }
         Self::new(roots, crls)
+    }
+
+    /// The configured CRLs, newest first per issuer.
+    pub fn crls(&self) -> &[super::revocation::CrlInfo] {
+        &self.inner.crl_info
+    }
+
+    /// The status at `at` of a certificate (DER) whose chain was verified before: in
+    /// its validity, covered by a current CRL of its issuer and not listed there; until
+    /// when that holds (`revocation::status`).
+    pub fn status(&self, der: &[u8], at: DateTime<Utc>) -> Result<DateTime<Utc>, CertError> {
+        super::revocation::status(&self.inner.crl_info, der, at)
     }
 
     /// True when no root is recognised: every certificate will be refused.

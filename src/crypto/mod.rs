@@ -11,6 +11,7 @@ pub mod opening;
 pub mod pki;
 pub mod platform_key;
 pub mod receipt;
+pub mod revocation;
 pub mod signer;
 pub mod stream;
 pub mod threshold;

@@ -3,6 +3,7 @@
 //! every certificate of its CA fail with `certificate_revocation_unknown`).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
 use super::cert::{CertError, TrustStore};
@@ -13,6 +14,8 @@ pub struct ReloadableTrust {
     ca_files: Vec<PathBuf>,
     crl_files: Vec<PathBuf>,
     current: RwLock<TrustStore>,
+    /// How many times the files were read into a new trust store.
+    generation: AtomicU64,
 }
 
 impl ReloadableTrust {
@@ -23,6 +26,7 @@ impl ReloadableTrust {
             ca_files,
             crl_files,
             current: RwLock::new(store),
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -32,6 +36,7 @@ impl ReloadableTrust {
             ca_files: Vec::new(),
             crl_files: Vec::new(),
             current: RwLock::new(store),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -41,6 +46,12 @@ impl ReloadableTrust {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// Which load of the files is in force: it changes with every reload, so what was
+    /// decided under an older one is decided again.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Re-reads the files. On error the store in force stays, so a half-written CRL
@@ -54,6 +65,7 @@ impl ReloadableTrust {
             .current
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 }

@@ -201,11 +201,13 @@ impl Platform {
     }
 
     /// The identity behind a bearer token: from the sessions found valid in the last
-    /// second ([`super::SessionCache`]), else read.
+    /// second ([`super::SessionCache`]), else read; refused once its certificate is no
+    /// longer in good standing ([`super::StandingCache`]).
     pub async fn authenticate(&self, token: &str) -> Result<Identity> {
         let digest = token_digest(token);
         let now = self.clock.now();
         if let Some(identity) = self.sessions.get(&digest, now) {
+            self.check_standing(&identity).await?;
             return Ok(identity);
         }
         let (identity, expires_at) = self
@@ -213,6 +215,9 @@ impl Platform {
             .session_identity(&digest, now)
             .await?
             .ok_or(EngineError::Unauthenticated)?;
+        // A session lasts no longer than its certificate's good standing: revoked, or its
+        // CA's CRL run out, and every action of the session is refused.
+        self.check_standing(&identity).await?;
         self.sessions
             .keep(&digest, identity.clone(), now, expires_at);
         Ok(identity)

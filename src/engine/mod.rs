@@ -34,6 +34,7 @@ mod sales;
 mod search;
 mod sessions;
 mod trades;
+mod trust;
 mod upper_nodes;
 
 pub use applications::NewApplication;
@@ -74,6 +75,7 @@ pub use sales::{
 pub use search::{SearchPage, SearchParams, MAX_RESULTS};
 pub use sessions::{SessionCache, SESSION_CACHE_TTL};
 pub use trades::{NewTrade, TradeFilter, TradePage, TradeView};
+pub use trust::StandingCache;
 
 use std::sync::Arc;
 
@@ -182,6 +184,8 @@ pub struct Platform {
     pub quoting_cache: QuotingCache,
     /// Sessions found valid lately (see [`SessionCache`]).
     pub sessions: SessionCache,
+    /// Certificates found in good standing lately (see [`StandingCache`]).
+    pub standing: StandingCache,
     /// Quotes waiting for the next write transaction.
     pub quote_writer: QuoteWriter,
 }

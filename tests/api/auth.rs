@@ -370,62 +370,7 @@ async fn officers_find_the_custodians_for_a_committee(backend: Backend) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-async fn a_fresh_crl_takes_effect_without_a_restart(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let now = crate::helpers::start_time();
-    let org = "吐鲁番市政工程有限公司";
-    let code_ = usci("91650400MUNQ00001");
-    let issued = app
-        .ca_a
-        .issue(&spec("bidder", org, Some(&code_), KeyUsageProfile::Signing))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let bidder = app.enroll(&issued, org, &code_, "bidder").await;
-    let second = app.user("bidder").await;
-    let crl_path = app._dir.path().join("crl-a.der");
-
-    // A half-written CRL is refused and the trust store in force stays.
-    std::fs::write(&crl_path, b"not a CRL").unwrap_or_else(|e| panic!("{e}"));
-    assert!(app.platform.trust.reload().is_err());
-    let (status, _) = app.try_login(&bidder.cert_pem, &bidder.signer).await;
-    assert_eq!(status, StatusCode::OK);
-
-    let crl = app
-        .ca_a
-        .crl(
-            std::slice::from_ref(&issued.serial),
-            now,
-            now + Duration::days(1),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(&crl_path, crl).unwrap_or_else(|e| panic!("{e}"));
-    app.platform
-        .trust
-        .reload()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (status, body) = app.try_login(&bidder.cert_pem, &bidder.signer).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::UNAUTHORIZED, "certificate_revoked")
-    );
-
-    let (status, _) = app.try_login(&second.cert_pem, &second.signer).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "only the revoked certificate is refused"
-    );
-
-    // Once the CRL is past its nextUpdate, nobody from that CA gets in until a fresh one.
-    app.clock.advance(Duration::days(2));
-    let (status, body) = app.try_login(&second.cert_pem, &second.signer).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::UNAUTHORIZED, "certificate_revocation_unknown")
-    );
-}
-
 crate::on_both_backends!(
-    a_fresh_crl_takes_effect_without_a_restart,
     officers_find_the_custodians_for_a_committee,
     a_bidder_certificate_from_an_openssl_made_ca_registers_and_logs_in,
     bad_certificates_are_refused_with_distinct_codes,

@@ -159,8 +159,10 @@ pub async fn spawn_app_with(
             &format!("ca-{name}.pem"),
             ca.cert_pem().as_bytes(),
         ));
+        // A CRL valid as long as the tests move their clock: a session's certificate is
+        // checked against it at every action (tests/revocation.rs lets one run out).
         let crl = ca
-            .crl(&[], now - Duration::days(1), now + Duration::days(30))
+            .crl(&[], now - Duration::days(1), now + Duration::days(365))
             .unwrap_or_else(|e| panic!("{e}"));
         crls.push(write(dir.path(), &format!("crl-{name}.der"), &crl));
     }

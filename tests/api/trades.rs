@@ -582,6 +582,7 @@ async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(bac
         known_bests: Default::default(),
         quoting_cache: Default::default(),
         sessions: Default::default(),
+        standing: Default::default(),
         quote_writer: Default::default(),
     };
     let identity = p

@@ -1,5 +1,6 @@
 //! Helpers of the tests that drive real `tradehall` server processes (`faults.rs`,
-//! `cluster.rs`, `demo.rs`).
+//! `cluster.rs`, `demo.rs`, `revocation.rs`); each uses a part of them.
+#![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 
