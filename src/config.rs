@@ -657,6 +657,13 @@ pub struct LimitArgs {
     /// Quotes per minute by one identity.
     #[arg(long, env = "TRADEHALL_QUOTE_PER_IDENTITY", default_value_t = DEFAULT_LIMITS.quote_per_identity)]
     pub quote_per_identity: u32,
+    /// Other actions per minute by one identity that go into the permanent log: every
+    /// write but logins, bids and quotes (questions, objections, applications, steps of
+    /// an evaluation, …), and the logged reads (a bidder's document downloads, reads of
+    /// alerts, applications, the expert pool, a draw or report before the award, the
+    /// archive).
+    #[arg(long, env = "TRADEHALL_LOGGED_PER_IDENTITY", default_value_t = DEFAULT_LIMITS.logged_per_identity)]
+    pub logged_per_identity: u32,
     /// WebSocket subscriptions (feed and live rooms) open at once per identity, or per
     /// client address for anonymous ones.
     #[arg(long, env = "TRADEHALL_SUBSCRIBERS_PER_IDENTITY", default_value_t = DEFAULT_LIMITS.subscribers_per_identity)]
@@ -684,6 +691,7 @@ impl LimitArgs {
             submit_per_identity: 0,
             quote_per_address: 0,
             quote_per_identity: 0,
+            logged_per_identity: 0,
             subscribers_per_identity: 0,
             connections_per_address: 0,
             ..DEFAULT_LIMITS
@@ -705,6 +713,7 @@ pub const DEFAULT_LIMITS: LimitArgs = LimitArgs {
     submit_per_identity: 20,
     quote_per_address: 1200,
     quote_per_identity: 120,
+    logged_per_identity: 120,
     subscribers_per_identity: 16,
     connections_per_address: 256,
     header_seconds: 10,

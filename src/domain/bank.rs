@@ -120,7 +120,7 @@ impl BankNotification {
         if !super::application::is_account_number(&n.payer_account) {
             return invalid("payer_account must be 8 to 34 letters and digits");
         }
-        if n.payer_name.trim().is_empty() || n.payer_name.chars().count() > 200 {
+        if !super::text::is_line(n.payer_name.trim(), 200) {
             return invalid("payer_name must be 1 to 200 characters");
         }
         if n.amount == Money::ZERO {

@@ -258,9 +258,9 @@ pub fn check_sheet(
                 score.log_index
             )));
         }
-        if reason.chars().count() > 1000 {
+        if !reason.is_empty() && !super::text::is_written(reason, 1000) {
             return Err(SheetError::Scores(format!(
-                "bid {}: the reason is longer than 1000 characters",
+                "bid {}: the reason is longer than 1000 characters or holds control characters",
                 score.log_index
             )));
         }

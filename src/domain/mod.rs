@@ -23,5 +23,6 @@ pub mod replay;
 pub mod risk;
 pub mod rulebook;
 pub mod search;
+pub mod text;
 pub mod trade;
 pub mod usci;

@@ -13,6 +13,8 @@ pub struct Money(i64);
 pub enum MoneyError {
     #[error("amounts are integer minor units (分); got a negative amount")]
     Negative,
+    #[error("amounts are at most 1000000000000000 分 (10 万亿元); got {0}")]
+    TooLarge(i64),
     #[error("{0:?} is not an amount in yuan with at most two decimals")]
     Format(String),
 }
@@ -20,9 +22,16 @@ pub enum MoneyError {
 impl Money {
     pub const ZERO: Money = Money(0);
 
+    /// The largest amount: 10^15 分, 10 万亿元, more than any one public resource is worth
+    /// and below 2^53, so a browser's numbers (doubles) hold every amount exactly.
+    pub const MAX: Money = Money(1_000_000_000_000_000);
+
     pub fn new(minor_units: i64) -> Result<Self, MoneyError> {
         if minor_units < 0 {
             return Err(MoneyError::Negative);
+        }
+        if minor_units > Self::MAX.0 {
+            return Err(MoneyError::TooLarge(minor_units));
         }
         Ok(Self(minor_units))
     }
@@ -91,8 +100,8 @@ impl<'de> Deserialize<'de> for Money {
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Money, E> {
                 i64::try_from(v)
-                    .map(Money)
                     .map_err(|_| E::custom("amount too large"))
+                    .and_then(|v| Money::new(v).map_err(E::custom))
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<Money, E> {
                 Err(E::custom(
@@ -125,9 +134,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fractional_and_negative_amounts_are_refused() {
+    fn fractional_negative_and_unbounded_amounts_are_refused() {
         assert!(serde_json::from_str::<Money>("12.5").is_err());
         assert!(serde_json::from_str::<Money>("-1").is_err());
+        assert!(serde_json::from_str::<Money>("9223372036854775807").is_err());
+        assert!(serde_json::from_str::<Money>("1000000000000001").is_err());
+        assert!(serde_json::from_str::<Money>("1000000000000000").is_ok());
+        assert!(Money::parse_yuan("10000000000000.01").is_err());
         assert!(serde_json::from_str::<Money>("\"100\"").is_err());
         assert_eq!(
             serde_json::from_str::<Money>("100").ok(),

@@ -87,7 +87,7 @@ impl Platform {
             ));
         }
         let payer_name = new.payer_name.trim().to_owned();
-        if payer_name.is_empty() || payer_name.chars().count() > 200 {
+        if !crate::domain::text::is_line(&payer_name, 200) {
             return Err(EngineError::invalid(
                 "invalid_field",
                 "payer_name must be 1 to 200 characters",

@@ -96,7 +96,7 @@ impl Platform {
         let usci = Usci::parse(&reg.organization.usci)
             .map_err(|e| EngineError::invalid("invalid_usci", e.to_string()))?;
         let name = reg.organization.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 200 {
+        if !crate::domain::text::is_line(&name, 200) {
             return Err(EngineError::invalid(
                 "invalid_organization_name",
                 "organisation name must be 1 to 200 characters",

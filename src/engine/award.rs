@@ -132,10 +132,10 @@ impl ComplaintView {
 
 fn check_text<'a>(field: &'static str, text: &'a str) -> Result<&'a str> {
     let text = text.trim();
-    if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+    if !crate::domain::text::is_written(text, MAX_TEXT_CHARS) {
         return Err(EngineError::invalid(
             "invalid_text",
-            format!("{field} must be 1 to {MAX_TEXT_CHARS} characters"),
+            format!("{field} must be 1 to {MAX_TEXT_CHARS} characters, without control characters other than line breaks"),
         ));
     }
     Ok(text)

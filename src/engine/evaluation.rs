@@ -254,13 +254,12 @@ impl Platform {
             .map(str::trim)
             .filter(|d| !d.is_empty())
             .map(str::to_owned);
-        if dissent
-            .as_deref()
-            .is_some_and(|d| d.chars().count() > MAX_DISSENT_CHARS)
-        {
+        if dissent.as_deref().is_some_and(|d| {
+            !d.is_empty() && !crate::domain::text::is_written(d, MAX_DISSENT_CHARS)
+        }) {
             return Err(EngineError::invalid(
                 "invalid_dissent",
-                format!("a dissent is at most {MAX_DISSENT_CHARS} characters"),
+                format!("a dissent is at most {MAX_DISSENT_CHARS} characters, without control characters other than line breaks"),
             ));
         }
         let signature = decode_signature(&signing.signature)?;

@@ -242,10 +242,10 @@ impl Platform {
 
 pub(crate) fn check_reason(reason: &str) -> Result<&str> {
     let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+    if !crate::domain::text::is_written(reason, MAX_REASON_CHARS) {
         return Err(EngineError::invalid(
             "invalid_reason",
-            format!("a reason of 1 to {MAX_REASON_CHARS} characters is required"),
+            format!("a reason of 1 to {MAX_REASON_CHARS} characters is required, without control characters other than line breaks"),
         ));
     }
     Ok(reason)

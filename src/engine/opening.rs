@@ -821,10 +821,10 @@ impl Platform {
             ));
         }
         let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
+        if !crate::domain::text::is_written(reason, 500) {
             return Err(EngineError::invalid(
                 "invalid_field",
-                "reason must be 1 to 500 characters",
+                "reason must be 1 to 500 characters, without control characters other than line breaks",
             ));
         }
         let now = self.clock.now();

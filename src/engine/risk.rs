@@ -315,10 +315,10 @@ impl Platform {
         let me = supervisor(caller)?.clone();
         let alert = self.alert_in_region(caller, id).await?;
         let note = note.trim();
-        if note.is_empty() || note.chars().count() > MAX_NOTE_CHARS {
+        if !crate::domain::text::is_written(note, MAX_NOTE_CHARS) {
             return Err(EngineError::invalid(
                 "invalid_note",
-                format!("a step needs a note of 1 to {MAX_NOTE_CHARS} characters"),
+                format!("a step needs a note of 1 to {MAX_NOTE_CHARS} characters, without control characters other than line breaks"),
             ));
         }
         match (step, assignee) {

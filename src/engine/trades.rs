@@ -21,6 +21,8 @@ const MAX_TIME_SCALE: u32 = 86_400;
 const MAX_LOTS: usize = 100;
 const MAX_TEXT: usize = 200;
 const MAX_QUESTION: usize = 4_000;
+/// How far ahead a trade's deadline and sale dates may lie (ten years).
+const MAX_SCHEDULE_DAYS: i64 = 3_650;
 
 /// A trade to create: its terms and, in demo mode only, an acceleration factor.
 #[derive(Debug, Clone)]
@@ -71,7 +73,7 @@ pub struct TradePage {
 
 fn text(code: &'static str, what: &str, value: &str, max: usize) -> Result<String> {
     let v = value.trim();
-    if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+    if !crate::domain::text::is_line(v, max) {
         return Err(EngineError::invalid(
             code,
             format!("{what} must be 1 to {max} characters without control characters"),
@@ -240,6 +242,19 @@ impl Platform {
             return Err(EngineError::invalid(
                 "deadline_not_in_future",
                 "the bid deadline must be after the current server time",
+            ));
+        }
+        let horizon = now + chrono::Duration::days(MAX_SCHEDULE_DAYS);
+        let live = terms.live.as_ref();
+        let dates = [
+            Some(terms.bid_deadline),
+            live.map(|l| l.starts_at),
+            live.and_then(|l| l.ends_at),
+        ];
+        if dates.into_iter().flatten().any(|d| d > horizon) {
+            return Err(EngineError::invalid(
+                "invalid_date",
+                format!("a trade's dates are at most {MAX_SCHEDULE_DAYS} days after the current server time"),
             ));
         }
         let committee = &terms.committee;
@@ -667,12 +682,12 @@ impl Platform {
         question: &str,
     ) -> Result<Clarification> {
         let bidder = caller.require(Role::Bidder)?;
-        // Questions may span lines, so only emptiness and length are checked.
+        // Questions may span lines; no other control character goes into the record.
         let question = question.trim().to_owned();
-        if question.is_empty() || question.chars().count() > MAX_QUESTION {
+        if !crate::domain::text::is_written(&question, MAX_QUESTION) {
             return Err(EngineError::invalid(
                 "invalid_question",
-                format!("a question is 1 to {MAX_QUESTION} characters"),
+                format!("a question is 1 to {MAX_QUESTION} characters, without control characters other than line breaks"),
             ));
         }
         let (_, now) = self.open_for_questions(trade_id).await?;
@@ -715,10 +730,10 @@ impl Platform {
     ) -> Result<(Clarification, TradeView)> {
         caller.require(Role::TradingCentre)?;
         let answer = answer.trim();
-        if answer.is_empty() || answer.chars().count() > MAX_QUESTION {
+        if !crate::domain::text::is_written(answer, MAX_QUESTION) {
             return Err(EngineError::invalid(
                 "invalid_answer",
-                format!("an answer is 1 to {MAX_QUESTION} characters"),
+                format!("an answer is 1 to {MAX_QUESTION} characters, without control characters other than line breaks"),
             ));
         }
         let (trade, now) = self.open_for_questions(trade_id).await?;

@@ -1,6 +1,7 @@
 //! Abuse limits of the HTTP layer (docs/security.md, "Limits"): request rates per client
-//! address and per identity on login, bid submission and quoting, and a cap on the
-//! WebSocket subscriptions one identity (or one anonymous address) holds open.
+//! address and per identity on login, bid submission and quoting, a rate per identity on
+//! every other action that goes into the permanent log, and a cap on the WebSocket
+//! subscriptions one identity (or one anonymous address) holds open.
 //!
 //! The limits are kept in memory by each instance: behind several instances a client
 //! gets at most the sum of theirs, which still bounds it.
@@ -25,6 +26,10 @@ pub enum Class {
     Submission,
     /// A quote in a live sale.
     Quote,
+    /// Anything else an identity does that goes into the permanent log: every other
+    /// write, and the reads that are logged (a bidder's document download, confidential
+    /// reads). Limited per identity only, so the log cannot be grown without bound.
+    Logged,
 }
 
 impl Class {
@@ -37,6 +42,24 @@ impl Class {
             | (&Method::POST, "/api/v1/registrations") => Some(Self::Login),
             (&Method::PUT | &Method::DELETE, "/api/v1/trades/{id}/bid") => Some(Self::Submission),
             (&Method::POST, "/api/v1/trades/{id}/quotes") => Some(Self::Quote),
+            (
+                &Method::GET,
+                "/api/v1/documents/{sha256}"
+                | "/api/v1/alerts"
+                | "/api/v1/alerts/{id}"
+                | "/api/v1/experts"
+                | "/api/v1/trades/{id}/applications"
+                | "/api/v1/trades/{id}/evaluation/draw"
+                | "/api/v1/trades/{id}/evaluation/report"
+                | "/api/v1/trades/{id}/objections"
+                | "/api/v1/trades/{id}/archive",
+            ) => Some(Self::Logged),
+            // Banks sign their requests and are recorded once per transaction.
+            (&Method::POST | &Method::PUT | &Method::DELETE, route)
+                if route.starts_with("/api/v1/") && !route.starts_with("/api/v1/bank/") =>
+            {
+                Some(Self::Logged)
+            }
             _ => None,
         }
     }
@@ -46,6 +69,7 @@ impl Class {
             Self::Login => "login",
             Self::Submission => "bid submission",
             Self::Quote => "quoting",
+            Self::Logged => "logged actions",
         }
     }
 }
@@ -87,6 +111,7 @@ pub struct Limits {
     login: Rates,
     submission: Rates,
     quote: Rates,
+    logged: Rates,
     subscribers: Subscribers,
 }
 
@@ -100,6 +125,7 @@ impl Limits {
             login: rates(args.login_per_address, args.login_per_identity),
             submission: rates(args.submit_per_address, args.submit_per_identity),
             quote: rates(args.quote_per_address, args.quote_per_identity),
+            logged: rates(0, args.logged_per_identity),
             subscribers: Subscribers {
                 cap: args.subscribers_per_identity as usize,
                 open: Arc::default(),
@@ -112,6 +138,7 @@ impl Limits {
             Class::Login => &self.login,
             Class::Submission => &self.submission,
             Class::Quote => &self.quote,
+            Class::Logged => &self.logged,
         }
     }
 
@@ -260,7 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn only_login_submission_and_quoting_routes_are_classed() {
+    fn every_route_that_logs_is_classed_and_reads_that_do_not_log_are_not() {
         assert_eq!(
             Class::of(&Method::PUT, "/api/v1/trades/{id}/bid"),
             Some(Class::Submission)
@@ -274,6 +301,15 @@ mod tests {
             Class::of(&Method::POST, "/api/v1/trades/{id}/quotes"),
             Some(Class::Quote)
         );
-        assert_eq!(Class::of(&Method::POST, "/api/v1/auth/logout"), None);
+        assert_eq!(
+            Class::of(&Method::POST, "/api/v1/trades/{id}/clarifications"),
+            Some(Class::Logged)
+        );
+        assert_eq!(
+            Class::of(&Method::GET, "/api/v1/documents/{sha256}"),
+            Some(Class::Logged)
+        );
+        assert_eq!(Class::of(&Method::GET, "/api/v1/trades/{id}"), None);
+        assert_eq!(Class::of(&Method::POST, "/api/v1/bank/notifications"), None);
     }
 }

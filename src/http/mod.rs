@@ -16,6 +16,7 @@ mod feed;
 mod forward;
 mod interventions;
 pub mod limits;
+mod listen;
 mod live;
 mod log;
 mod ocds;
@@ -31,11 +32,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use serde_json::json;
-use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
@@ -43,6 +41,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::engine::Platform;
 use extract::Json;
+pub use listen::{serve, serve_tls, ConnectionLimits};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -130,6 +129,26 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::map_request(bounded_request_id))
+}
+
+/// The longest client request id kept, and what it may hold.
+const MAX_REQUEST_ID: usize = 64;
+
+/// A client's `x-request-id` goes into the audit record of what it does: one longer than
+/// [`MAX_REQUEST_ID`] or with anything but letters, digits, `-`, `_`, `.` and `:` is
+/// dropped, and the request gets a fresh id as if it had sent none.
+async fn bounded_request_id(mut req: Request) -> Request {
+    let valid = |v: &axum::http::HeaderValue| {
+        let b = v.as_bytes();
+        (1..=MAX_REQUEST_ID).contains(&b.len())
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b':'))
+    };
+    if req.headers().get("x-request-id").is_some_and(|v| !valid(v)) {
+        req.headers_mut().remove("x-request-id");
+    }
+    req
 }
 
 /// Readiness: the database answers.
@@ -181,195 +200,8 @@ async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<serde_json::V
     }
 }
 
-/// Longest a graceful shutdown waits for requests in flight.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Serves `app` over HTTPS (rustls, TLS 1.2 and 1.3) on `listener` with the PEM certificate
-/// chain and private key given, until `shutdown` resolves.
-pub async fn serve_tls(
-    listener: TcpListener,
-    app: Router,
-    limits: ConnectionLimits,
-    cert_pem: &std::path::Path,
-    key_pem: &std::path::Path,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert_pem, key_pem).await?;
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
-    });
-    let mut server = axum_server::from_tcp_rustls(listener.into_std()?, config)?.handle(handle);
-    server
-        .http_builder()
-        .http1()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
-    server
-        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-        .await
-}
-
 /// The platform's signing keys: the one in force first, then retired ones, so anyone can
 /// verify receipts, checkpoints and opening records offline.
 async fn platform_keys(State(app): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({ "keys": app.platform.platform_key.published() }))
-}
-
-/// What one client may hold of the server's connections (`LimitArgs`).
-#[derive(Debug, Clone, Copy)]
-pub struct ConnectionLimits {
-    /// Connections open at once from one address; 0: no cap.
-    pub per_address: usize,
-    /// Time to send a request's headers, after which the connection is closed.
-    pub header_timeout: std::time::Duration,
-}
-
-impl From<&crate::config::LimitArgs> for ConnectionLimits {
-    fn from(args: &crate::config::LimitArgs) -> Self {
-        Self {
-            per_address: args.connections_per_address as usize,
-            header_timeout: std::time::Duration::from_secs(args.header_seconds),
-        }
-    }
-}
-
-/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests
-/// (for at most `SHUTDOWN_GRACE`).
-///
-/// Our own accept loop rather than `axum::serve`, for what a deadline-day flood needs:
-/// headers must arrive within `limits.header_timeout` (a slowloris client is cut off), and
-/// one address holds at most `limits.per_address` connections (more are closed at accept).
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    limits: ConnectionLimits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use tower::Service as _;
-
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let open = connections::PerAddress::new(limits.per_address);
-    let mut make = app.into_make_service_with_connect_info::<SocketAddr>();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors, or a connection reset before it was taken:
-                    // wait a moment rather than spin, and go on serving.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let Some(place) = open.take(peer.ip()) else {
-            tracing::debug!(%peer, "connection refused: too many open from this address");
-            drop(stream);
-            continue;
-        };
-        // Responses and feed messages go out when written: Nagle's algorithm would hold a
-        // small write back until the previous one is acknowledged.
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY could not be set");
-        }
-        let service = match make.call(peer).await {
-            Ok(service) => service,
-            Err(never) => match never {},
-        };
-        let service = hyper_util::service::TowerToHyperService::new(
-            service
-                .map_request(|req: Request<hyper::body::Incoming>| req.map(axum::body::Body::new)),
-        );
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::trace!(error = %e, "connection ended with an error");
-            }
-            drop(place);
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            tracing::warn!("shutdown: connections still open after the grace period");
-        }
-    }
-    Ok(())
-}
-
-mod connections {
-    use std::collections::HashMap;
-    use std::net::IpAddr;
-    use std::sync::{Arc, Mutex};
-
-    /// Open connections per client address.
-    #[derive(Clone)]
-    pub struct PerAddress {
-        cap: usize,
-        open: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    }
-
-    impl PerAddress {
-        pub fn new(cap: usize) -> Self {
-            Self {
-                cap,
-                open: Arc::default(),
-            }
-        }
-
-        /// A place for one more connection from `addr`, or none if it holds its cap.
-        pub fn take(&self, addr: IpAddr) -> Option<Place> {
-            let mut open = self
-                .open
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let count = open.entry(addr).or_default();
-            if self.cap > 0 && *count >= self.cap {
-                return None;
-            }
-            *count += 1;
-            Some(Place {
-                addr,
-                open: self.clone(),
-            })
-        }
-    }
-
-    /// One open connection; dropping it frees the place.
-    pub struct Place {
-        addr: IpAddr,
-        open: PerAddress,
-    }
-
-    impl Drop for Place {
-        fn drop(&mut self) {
-            let mut open = self
-                .open
-                .open
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(count) = open.get_mut(&self.addr) {
-                *count -= 1;
-                if *count == 0 {
-                    open.remove(&self.addr);
-                }
-            }
-        }
-    }
 }

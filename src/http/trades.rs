@@ -165,10 +165,18 @@ async fn download(
     Path(sha256): Path<String>,
 ) -> Result<impl IntoResponse> {
     let (media_type, content) = app.platform.document(&caller, &sha256).await?;
+    // Whatever its media type says, an uploaded document is a file to save, never a page
+    // of this origin: a tender's HTML would otherwise run with the platform's cookies.
     Ok((
         [
             (header::CONTENT_TYPE, media_type),
             (header::ETAG, format!("\"{sha256}\"")),
+            (header::CONTENT_DISPOSITION, "attachment".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".to_owned(),
+            ),
         ],
         content,
     ))

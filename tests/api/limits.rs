@@ -128,6 +128,62 @@ async fn submissions_and_quotes_are_limited_per_identity_before_the_body_is_read
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bidder_cannot_grow_the_permanent_log_without_limit() {
+    let app = app_with(LimitArgs {
+        logged_per_identity: 10,
+        ..LimitArgs::unlimited()
+    })
+    .await;
+    let (officer, committee) = app.officer_and_committee().await;
+    let trade = app.published_trade(&officer, &committee).await;
+    let (_, view) = app.get(&format!("/api/v1/trades/{trade}"), None).await;
+    let document = format!(
+        "/api/v1/documents/{}",
+        view["documents"][0]["sha256"].as_str().unwrap_or_default()
+    );
+    let greedy = app.user("bidder").await;
+    let other = app.user("bidder").await;
+    let (_, before) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    // Each download by a bidder and each question is a log entry: ten, then no more.
+    for n in 0..10 {
+        let (status, body) = if n % 2 == 0 {
+            app.get(&document, Some(&greedy.token)).await
+        } else {
+            app.post(
+                &format!("/api/v1/trades/{trade}/clarifications"),
+                Some(&greedy.token),
+                &json!({ "question": "q".repeat(4000) }),
+            )
+            .await
+        };
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    }
+    let (status, body) = app.get(&document, Some(&greedy.token)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{body}"
+    );
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/trades/{trade}/clarifications"),
+            Some(&greedy.token),
+            &json!({ "question": "one more" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (_, after) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    let grown = after["events"].as_array().map_or(0, Vec::len)
+        - before["events"].as_array().map_or(0, Vec::len);
+    assert_eq!(grown, 10, "only what was allowed went into the log");
+    // Anyone may still read the document without a session; another bidder acts.
+    let (status, _) = app.get(&document, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.get(&document, Some(&other.token)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_subscriptions_are_capped_per_holder_and_a_closed_one_frees_its_place() {
     let app = app_with(LimitArgs {
         subscribers_per_identity: 2,

@@ -17,6 +17,7 @@ mod bids;
 mod calendar;
 mod committee;
 mod deposits;
+mod edges;
 mod evaluation;
 mod events;
 mod experts;
