@@ -430,6 +430,13 @@ impl VerifiedCertificate {
     pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), CertError> {
         verify_with_certificate(&self.der, message, signature)
     }
+
+    /// As [`VerifiedCertificate::verify_signature`], but an ECDSA signature only in the
+    /// DER form (`Ecdsa-Sig-Value`): a bidder's signatures over its envelope and its
+    /// manifest, which docs/protocol.md specifies so.
+    pub fn verify_der_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), CertError> {
+        verify(&self.der, message, signature, false)
+    }
 }
 
 /// Verifies `signature` over `message` with the public key of the certificate `der`,
@@ -441,6 +448,21 @@ pub fn verify_with_certificate(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), CertError> {
+    verify(der, message, signature, true)
+}
+
+/// [`verify_with_certificate`] for a bidder's signatures: ECDSA only in the DER form.
+pub fn verify_der_with_certificate(
+    der: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), CertError> {
+    verify(der, message, signature, false)
+}
+
+/// Verifies with the certificate's key; `fixed`: ECDSA signatures may also come in the
+/// fixed-width r‖s form.
+fn verify(der: &[u8], message: &[u8], signature: &[u8], fixed: bool) -> Result<(), CertError> {
     {
         let (_, cert) = x509_parser::parse_x509_certificate(der)
             .map_err(|e| CertError::Malformed(e.to_string()))?;
@@ -460,7 +482,7 @@ pub fn verify_with_certificate(
             // exactly that length is astronomically unlikely, and the DER form is tried next.
             ("1.2.840.10045.2.1", Some("1.2.840.10045.3.1.7")) => {
                 let mut algs: Vec<Alg> = Vec::new();
-                if signature.len() == 64 {
+                if fixed && signature.len() == 64 {
                     algs.push(&signature::ECDSA_P256_SHA256_FIXED);
                 }
                 algs.push(&signature::ECDSA_P256_SHA256_ASN1);
@@ -468,7 +490,7 @@ pub fn verify_with_certificate(
             }
             ("1.2.840.10045.2.1", Some("1.3.132.0.34")) => {
                 let mut algs: Vec<Alg> = Vec::new();
-                if signature.len() == 96 {
+                if fixed && signature.len() == 96 {
                     algs.push(&signature::ECDSA_P384_SHA384_FIXED);
                 }
                 algs.push(&signature::ECDSA_P384_SHA384_ASN1);

@@ -45,6 +45,12 @@ pub enum EnvelopeError {
     Threshold(#[from] ThresholdError),
     #[error("attachment {name} does not match its SHA-256 or size in the manifest")]
     Attachment { name: String },
+    /// A chunk of the payload does not authenticate with the key it was opened with: the
+    /// key rebuilt from the shares is not the one it was sealed with.
+    #[error("the payload does not authenticate with this key: {0}")]
+    Unauthentic(String),
+    #[error("manifest version {0} is not supported (this is version 1)")]
+    ManifestVersion(u8),
 }
 
 fn format_error(what: impl Into<String>) -> EnvelopeError {
@@ -392,8 +398,10 @@ impl Header {
 
 fn read_array<const N: usize>(r: &mut impl Read) -> Result<[u8; N], EnvelopeError> {
     let mut b = [0u8; N];
-    r.read_exact(&mut b)
-        .map_err(|_| format_error("envelope ends early"))?;
+    r.read_exact(&mut b).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => format_error("envelope ends early"),
+        _ => EnvelopeError::Io(e),
+    })?;
     Ok(b)
 }
 
@@ -493,6 +501,21 @@ pub struct OpenedBid {
 /// checks that every attached file matches the manifest. The caller verifies the manifest
 /// signature against the certificate and compares the manifest with the header.
 pub fn open(
+    input: impl Read,
+    inspected: &Inspected,
+    content_key: &Zeroizing<[u8; 32]>,
+) -> Result<OpenedBid, EnvelopeError> {
+    // The decrypting stream reports a chunk that does not authenticate as invalid data:
+    // that is a wrong key (a wrong share), not an envelope cut short.
+    open_payload(input, inspected, content_key).map_err(|e| match e {
+        EnvelopeError::Io(e) if e.kind() == io::ErrorKind::InvalidData => {
+            EnvelopeError::Unauthentic(e.to_string())
+        }
+        other => other,
+    })
+}
+
+fn open_payload(
     mut input: impl Read,
     inspected: &Inspected,
     content_key: &Zeroizing<[u8; 32]>,
@@ -519,6 +542,9 @@ pub fn open(
     plain.read_exact(&mut manifest_signature)?;
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
         .map_err(|e| format_error(format!("manifest: {e}")))?;
+    if manifest.v != 1 {
+        return Err(EnvelopeError::ManifestVersion(manifest.v));
+    }
     for file in &manifest.files {
         let (sha256, size) = hash_reader((&mut plain).take(file.size))?;
         if sha256 != file.sha256 || size != file.size {

@@ -237,7 +237,8 @@ impl Platform {
                 "the envelope is signed with another certificate than the submitter's",
             ));
         }
-        cert.verify_signature(
+        // docs/protocol.md: a bidder's signatures are DER-encoded; nothing else is taken.
+        cert.verify_der_signature(
             &envelope_signature_message(&inspected.body_digest),
             &inspected.signature,
         )?;

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::{b64, event, Caller, EngineError, Platform, Result};
-use crate::crypto::cert::verify_with_certificate;
+use crate::crypto::cert::verify_der_with_certificate;
 use crate::crypto::digest::sha256_hex;
 use crate::crypto::envelope::{self, manifest_signature_message, EnvelopeError};
 use crate::crypto::opening::{
@@ -1002,6 +1002,14 @@ fn check_bid(
                 "attachment_mismatch",
                 format!("attached file {name} does not match its SHA-256 or size"),
             ),
+            EnvelopeError::Unauthentic(_) => Invalid(
+                "does_not_authenticate",
+                "the bid does not authenticate with the key rebuilt from the custodians' shares: a share is wrong, or the bid was not sealed with the key it shared".into(),
+            ),
+            EnvelopeError::ManifestVersion(v) => Invalid(
+                "manifest_version_unsupported",
+                format!("the bid's manifest is version {v}; this platform opens version 1"),
+            ),
             other => Invalid(
                 "does_not_decrypt",
                 format!("the bid does not decrypt with its rebuilt key: {other}"),
@@ -1037,7 +1045,7 @@ fn check_bid(
         .and_then(|c| c.into_iter().next())
         .ok_or_else(|| Invalid("manifest_signature_invalid", "no signer certificate".into()))?;
     // The signer's certificate was validated (chain, revocation, validity) at submission.
-    verify_with_certificate(
+    verify_der_with_certificate(
         &signer,
         &manifest_signature_message(&opened.manifest_bytes),
         &opened.manifest_signature,

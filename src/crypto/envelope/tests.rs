@@ -49,6 +49,23 @@ fn fixture() -> Fixture {
     }
 }
 
+impl Fixture {
+    /// The bidder's signature over `message` in the fixed-width r‖s form WebCrypto makes.
+    fn signer_fixed_signature(&self, message: &[u8]) -> Vec<u8> {
+        let rng = ring::rand::SystemRandom::new();
+        let key = ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &self.bidder.key_pkcs8_der,
+            &rng,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        key.sign(&rng, message)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .as_ref()
+            .to_vec()
+    }
+}
+
 const PRICE: i64 = 987_654_321;
 
 fn manifest(files: Vec<FileEntry>) -> Manifest {
@@ -239,4 +256,35 @@ fn an_envelope_without_key_shares_is_not_encrypted_and_is_refused() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("not encrypted"), "{err}");
+}
+
+#[test]
+fn a_wrong_key_is_told_apart_from_a_short_envelope() {
+    let f = fixture();
+    let (bytes, _) = seal_with(&f, &[("a.txt", b"attachment".to_vec())]);
+    let inspected = accept(&f, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    // A custodian's wrong share rebuilds another key: the first chunk does not
+    // authenticate, which is not an envelope that ends early.
+    let wrong = Zeroizing::new([7u8; 32]);
+    match open(bytes.as_slice(), &inspected, &wrong) {
+        Err(EnvelopeError::Unauthentic(_)) => {}
+        Err(other) => panic!("a wrong key read as {other}"),
+        Ok(_) => panic!("opened with a wrong key"),
+    }
+    let key =
+        recover_key(&shares_from(&f, &inspected, &[0, 1]), 2).unwrap_or_else(|e| panic!("{e}"));
+    // The bidder's signature: DER, as the protocol says; its fixed-width r‖s form is not
+    // taken for a bid.
+    let opened = open(bytes.as_slice(), &inspected, &key).unwrap_or_else(|e| panic!("{e}"));
+    let chain = inspected.certificate_chain().unwrap_or_default();
+    let message = manifest_signature_message(&opened.manifest_bytes);
+    crate::crypto::cert::verify_der_with_certificate(
+        &chain[0],
+        &message,
+        &opened.manifest_signature,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let fixed = f.signer_fixed_signature(&message);
+    assert!(crate::crypto::cert::verify_with_certificate(&chain[0], &message, &fixed).is_ok());
+    assert!(crate::crypto::cert::verify_der_with_certificate(&chain[0], &message, &fixed).is_err());
 }
