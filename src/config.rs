@@ -545,6 +545,11 @@ pub struct ServeArgs {
     /// CRLs take effect without a restart.
     #[arg(long, env = "TRADEHALL_TRUST_RELOAD_SECONDS", default_value_t = 300)]
     pub trust_reload_seconds: u64,
+    /// Hash every log entry again against the stored tree and the newest checkpoint
+    /// signed, one pass this many seconds after the last ended (0 = only at start). On a
+    /// disagreement the log halts (docs/operations.md, "The log halted").
+    #[arg(long, env = "TRADEHALL_LOG_AUDIT_SECONDS", default_value_t = 60)]
+    pub log_audit_seconds: u64,
     /// Certificate (PEM) of an administrator, who grants officer roles. Repeatable.
     #[arg(
         long = "admin-cert",

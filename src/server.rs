@@ -405,6 +405,17 @@ pub async fn build(
         quote_writer: Default::default(),
     });
     platform.openings.set_instance_url(&args.instance_url());
+    // The newest checkpoint signed is kept next to the key, outside the database, and the
+    // log is held against it before anything is served (engine::log_audit).
+    platform
+        .checkpoints
+        .signed
+        .keep_in(&args.key_dir())
+        .map_err(|e| StartupError::Store(crate::store::StoreError::Other(e.to_string().into())))?;
+    platform
+        .audit_log_at_start()
+        .await
+        .map_err(|e| StartupError::Store(crate::store::StoreError::Other(e.to_string().into())))?;
     if args.instance_url.is_none()
         && args.listen.ip().is_unspecified()
         && args.database_url().starts_with("postgres")
@@ -437,6 +448,9 @@ pub async fn build(
     platform.start_risk();
     platform.start_sale_timers();
     platform.start_mirrors();
+    if args.log_audit_seconds > 0 {
+        platform.start_log_audit(std::time::Duration::from_secs(args.log_audit_seconds));
+    }
     if args.trust_reload_seconds > 0 {
         platform.start_trust_reload(std::time::Duration::from_secs(args.trust_reload_seconds));
     }

@@ -146,6 +146,28 @@ impl Cluster {
         }
     }
 
+    /// Restarts every instance without the checkpoint the platform kept as its newest
+    /// signed: what an operator who holds the key directory as well as the database can
+    /// do, and a dishonest one would, so that its servers sign whatever the database
+    /// says. (An honest server refuses to sign a rewritten log: tests/log_audit.rs.)
+    async fn restart_forgetting_what_was_signed(&mut self) {
+        let ports: Vec<u16> = self.instances.iter().map(|i| i.port).collect();
+        for instance in &mut self.instances {
+            instance.kill();
+        }
+        let _ = std::fs::remove_file(
+            self.data
+                .join("keys")
+                .join(tradehall::engine::SIGNED_RECORD),
+        );
+        self.instances.clear();
+        for port in ports {
+            let instance = self.spawn(port);
+            wait_up(&instance.url).await;
+            self.instances.push(instance);
+        }
+    }
+
     fn layout(&self) -> &DevPkiLayout {
         self.layout.as_ref().unwrap_or_else(|| panic!("no PKI"))
     }
@@ -909,7 +931,7 @@ async fn a_region_mirrors_two_prefectures_and_stops_when_one_rewrites_its_log() 
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let prefectures = [
+    let mut prefectures = [
         Cluster::start_witnessed(1, &dbs[0].url, 86_400, Some(witnesses.clone())).await,
         Cluster::start_witnessed(1, &dbs[1].url, 86_400, Some(witnesses)).await,
     ];
@@ -1026,6 +1048,7 @@ async fn a_region_mirrors_two_prefectures_and_stops_when_one_rewrites_its_log() 
         .as_i64()
         .unwrap_or_default();
     truncate_log(&dbs[1].url, seen - 1).await;
+    prefectures[1].restart_forgetting_what_was_signed().await;
     let (tender, _) = prefectures[1].trade("construction_tender").await;
     prefectures[1].committee_keys(&tender).await;
     let started = Instant::now();

@@ -80,6 +80,7 @@ pub fn serve_args(args: &DemoArgs, layout: &pki::DevPkiLayout) -> ServeArgs {
         trust_ca: layout.cas.iter().map(|(_, ca, _)| ca.clone()).collect(),
         crl: layout.cas.iter().map(|(_, _, crl)| crl.clone()).collect(),
         trust_reload_seconds: 300,
+        log_audit_seconds: 60,
         admin_cert: admin.collect(),
         rulebook: None,
         region_rulebook: None,

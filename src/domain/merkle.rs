@@ -301,10 +301,66 @@ pub fn verify_consistency(
     fr == *first_root && sr == *second_root && s_n == 0
 }
 
+/// The root of a log's leaves as they are read, in constant memory: a stack of the
+/// complete subtrees so far, largest first, folded from the right when asked (RFC 9162
+/// §2.1.1). What the log's audit computes from the entry bytes, to hold against the
+/// stored tree and the checkpoints signed.
+#[derive(Debug, Clone, Default)]
+pub struct RootBuilder {
+    stack: Vec<(u32, Hash)>,
+    size: u64,
+}
+
+impl RootBuilder {
+    /// Adds the next leaf.
+    pub fn push(&mut self, leaf: Hash) {
+        let (mut level, mut hash) = (0u32, leaf);
+        while let Some(&(top, left)) = self.stack.last() {
+            if top != level {
+                break;
+            }
+            self.stack.pop();
+            hash = node_hash(&left, &hash);
+            level += 1;
+        }
+        self.stack.push((level, hash));
+        self.size += 1;
+    }
+
+    /// How many leaves were added.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// MTH of the leaves added so far.
+    pub fn root(&self) -> Hash {
+        let mut hashes = self.stack.iter().rev().map(|(_, h)| *h);
+        let Some(mut acc) = hashes.next() else {
+            return empty_root();
+        };
+        for left in hashes {
+            acc = node_hash(&left, &acc);
+        }
+        acc
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn the_root_built_from_the_leaves_is_the_definition_s() {
+        let leaves: Vec<Hash> = (0u32..70).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut builder = RootBuilder::default();
+        assert_eq!(builder.root(), empty_root());
+        for (n, leaf) in leaves.iter().enumerate() {
+            builder.push(*leaf);
+            assert_eq!(builder.size(), n as u64 + 1);
+            assert_eq!(builder.root(), mth(&leaves[..=n]), "{} leaves", n + 1);
+        }
+    }
 
     /// RFC 9162 MTH, straight from the definition.
     fn mth(leaves: &[Hash]) -> Hash {

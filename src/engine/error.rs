@@ -99,6 +99,7 @@ impl EngineError {
             Self::OpeningElsewhere { .. } => "opening_elsewhere",
             Self::Store(StoreError::Unavailable(_)) => "database_unavailable",
             Self::Store(StoreError::Full(_)) => "storage_full",
+            Self::Store(StoreError::Halted(_)) => "log_halted",
             Self::Store(_) => "internal",
         }
     }

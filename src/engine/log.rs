@@ -75,6 +75,8 @@ pub struct Checkpoints {
     upper: super::upper_nodes::UpperNodes,
     /// The other nodes, read from the store, merged across concurrent proofs.
     reads: super::node_reads::NodeReads,
+    /// The newest checkpoint signed, kept outside the database (`log_audit`).
+    pub signed: super::SignedRecord,
 }
 
 /// Nodes per read while warming the kept upper levels.
@@ -123,6 +125,8 @@ impl Platform {
         let size = self.store.log_size().await?;
         let node = self.nodes(merkle::range_nodes(0, size)).await?;
         let root = merkle::root(size, &node).ok_or_else(missing)?;
+        // Never a signature that contradicts one given before.
+        self.may_sign(size, root).await?;
         let checkpoint = crate::crypto::checkpoint::Checkpoint {
             origin: self.settings.log_origin.clone(),
             size,
@@ -260,14 +264,23 @@ impl Platform {
         if cached.is_none() {
             ids.extend(merkle::range_nodes(0, size));
         }
-        ids.push(NodeId { level: 0, index });
         let node = self.nodes(ids).await?;
         let proof = merkle::inclusion_proof(index, size, &node).ok_or_else(missing)?;
         let root = match cached {
             Some(root) => root,
             None => merkle::root(size, &node).ok_or_else(missing)?,
         };
-        let leaf = node(NodeId { level: 0, index }).ok_or_else(missing)?;
+        // The leaf is the hash of the entry as it is served, not the stored node: a proof
+        // for bytes that were changed does not verify.
+        let seq = i64::try_from(index + 1).map_err(|_| range_error("index is too large"))?;
+        let entry = self
+            .store
+            .events_after(seq - 1, 1)
+            .await?
+            .into_iter()
+            .find(|e| e.seq == seq)
+            .ok_or_else(missing)?;
+        let leaf = merkle::leaf_hash(&entry.entry);
         Ok(InclusionProof {
             index,
             size,
@@ -311,6 +324,8 @@ impl Platform {
                 "end must be above start, by at most {MAX_ENTRIES}"
             )));
         }
+        // docs/api.md: a range outside the current log is refused, not cut short.
+        self.check_size(end).await?;
         let after = i64::try_from(start).map_err(|_| range_error("start is too large"))?;
         let limit = i64::try_from(end - start).unwrap_or(1);
         let events = self.store.events_after(after, limit).await?;

@@ -169,7 +169,7 @@ impl Platform {
     }
 
     /// The divisions the platform's supervisors supervise, none inside another.
-    async fn supervised_regions(&self) -> Result<Vec<RegionCode>> {
+    pub(super) async fn supervised_regions(&self) -> Result<Vec<RegionCode>> {
         let supervisors = self
             .store
             .identities(IdentityStatus::Active, Some(Role::Supervisor))

@@ -66,6 +66,7 @@ fn status_of(e: &EngineError) -> StatusCode {
         E::OpeningElsewhere { .. } => StatusCode::SERVICE_UNAVAILABLE,
         E::Store(crate::store::StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
         E::Store(crate::store::StoreError::Full(_)) => StatusCode::INSUFFICIENT_STORAGE,
+        E::Store(crate::store::StoreError::Halted(_)) => StatusCode::SERVICE_UNAVAILABLE,
         E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -83,6 +84,9 @@ impl IntoResponse for ApiError {
                     EngineError::Store(cause @ crate::store::StoreError::Full(_)) => {
                         tracing::error!(error = %cause, "storage full");
                         json!({"error": {"code": "storage_full", "message": "the platform's storage is full; nothing was done. Retry later: the operators are told"}})
+                    }
+                    EngineError::Store(crate::store::StoreError::Halted(why)) => {
+                        json!({"error": {"code": "log_halted", "message": format!("the platform's log has halted and takes no entry: {why}. Nothing was done; the operators are told")}})
                     }
                     EngineError::Store(cause) => {
                         // The cause goes to the log in the request's span, never to the client.
@@ -119,7 +123,14 @@ impl IntoResponse for ApiError {
             }
         };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::INSUFFICIENT_STORAGE {
+        let halted = matches!(
+            &self,
+            ApiError::Engine(EngineError::Store(crate::store::StoreError::Halted(_)))
+        );
+        if !halted
+            && (status == StatusCode::SERVICE_UNAVAILABLE
+                || status == StatusCode::INSUFFICIENT_STORAGE)
+        {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static("1"),

@@ -181,6 +181,17 @@ async fn rulebook_source(State(app): State<AppState>) -> axum::response::Respons
 
 async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     match app.platform.store.ping().await {
+        // The log halted: reads still work, nothing can be written, and everyone is told.
+        Ok(()) if app.platform.log_halted().is_some() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "log_halted",
+                "reason": app.platform.log_halted(),
+                "server_time": crate::domain::clock::rfc3339(app.platform.clock.now()),
+                "rulebook": app.platform.rulebook.version,
+                "demo_mode": app.platform.settings.demo_mode,
+            })),
+        ),
         Ok(()) => (
             StatusCode::OK,
             Json(json!({

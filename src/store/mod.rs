@@ -51,8 +51,46 @@ pub enum StoreError {
     /// the same request may be retried once space is freed.
     #[error("storage full: {0}")]
     Full(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The log's audit found it disagreeing with itself or with a checkpoint the platform
+    /// signed: it takes no entry until an operator restores it (the text says why).
+    #[error("the log is halted: {0}")]
+    Halted(String),
     #[error("database error: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Whether the log takes entries. Every write goes through it (`begin_write`); the log's
+/// audit closes it for good when it finds the log inconsistent (`engine::log_audit`).
+#[derive(Debug, Default)]
+pub struct LogGate(std::sync::RwLock<Option<String>>);
+
+impl LogGate {
+    /// Closes the gate with `why`; the first reason stays.
+    pub fn close(&self, why: &str) {
+        let mut closed = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if closed.is_none() {
+            *closed = Some(why.to_owned());
+        }
+    }
+
+    /// Why the log takes no entry, if it does not.
+    pub fn closed(&self) -> Option<String> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Refuses a write while closed.
+    pub fn check(&self) -> Result<()> {
+        match self.closed() {
+            Some(why) => Err(StoreError::Halted(why)),
+            None => Ok(()),
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -102,6 +140,7 @@ impl StoreError {
             StoreError::Conflict(c) => StoreError::Conflict(c.clone()),
             StoreError::Unavailable(e) => StoreError::Unavailable(text(e.as_ref())),
             StoreError::Full(e) => StoreError::Full(text(e.as_ref())),
+            StoreError::Halted(why) => StoreError::Halted(why.clone()),
             StoreError::Other(e) => StoreError::Other(text(e.as_ref())),
         }
     }
@@ -375,6 +414,11 @@ pub trait Store:
 
     /// The number of entries in the log (its tree size).
     async fn log_size(&self) -> Result<u64>;
+    /// The number of leaves of the stored Merkle tree: the log size, unless the two were
+    /// made to disagree behind the platform's back.
+    async fn tree_size(&self) -> Result<u64>;
+    /// The gate every write of this store passes.
+    fn gate(&self) -> &LogGate;
     /// The time of the newest log entry, if any.
     async fn last_entry_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>>;
     /// The stored Merkle tree nodes among `ids` (see `domain::merkle`).

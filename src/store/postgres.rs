@@ -28,6 +28,7 @@ pub struct PgStore {
     clock: Arc<dyn Clock>,
     /// Bumped after every committed write, here or (by notification) on another instance.
     appended: Arc<tokio::sync::watch::Sender<u64>>,
+    gate: super::LogGate,
 }
 
 /// The pool both the primary and a replica use. sqlx pings a connection when it goes
@@ -54,6 +55,7 @@ impl PgStore {
             pool,
             clock,
             appended: Arc::new(tokio::sync::watch::channel(0).0),
+            gate: super::LogGate::default(),
         };
         store.ensure_tree().await?;
         listen_for_commits(store.pool.clone(), Arc::downgrade(&store.appended));
@@ -68,6 +70,7 @@ impl PgStore {
             pool,
             clock,
             appended: Arc::new(tokio::sync::watch::channel(0).0),
+            gate: super::LogGate::default(),
         })
     }
 
@@ -75,6 +78,13 @@ impl PgStore {
     /// is taken in the same round trip as `BEGIN`: the write path's latency is mostly
     /// round trips (docs/adr/0024).
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
+        self.gate.check()?;
+        self.begin_write_past_gate().await
+    }
+
+    /// A write transaction even while the log is halted: only for what is kept outside
+    /// the log (the alert that says it is halted).
+    async fn begin_write_past_gate(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
         Ok(self
             .pool
             .begin_with(format!(

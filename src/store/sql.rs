@@ -1181,6 +1181,17 @@ macro_rules! impl_store {
                 Ok(at.map($crate::domain::clock::from_millis))
             }
 
+            async fn tree_size(&self) -> $crate::store::Result<u64> {
+                let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(idx) FROM log_nodes WHERE level = 0")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(last.map_or(0, |i| u64::try_from(i + 1).unwrap_or(0)))
+            }
+
+            fn gate(&self) -> &$crate::store::LogGate {
+                &self.gate
+            }
+
             async fn log_size(&self) -> $crate::store::Result<u64> {
                 let (size,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
                     .fetch_one(&self.pool)

@@ -22,6 +22,7 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
     /// Bumped after every committed write.
     appended: tokio::sync::watch::Sender<u64>,
+    gate: super::LogGate,
 }
 
 impl SqliteStore {
@@ -53,12 +54,20 @@ impl SqliteStore {
             write_pool,
             clock,
             appended: tokio::sync::watch::channel(0).0,
+            gate: super::LogGate::default(),
         };
         store.ensure_tree().await?;
         Ok(store)
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
+        self.gate.check()?;
+        self.begin_write_past_gate().await
+    }
+
+    /// A write transaction even while the log is halted: only for what is kept outside
+    /// the log (the alert that says it is halted).
+    async fn begin_write_past_gate(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
         Ok(self.write_pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }

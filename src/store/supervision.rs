@@ -73,6 +73,10 @@ pub trait SupervisionStore: Send + Sync {
         alerts: Vec<(NewAlert, NewEvent)>,
         advance_cursor: bool,
     ) -> Result<Vec<String>>;
+    /// Keeps `alert` without a log entry, once (by its dedup key), even while the log is
+    /// halted: the alert that says the log itself cannot be trusted. Returns whether it
+    /// was new.
+    async fn raise_alert_outside_log(&self, alert: NewAlert) -> Result<bool>;
     async fn alerts(&self, query: &AlertQuery) -> Result<Vec<Alert>>;
     /// One alert with its history.
     async fn alert(&self, id: &str) -> Result<Option<Alert>>;
@@ -322,6 +326,37 @@ macro_rules! impl_supervision_store {
                 }
                 self.commit(tx).await?;
                 Ok(raised)
+            }
+
+            async fn raise_alert_outside_log(
+                &self,
+                alert: $crate::store::supervision::NewAlert,
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write_past_gate().await?;
+                let known: Option<(String,)> = sqlx::query_as("SELECT id FROM alerts WHERE dedup_key = $1")
+                    .bind(&alert.dedup_key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if known.is_some() {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO alerts (id, dedup_key, rule, severity, trade_id, region_code, status, summary, finding, assignee, raised_seq, trigger_seq, raised_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, NULL, 0, 0, $9)",
+                )
+                .bind(&alert.id)
+                .bind(&alert.dedup_key)
+                .bind(&alert.rule)
+                .bind(&alert.severity)
+                .bind(&alert.trade_id)
+                .bind(&alert.region_code)
+                .bind(&alert.summary)
+                .bind(&alert.finding)
+                .bind(alert.raised_at.timestamp_millis())
+                .execute(&mut *tx)
+                .await?;
+                self.commit(tx).await?;
+                Ok(true)
             }
 
             async fn alerts(

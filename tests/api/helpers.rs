@@ -189,6 +189,7 @@ pub async fn spawn_app_with(
         trust_ca: cas,
         crl: crls,
         trust_reload_seconds: 300,
+        log_audit_seconds: 60,
         admin_cert: vec![admin_path],
         rulebook: None,
         region_rulebook: None,
@@ -568,8 +569,12 @@ pub async fn run_cli(args: Vec<std::ffi::OsString>) -> std::process::Output {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Runs `sql` with `binds` on the server's database behind its back (tampering tests).
+/// Runs `sql` with `binds` on the server's database behind its back (tampering tests),
+/// and makes the server a dishonest one, which signs whatever its database says: an
+/// honest one refuses to sign a log that contradicts what it signed before
+/// (tests/log_audit.rs), and these tests check that outsiders catch the dishonest one.
 pub async fn tamper(app: &TestApp, sql: &str, binds: &[Vec<u8>]) {
+    app.platform.checkpoints.signed.forget();
     if app.database_url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(&app.database_url)
             .await
