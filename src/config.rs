@@ -205,8 +205,10 @@ pub enum VerifyCommand {
 #[derive(Debug, Subcommand)]
 pub enum LogCommand {
     /// Witness the log: check the newest signed checkpoint, that it extends the last one
-    /// seen (kept in --state), and that the entries not seen before hash to its root.
-    /// Exits non-zero and says what broke if anything does not verify.
+    /// seen (kept in --state), and that the entries not seen before hash to its root; then
+    /// look again at entries seen before (a random sample, or all with --full), which a
+    /// state file alone would take on trust. Exits non-zero and says what broke if
+    /// anything does not verify.
     Verify {
         /// Server URL.
         #[arg(long, env = "TRADEHALL_SERVER")]
@@ -222,6 +224,21 @@ pub enum LogCommand {
         /// checkpoint that one must extend. Repeat for several receipts.
         #[arg(long = "receipt", value_name = "FILE")]
         receipts: Vec<PathBuf>,
+        /// Re-hash every entry, the ones seen before too, against the newest checkpoint.
+        #[arg(long)]
+        full: bool,
+        /// How many entries seen before (below the state's size) to check at random,
+        /// each against the newest checkpoint with its inclusion proof.
+        #[arg(long, default_value_t = 32)]
+        sample: usize,
+        /// A witness of the log (its log origin, e.g. the region's platform): the log must
+        /// be consistent with the newest checkpoint it cosigned, as the platform publishes
+        /// it (GET /api/v1/log/cosignatures). Needs --witness-keys.
+        #[arg(long, requires = "witness_keys")]
+        witness: Option<String>,
+        /// The witness's published keys (its GET /api/v1/platform/keys, saved).
+        #[arg(long, requires = "witness")]
+        witness_keys: Option<PathBuf>,
     },
 }
 

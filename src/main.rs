@@ -96,20 +96,43 @@ async fn main() -> anyhow::Result<()> {
             state,
             keys,
             receipts,
+            full,
+            sample,
+            witness,
+            witness_keys,
         }) => {
-            let v = tradehall::client::witness::verify(
+            use tradehall::client::witness::Again;
+            let again = if full {
+                Again::All
+            } else {
+                Again::Sample(sample)
+            };
+            let (v, thorough) = tradehall::client::witness::verify_thoroughly(
                 &server,
                 state.as_deref(),
                 keys.as_deref(),
                 &receipts,
+                again,
+                witness.as_deref().zip(witness_keys.as_deref()),
             )
             .await?;
+            let checked = thorough.checked_again;
             println!(
                 "log OK: {} entries (was {}), root {}",
                 v.size,
                 v.previous_size,
                 hex::encode(v.root)
             );
+            match again {
+                Again::All => println!("re-hashed every entry again: {checked} entries"),
+                Again::Sample(_) if v.previous_size > 0 => println!(
+                    "checked {checked} entries seen before, at random, against the newest checkpoint"
+                ),
+                Again::Sample(_) => {}
+            }
+            if let (Some(name), Some(size)) = (&witness, thorough.cosigned) {
+                println!("consistent with the checkpoint of {size} entries that {name} cosigned");
+            }
             for r in &v.receipts {
                 println!("receipt OK: log index {} is in the log", r);
             }

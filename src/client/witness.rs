@@ -330,3 +330,203 @@ fn hashes(json: &serde_json::Value) -> anyhow::Result<Vec<Hash>> {
 
 /// Entries fetched per request.
 pub const PAGE: u64 = 1000;
+
+/// How a run looks again at the entries a state file says were seen before: a state file
+/// alone takes them on trust, so an entry changed or removed below its size would pass.
+#[derive(Debug, Clone, Copy)]
+pub enum Again {
+    /// `n` of them at random, each fetched and proved included in the newest checkpoint.
+    Sample(usize),
+    /// All of them, re-hashed from the first against the newest checkpoint.
+    All,
+}
+
+/// What a thorough run found besides the log itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Thorough {
+    /// Entries seen before that were looked at again.
+    pub checked_again: u64,
+    /// The size of the checkpoint the witness cosigned, if one was asked for.
+    pub cosigned: Option<u64>,
+}
+
+/// `tradehall log verify`: [`verify`], then [`look_again`] at the entries seen before,
+/// then, given a witness's name and its published keys, [`check_cosigned`].
+pub async fn verify_thoroughly(
+    server: &str,
+    state_path: Option<&Path>,
+    keys: Option<&Path>,
+    receipts: &[std::path::PathBuf],
+    again: Again,
+    witness: Option<(&str, &Path)>,
+) -> anyhow::Result<(Verified, Thorough)> {
+    let verified = verify(server, state_path, keys, receipts).await?;
+    let published = load_keys(match keys {
+        Some(path) => KeySource::File(path),
+        None => KeySource::Server(server),
+    })
+    .await?;
+    let checked_again = look_again(server, &published, verified.previous_size, again).await?;
+    let cosigned = match witness {
+        Some((name, witness_keys)) => {
+            let witness_keys = load_keys(KeySource::File(witness_keys)).await?;
+            Some(
+                check_cosigned(
+                    server,
+                    &published,
+                    name,
+                    &witness_keys,
+                    verified.size,
+                    &verified.root,
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
+    Ok((
+        verified,
+        Thorough {
+            checked_again,
+            cosigned,
+        },
+    ))
+}
+
+/// Checks the log of `size` entries with `root`, as verified here, against the newest
+/// checkpoint the witness `name` cosigned, as the platform publishes it: the witness's
+/// cosignature verifies with its `witness_keys`, and the two trees are consistent. A
+/// platform that shows the witness one history and this verifier another (a split view)
+/// fails here. Returns the cosigned size.
+pub async fn check_cosigned(
+    server: &str,
+    platform_keys: &[crate::crypto::platform_key::PublicKeyInfo],
+    name: &str,
+    witness_keys: &[crate::crypto::platform_key::PublicKeyInfo],
+    size: u64,
+    root: &Hash,
+) -> anyhow::Result<u64> {
+    let server = server.trim_end_matches('/');
+    let published = get_json(&format!("{server}/api/v1/log/cosignatures")).await?;
+    let note = published["cosignatures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["witness"] == name)
+        .and_then(|c| c["note"].as_str())
+        .ok_or_else(|| {
+            inconsistent(format!(
+                "the platform publishes no checkpoint cosigned by {name}"
+            ))
+        })?
+        .to_owned();
+    let cosigned = Checkpoint::verify(&note, platform_keys).map_err(|e| {
+        inconsistent(format!(
+            "the checkpoint {name} cosigned is not signed by the platform: {e}"
+        ))
+    })?;
+    let line = note
+        .lines()
+        .find(|l| crate::crypto::checkpoint::cosigner(l) == Some(name))
+        .ok_or_else(|| {
+            inconsistent(format!(
+                "the checkpoint published as {name}'s has no line of {name}"
+            ))
+        })?;
+    cosigned
+        .verify_cosignature(line, name, witness_keys)
+        .map_err(|e| inconsistent(format!("{name}'s cosignature does not verify: {e}")))?;
+    let (first, second, first_root, second_root) = if cosigned.size <= size {
+        (cosigned.size, size, cosigned.root, *root)
+    } else {
+        (size, cosigned.size, *root, cosigned.root)
+    };
+    let consistent = if first == second {
+        first_root == second_root
+    } else {
+        let proof = get_json(&format!(
+            "{server}/api/v1/log/proof/consistency?first={first}&second={second}"
+        ))
+        .await?;
+        merkle::verify_consistency(
+            first,
+            second,
+            &first_root,
+            &second_root,
+            &hashes(&proof["proof"])?,
+        )
+    };
+    if !consistent {
+        return Err(inconsistent(format!(
+            "the log is not consistent with the checkpoint of {} entries that {name} cosigned: the platform shows {name} another history (a split view)",
+            cosigned.size
+        )));
+    }
+    Ok(cosigned.size)
+}
+
+/// Looks again at the entries below `seen` of the log at `server`, against its newest
+/// signed checkpoint: how many it checked. A change is an [`Inconsistent`] error.
+pub async fn look_again(
+    server: &str,
+    keys: &[crate::crypto::platform_key::PublicKeyInfo],
+    seen: u64,
+    again: Again,
+) -> anyhow::Result<u64> {
+    let server = server.trim_end_matches('/');
+    match again {
+        Again::All => {
+            let (verified, _, _) =
+                verify_from(server, &WitnessState::default(), keys, &[], &mut |_, _| {
+                    Ok(())
+                })
+                .await?;
+            Ok(verified.size)
+        }
+        Again::Sample(n) if seen > 0 && n > 0 => {
+            let note = reqwest::get(format!("{server}/api/v1/log/checkpoint"))
+                .await?
+                .error_for_status()?
+                .text()
+                .await?;
+            let checkpoint = Checkpoint::verify(&note, keys).map_err(|e| {
+                inconsistent(format!("the checkpoint's signature does not verify: {e}"))
+            })?;
+            let mut checked = 0;
+            for _ in 0..n {
+                let draw = u64::from_le_bytes(crate::crypto::digest::random_bytes::<8>());
+                let index = draw % seen.min(checkpoint.size);
+                let entries = get_json(&format!(
+                    "{server}/api/v1/log/entries?start={index}&end={}",
+                    index + 1
+                ))
+                .await?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(entries["entries"][0]["entry"].as_str().unwrap_or_default())
+                    .context("an entry is not base64")?;
+                let proof = get_json(&format!(
+                    "{server}/api/v1/log/proof/inclusion?index={index}&size={}",
+                    checkpoint.size
+                ))
+                .await?;
+                let path = hashes(&proof["proof"])?;
+                if bytes.is_empty()
+                    || !merkle::verify_inclusion(
+                        index,
+                        checkpoint.size,
+                        &merkle::leaf_hash(&bytes),
+                        &path,
+                        &checkpoint.root,
+                    )
+                {
+                    return Err(inconsistent(format!(
+                        "entry {index}, seen before, is not in the signed tree as served: it was changed or removed"
+                    )));
+                }
+                checked += 1;
+            }
+            Ok(checked)
+        }
+        Again::Sample(_) => Ok(0),
+    }
+}

@@ -140,7 +140,8 @@ impl Checkpoint {
     }
 
     /// Parses a signed note and checks that one of its signatures is by one of `keys`
-    /// under the note's origin.
+    /// under the note's origin. A signature line of a known key that does not verify
+    /// rejects the note, as C2SP signed-note verifiers do: a known key never signs wrongly.
     pub fn verify(note: &str, keys: &[PublicKeyInfo]) -> Result<Self, CheckpointError> {
         let (body, signatures) = note.split_once("\n\n").ok_or(CheckpointError::Format(
             "no blank line before the signatures",
@@ -177,6 +178,7 @@ impl Checkpoint {
         if checkpoint.body() != body {
             return Err(CheckpointError::Format("unexpected lines in the body"));
         }
+        let mut verified = false;
         for line in signatures.lines() {
             let Some(rest) = line.strip_prefix("\u{2014} ") else {
                 continue;
@@ -190,16 +192,29 @@ impl Checkpoint {
             if name != checkpoint.origin || blob.len() != 4 + 64 {
                 continue;
             }
-            let verified = keys.iter().any(|k| {
-                let public = hex::decode(&k.public_key).unwrap_or_default();
-                key_hash(name, &public) == blob[..4]
-                    && platform_key::verify(k, body.as_bytes(), &blob[4..])
-            });
-            if verified {
-                return Ok(checkpoint);
+            let known: Vec<&PublicKeyInfo> = keys
+                .iter()
+                .filter(|k| {
+                    let public = hex::decode(&k.public_key).unwrap_or_default();
+                    key_hash(name, &public) == blob[..4]
+                })
+                .collect();
+            if known.is_empty() {
+                continue;
             }
+            if !known
+                .iter()
+                .any(|k| platform_key::verify(k, body.as_bytes(), &blob[4..]))
+            {
+                return Err(CheckpointError::Signature(checkpoint.origin));
+            }
+            verified = true;
         }
-        Err(CheckpointError::Signature(checkpoint.origin))
+        if verified {
+            Ok(checkpoint)
+        } else {
+            Err(CheckpointError::Signature(checkpoint.origin))
+        }
     }
 }
 
@@ -219,7 +234,10 @@ mod tests {
         };
         let note = checkpoint.sign(&key);
         assert!(note.starts_with("ggzy.example.cn/tradehall\n12\n"));
-        assert_eq!(Checkpoint::verify(&note, &key.published()), Ok(checkpoint));
+        assert_eq!(
+            Checkpoint::verify(&note, &key.published()),
+            Ok(checkpoint.clone())
+        );
         let tampered = note.replace("\n12\n", "\n13\n");
         assert!(matches!(
             Checkpoint::verify(&tampered, &key.published()),
@@ -228,6 +246,21 @@ mod tests {
         let other = tempfile::tempdir().expect("tempdir");
         let stranger = PlatformKey::load_or_generate(other.path()).expect("key");
         assert!(Checkpoint::verify(&note, &stranger.published()).is_err());
+
+        // A second line by the same, known key that does not verify rejects the note,
+        // even beside a good one; an unknown key's line is passed over.
+        let good = note.lines().last().unwrap_or_default().to_owned();
+        let (prefix, blob) = good.rsplit_once(' ').unwrap_or_default();
+        let mut bytes = b64().decode(blob).unwrap_or_default();
+        bytes[10] ^= 1;
+        let bad = format!("{prefix} {}", b64().encode(bytes));
+        assert!(matches!(
+            Checkpoint::verify(&format!("{note}{bad}\n"), &key.published()),
+            Err(CheckpointError::Signature(_))
+        ));
+        let foreign = checkpoint.sign(&stranger);
+        let foreign_line = foreign.lines().last().unwrap_or_default();
+        assert!(Checkpoint::verify(&format!("{note}{foreign_line}\n"), &key.published()).is_ok());
     }
 
     #[test]

@@ -214,5 +214,9 @@ async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<serde_json::V
 /// The platform's signing keys: the one in force first, then retired ones, so anyone can
 /// verify receipts, checkpoints and opening records offline.
 async fn platform_keys(State(app): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({ "keys": app.platform.platform_key.published() }))
+    // The origin too: the name a verifier needs to check a checkpoint's signature line.
+    Json(json!({
+        "origin": app.platform.settings.log_origin,
+        "keys": app.platform.platform_key.published(),
+    }))
 }

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use base64::Engine as _;
+
 use crate::helpers::{spawn_app, tamper, Backend};
 use crate::opening::round_on;
 use tradehall::domain::merkle::{self, Hash, NodeId};
@@ -13,6 +15,8 @@ crate::on_both_backends!(
     proofs_from_the_upper_levels_kept_in_memory_match_the_entries,
     anyone_can_fetch_entries_and_check_proofs_over_http,
     the_witness_accepts_an_honest_log_and_detects_tampering,
+    a_witness_with_a_state_file_looks_again_at_what_it_saw_before,
+    a_verifier_holds_the_log_against_what_a_witness_cosigned,
 );
 
 fn hash_of(v: &serde_json::Value) -> Hash {
@@ -455,6 +459,142 @@ async fn the_witness_accepts_an_honest_log_and_detects_tampering(backend: Backen
         format!("{err:#}").contains("do not hash to the signed root"),
         "{err:#}"
     );
+}
+
+/// `tradehall log verify --state`: an entry changed below the size the state file saw
+/// (its bytes only, the tree left as it was) passes a run that trusts the state; a random
+/// sample of old entries, or `--full`, finds it.
+async fn a_witness_with_a_state_file_looks_again_at_what_it_saw_before(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    for _ in 0..3 {
+        app.user("bidder").await;
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = dir.path().join("witness.json");
+    let verify = |extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "log".into(),
+            "verify".into(),
+            "--server".into(),
+            app.base.clone().into(),
+            "--state".into(),
+            state.clone().into(),
+        ];
+        args.extend(extra.iter().map(Into::into));
+        crate::helpers::run_cli(args)
+    };
+    let first = verify(&[]).await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let saved = std::fs::read(&state).unwrap_or_default();
+    // Entry 3's bytes changed behind the platform's back.
+    let (_, entries) = app.get("/api/v1/log/entries?start=2&end=3", None).await;
+    let mut bytes = base64::engine::general_purpose::STANDARD
+        .decode(entries["entries"][0]["entry"].as_str().unwrap_or_default())
+        .unwrap_or_default();
+    bytes.push(b' ');
+    tamper(&app, "UPDATE events SET entry = $1 WHERE seq = 3", &[bytes]).await;
+    app.user("bidder").await;
+
+    let trusting = verify(&["--sample", "0"]).await;
+    assert!(
+        trusting.status.success(),
+        "taking the state on trust, the run does not look below it: {}",
+        String::from_utf8_lossy(&trusting.stderr)
+    );
+    std::fs::write(&state, &saved).unwrap_or_else(|e| panic!("{e}"));
+    let sampled = verify(&["--sample", "1000"]).await;
+    assert!(!sampled.status.success());
+    let said = String::from_utf8_lossy(&sampled.stderr);
+    assert!(said.contains("entry 2, seen before"), "{said}");
+    std::fs::write(&state, &saved).unwrap_or_else(|e| panic!("{e}"));
+    let full = verify(&["--full"]).await;
+    assert!(!full.status.success());
+    let said = String::from_utf8_lossy(&full.stderr);
+    assert!(said.contains("do not hash to the signed root"), "{said}");
+}
+
+/// `tradehall log verify --witness NAME --witness-keys FILE`: the log must be consistent
+/// with the newest checkpoint the witness cosigned, as the platform publishes it. A
+/// platform that rewrites its history after the witness cosigned (and so shows a new
+/// verifier a history the witness never saw) is caught, though the new history is well
+/// formed on its own.
+async fn a_verifier_holds_the_log_against_what_a_witness_cosigned(backend: Backend) {
+    use tradehall::crypto::checkpoint::Checkpoint;
+    use tradehall::crypto::platform_key::PlatformKey;
+    const WITNESS: &str = "region.example.cn/tradehall";
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let witness = PlatformKey::load_or_generate(&dir.path().join("witness-key"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let witness_keys = dir.path().join("witness-keys.json");
+    std::fs::write(
+        &witness_keys,
+        serde_json::json!({ "keys": witness.published() }).to_string(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let witnesses = dir.path().join("witnesses.toml");
+    std::fs::write(
+        &witnesses,
+        format!(
+            "[[witness]]\nname = \"{WITNESS}\"\nkeys = \"{}\"\n",
+            witness_keys.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let app = crate::helpers::spawn_app_with(backend, tradehall::config::Mode::Demo, |args| {
+        args.witnesses = Some(witnesses.clone());
+    })
+    .await;
+    for _ in 0..4 {
+        app.user("bidder").await;
+    }
+    // The witness cosigns the checkpoint it verified and hands it over.
+    let note = app.text("/api/v1/log/checkpoint").await;
+    let keys = crate::helpers::platform_keys(&app).await;
+    let checkpoint = Checkpoint::verify(&note, &keys).unwrap_or_else(|e| panic!("{e}"));
+    let line = checkpoint.cosign(WITNESS, &witness, 1_796_000_000);
+    let (status, body) = app
+        .post(
+            "/api/v1/log/cosignatures",
+            None,
+            &serde_json::json!({ "checkpoint": note, "cosignature": line }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let verify = || {
+        crate::helpers::run_cli(vec![
+            "log".into(),
+            "verify".into(),
+            "--server".into(),
+            app.base.clone().into(),
+            "--witness".into(),
+            WITNESS.into(),
+            "--witness-keys".into(),
+            witness_keys.clone().into(),
+        ])
+    };
+    app.user("bidder").await;
+    let honest = verify().await;
+    assert!(
+        honest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&honest.stderr)
+    );
+    let said = String::from_utf8_lossy(&honest.stdout);
+    assert!(said.contains(&format!("that {WITNESS} cosigned")), "{said}");
+
+    // The platform cuts its history below what the witness cosigned and grows again.
+    truncate(&app, checkpoint.size - 1).await;
+    for _ in 0..3 {
+        app.user("bidder").await;
+    }
+    let split = verify().await;
+    assert!(!split.status.success());
+    let said = String::from_utf8_lossy(&split.stderr);
+    assert!(said.contains("split view"), "{said}");
 }
 
 /// Removes entries `seq >= from` and the tree nodes over them, as an operator rewriting

@@ -185,6 +185,10 @@ async fn the_log_explorer_verifies_a_receipt_in_the_browser(backend: Backend) {
         .await;
     browser.wait_text("[data-testid=checkpoint]", key_id).await;
     browser.wait_text("[data-testid=witness]", "首次看到").await;
+    // No witness cosigned this platform's log (tests/api/log_tree.rs has one that does).
+    browser
+        .wait_text("[data-testid=cosigned]", "尚无见证方")
+        .await;
 
     // The log grows; this browser checks the new checkpoint is consistent with the old.
     let _ = r.app.user("bidder").await;

@@ -74,19 +74,29 @@ export function parseCheckpoint(note) {
 /**
  * Checks a checkpoint's signature against the published platform keys
  * (`GET /api/v1/platform/keys`). Returns the parsed checkpoint and the signing key's id.
+ * A signature line of a known key that does not verify rejects the note (C2SP
+ * signed-note): a known key never signs wrongly.
  */
 export async function verifyCheckpoint(note, keys) {
   const checkpoint = parseCheckpoint(note);
   const body = utf8.encode(checkpoint.body);
+  let signedBy = null;
   for (const { name, blob } of checkpoint.signatures) {
     if (name !== checkpoint.origin || blob.length !== 68) continue;
+    let known = false;
+    let good = null;
     for (const key of keys) {
       const keyHash = (await sha256(utf8.encode(`${name}\n`), Uint8Array.of(1), hexToBytes(key.public_key))).subarray(0, 4);
-      if (equal(keyHash, blob.subarray(0, 4)) && (await ed25519Verify(key.public_key, body, blob.subarray(4)))) {
-        return { ...checkpoint, keyId: key.key_id };
-      }
+      if (!equal(keyHash, blob.subarray(0, 4))) continue;
+      known = true;
+      if (await ed25519Verify(key.public_key, body, blob.subarray(4))) good = key;
     }
+    if (known && !good) {
+      throw new VerifyError('checkpoint_bad_signature', 'a signature by a published platform key does not verify');
+    }
+    signedBy = signedBy || good;
   }
+  if (signedBy) return { ...checkpoint, keyId: signedBy.key_id };
   throw new VerifyError('checkpoint_unsigned', 'the checkpoint is not signed by a published platform key');
 }
 

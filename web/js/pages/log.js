@@ -41,7 +41,47 @@ async function latestCheckpoint() {
       // Without storage the browser cannot remember; the other checks still hold.
     }
   }
-  return { note, keys, checkpoint, witness };
+  const cosigned = await cosignedCheckpoints(keys, checkpoint);
+  return { note, keys, checkpoint, witness, cosigned };
+}
+
+/**
+ * The checkpoints the platform's witnesses cosigned, as it publishes them: each checked
+ * here to be signed by the platform and consistent with the newest checkpoint. (The
+ * witness's own signature needs the witness's key: `tradehall log verify --witness`.)
+ */
+async function cosignedCheckpoints(keys, newest) {
+  const { cosignatures } = await api('/api/v1/log/cosignatures');
+  const out = [];
+  for (const c of cosignatures) {
+    let consistent = false;
+    try {
+      const cp = await verify.verifyCheckpoint(c.note, keys);
+      if (cp.size === newest.size) {
+        consistent = verify.bytesToHex(cp.root) === verify.bytesToHex(newest.root);
+      } else {
+        const [first, second] = cp.size < newest.size ? [cp, newest] : [newest, cp];
+        const proof = await api(`/api/v1/log/proof/consistency${query({ first: String(first.size), second: String(second.size) })}`);
+        consistent = await verify.verifyConsistency(first.size, second.size, first.root, second.root, proof.proof.map(verify.hexToBytes));
+      }
+    } catch (e) {
+      if (!(e instanceof verify.VerifyError)) throw e;
+    }
+    out.push({ witness: c.witness, size: String(c.size), at: c.cosigned_at, consistent });
+  }
+  return out;
+}
+
+function Cosigned({ cosigned }) {
+  return html`<section aria-labelledby="h-cosigned" data-testid="cosigned">
+    <h2 id="h-cosigned">${t('log.cosignatures')}</h2>
+    ${cosigned.length === 0
+      ? html`<p class="muted">${t('log.no_cosignatures')}</p>`
+      : html`<ul>${cosigned.map((c) => html`<li class=${c.consistent ? 'ok' : 'error'} role=${c.consistent ? null : 'alert'}>
+          ${c.consistent ? '✓ ' : '✗ '}${t(c.consistent ? 'log.cosigned' : 'log.cosigned_inconsistent', { w: c.witness, size: c.size })}
+          <span class="small muted"> (${formatInstant(c.at)})</span></li>`)}</ul>
+        <p class="small muted">${t('log.cosignature_note')}</p>`}
+  </section>`;
 }
 
 function Checkpoint({ state, onRefresh }) {
@@ -177,6 +217,7 @@ export function LogExplorer({ params }) {
     ${error ? html`<p class="notice error" role="alert">${error instanceof verify.VerifyError ? t(`verify.${error.code}`) : error.message}</p>` : null}
     ${state
       ? html`<${Checkpoint} state=${state} onRefresh=${refresh} />
+          <${Cosigned} cosigned=${state.cosigned} />
           <${EntryLookup} state=${state} initial=${params.entry} />
           <${ReceiptCheck} state=${state} />`
       : error ? null : html`<p class="muted" aria-busy="true">${t('loading')}</p>`}
