@@ -339,6 +339,7 @@ async fn seal_and_submit(
         cert: cert.clone(),
         key: key.clone(),
         out: envelope.clone(),
+        trust_ca: Vec::new(),
     })
     .await?;
     let credentials = Credentials {
@@ -751,7 +752,14 @@ async fn a_postgres_restart_in_the_middle_of_intake_loses_no_acknowledged_bid() 
                 let server = cluster.url(n + i);
                 let price = 2_000_000_000 + (n as i64) * 1_000_000 + i as i64;
                 let name = format!("{}-{i}", b.name);
-                match seal_and_submit(&cluster, &server, &trade, &b, price, &name).await {
+                // A request the server never answers fails the test instead of hanging it.
+                let attempt = tokio::time::timeout(
+                    Duration::from_secs(60),
+                    seal_and_submit(&cluster, &server, &trade, &b, price, &name),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("{server} never answered {name}\n{}", cluster.logs()));
+                match attempt {
                     Ok(receipt) => acknowledged
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -794,7 +802,7 @@ async fn a_postgres_restart_in_the_middle_of_intake_loses_no_acknowledged_bid() 
     wait_for(before + 10).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     for t in tasks {
-        let _ = t.await;
+        t.await.unwrap_or_else(|e| panic!("a bidder: {e}"));
     }
     let acknowledged = acknowledged
         .lock()
