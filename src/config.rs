@@ -335,6 +335,11 @@ pub enum BidCommand {
         /// Where to write the sealed envelope.
         #[arg(long, default_value = "bid.sealed")]
         out: PathBuf,
+        /// A certification authority you recognise (PEM or DER), to check the opening
+        /// committee's certificates against before sealing; repeat for several. Without
+        /// it, the roots the platform publishes are used.
+        #[arg(long = "trust-ca", value_name = "FILE")]
+        trust_ca: Vec<PathBuf>,
     },
     /// Submit a sealed envelope (streamed) to the trade it names; the platform-signed
     /// receipt is checked and saved.

@@ -406,9 +406,11 @@ async fn main() -> anyhow::Result<()> {
             key,
             server,
             out,
+            trust_ca,
         }) => {
             let price = tradehall::domain::money::Money::parse_yuan(&price)?;
             let options = tradehall::client::bid::SealOptions {
+                trust_ca,
                 server,
                 trade,
                 price,

@@ -200,6 +200,7 @@ impl Stage {
             cert,
             key,
             out: out.clone(),
+            trust_ca: Vec::new(),
         })
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
@@ -254,6 +255,7 @@ fn burst(
                         cert: cert.clone(),
                         key: key.clone(),
                         out: envelope.clone(),
+                        trust_ca: Vec::new(),
                     })
                     .await;
                     if sealed.is_err() {

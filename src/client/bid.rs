@@ -1,7 +1,7 @@
 //! `tradehall bid seal`: builds a sealed bid entirely on the bidder's machine. The price,
 //! lots and files never leave it unencrypted; files of any size stream in constant memory.
 
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{bail, Context as _};
 use serde_json::Value;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write as _};
@@ -15,7 +15,6 @@ use crate::crypto::envelope::{
     self, Attachment, FileEntry, Manifest, Organization, SealRequest, SealedEnvelope,
 };
 use crate::crypto::signer::Signer;
-use crate::crypto::threshold::CustodianPublicKey;
 use crate::domain::money::Money;
 
 /// What the bidder asks to seal.
@@ -30,41 +29,9 @@ pub struct SealOptions {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub out: PathBuf,
-}
-
-/// The committee keys of a trade in committee order; refuses a trade whose committee is
-/// not complete (a bid sealed to fewer keys could not be opened as the rules say).
-fn committee_keys(trade: &Value) -> anyhow::Result<(Vec<CustodianPublicKey>, u8)> {
-    if trade["committee_ready"] != true {
-        bail!("the trade's opening committee has not registered all its keys yet; bids cannot be sealed");
-    }
-    let keys = trade["custodian_keys"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let order = trade["committee"]["custodians"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let mut out = Vec::with_capacity(order.len());
-    for custodian in &order {
-        let key = keys
-            .iter()
-            .find(|k| k["custodian"] == *custodian)
-            .ok_or_else(|| anyhow!("no key for custodian {custodian}"))?;
-        let raw = base64_decode(key["public_key"].as_str().unwrap_or_default())?;
-        out.push(CustodianPublicKey::from_bytes(&raw).map_err(|e| anyhow!("custodian key: {e}"))?);
-    }
-    let threshold = trade["committee"]["threshold"]
-        .as_u64()
-        .and_then(|t| u8::try_from(t).ok())
-        .unwrap_or(0);
-    Ok((out, threshold))
-}
-
-fn base64_decode(s: &str) -> anyhow::Result<Vec<u8>> {
-    use base64::Engine as _;
-    Ok(base64::engine::general_purpose::STANDARD.decode(s)?)
+    /// The CAs the bidder recognises for the committee's certificates (PEM or DER
+    /// files); empty: the roots the platform publishes (`client::committee`).
+    pub trust_ca: Vec<PathBuf>,
 }
 
 /// A fingerprint of this machine (for collusion checks after the opening): SHA-256 of
@@ -101,7 +68,10 @@ pub async fn seal(options: &SealOptions) -> anyhow::Result<SealedEnvelope> {
         .get(&format!("/api/v1/trades/{}", options.trade))
         .await
         .context("fetching the trade")?;
-    let (committee, threshold) = committee_keys(&trade)?;
+    // Every committee key checked here, not taken from the platform on trust.
+    let (committee, threshold) =
+        super::committee::checked_keys(&session, &options.server, &trade, &options.trust_ca)
+            .await?;
     let trade_lots: Vec<String> = trade["lots"]
         .as_array()
         .into_iter()

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod bid;
+pub mod committee;
 pub mod custodian;
 pub mod draw;
 pub mod expert;

@@ -144,6 +144,12 @@ impl Session {
         .await
     }
 
+    /// The text of a successful GET (a signed checkpoint).
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let bytes = self.get_bytes(path).await?;
+        String::from_utf8(bytes).context("the answer is not UTF-8 text")
+    }
+
     /// The raw bytes of a successful GET (a download).
     pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
         let resp = self

@@ -79,6 +79,9 @@ struct TrustStoreInner {
     crl_info: Vec<super::revocation::CrlInfo>,
     /// Subjects of the roots, for diagnostics only.
     root_subjects: Vec<String>,
+    /// The roots as configured (DER), published for clients that check certificates
+    /// themselves (a bidder's client checking the opening committee).
+    root_ders: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for TrustStore {
@@ -97,6 +100,7 @@ impl TrustStore {
         let invalid = CertError::TrustStoreInvalid;
         let mut anchors = Vec::with_capacity(roots.len());
         let mut root_subjects = Vec::with_capacity(roots.len());
+        let root_ders = roots.clone();
         for (i, der) in roots.into_iter().enumerate() {
             let (_, cert) = x509_parser::parse_x509_certificate(&der)
                 .map_err(|e| invalid(format!("root certificate #{}: {e}", i + 1)))?;
@@ -137,6 +141,7 @@ impl TrustStore {
                 crls,
                 crl_info,
                 root_subjects,
+                root_ders,
             }),
         })
     }
@@ -152,6 +157,55 @@ impl TrustStore {
             crls.extend(read_pem_or_der(path, "X509 CRL")?);
         }
         Self::new(roots, crls)
+    }
+
+    /// The recognised roots (DER), as configured.
+    pub fn roots(&self) -> &[Vec<u8>] {
+        &self.inner.root_ders
+    }
+
+    /// Validates `chain` (end-entity first) to a recognised root at `at`, and its key
+    /// usage, without revocation: for a client without the CAs' CRLs, checking a
+    /// certificate the platform checked with them when it was used.
+    pub fn verify_chain(
+        &self,
+        chain: &[Vec<u8>],
+        at: DateTime<Utc>,
+    ) -> Result<VerifiedCertificate, CertError> {
+        let (end_entity_der, intermediates) = chain
+            .split_first()
+            .ok_or_else(|| CertError::Malformed("no certificate was presented".into()))?;
+        let (_, parsed) = x509_parser::parse_x509_certificate(end_entity_der)
+            .map_err(|e| CertError::Malformed(e.to_string()))?;
+        let ee_der = CertificateDer::from(end_entity_der.as_slice());
+        let end_entity = EndEntityCert::try_from(&ee_der).map_err(map_webpki_error)?;
+        let intermediates: Vec<CertificateDer<'_>> = intermediates
+            .iter()
+            .map(|c| CertificateDer::from(c.as_slice()))
+            .collect();
+        let time = UnixTime::since_unix_epoch(Duration::from_secs(
+            u64::try_from(at.timestamp()).unwrap_or(0),
+        ));
+        end_entity
+            .verify_for_usage(
+                webpki::ALL_VERIFICATION_ALGS,
+                &self.inner.anchors,
+                &intermediates,
+                time,
+                KeyUsage::client_auth(),
+                None,
+                None,
+            )
+            .map_err(map_webpki_error)?;
+        match parsed.key_usage() {
+            Ok(Some(ku)) if ku.value.digital_signature() => {}
+            _ => {
+                return Err(CertError::WrongKeyUsage(
+                    "keyUsage does not include digitalSignature".into(),
+                ))
+            }
+        }
+        VerifiedCertificate::from_parsed(end_entity_der, &parsed)
     }
 
     /// The configured CRLs, newest first per issuer.

@@ -124,6 +124,7 @@ async fn bid_round(cast: &Cast, trade: &str) -> anyhow::Result<()> {
             cert: b.cert_path.clone(),
             key: b.key_path.clone(),
             out: envelope.clone(),
+            trust_ca: Vec::new(),
         })
         .await
         .with_context(|| format!("{} sealing its bid", b.name))?;

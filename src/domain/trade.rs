@@ -239,6 +239,15 @@ pub struct CustodianKey {
     pub signature: Vec<u8>,
     #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
     pub registered_at: DateTime<Utc>,
+    /// The custodian's certificate (DER) the signature verifies with, issued by a
+    /// recognised root (`GET /api/v1/trust/roots`).
+    #[serde(serialize_with = "base64_bytes")]
+    pub certificate: Vec<u8>,
+    /// The log entry that registered the key (`trade.custodian_key_registered`): not part
+    /// of that entry, which cannot name itself; none for keys registered before it was
+    /// kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<i64>,
 }
 
 fn base64_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {

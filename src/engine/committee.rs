@@ -74,14 +74,21 @@ impl Platform {
             .await?
             .ok_or(EngineError::NotRegistered)?;
         // The certificate must still be good now (validity, revocation), not only at login.
-        let cert = self.trust.current().verify_identity(&[der], now)?;
+        let cert = self
+            .trust
+            .current()
+            .verify_identity(std::slice::from_ref(&der), now)?;
         cert.verify_signature(&custodian_key_message(trade_id, &public_key), &signature)?;
+        // Published and logged with its certificate, so a bidder's client checks the key
+        // it seals to without trusting the platform (docs/protocol.md, "Custodian keys").
         let key = CustodianKey {
             custodian: custodian.id.clone(),
             key_id: public_key.key_id(),
             public_key: public_key.as_bytes().to_vec(),
             signature,
             registered_at: now,
+            certificate: der,
+            log_index: None,
         };
         let ev = event(
             caller,
@@ -91,7 +98,10 @@ impl Platform {
             vec![],
         );
         match self.store.register_custodian_key(trade_id, &key, ev).await {
-            Ok(_) => Ok(key),
+            Ok(seq) => Ok(CustodianKey {
+                log_index: Some(seq),
+                ..key
+            }),
             Err(StoreError::Conflict(_)) => Err(EngineError::conflict(
                 "custodian_key_registered",
                 "this custodian already registered its key for this trade; keys are never replaced",

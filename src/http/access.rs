@@ -43,6 +43,7 @@ const CENTRE_OR_SUPERVISOR: Access = Roles(&[Role::TradingCentre, Role::Supervis
 pub const POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/healthz", Public),
     ("GET", "/api/v1/platform/keys", Public),
+    ("GET", "/api/v1/trust/roots", Public),
     ("GET", "/api/v1/rulebook", Public),
     ("GET", "/api/v1/rulebook/source", Public),
     // Identity

@@ -69,6 +69,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/platform/keys", get(platform_keys))
+        .route("/api/v1/trust/roots", get(trust_roots))
         .route("/api/v1/rulebook", get(rulebook))
         .route("/api/v1/rulebook/source", get(rulebook_source))
         .merge(auth::router())
@@ -209,6 +210,21 @@ async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<serde_json::V
             )
         }
     }
+}
+
+/// The certification authorities the platform recognises (base64 DER): what a client
+/// checks a custodian's or another party's certificate against itself.
+async fn trust_roots(State(app): State<AppState>) -> Json<serde_json::Value> {
+    use base64::Engine as _;
+    let roots: Vec<String> = app
+        .platform
+        .trust
+        .current()
+        .roots()
+        .iter()
+        .map(|der| base64::engine::general_purpose::STANDARD.encode(der))
+        .collect();
+    Json(json!({ "roots": roots }))
 }
 
 /// The platform's signing keys: the one in force first, then retired ones, so anyone can

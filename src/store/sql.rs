@@ -812,9 +812,10 @@ macro_rules! impl_store {
                 event: $crate::domain::event::NewEvent,
             ) -> $crate::store::Result<i64> {
                 let mut tx = self.begin_write().await?;
+                let (seq, at) = self.next_entry(&mut tx).await?;
                 sqlx::query(
-                    "INSERT INTO custodian_keys (trade_id, identity_id, public_key, key_id, signature, registered_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO custodian_keys (trade_id, identity_id, public_key, key_id, signature, registered_at, seq, certificate) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(trade_id)
                 .bind(&key.custodian)
@@ -822,9 +823,11 @@ macro_rules! impl_store {
                 .bind(&key.key_id)
                 .bind(key.signature.clone())
                 .bind(key.registered_at.timestamp_millis())
+                .bind(seq)
+                .bind(key.certificate.clone())
                 .execute(&mut *tx)
                 .await?;
-                let seq = self.append_in(&mut tx, &event).await?;
+                self.append_at(&mut tx, &event, seq, at).await?;
                 self.commit(tx).await?;
                 Ok(seq)
             }
@@ -833,21 +836,25 @@ macro_rules! impl_store {
                 &self,
                 trade_id: &str,
             ) -> $crate::store::Result<Vec<$crate::domain::trade::CustodianKey>> {
-                let rows: Vec<(String, String, Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
-                    "SELECT identity_id, key_id, public_key, signature, registered_at FROM custodian_keys \
-                     WHERE trade_id = $1 ORDER BY registered_at, identity_id",
+                type Row = (String, String, Vec<u8>, Vec<u8>, i64, Vec<u8>, Option<i64>);
+                let rows: Vec<Row> = sqlx::query_as(
+                    "SELECT k.identity_id, k.key_id, k.public_key, k.signature, k.registered_at, COALESCE(k.certificate, i.cert_der), k.seq \
+                     FROM custodian_keys k JOIN identities i ON i.id = k.identity_id \
+                     WHERE k.trade_id = $1 ORDER BY k.registered_at, k.identity_id",
                 )
                 .bind(trade_id)
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(custodian, key_id, public_key, signature, at)| $crate::domain::trade::CustodianKey {
+                    .map(|(custodian, key_id, public_key, signature, at, certificate, log_index)| $crate::domain::trade::CustodianKey {
                         custodian,
                         key_id,
                         public_key,
                         signature,
                         registered_at: $crate::domain::clock::from_millis(at),
+                        certificate,
+                        log_index,
                     })
                     .collect())
             }

@@ -389,6 +389,7 @@ const ROWS: &[Row] = &[
         query: "?first=1&second=2",
         ..row("GET", "/api/v1/log/proof/consistency", anyone)
     },
+    row("GET", "/api/v1/trust/roots", anyone),
     row("GET", "/api/v1/log/cosignatures", anyone),
     Row {
         body: Body::Json(|| json!({"checkpoint": "x", "cosignature": "y"})),

@@ -229,7 +229,127 @@ async fn the_custodian_cli_generates_keeps_and_registers_a_key(backend: Backend)
     assert_eq!(after["custodian_keys"], trade["custodian_keys"]);
 }
 
+/// `tradehall bid seal` for a new bidder of `r`'s trade, with `extra` arguments.
+async fn seal(
+    r: &crate::opening::Round,
+    dir: &std::path::Path,
+    extra: &[&std::ffi::OsStr],
+) -> std::process::Output {
+    let bidder = r.app.user("bidder").await;
+    let name = bidder.id();
+    let cert = crate::helpers::write(dir, &format!("{name}.pem"), bidder.cert_pem.as_bytes());
+    let key = crate::helpers::write(dir, &format!("{name}.der"), &bidder.key_pkcs8);
+    let out = dir.join(format!("{name}.sealed"));
+    let mut args: Vec<std::ffi::OsString> = [
+        "bid",
+        "seal",
+        "--trade",
+        &r.trade,
+        "--price",
+        "1,000,000.00",
+        "--lot",
+        "1",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.extend(["--server".into(), r.app.base.clone().into()]);
+    args.extend([
+        "--cert".into(),
+        cert.into_os_string(),
+        "--key".into(),
+        key.into_os_string(),
+    ]);
+    args.extend(["--out".into(), out.clone().into_os_string()]);
+    args.extend(extra.iter().map(|a| a.to_os_string()));
+    let run = crate::helpers::run_cli(args).await;
+    assert_eq!(
+        run.status.success(),
+        out.exists(),
+        "a sealed file exists only when sealing succeeded"
+    );
+    run
+}
+
+fn refused(run: &std::process::Output, custodian: &str, why: &str) {
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success(),
+        "sealed to a committee that does not check out"
+    );
+    assert!(
+        stderr.contains("refusing to seal") && stderr.contains(custodian) && stderr.contains(why),
+        "expected a refusal naming {custodian} and `{why}`: {stderr}"
+    );
+}
+
+/// An operator who swaps a committee key in the database would read every bid sealed
+/// after; the bidder's client checks each key itself and refuses to seal.
+async fn the_bidders_client_refuses_a_committee_key_swapped_in_the_database(backend: Backend) {
+    let r = crate::opening::round(backend).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let victim = r.committee.custodians[0].id();
+
+    // The honest committee checks out, against the published roots or the bidder's own.
+    let ca_a = crate::helpers::write(dir.path(), "ca-a.pem", r.app.ca_a.cert_pem().as_bytes());
+    let ca_b = crate::helpers::write(dir.path(), "ca-b.pem", r.app.ca_b.cert_pem().as_bytes());
+    let run = seal(&r, dir.path(), &[]).await;
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let run = seal(&r, dir.path(), &["--trust-ca".as_ref(), ca_a.as_os_str()]).await;
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // A bidder who recognises only CA B does not recognise the committee's certificates.
+    let run = seal(&r, dir.path(), &["--trust-ca".as_ref(), ca_b.as_os_str()]).await;
+    refused(&run, &victim, "not from a recognised CA");
+
+    // The crude swap: the operator's own key in place of the custodian's.
+    let (_, theirs) = CustodianSecretKey::generate();
+    let swap = |columns: &str| {
+        format!("UPDATE custodian_keys SET {columns} WHERE trade_id = '{}' AND identity_id = '{victim}'", r.trade)
+    };
+    crate::helpers::tamper(
+        &r.app,
+        &swap("public_key = $1"),
+        &[theirs.as_bytes().to_vec()],
+    )
+    .await;
+    refused(&seal(&r, dir.path(), &[]).await, &victim, "did not sign it");
+
+    // The careful swap: an insider with a real certificate of a recognised CA signs the
+    // operator's key, and the row names that certificate; the log still names the
+    // custodian's key.
+    let insider = r.app.user("custodian").await;
+    let certificate = tradehall::crypto::cert::parse_pem_certificates(&insider.cert_pem)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0);
+    let signature = insider
+        .signer
+        .sign(&custodian_key_message(&r.trade, &theirs));
+    crate::helpers::tamper(
+        &r.app,
+        &swap(&format!(
+            "signature = $1, certificate = $2, key_id = '{}'",
+            theirs.key_id()
+        )),
+        &[signature, certificate],
+    )
+    .await;
+    refused(
+        &seal(&r, dir.path(), &[]).await,
+        &victim,
+        "registration entry",
+    );
+}
+
 crate::on_both_backends!(
     custodians_register_their_keys_once_and_the_trade_publishes_them,
     the_custodian_cli_generates_keeps_and_registers_a_key,
+    the_bidders_client_refuses_a_committee_key_swapped_in_the_database,
 );

@@ -13,6 +13,7 @@ crate::on_both_backends!(
     the_log_explorer_verifies_a_receipt_in_the_browser,
     a_bidder_signs_in_with_a_certificate_and_checks_its_receipts,
     a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli,
+    the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database,
     a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends,
     a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watches
 );
@@ -388,6 +389,71 @@ async fn sign_in(
         .await;
 }
 
+/// A key swapped in the database behind the platform's back (here by an insider whose
+/// certificate is real and who signed the operator's key) does not match the log: the
+/// bid page says so, names the custodian and does not seal.
+async fn the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database(backend: Backend) {
+    use tradehall::crypto::threshold::{custodian_key_message, CustodianSecretKey};
+    let r = crate::opening::round(backend).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let victim = r.committee.custodians[1].id();
+    let insider = r.app.user("custodian").await;
+    let (_, theirs) = CustodianSecretKey::generate();
+    let certificate = tradehall::crypto::cert::parse_pem_certificates(&insider.cert_pem)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0);
+    crate::helpers::tamper(
+        &r.app,
+        &format!(
+            "UPDATE custodian_keys SET public_key = $1, signature = $2, certificate = $3, key_id = '{}' \
+             WHERE trade_id = '{}' AND identity_id = '{victim}'",
+            theirs.key_id(),
+            r.trade
+        ),
+        &[
+            theirs.as_bytes().to_vec(),
+            insider.signer.sign(&custodian_key_message(&r.trade, &theirs)),
+            certificate,
+        ],
+    )
+    .await;
+
+    let bidder = r.app.user("bidder").await;
+    let mut browser = Browser::open(&format!("swapped-key-{}", label(backend))).await;
+    sign_in(&browser, &r.app.base, &bidder, dir.path()).await;
+    browser
+        .goto(&format!("{}/#/trades/{}/bid", r.app.base, r.trade))
+        .await;
+    let refusal = browser
+        .wait_text("[data-testid=committee-refused]", &victim)
+        .await;
+    assert!(refusal.contains("开标委员会的密钥未通过核验"), "{refusal}");
+    assert!(
+        refusal.contains("与公开日志第") && refusal.contains("可能被替换"),
+        "{refusal}"
+    );
+    browser.screenshot("committee-refused").await;
+    let submit = browser
+        .find("[data-testid=bid-form] button[type=submit]")
+        .await;
+    assert!(
+        !submit.is_enabled().await.unwrap_or(true),
+        "the seal button is disabled"
+    );
+    let (_, bids) = r
+        .app
+        .get(
+            &format!("/api/v1/trades/{}/bid", r.trade),
+            Some(&bidder.token),
+        )
+        .await;
+    assert_eq!(
+        bids["error"]["code"], "bid_not_found",
+        "nothing was submitted: {bids}"
+    );
+    browser.finish().await;
+}
+
 /// `tradehall bid seal` then `tradehall bid submit`, as a bidder does on its own machine.
 async fn cli_bid(
     r: &crate::opening::Round,
@@ -442,6 +508,11 @@ async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: 
         .await;
     browser.click("[data-testid=bid-link]").await;
     browser.find("[data-testid=countdown]").await;
+    // The browser checked every committee key itself before offering to seal.
+    let checked = browser
+        .wait_text("[data-testid=committee-checked]", "3")
+        .await;
+    assert!(checked.contains("✓"), "{checked}");
     let attachment = crate::helpers::write(dir.path(), "技术标.pdf", &vec![0x25; 150_000]);
     browser.fill("#bid-price", "98700000.01").await;
     browser

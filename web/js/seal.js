@@ -124,30 +124,15 @@ export async function machineFingerprint() {
 }
 
 /**
- * The trade's committee keys in committee order, and its threshold; refuses a trade whose
- * committee has not registered every key (a bid sealed to fewer could not be opened).
+ * Seals a bid to `committee`, the trade's committee as web/js/committee.js checked it.
+ * `files` are File objects (or Blobs with a name). Returns the envelope as a Blob and its
+ * commitment (hex SHA-256 of the whole envelope), which the receipt names.
  */
-export function committeeOf(trade) {
-  if (trade.committee_ready !== true) throw new Error('the opening committee has not registered all its keys yet');
-  const keys = trade.committee.custodians.map((custodian) => {
-    const key = trade.custodian_keys.find((k) => k.custodian === custodian);
-    if (!key) throw new Error(`no key for custodian ${custodian}`);
-    const publicKey = fromBase64(key.public_key);
-    if (publicKey.length !== 32) throw new Error('a custodian key is not 32 bytes');
-    return { id: key.key_id, publicKey };
-  });
-  return { keys, threshold: trade.committee.threshold };
-}
-
-/**
- * Seals a bid. `files` are File objects (or Blobs with a name). Returns the envelope as a
- * Blob and its commitment (hex SHA-256 of the whole envelope), which the receipt names.
- */
-export async function sealBid({ trade, organization, certificatePem, signingKey, price, lots, files = [], machine }) {
+export async function sealBid({ trade, committee, organization, certificatePem, signingKey, price, lots, files = [], machine }) {
   if (!Number.isSafeInteger(price) || price <= 0) throw new Error('the price must be a positive whole number of fen');
   const chain = pemCertificates(certificatePem);
   if (chain.length === 0) throw new Error('no certificate');
-  const { keys, threshold } = committeeOf(trade);
+  const { keys, threshold } = committee;
   const bidderFingerprint = hex(await sha256(chain[0]));
 
   // The content key, split and sealed to each custodian for this trade and this bidder.

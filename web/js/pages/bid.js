@@ -8,6 +8,7 @@ import { api, serverNow } from '../api.js';
 import { t, formatInstant, formatMoney, formatBytes, formatCountdown } from '../i18n.js';
 import { currentSession, sessionSigner, importPrivateKey, SignInError } from '../session.js';
 import { sealBid } from '../seal.js';
+import { checkCommittee } from '../committee.js';
 import { verifyReceipt } from '../verify.js';
 
 /** "1234.5" yuan → 123450 fen, exactly (no float); null when malformed. */
@@ -28,14 +29,43 @@ function Countdown({ until }) {
 }
 
 
+/** What this browser found when it checked the committee's keys itself. */
+function CommitteeCheck({ committee, error }) {
+  if (error) {
+    return html`<div class="notice error" role="alert" data-testid="committee-refused">
+      <p><strong>${t('bid.committee_refused')}</strong></p>
+      <p class="small">${error.code ? t(`committee.${error.code}`, { custodian: error.custodian ?? '', n: error.n ?? '' }) : error.message}</p>
+      ${error.code === 'certificate' ? html`<p class="small muted">${error.message}</p>` : null}
+    </div>`;
+  }
+  if (!committee) return html`<p class="muted small" data-testid="committee-checking">${t('bid.committee_checking')}</p>`;
+  return html`<details class="small" data-testid="committee-checked">
+    <summary>✓ ${t('bid.committee_checked', { n: committee.holders.length })}</summary>
+    <ul>
+      ${committee.holders.map(
+        (h) => html`<li key=${h.custodian}>${h.name}${h.organization ? ` · ${h.organization}` : ''} — ${t('bid.committee_holder', { issuer: h.issuer, n: h.logIndex })}</li>`,
+      )}
+    </ul>
+  </details>`;
+}
+
 export function BidPage({ id }) {
   const session = currentSession();
   const [trade, setTrade] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const [receipt, setReceipt] = useState(null);
+  // The committee as this browser checked it, or why it does not check out.
+  const [committee, setCommittee] = useState(null);
+  const [committeeError, setCommitteeError] = useState(null);
   useEffect(() => {
-    api(`/api/v1/trades/${id}`).then(setTrade).catch(setError);
+    api(`/api/v1/trades/${id}`)
+      .then((loaded) => {
+        setTrade(loaded);
+        if (loaded.phase === 'bidding') return checkCommittee(loaded, api).then(setCommittee, setCommitteeError);
+        return null;
+      })
+      .catch(setError);
   }, [id]);
 
   if (!session) return html`<section><p><a href=${`#/signin?next=/trades/${id}/bid`}>${t('signin.title')}</a></p></section>`;
@@ -66,8 +96,18 @@ export function BidPage({ id }) {
         signer = await importPrivateKey(await keyFile.text());
       }
       if (signer.curve !== 'P-256') throw new Error(t('bid.key_p256'));
+      // Checked again now, on the trade as it is now: what is sealed to is what was checked.
+      const current = await api(`/api/v1/trades/${id}`);
+      let checked;
+      try {
+        checked = await checkCommittee(current, api);
+      } catch (err) {
+        setCommitteeError(err);
+        throw new Error(t('bid.committee_refused'));
+      }
       const sealed = await sealBid({
-        trade,
+        trade: current,
+        committee: checked,
         organization: { name: session.identity.organization, usci: session.identity.usci },
         certificatePem: session.certificate,
         signingKey: signer.key,
@@ -101,6 +141,7 @@ export function BidPage({ id }) {
       <dt>${t('trade.deadline')}</dt><dd>${formatInstant(trade.bid_deadline)} · <${Countdown} until=${trade.bid_deadline} /></dd>
       <dt>${t('bid.committee')}</dt><dd>${t('bid.committee_keys', { k: trade.committee.threshold, n: trade.committee.custodians.length })}</dd>
     </dl>
+    ${open ? html`<${CommitteeCheck} committee=${committee} error=${committeeError} />` : null}
     <p class="muted small">${t('bid.sealed_here')}</p>
     ${open
       ? html`<form onSubmit=${submit} data-testid="bid-form">
@@ -115,7 +156,7 @@ export function BidPage({ id }) {
             ? null
             : html`<div class="field"><label for="bid-key">${t('signin.key')}</label><input id="bid-key" name="key" type="file" accept=".pem,.key" required />
                 <p class="small muted">${t('signin.key_stays')}</p></div>`}
-          <button type="submit" class="primary" disabled=${busy}>${busy ? t('bid.sealing') : t('bid.submit')}</button>
+          <button type="submit" class="primary" disabled=${busy || committeeError !== null}>${busy ? t('bid.sealing') : t('bid.submit')}</button>
         </form>`
       : html`<p class="notice">${t('bid.closed')}</p>`}
     ${error ? html`<p class="notice error" role="alert" data-testid="bid-error">${error.message}</p>` : null}
