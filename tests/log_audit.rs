@@ -328,6 +328,25 @@ async fn an_altered_entry_is_found_and_its_proof_does_not_verify(database_url: O
     server.shows_it_halted().await;
 }
 
+async fn an_entry_filed_under_no_trade_halts_the_log(database_url: Option<String>) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut server = Server::new(&dir.path().join("data"), database_url);
+    signed(&mut server).await;
+    server.stop();
+    // A trade's newest entry no longer filed under it: its bytes still name the trade,
+    // which is what archives go by (docs/archive.md).
+    server
+        .exec(
+            "UPDATE events SET trade_id = NULL WHERE seq = \
+             (SELECT MAX(seq) FROM events WHERE trade_id IS NOT NULL)",
+        )
+        .await;
+    server.start().await;
+    let why = server.halted(Duration::from_secs(20)).await;
+    assert!(why.contains("the database files it under none"), "{why}");
+    server.shows_it_halted().await;
+}
+
 async fn postgres() -> tradehall::bench::pg::ThrowawayPg {
     let admin = std::env::var("TRADEHALL_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
@@ -367,4 +386,15 @@ async fn an_altered_entry_is_found_and_its_proof_does_not_verify_on_sqlite() {
 async fn an_altered_entry_is_found_and_its_proof_does_not_verify_on_postgres() {
     let pg = postgres().await;
     an_altered_entry_is_found_and_its_proof_does_not_verify(Some(pg.url.clone())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_filed_under_no_trade_halts_the_log_on_sqlite() {
+    an_entry_filed_under_no_trade_halts_the_log(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_filed_under_no_trade_halts_the_log_on_postgres() {
+    let pg = postgres().await;
+    an_entry_filed_under_no_trade_halts_the_log(Some(pg.url.clone())).await;
 }

@@ -184,11 +184,33 @@ pub fn verify(bytes: &[u8], trusted_keys: Option<Vec<PublicKeyInfo>>) -> anyhow:
         "{} log entries included in the checkpoint of {} entries",
         v.entries, checkpoint.size
     ));
+    v.checks.push(check_chain(&entries, &trade, &manifest)?);
     let of_kind = |kind: &str| -> Option<&Value> {
         entries
             .values()
             .find(|e| e["kind"] == kind && e["trade"] == trade.as_str())
     };
+    // What the archive's files claim happened must have its entry: a stage left out of
+    // the log cannot be shown by a file alone.
+    let required = |kind: &str, because: &str| -> anyhow::Result<&Value> {
+        of_kind(kind).ok_or_else(|| anyhow!("{because}, but the archive has no {kind} entry"))
+    };
+    for (path, kind) in [
+        ("opening/record.json", "opening.completed"),
+        ("evaluation/draw.json", "evaluation.drawn"),
+        ("evaluation/sheets.json", "evaluation.reported"),
+        ("evaluation/report.json", "evaluation.reported"),
+    ] {
+        if files.contains_key(path) {
+            required(kind, &format!("the archive holds {path}"))?;
+        }
+    }
+    if of_kind("evaluation.reported").is_some() {
+        required("evaluation.drawn", "the trade was evaluated")?;
+    }
+    if of_kind("evaluation.drawn").is_some() {
+        required("opening.completed", "experts were drawn")?;
+    }
 
     // The documents are the ones announced.
     let published =
@@ -199,12 +221,18 @@ pub fn verify(bytes: &[u8], trusted_keys: Option<Vec<PublicKeyInfo>>) -> anyhow:
         .flatten()
         .filter_map(|d| Some((d["sha256"].as_str()?, d)))
         .collect();
+    // Documents added after the announcement: the signed contract's.
+    let contract_documents: std::collections::BTreeSet<&str> = entries
+        .values()
+        .filter(|e| e["kind"] == "contract.document_added" && e["trade"] == trade.as_str())
+        .filter_map(|e| e["data"]["sha256"].as_str())
+        .collect();
     for (path, bytes) in files.iter().filter(|(p, _)| p.starts_with("documents/")) {
         let sha = path.trim_start_matches("documents/");
         if sha256_hex(bytes) != sha {
             bail!("{path} does not hash to its name");
         }
-        if !announced.contains_key(sha) {
+        if !announced.contains_key(sha) && !contract_documents.contains(sha) {
             bail!("{path} was not announced with the trade");
         }
         v.documents += 1;
@@ -259,6 +287,7 @@ pub fn verify(bytes: &[u8], trusted_keys: Option<Vec<PublicKeyInfo>>) -> anyhow:
     }
 
     // The draw, the sheets and the report are the ones committed to.
+    let mut drawn_experts: Option<Vec<String>> = None;
     if let Some(drawn) = of_kind("evaluation.drawn") {
         let draw = json(&files, "evaluation/draw.json")?
             .ok_or_else(|| anyhow!("the experts were drawn but the archive has no draw"))?;
@@ -269,7 +298,18 @@ pub fn verify(bytes: &[u8], trusted_keys: Option<Vec<PublicKeyInfo>>) -> anyhow:
         if drawn["data"]["draw"] != commit(&salt, disclosed.as_bytes()).as_str() {
             bail!("the draw is not the one the log committed to");
         }
-        v.checks.push("expert draw matches its commitment".into());
+        for field in ["request", "seed_size", "seed", "pool_sha256"] {
+            if draw[field] != drawn["data"][field] {
+                bail!("the draw's {field} is not the logged one");
+            }
+        }
+        let rerun = rerun_draw(&files, &entries, &trade, &draw, disclosed, &checkpoint)?;
+        v.checks.push(format!(
+            "expert draw matches its commitment and reruns from the log's root at entry {}: {}",
+            rerun.0,
+            rerun.1.join(", ")
+        ));
+        drawn_experts = Some(rerun.1);
     }
     if let Some(reported) = of_kind("evaluation.reported") {
         let report = files
@@ -280,6 +320,12 @@ pub fn verify(bytes: &[u8], trusted_keys: Option<Vec<PublicKeyInfo>>) -> anyhow:
             bail!("the evaluation report is not the one the log committed to");
         }
         let certificate = |expert: &str| {
+            if !drawn_experts
+                .as_ref()
+                .is_some_and(|d| d.iter().any(|x| x == expert))
+            {
+                bail!("expert {expert} was not drawn for the trade");
+            }
             files
                 .get(&format!("certificates/{expert}.der"))
                 .ok_or_else(|| anyhow!("no certificate for expert {expert}"))
@@ -323,13 +369,25 @@ pub fn verify(bytes: &[u8], trusted_keys: Option<Vec<PublicKeyInfo>>) -> anyhow:
         ));
     }
 
-    // The award and the contract are the logged ones.
+    // The candidates, the award and the contract are the logged ones, and each one
+    // result.json shows has its entry.
     let result = json(&files, "result.json")?;
+    let shows = |field: &str| {
+        result
+            .as_ref()
+            .is_some_and(|r| !r[field].is_null() && r[field] != Value::Array(vec![]))
+    };
     for (kind, field) in [
+        ("candidates.published", "candidates"),
         ("award.notified", "award"),
         ("contract.recorded", "contract"),
     ] {
-        if let Some(logged) = of_kind(kind) {
+        let logged = if shows(field) {
+            Some(required(kind, &format!("result.json shows the {field}"))?)
+        } else {
+            of_kind(kind)
+        };
+        if let Some(logged) = logged {
             let shown = result.as_ref().map(|r| &r[field]);
             if shown != Some(&logged["data"][field]) {
                 bail!("the {field} in result.json is not the logged one");
@@ -337,5 +395,165 @@ pub fn verify(bytes: &[u8], trusted_keys: Option<Vec<PublicKeyInfo>>) -> anyhow:
             v.checks.push(format!("{field} as logged"));
         }
     }
+    if let Some(published) = of_kind("candidates.published") {
+        let reported = required("evaluation.reported", "candidates were published")?;
+        if published["data"]["report_sha256"] != reported["data"]["report_sha256"] {
+            bail!("the candidates were not published from the archived report");
+        }
+    }
+    if let Some(contract) = of_kind("contract.recorded") {
+        let sha = contract["data"]["contract"]["document_sha256"]
+            .as_str()
+            .unwrap_or_default();
+        if !files.contains_key(&format!("documents/{sha}")) {
+            bail!("the signed contract's document {sha} is not in the archive");
+        }
+        v.checks
+            .push("the signed contract's document is in the archive".into());
+    }
     Ok(v)
+}
+
+/// Checks that the trade's entries in the archive form one chain: from this archive's own
+/// read (`read_entry` in the manifest, the trade's newest entry) back along the `prev`
+/// links to the trade's first entry, every link present and nothing off the chain.
+/// Entries from before the links (entry format 1) are taken as they are.
+fn check_chain(
+    entries: &BTreeMap<i64, Value>,
+    trade: &str,
+    manifest: &Value,
+) -> anyhow::Result<String> {
+    let read = manifest["read_entry"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("the manifest names no read_entry"))?;
+    // Each entry naming the trade, with its link: `None` when it has none (format 1).
+    let named: BTreeMap<i64, Option<Option<i64>>> = entries
+        .iter()
+        .filter(|(_, e)| e["trade"] == trade)
+        .map(|(seq, e)| (*seq, e.get("prev").map(Value::as_i64)))
+        .collect();
+    let own = entries
+        .get(&read)
+        .ok_or_else(|| anyhow!("the archive's own read, log entry {read}, is not in it"))?;
+    if own["kind"] != "confidential.read"
+        || own["data"]["what"] != "archive"
+        || own["trade"] != trade
+    {
+        bail!("log entry {read} is not this archive's read of trade {trade}");
+    }
+    if named.keys().next_back() != Some(&read) {
+        bail!("the archive's read, entry {read}, is not the trade's newest entry in it");
+    }
+    let mut on_chain = std::collections::BTreeSet::new();
+    let mut seq = read;
+    let unlinked_from = loop {
+        on_chain.insert(seq);
+        match named.get(&seq).copied().flatten() {
+            Some(Some(prev)) => {
+                if !named.contains_key(&prev) {
+                    bail!("log entry {prev} of trade {trade} is missing: entry {seq} links to it");
+                }
+                if prev >= seq {
+                    bail!("log entry {seq} links forward to entry {prev}");
+                }
+                seq = prev;
+            }
+            Some(None) => break None,
+            None => break Some(seq),
+        }
+    };
+    if let Some(off) = named
+        .keys()
+        .find(|s| !on_chain.contains(s) && unlinked_from.is_none_or(|u| **s > u))
+    {
+        bail!("log entry {off} names trade {trade} but is not on the chain of its entries");
+    }
+    Ok(match unlinked_from {
+        None => format!(
+            "the trade's {} entries link without a gap from its first to this archive's read (entry {read})",
+            named.len()
+        ),
+        Some(u) => format!(
+            "the trade's entries link without a gap from entry {u} to this archive's read (entry {read}); the {} before entry {u} predate the links",
+            named.keys().filter(|s| **s < u).count()
+        ),
+    })
+}
+
+/// Reruns the expert draw offline: the seed is the log's root at the trade's opening
+/// entry (a consistency proof to the archive's checkpoint shows it), the pool is the
+/// disclosed one with the logged digest, and the draw must give the disclosed result.
+/// Returns the seed's tree size and the experts drawn.
+fn rerun_draw(
+    files: &BTreeMap<String, Vec<u8>>,
+    entries: &BTreeMap<i64, Value>,
+    trade: &str,
+    draw: &Value,
+    disclosed: &str,
+    checkpoint: &Checkpoint,
+) -> anyhow::Result<(u64, Vec<String>)> {
+    use crate::domain::expert_draw::{draw as run, pool_digest, DrawRequest, Drawn, PoolExpert};
+    let seed_size = draw["seed_size"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("the draw has no seed_size"))?;
+    let opening = entries.get(&i64::try_from(seed_size)?).ok_or_else(|| {
+        anyhow!("log entry {seed_size}, the end of the draw's seed, is not in the archive")
+    })?;
+    if opening["kind"] != "opening.completed" || opening["trade"] != trade {
+        bail!("log entry {seed_size} is not the trade's opening: the seed's tree must end with it");
+    }
+    let seed: [u8; 32] = hex::decode(draw["seed"].as_str().unwrap_or_default())?
+        .try_into()
+        .map_err(|_| anyhow!("the draw's seed is not 32 bytes"))?;
+    let proof = json(files, "log/seed-proof.json")?
+        .ok_or_else(|| anyhow!("the archive has no log/seed-proof.json for the draw's seed"))?;
+    if proof["seed_size"] != seed_size || proof["size"] != checkpoint.size {
+        bail!("log/seed-proof.json is not from the seed's tree to the checkpoint");
+    }
+    let path = proof["proof"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| {
+            hex::decode(h.as_str().unwrap_or_default())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| anyhow!("a seed proof hash is not 32 bytes of hex"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !crate::domain::merkle::verify_consistency(
+        seed_size,
+        checkpoint.size,
+        &seed,
+        &checkpoint.root,
+        &path,
+    ) {
+        bail!("the draw's seed is not the root of the log's first {seed_size} entries");
+    }
+    let disclosed: Value = serde_json::from_str(disclosed).context("the disclosed draw")?;
+    let pool: Vec<PoolExpert> =
+        serde_json::from_value(disclosed["pool"].clone()).context("the disclosed pool")?;
+    if draw["pool_sha256"] != hex::encode(pool_digest(&pool)).as_str() {
+        bail!("the disclosed pool does not match the logged pool digest");
+    }
+    let logged: Drawn =
+        serde_json::from_value(disclosed["drawn"].clone()).context("the disclosed result")?;
+    let request = DrawRequest {
+        specialty: draw["request"]["specialty"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        experts: usize::try_from(draw["request"]["experts"].as_u64().unwrap_or_default())?,
+        avoid: serde_json::from_value(draw["request"]["avoid"].clone())
+            .context("the draw's avoided organisations")?,
+    };
+    let rerun = run(&seed, &pool, &request).map_err(|e| anyhow!("the draw does not rerun: {e}"))?;
+    if rerun != logged {
+        bail!(
+            "rerunning the draw gives {:?}; the disclosed result is {:?}",
+            rerun.experts,
+            logged.experts
+        );
+    }
+    Ok((seed_size, rerun.experts))
 }

@@ -180,6 +180,25 @@ impl Session {
         .await
     }
 
+    /// PUTs `bytes` of `media_type` as the request body (a document).
+    pub async fn put_bytes(
+        &self,
+        path: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<Value> {
+        body_of(
+            self.http
+                .put(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .header(reqwest::header::CONTENT_TYPE, media_type)
+                .body(bytes)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
         let resp = self
             .http

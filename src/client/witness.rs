@@ -25,6 +25,10 @@ pub struct WitnessState {
     pub root: String,
     /// Hex hashes of the frontier nodes of `[0, size)`, left to right.
     pub frontier: Vec<String>,
+    /// Each trade's newest entry seen, to check the next one links to it; absent in
+    /// states saved before the links were followed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trade_heads: Option<crate::domain::event::TradeLinks>,
 }
 
 /// A log that does not verify: a bad signature, a rewritten, shrunk or forked history,
@@ -174,6 +178,10 @@ pub async fn verify_from(
     for (id, h) in frontier_ids.iter().zip(&state.frontier) {
         nodes.insert(*id, unhex(h)?);
     }
+    // Every trade's entries link to the trade's entry before: a link that skips one shows
+    // an entry hidden when the next was appended.
+    let complete = state.size == 0 || state.trade_heads.is_some();
+    let mut links = state.trade_heads.clone().unwrap_or_default();
     let mut next = state.size;
     while next < checkpoint.size {
         let end = (next + PAGE).min(checkpoint.size);
@@ -197,6 +205,9 @@ pub async fn verify_from(
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(e["entry"].as_str().unwrap_or_default())
                 .context("an entry is not base64")?;
+            links
+                .follow(i64::try_from(next + 1)?, &bytes, complete)
+                .map_err(inconsistent)?;
             visit(next, &bytes)?;
             let added = merkle::append_nodes(next, merkle::leaf_hash(&bytes), |id| {
                 nodes.get(&id).copied()
@@ -233,6 +244,7 @@ pub async fn verify_from(
         size: checkpoint.size,
         root: hex::encode(root),
         frontier,
+        trade_heads: Some(links),
     };
     Ok((
         Verified {

@@ -459,6 +459,16 @@ async fn contract_and_refunds(cast: &Cast, trade: &str) -> anyhow::Result<()> {
                 .unwrap_or("?"),
             result["award"]["winner"]["price"]
         );
+        // The signed contract itself goes to the platform first: the trade's archive
+        // holds it.
+        let document = centre
+            .put_bytes(
+                &format!("/api/v1/trades/{trade}/contract/document/施工合同.txt"),
+                "text/plain; charset=utf-8",
+                text.clone().into_bytes(),
+            )
+            .await
+            .context("uploading the signed contract")?;
         let now = cast.get("/healthz").await?["server_time"].clone();
         let done = centre
             .post(
@@ -466,7 +476,7 @@ async fn contract_and_refunds(cast: &Cast, trade: &str) -> anyhow::Result<()> {
                 &json!({
                     "signed_at": now,
                     "amount": result["award"]["winner"]["price"],
-                    "document_sha256": crate::crypto::digest::sha256_hex(text.as_bytes()),
+                    "document_sha256": document["sha256"],
                 }),
             )
             .await

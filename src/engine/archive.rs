@@ -10,9 +10,10 @@ use crate::crypto::archive::manifest_message;
 use crate::crypto::checkpoint::Checkpoint;
 use crate::crypto::digest::sha256_hex;
 use crate::domain::clock::rfc3339;
-use crate::domain::event::LoggedEvent;
+use crate::domain::event::{trade_link, LoggedEvent};
 use crate::domain::opening::OpeningRecord;
 use crate::store::StoreError;
+use std::collections::BTreeMap;
 
 /// Version of the archive layout.
 pub const ARCHIVE_VERSION: u8 = 1;
@@ -27,11 +28,18 @@ impl Platform {
     pub async fn trade_archive(&self, caller: &Caller, trade_id: &str) -> Result<Vec<u8>> {
         let trade = self.announced_trade(trade_id).await?;
         self.require_centre_or_supervisor(caller, &trade)?;
-        self.store
+        // The trade's entries are the ones whose bytes name it; none may hide behind a
+        // changed `trade_id` column after the trade's newest entry (below it, the chain
+        // the entries form shows a gap).
+        self.check_nothing_names_after_head(trade_id).await?;
+        // The archive's own read names the trade: the newest link of the trade's chain,
+        // from which the archive walks back to the first.
+        let read = self
+            .store
             .append(event(
                 caller,
                 "confidential.read",
-                None,
+                Some(trade_id),
                 json!({ "what": "archive", "trade": trade_id }),
                 vec![],
             ))
@@ -66,11 +74,12 @@ impl Platform {
             let record: OpeningRecord = serde_json::from_slice(&stored.record).map_err(corrupt)?;
             bid_entries = record.bids.iter().map(|b| b.log_index).collect();
         }
-        if let Some(draw) = self.store.draw_of(trade_id).await? {
+        let draw = self.store.draw_of(trade_id).await?;
+        if let Some(draw) = &draw {
             files.push((
                 "evaluation/draw.json".into(),
                 json_bytes(&json!({
-                    "request": draw.request,
+                    "request": serde_json::from_str::<Value>(&draw.request).map_err(corrupt)?,
                     "seed_size": draw.seed_size,
                     "seed": draw.seed,
                     "pool_sha256": draw.pool_sha256,
@@ -128,7 +137,7 @@ impl Platform {
         let note = self.checkpoint().await?;
         let checkpoint = Checkpoint::verify(&note, &self.platform_key.published())
             .map_err(|e| EngineError::Store(StoreError::Other(e.to_string().into())))?;
-        let mut entries: Vec<LoggedEvent> = self.store.trade_events(trade_id).await?;
+        let mut entries: Vec<LoggedEvent> = self.trade_chain(trade_id, read).await?;
         for index in bid_entries {
             entries.extend(self.store.events_after(index - 1, 1).await?);
         }
@@ -147,6 +156,22 @@ impl Platform {
             lines.push(b'\n');
         }
         files.push(("log/entries.jsonl".into(), lines));
+        // The draw's seed is the root of the log's first `seed_size` entries: a
+        // consistency proof to the checkpoint lets the draw be rerun offline.
+        if let Some(draw) = &draw {
+            let seed_size = u64::try_from(draw.seed_size).unwrap_or_default();
+            if (1..=size).contains(&seed_size) {
+                let proof = self.consistency_proof(seed_size, size).await?;
+                files.push((
+                    "log/seed-proof.json".into(),
+                    json_bytes(&json!({
+                        "seed_size": seed_size,
+                        "size": size,
+                        "proof": proof.proof,
+                    }))?,
+                ));
+            }
+        }
         files.push(("log/checkpoint.txt".into(), note.into_bytes()));
         files.push((
             "keys.json".into(),
@@ -158,6 +183,7 @@ impl Platform {
             "trade": trade_id,
             "created_at": rfc3339(now),
             "checkpoint_size": size,
+            "read_entry": read,
             "files": files.iter().map(|(path, bytes)| json!({
                 "path": path, "sha256": sha256_hex(bytes), "size": bytes.len(),
             })).collect::<Vec<_>>(),
@@ -185,4 +211,117 @@ impl Platform {
         }
         tar.into_inner().map_err(corrupt)
     }
+
+    /// Fails, and halts the log, if an entry after the trade's newest (by the `trade_id`
+    /// column) names the trade in its bytes: the column was changed behind the log.
+    async fn check_nothing_names_after_head(&self, trade_id: &str) -> Result<()> {
+        let head = self
+            .store
+            .trade_events(trade_id)
+            .await?
+            .last()
+            .map_or(0, |e| e.seq);
+        let mut after = head;
+        loop {
+            let page = self.store.events_after(after, SCAN_PAGE).await?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = last.seq;
+            if let Some(hidden) = page
+                .iter()
+                .find(|e| trade_link(&e.entry).is_some_and(|(named, _)| named == trade_id))
+            {
+                return Err(self
+                    .database_changed(&format!(
+                        "log entry {} names trade {trade_id} but the database does not file it under the trade",
+                        hidden.seq
+                    ))
+                    .await);
+            }
+        }
+    }
+
+    /// The trade's entries by what their bytes say: from entry `head` back along the
+    /// `prev` links to the trade's first entry, in log order. Entries from before the
+    /// links (entry format 1) are taken by the `trade_id` column, below the oldest link.
+    async fn trade_chain(&self, trade_id: &str, head: i64) -> Result<Vec<LoggedEvent>> {
+        let filed: BTreeMap<i64, LoggedEvent> = self
+            .store
+            .trade_events(trade_id)
+            .await?
+            .into_iter()
+            .map(|e| (e.seq, e))
+            .collect();
+        let mut chain = Vec::new();
+        let mut next = Some(head);
+        let mut unlinked_below = None;
+        while let Some(seq) = next {
+            let entry = match filed.get(&seq) {
+                Some(e) => e.clone(),
+                // Linked by the entries but not filed under the trade: the column was
+                // changed behind the log.
+                None => {
+                    let why = match self.store.events_after(seq - 1, 1).await?.first() {
+                        Some(e) if e.seq == seq => format!(
+                            "log entry {seq} is linked from trade {trade_id}'s entries but not filed under it"
+                        ),
+                        _ => format!("log entry {seq}, linked from trade {trade_id}'s entries, is missing"),
+                    };
+                    return Err(self.database_changed(&why).await);
+                }
+            };
+            let Some((named, prev)) = trade_link(&entry.entry) else {
+                return Err(self
+                    .database_changed(&format!(
+                        "log entry {seq}, linked from trade {trade_id}'s entries, does not name it"
+                    ))
+                    .await);
+            };
+            if named != trade_id {
+                return Err(self
+                    .database_changed(&format!(
+                        "log entry {seq}, linked from trade {trade_id}'s entries, names trade {named}"
+                    ))
+                    .await);
+            }
+            next = match prev {
+                Some(prev) => prev,
+                None => {
+                    unlinked_below = Some(seq);
+                    None
+                }
+            };
+            chain.push(entry);
+        }
+        let linked: std::collections::BTreeSet<i64> = chain.iter().map(|e| e.seq).collect();
+        let oldest_link = chain.last().map_or(head, |e| e.seq);
+        for (seq, e) in &filed {
+            if linked.contains(seq) {
+                continue;
+            }
+            // Below an entry without links, the column is all there is.
+            if unlinked_below.is_some_and(|u| *seq < u) {
+                chain.push(e.clone());
+            } else if *seq > oldest_link || unlinked_below.is_none() {
+                return Err(self
+                    .database_changed(&format!(
+                        "log entry {seq} is filed under trade {trade_id} but not linked from its entries"
+                    ))
+                    .await);
+            }
+        }
+        chain.sort_by_key(|e| e.seq);
+        Ok(chain)
+    }
+
+    /// The database disagrees with the log's own bytes: it was changed behind the log.
+    /// The log halts (ADR 0030), and the caller gets why.
+    async fn database_changed(&self, why: &str) -> EngineError {
+        self.halt_log(why).await;
+        EngineError::Store(StoreError::Halted(why.to_owned()))
+    }
 }
+
+/// Entries read per page while looking for entries that name a trade.
+const SCAN_PAGE: i64 = 1000;

@@ -695,6 +695,50 @@ impl Platform {
         self.trade(caller, &view.trade.id).await
     }
 
+    /// The trading centre uploads the signed contract of an awarded trade, before it
+    /// records it: the archive then holds the contract itself, not only its digest.
+    #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
+    pub async fn add_contract_document(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        name: &str,
+        media_type: &str,
+        content: &[u8],
+    ) -> Result<crate::domain::trade::TradeDocument> {
+        caller.require(Role::TradingCentre)?;
+        let trade = self.announced_trade(trade_id).await?;
+        if trade.status != TradeStatus::Awarded {
+            return Err(EngineError::conflict(
+                "not_awarded",
+                "the signed contract of an awarded trade is uploaded before it is recorded",
+            ));
+        }
+        self.store_document(
+            caller,
+            trade_id,
+            name,
+            media_type,
+            content,
+            "contract.document_added",
+        )
+        .await
+    }
+
+    /// The digests of the contract documents uploaded for `trade_id`, by its log.
+    async fn contract_documents(&self, trade_id: &str) -> Result<Vec<String>> {
+        Ok(self
+            .store
+            .trade_events_of_kinds(trade_id, &["contract.document_added"])
+            .await?
+            .iter()
+            .filter_map(|e| {
+                let entry: serde_json::Value = serde_json::from_slice(&e.entry).ok()?;
+                Some(entry["data"]["sha256"].as_str()?.to_owned())
+            })
+            .collect())
+    }
+
     /// The trading centre records the signed contract. Every counted bond then gets a
     /// refund instruction due within the rulebook's days (实施条例 第57条).
     #[tracing::instrument(skip_all, fields(trade.id = %trade_id), err)]
@@ -727,6 +771,12 @@ impl Platform {
             return Err(EngineError::invalid(
                 "invalid_field",
                 "document_sha256 is 64 hex digits",
+            ));
+        }
+        if !self.contract_documents(trade_id).await?.contains(&sha) {
+            return Err(EngineError::invalid(
+                "contract_document_missing",
+                "upload the signed contract (PUT /trades/{id}/contract/document/{name}) before recording it",
             ));
         }
         if contract.signed_at > now || result.awarded_at.is_some_and(|a| contract.signed_at < a) {

@@ -177,7 +177,8 @@ impl Platform {
             }
             Err(e) => return Err(e.into()),
         };
-        let entry = encode_entry(saved.seq, saved.received_at, &logged);
+        // A bid's entry names no trade, so it links to none.
+        let entry = encode_entry(saved.seq, saved.received_at, &logged, None);
         let mut receipt = Receipt::issue(
             &self.platform_key,
             trade_id,

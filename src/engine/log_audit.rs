@@ -281,6 +281,7 @@ impl Platform {
         let signed = self.checkpoints.signed.newest();
         let mut builder = RootBuilder::default();
         let mut signed_root = None;
+        let mut links = crate::domain::event::TradeLinks::default();
         let mut after = 0i64;
         while builder.size() < size {
             let page = self.store.events_after(after, AUDIT_PAGE).await?;
@@ -302,6 +303,20 @@ impl Platform {
                         "entry {} is not the leaf its tree holds for it: its bytes were changed",
                         e.seq
                     )));
+                }
+                // The trade an entry is filed under is the one its bytes name, and the
+                // trade's entries link without skipping one.
+                let named = crate::domain::event::trade_link(&e.entry).map(|(t, _)| t);
+                if named != e.trade_id {
+                    return Ok(Some(format!(
+                        "entry {} names trade {} in its bytes but the database files it under {}",
+                        e.seq,
+                        named.as_deref().unwrap_or("none"),
+                        e.trade_id.as_deref().unwrap_or("none")
+                    )));
+                }
+                if let Err(why) = links.follow(e.seq, &e.entry, true) {
+                    return Ok(Some(why));
                 }
                 after = e.seq;
                 if builder.size() < size {

@@ -166,6 +166,9 @@ impl Platform {
                 size: c.size,
                 root: c.root.clone(),
                 frontier: c.frontier.clone(),
+                // The mirror keeps no trade heads: it checks the links of trades it sees
+                // begin, and of all trades on its first run.
+                trade_heads: None,
             })
             .unwrap_or_default();
         let mut entries = Vec::new();

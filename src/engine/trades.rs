@@ -500,6 +500,38 @@ impl Platform {
         content: &[u8],
     ) -> Result<TradeDocument> {
         caller.require(Role::TradingCentre)?;
+        let trade = self
+            .store
+            .trade(trade_id)
+            .await?
+            .ok_or_else(trade_not_found)?;
+        if trade.status != TradeStatus::Draft {
+            return Err(EngineError::conflict(
+                "trade_not_draft",
+                "documents of a published trade change only by clarification",
+            ));
+        }
+        self.store_document(
+            caller,
+            trade_id,
+            name,
+            media_type,
+            content,
+            "trade.document_added",
+        )
+        .await
+    }
+
+    /// Checks and stores a document of `trade_id`, logged as `kind`.
+    pub(super) async fn store_document(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        name: &str,
+        media_type: &str,
+        content: &[u8],
+        kind: &'static str,
+    ) -> Result<TradeDocument> {
         let name = text("invalid_document_name", "document name", name, MAX_TEXT)?;
         if name.contains(['/', '\\']) {
             return Err(EngineError::invalid(
@@ -522,17 +554,6 @@ impl Platform {
                 ),
             ));
         }
-        let trade = self
-            .store
-            .trade(trade_id)
-            .await?
-            .ok_or_else(trade_not_found)?;
-        if trade.status != TradeStatus::Draft {
-            return Err(EngineError::conflict(
-                "trade_not_draft",
-                "documents of a published trade change only by clarification",
-            ));
-        }
         let doc = TradeDocument {
             name,
             sha256: sha256_hex(content),
@@ -542,7 +563,7 @@ impl Platform {
         };
         let ev = event(
             caller,
-            "trade.document_added",
+            kind,
             Some(trade_id),
             serde_json::json!({ "sha256": doc.sha256, "size": doc.size }),
             vec![],

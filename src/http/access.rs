@@ -164,6 +164,11 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ),
     ("POST", "/api/v1/trades/{id}/award", CENTRE),
     ("POST", "/api/v1/trades/{id}/contract", CENTRE),
+    (
+        "PUT",
+        "/api/v1/trades/{id}/contract/document/{name}",
+        CENTRE,
+    ),
     ("GET", "/api/v1/trades/{id}/archive", CENTRE_OR_SUPERVISOR),
     ("POST", "/api/v1/trades/{id}/retender", CENTRE),
     ("POST", "/api/v1/trades/{id}/rounds", CENTRE),

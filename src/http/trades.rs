@@ -28,6 +28,10 @@ pub fn router(max_document_bytes: usize) -> Router<AppState> {
             // Documents are the one large upload; they get their own limit.
             put(upload).layer(DefaultBodyLimit::max(max_document_bytes)),
         )
+        .route(
+            "/api/v1/trades/{id}/contract/document/{name}",
+            put(upload_contract).layer(DefaultBodyLimit::max(max_document_bytes)),
+        )
         .route("/api/v1/documents/{sha256}", get(download))
         .route("/api/v1/trades/{id}/custodian-key", put(register_key))
         .route(
@@ -155,6 +159,26 @@ async fn upload(
     let doc = app
         .platform
         .add_document(&caller, &id.to_string(), &name, media_type, &body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(doc)))
+}
+
+/// The signed contract of an awarded trade, uploaded before it is recorded.
+async fn upload_contract(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((id, name)): Path<(uuid::Uuid, String)>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<TradeDocument>)> {
+    let body = body?;
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    let doc = app
+        .platform
+        .add_contract_document(&caller, &id.to_string(), &name, media_type, &body)
         .await?;
     Ok((StatusCode::CREATED, Json(doc)))
 }

@@ -65,10 +65,31 @@ macro_rules! impl_store {
                 entries: &[(&$crate::domain::event::NewEvent, i64, i64)],
             ) -> $crate::store::Result<()> {
                 use $crate::domain::clock::from_millis;
+                // Each trade's newest entry so far: an entry naming a trade links to it.
+                let mut heads: std::collections::HashMap<String, Option<i64>> = std::collections::HashMap::new();
                 for chunk in entries.chunks(500) {
+                    for (event, _, _) in chunk {
+                        if let Some(trade) = &event.trade_id {
+                            if !heads.contains_key(trade) {
+                                let (newest,): (Option<i64>,) =
+                                    sqlx::query_as("SELECT MAX(seq) FROM events WHERE trade_id = $1")
+                                        .bind(trade)
+                                        .fetch_one(&mut **tx)
+                                        .await?;
+                                heads.insert(trade.clone(), newest);
+                            }
+                        }
+                    }
                     let bytes: Vec<(i64, Vec<u8>)> = chunk
                         .iter()
-                        .map(|(event, seq, at)| (*seq, $crate::domain::event::encode_entry(*seq, from_millis(*at), event)))
+                        .map(|(event, seq, at)| {
+                            let prev = event
+                                .trade_id
+                                .as_ref()
+                                .and_then(|trade| heads.insert(trade.clone(), Some(*seq)))
+                                .flatten();
+                            (*seq, $crate::domain::event::encode_entry(*seq, from_millis(*at), event, prev))
+                        })
                         .collect();
                     let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO events (seq, at, kind, trade_id, entry) ");
                     q.push_values(chunk.iter().zip(&bytes), |mut b, ((event, seq, at), (_, entry))| {

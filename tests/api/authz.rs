@@ -369,6 +369,14 @@ const ROWS: &[Row] = &[
     },
     row("POST", "/api/v1/trades/{id}/award", officer),
     row("POST", "/api/v1/trades/{id}/contract", officer),
+    Row {
+        body: Body::Bytes(b"%PDF-1.7 contract"),
+        ..row(
+            "PUT",
+            "/api/v1/trades/{id}/contract/document/{name}",
+            officer,
+        )
+    },
     row(
         "GET",
         "/api/v1/trades/{id}/archive",

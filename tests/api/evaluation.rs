@@ -168,10 +168,11 @@ impl Evaluation {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (_, result) = app.get(&self.path("/result"), None).await;
+        let document = self.upload_contract(b"%PDF-1.7 signed contract").await;
         let contract = json!({
             "signed_at": tradehall::domain::clock::rfc3339(app.clock_now()),
             "amount": result["award"]["winner"]["price"],
-            "document_sha256": "cd".repeat(32),
+            "document_sha256": document,
         });
         let (status, body) = app
             .post(
@@ -181,6 +182,24 @@ impl Evaluation {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// Uploads the signed contract as the centre; its SHA-256.
+    pub async fn upload_contract(&self, bytes: &[u8]) -> String {
+        let resp = self
+            .r
+            .app
+            .http
+            .put(self.r.app.url(&self.path("/contract/document/合同.pdf")))
+            .bearer_auth(&self.officer.token)
+            .header("content-type", "application/pdf")
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        body["sha256"].as_str().unwrap_or_default().to_owned()
     }
 
     fn path(&self, rest: &str) -> String {
@@ -557,11 +576,21 @@ async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backe
     tradehall::crypto::cert::verify_with_certificate(&der, &sheet_message(&bytes), &signature)
         .unwrap_or_else(|err| panic!("{err}"));
 
-    // The contract: at the winning price, once; then every bond goes back by its day.
+    // The contract: its signed document first, then at the winning price, once; then
+    // every bond goes back by its day.
     let contract = e.path("/contract");
     let signed_at = tradehall::domain::clock::rfc3339(app.clock_now());
-    let wrong_price =
-        json!({ "signed_at": signed_at, "amount": 1, "document_sha256": "ab".repeat(32) });
+    let unknown = json!({ "signed_at": signed_at, "amount": 9_650_000_002_i64, "document_sha256": "ab".repeat(32) });
+    let (status, body) = app.post(&contract, Some(&e.officer.token), &unknown).await;
+    assert_eq!(
+        (status, code(&body)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "contract_document_missing"
+        )
+    );
+    let document = e.upload_contract(b"%PDF-1.7 the signed contract").await;
+    let wrong_price = json!({ "signed_at": signed_at, "amount": 1, "document_sha256": document });
     let (status, body) = app
         .post(&contract, Some(&e.officer.token), &wrong_price)
         .await;
@@ -569,7 +598,8 @@ async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backe
         (status, code(&body)),
         (StatusCode::UNPROCESSABLE_ENTITY, "contract_price_mismatch")
     );
-    let terms = json!({ "signed_at": signed_at, "amount": 9_650_000_002_i64, "document_sha256": "ab".repeat(32) });
+    let terms =
+        json!({ "signed_at": signed_at, "amount": 9_650_000_002_i64, "document_sha256": document });
     let (status, done) = app.post(&contract, Some(&e.officer.token), &terms).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["status"], "contracted");

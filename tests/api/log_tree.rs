@@ -17,6 +17,7 @@ crate::on_both_backends!(
     the_witness_accepts_an_honest_log_and_detects_tampering,
     a_witness_with_a_state_file_looks_again_at_what_it_saw_before,
     a_verifier_holds_the_log_against_what_a_witness_cosigned,
+    a_witness_finds_an_entry_hidden_from_its_trade,
 );
 
 fn hash_of(v: &serde_json::Value) -> Hash {
@@ -683,5 +684,62 @@ async fn an_independent_verifier_in_another_language_checks_a_receipt() {
     ] {
         let out = run(&forged, &format!("{name}.json"));
         assert!(!out.status.success(), "a changed {name} was accepted");
+    }
+}
+
+/// Each entry of a trade links to the trade's entry before it. An entry whose
+/// `trade_id` column is cleared behind the platform's back is hidden from the trade's next
+/// entry, which links past it: a witness (new, then with its state file) finds the fork.
+async fn a_witness_finds_an_entry_hidden_from_its_trade(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_custodians().await;
+    let ids: Vec<String> = custodians.iter().map(crate::helpers::User::id).collect();
+    let trade = app.published_trade(&officer, &ids).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = dir.path().join("witness.json");
+    let verify = || {
+        crate::helpers::run_cli(vec![
+            "log".into(),
+            "verify".into(),
+            "--server".into(),
+            app.base.clone().into(),
+            "--state".into(),
+            state.clone().into(),
+        ])
+    };
+    let honest = verify().await;
+    assert!(
+        honest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&honest.stderr)
+    );
+    let saved = std::fs::read(&state).unwrap_or_default();
+    tamper(
+        &app,
+        &format!(
+            "UPDATE events SET trade_id = NULL WHERE seq = (SELECT MAX(seq) FROM events WHERE trade_id = '{trade}')"
+        ),
+        &[],
+    )
+    .await;
+    // The trade's next entries: the custodians register their keys.
+    crate::opening::register_committee(&app, &trade, custodians).await;
+    for (run, from) in [
+        ("a witness with a state file", true),
+        ("a new witness", false),
+    ] {
+        if from {
+            std::fs::write(&state, &saved).unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            let _ = std::fs::remove_file(&state);
+        }
+        let out = verify().await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{run} accepted a forked trade");
+        assert!(
+            stderr.contains(&format!("of trade {trade} links to entry"))
+                && stderr.contains("hidden"),
+            "{run}: {stderr}"
+        );
     }
 }
