@@ -3,7 +3,7 @@
 // runs it in the browser; tools/verify-receipt.mjs runs the same module on Node.js, so
 // the page and the independent command-line check are one implementation.
 
-import { bytesToHex, concat, equal, utf8 } from './bytes.js';
+import { bytesToBase64, bytesToHex, concat, equal, utf8 } from './bytes.js';
 
 export { bytesToHex };
 
@@ -53,13 +53,14 @@ export function parseCheckpoint(note) {
   const split = note.indexOf('\n\n');
   if (split < 0) throw new VerifyError('checkpoint_malformed', 'the checkpoint has no signature block');
   const body = note.slice(0, split + 1);
+  // Exactly origin, size, root and the time line (docs/transparency-log.md), as signed.
   const lines = body.split('\n');
-  if (lines.length < 4 || !/^[1-9][0-9]*$/.test(lines[1])) {
-    throw new VerifyError('checkpoint_malformed', 'the checkpoint body is not origin, size, root');
+  if (lines.length !== 5 || lines[0] === '' || !/^(0|[1-9][0-9]*)$/.test(lines[1]) || !lines[3].startsWith('time ')) {
+    throw new VerifyError('checkpoint_malformed', 'the checkpoint body is not origin, size, root and time');
   }
   const root = base64ToBytes(lines[2]);
-  if (root.length !== 32) throw new VerifyError('checkpoint_malformed', 'the root is not 32 bytes');
-  const time = lines.slice(3).find((l) => l.startsWith('time '));
+  if (root.length !== 32 || bytesToBase64(root) !== lines[2]) throw new VerifyError('checkpoint_malformed', 'the root is not 32 bytes of base64');
+  const time = lines[3].slice(5);
   const signatures = note
     .slice(split + 2)
     .split('\n')
@@ -68,7 +69,7 @@ export function parseCheckpoint(note) {
       const [name, blob] = l.slice(2).split(' ');
       return { name, blob: base64ToBytes(blob ?? '') };
     });
-  return { body, origin: lines[0], size: BigInt(lines[1]), root, time: time ? time.slice(5) : null, signatures };
+  return { body, origin: lines[0], size: BigInt(lines[1]), root, time, signatures };
 }
 
 /**
