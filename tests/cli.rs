@@ -1,5 +1,5 @@
 //! The `tradehall` binary as an operator runs it: help, the dev PKI, a server that starts
-//! on SQLite, answers, and shuts down cleanly on SIGTERM.
+//! on SQLite, answers, and shuts down cleanly on SIGTERM, finishing a request in flight.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -119,10 +119,40 @@ fn the_server_starts_on_sqlite_answers_and_stops_cleanly_on_sigterm() {
         "the platform key is generated on first start, private"
     );
 
+    // A request in flight when SIGTERM comes: its headers and half its body are sent,
+    // the rest after the signal. The server finishes it, answers, and only then exits.
+    use std::io::{Read as _, Write as _};
+    let body = br#"{"certificate_pem":"not a certificate","nonce":"n","signature":"s"}"#;
+    let mut in_flight =
+        std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+    write!(
+        in_flight,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (first, rest) = body.split_at(body.len() / 2);
+    in_flight.write_all(first).unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(300));
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     assert!(killed.is_ok_and(|s| s.success()));
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        child.try_wait().ok().flatten().is_none(),
+        "the server exited with a request in flight"
+    );
+    in_flight.write_all(rest).unwrap_or_else(|e| panic!("{e}"));
+    in_flight
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = String::new();
+    let _ = in_flight.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 4") && answer.contains("\"error\""),
+        "the request in flight at SIGTERM was not answered: {answer:?}"
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("{e}")) {

@@ -29,10 +29,12 @@ use tradehall::domain::opening::SignedRecord;
 const PASSPHRASE: &str = "fault-test-passphrase";
 
 /// A demo server process without its automatic actors. Its tender's deadline is 30
-/// statutory days at 86,400×, 30 s after it was first seeded; its land listing runs at
-/// 43,200×, and ends about a minute after seeding.
+/// statutory days at 86,400× (unless set), 30 s after it was first seeded; its land
+/// listing runs at 43,200× (unless set), and ends about a minute after seeding.
 struct Demo {
     data: PathBuf,
+    /// The tender's acceleration (86,400 unless set).
+    tender_scale: u32,
     /// The land listing's acceleration (43,200 unless set).
     listing_scale: u32,
     port: u16,
@@ -47,6 +49,7 @@ impl Demo {
         let port = free_port();
         Self {
             data: data.to_path_buf(),
+            tender_scale: 86_400,
             listing_scale: 43_200,
             port,
             database_url,
@@ -59,7 +62,8 @@ impl Demo {
     fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tradehall"));
         command
-            .args(["demo", "--manual", "--tender-time-scale", "86400"])
+            .args(["demo", "--manual", "--tender-time-scale"])
+            .arg(self.tender_scale.to_string())
             .arg("--listing-time-scale")
             .arg(self.listing_scale.to_string())
             .arg("--listen")
@@ -316,12 +320,20 @@ fn last_of<'a>(acks: &'a [(String, Receipt)], name: &str) -> Option<&'a Receipt>
         .max_by_key(|r| r.log_index)
 }
 
+/// How many times intake is killed: each round a burst of bids, a kill at a random
+/// moment of it, a restart and the checks.
+const INTAKE_KILLS: usize = 8;
+
 async fn kill_9_at_random_points(database_url: Option<String>) -> usize {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
     let state = work.join("witness.json");
     let mut demo = Demo::new(&dir.path().join("data"), database_url);
+    // Room for every kill before the deadline (60 s after seeding) and for the opening
+    // before the listing ends (about 2 min 16 s after).
+    demo.tender_scale = 43_200;
+    demo.listing_scale = 21_600;
     demo.start().await;
     let stage = Arc::new(Stage::prepare(&demo, &work).await);
     let server = demo.url.clone();
@@ -331,8 +343,12 @@ async fn kill_9_at_random_points(database_url: Option<String>) -> usize {
     // Intake: kill -9 at a random moment of a burst of replacements, again and again
     // while the tender takes bids.
     let acks: Acknowledged = Arc::default();
-    let mut round = 0;
-    while chrono::Utc::now() + chrono::Duration::seconds(6) < stage.deadline && round < 8 {
+    for round in 0..INTAKE_KILLS {
+        // A skip is not a pass: each kill must land in the bidding window.
+        assert!(
+            chrono::Utc::now() + chrono::Duration::seconds(6) < stage.deadline,
+            "only {round} of {INTAKE_KILLS} kills fitted before the tender's deadline"
+        );
         let before = acknowledged(&acks).len();
         let tasks = burst(&stage, &server, round, &acks);
         let started = Instant::now();
@@ -352,7 +368,6 @@ async fn kill_9_at_random_points(database_url: Option<String>) -> usize {
         assert_acknowledged_in_log(&server, &acknowledged(&acks)).await;
         assert_log_verifies(&server, &state).await;
         faults += 1;
-        round += 1;
     }
     let acks = acknowledged(&acks);
     for b in stage.of_role("bidder") {
@@ -451,7 +466,7 @@ async fn kill_9_at_random_points(database_url: Option<String>) -> usize {
             .with_timezone(&chrono::Utc);
     let before_end = (ends_at - chrono::Utc::now() - chrono::Duration::milliseconds(150))
         .to_std()
-        .unwrap_or_default();
+        .unwrap_or_else(|_| panic!("the listing ended before the kill just before its end"));
     tokio::time::sleep(before_end).await;
     demo.kill9();
     let after_end = (ends_at - chrono::Utc::now() + chrono::Duration::milliseconds(500))
@@ -548,22 +563,22 @@ async fn submit(
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
-    /// `None` where this process may not mount (not root): the test cannot run there,
-    /// and says so. CI runs as root.
-    fn mount(dir: &Path, size: &str) -> Option<Self> {
+    /// Mounting needs root (CI runs as root): where this process may not mount, the test
+    /// fails and says so, for a skipped check is not a passed one.
+    fn mount(dir: &Path, size: &str) -> Self {
         std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
         let mounted = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(dir)
             .status()
             .is_ok_and(|s| s.success());
-        if !mounted && std::env::var_os("CI").is_some() {
-            panic!(
-                "CI runs as root and must be able to mount a tmpfs on {}",
-                dir.display()
-            );
-        }
-        mounted.then(|| Self(dir.to_path_buf()))
+        assert!(
+            mounted,
+            "this test fills a disk of its own: it needs to mount a tmpfs on {}, which \
+             needs root (run ./test.sh as root, as CI does)",
+            dir.display()
+        );
+        Self(dir.to_path_buf())
     }
 }
 
@@ -589,10 +604,7 @@ fn fill(path: &Path) {
 async fn a_full_disk_is_refused_with_storage_full_and_nothing_acknowledged_is_lost() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let data = dir.path().join("data");
-    let Some(_disk) = Tmpfs::mount(&data, "32m") else {
-        eprintln!("skipped: mounting a tmpfs needs root");
-        return;
-    };
+    let _disk = Tmpfs::mount(&data, "32m");
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
     let state = work.join("witness.json");
@@ -658,6 +670,51 @@ async fn a_full_disk_is_refused_with_storage_full_and_nothing_acknowledged_is_lo
         }
     }
     assert!(refused > 0, "nothing was refused on a full disk");
+    // The refusal says when to retry, and the half-received upload is gone from the
+    // data directory.
+    let (_, cert, key) = stage.credentials(&server, b);
+    let session = tradehall::client::session::login(&Credentials {
+        server: &server,
+        cert: &cert,
+        key: &key,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let (_, _, large) = &sealed[0];
+    let answer = reqwest::Client::new()
+        .put(format!("{server}/api/v1/trades/{}/bid", stage.tender))
+        .bearer_auth(session.token())
+        .header("content-type", "application/octet-stream")
+        .body(std::fs::read(large).unwrap_or_else(|e| panic!("{e}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let retry_after = answer
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let status = answer.status();
+    let body: serde_json::Value = answer.json().await.unwrap_or_default();
+    assert_eq!(
+        (status.as_u16(), body["error"]["code"].as_str()),
+        (507, Some("storage_full")),
+        "{body}"
+    );
+    assert!(
+        retry_after.is_some_and(|s| s >= 1),
+        "a 507 without Retry-After: {retry_after:?}"
+    );
+    let incoming: Vec<_> = std::fs::read_dir(data.join("bids").join("incoming"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(
+        incoming.is_empty(),
+        "half-received uploads were left behind: {incoming:?}"
+    );
     let (status, _) = (
         reqwest::get(format!("{server}/healthz"))
             .await
@@ -859,6 +916,60 @@ async fn a_rotated_platform_key_keeps_old_receipts_and_the_log_verifiable() {
     assert_eq!(keys["keys"][0]["key_id"], after.key_id.as_str());
 }
 
+/// Quotes for one bidder, each at the lowest next amount, until the server dies: the
+/// answers it acknowledged (log entry, amount, bidder number), and how many quotes were
+/// sent before the kill and never answered.
+async fn quote_until_killed(
+    session: &tradehall::client::session::Session,
+    sale_url: &str,
+    path: &str,
+    name: &str,
+    killed: &std::sync::atomic::AtomicBool,
+) -> (Vec<(i64, i64, String)>, usize) {
+    let mut acknowledged = Vec::new();
+    let mut next = None;
+    for n in 0.. {
+        let amount = match next {
+            Some(amount) => amount,
+            None => {
+                let view: Option<serde_json::Value> = match reqwest::get(sale_url).await {
+                    Ok(answer) => answer.json().await.ok(),
+                    Err(_) => None,
+                };
+                match view.and_then(|v| v["next_minimum"].as_i64()) {
+                    Some(amount) => amount,
+                    // The server is down (or the sale over): nothing in flight here.
+                    None => return (acknowledged, 0),
+                }
+            }
+        };
+        let sent_before_the_kill = !killed.load(std::sync::atomic::Ordering::SeqCst);
+        let body =
+            serde_json::json!({ "client_quote_id": format!("race-{name}-{n}"), "amount": amount });
+        match session.post(path, &body).await {
+            Ok(a) => {
+                acknowledged.push((
+                    a["seq"].as_i64().unwrap_or_default(),
+                    a["amount"].as_i64().unwrap_or_default(),
+                    a["bidder_number"].as_str().unwrap_or_default().to_owned(),
+                ));
+                // Outbid by the others before quoting again.
+                next = None;
+            }
+            Err(e) => match e.downcast_ref::<reqwest::Error>() {
+                // Not answered: the server died with it, or was dead already.
+                Some(cut) => {
+                    let in_flight = sent_before_the_kill && !cut.is_connect();
+                    return (acknowledged, usize::from(in_flight));
+                }
+                // Refused (another bidder was faster): look again.
+                None => next = None,
+            },
+        }
+    }
+    (acknowledged, 0)
+}
+
 /// A live auction killed in the middle of its quotes: after the restart the sale is what
 /// the log replays to, the countdown still ends it, and it ends once.
 async fn kill_9_in_a_live_auction(database_url: Option<String>) -> usize {
@@ -906,14 +1017,70 @@ async fn kill_9_in_a_live_auction(database_url: Option<String>) -> usize {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(random_below(300))).await;
+    // The bidders now quote as fast as they can, each on the answer to its last quote, so
+    // the kill lands with quotes in flight; every answer is kept.
+    let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut quoters = Vec::new();
+    for (name, _) in tradehall::demo::sales::LAND.bidders {
+        let session = cast
+            .session(cast.named(name).unwrap_or_else(|e| panic!("{e}")))
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let (sale_url, path) = (
+            sale_url.clone(),
+            format!("/api/v1/trades/{}/quotes", stage.listing),
+        );
+        let killed = killed.clone();
+        quoters.push(tokio::spawn(async move {
+            quote_until_killed(&session, &sale_url, &path, name, &killed).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(100 + random_below(500))).await;
+    killed.store(true, std::sync::atomic::Ordering::SeqCst);
     demo.kill9();
+    let mut acknowledged = Vec::new();
+    let mut in_flight = 0;
+    for q in quoters {
+        let (acks, cut) = q.await.unwrap_or_else(|e| panic!("{e}"));
+        acknowledged.extend(acks);
+        in_flight += cut;
+    }
     let _ = play.await;
+    assert!(
+        !acknowledged.is_empty(),
+        "no quote was acknowledged before the kill"
+    );
+    assert!(
+        in_flight > 0,
+        "the kill landed on no quote in flight ({} acknowledged)",
+        acknowledged.len()
+    );
     demo.start().await;
     let (replayed, _) = tradehall::client::replay::replay(&server, &stage.listing, None)
         .await
         .unwrap_or_else(|e| panic!("after the crash the sale is not what its log says: {e:#}"));
-    assert!(replayed.quotes >= 3, "{replayed:?}");
+    assert!(replayed.quotes >= 3 + acknowledged.len(), "{replayed:?}");
+    // Every acknowledged quote is in the sale the restarted server shows, at the log
+    // entry its answer named.
+    let sale = get(sale_url.clone()).await;
+    let kept: Vec<(i64, i64, String)> = sale["quotes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|q| {
+            (
+                q["seq"].as_i64().unwrap_or_default(),
+                q["amount"].as_i64().unwrap_or_default(),
+                q["bidder_number"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    for ack in &acknowledged {
+        assert!(
+            kept.contains(ack),
+            "the acknowledged quote {ack:?} was lost in the crash: {sale}"
+        );
+    }
     assert_log_verifies(&server, &state).await;
 
     // The countdown still runs out (a timer, fired after the restart if it fell due while

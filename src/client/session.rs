@@ -128,6 +128,12 @@ impl Session {
         &self.identity
     }
 
+    /// The session's bearer token, for a request the methods here do not make (one whose
+    /// answer's headers matter).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     /// The signed-in identity's id.
     pub fn identity_id(&self) -> &str {
         self.identity["id"].as_str().unwrap_or_default()

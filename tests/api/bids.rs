@@ -18,8 +18,12 @@ struct Round {
 }
 
 async fn round(backend: Backend) -> Round {
+    round_on(spawn_app(backend).await).await
+}
+
+/// [`round`] on a given server.
+async fn round_on(app: TestApp) -> Round {
     use base64::Engine as _;
-    let app = spawn_app(backend).await;
     let (officer, custodians) = app.officer_and_custodians().await;
     let ids: Vec<String> = custodians.iter().map(User::id).collect();
     let trade = app.published_trade(&officer, &ids).await;
@@ -75,6 +79,109 @@ fn seal_for(round: &Round, bidder: &User, trade: &str, price: i64) -> Vec<u8> {
     let mut rng = hpke::rand_core::UnwrapErr(getrandom::SysRng);
     envelope::seal(request, &bidder.signer, &[0x33; 32], &mut rng, &mut out)
         .unwrap_or_else(|e| panic!("{e}"));
+    out
+}
+
+/// [`seal_for`] with an attachment of `kib` KiB: above 64 KiB, an envelope the server
+/// keeps as a file.
+fn seal_large_for(round: &Round, bidder: &User, price: i64, kib: usize) -> Vec<u8> {
+    let attachment = vec![0x5a_u8; kib * 1024];
+    let (sha256, size) =
+        envelope::hash_reader(attachment.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+    let entry = envelope::FileEntry {
+        name: "技术标.pdf".into(),
+        sha256,
+        size,
+    };
+    let manifest = Manifest {
+        v: 1,
+        trade: round.trade.clone(),
+        lots: vec!["1".into()],
+        price,
+        currency: "CNY".into(),
+        organization: Organization {
+            name: bidder.identity["organization"]
+                .as_str()
+                .unwrap_or_default()
+                .into(),
+            usci: bidder.identity["usci"].as_str().unwrap_or_default().into(),
+        },
+        machine: "test".into(),
+        files: vec![entry.clone()],
+    };
+    let request = SealRequest {
+        manifest,
+        attachments: vec![envelope::Attachment {
+            entry,
+            content: Box::new(attachment.as_slice()),
+        }],
+        certificate_chain: parse_pem_certificates(&bidder.cert_pem)
+            .unwrap_or_else(|e| panic!("{e}")),
+        committee: round.committee.clone(),
+        threshold: 2,
+    };
+    let mut out = Vec::new();
+    let mut rng = hpke::rand_core::UnwrapErr(getrandom::SysRng);
+    envelope::seal(request, &bidder.signer, &[0x34; 32], &mut rng, &mut out)
+        .unwrap_or_else(|e| panic!("{e}"));
+    out
+}
+
+/// The ways a price in 分 could sit in stored bytes: its digits, in 元 with two
+/// decimals, as a 64-bit integer either way round, and each of those as hex (how
+/// PostgreSQL prints a bytea).
+fn in_clear(price: i64) -> Vec<Vec<u8>> {
+    let plain = vec![
+        price.to_string().into_bytes(),
+        format!("{}.{:02}", price / 100, price % 100).into_bytes(),
+        price.to_be_bytes().to_vec(),
+        price.to_le_bytes().to_vec(),
+    ];
+    let hexed: Vec<Vec<u8>> = plain.iter().map(|b| hex::encode(b).into_bytes()).collect();
+    plain.into_iter().chain(hexed).collect()
+}
+
+/// Everything the server keeps: every file under its data directory and, on
+/// PostgreSQL, every row of every table, each as text.
+async fn stored_bytes(app: &TestApp) -> Vec<(String, Vec<u8>)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.push((path.display().to_string(), bytes));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(app._dir.path(), &mut out);
+    if app.database_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(&app.database_url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tables: Vec<(String,)> = sqlx::query_as(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            tables.iter().any(|(t,)| t == "bids"),
+            "the bids table was not found: {tables:?}"
+        );
+        for (table,) in tables {
+            let (text,): (String,) = sqlx::query_as(&format!(
+                "SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM \"{table}\" t"
+            ))
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{table}: {e}"));
+            out.push((format!("table {table}"), text.into_bytes()));
+        }
+        pool.close().await;
+    }
     out
 }
 
@@ -134,35 +241,35 @@ async fn a_bid_gets_a_verifiable_receipt_and_can_be_replaced_and_withdrawn(backe
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // 电子招标投标办法: the price is nowhere in clear before the opening — not in the
-    // database files (SQLite and its WAL), not in the stored envelopes.
-    let price = b"1234567891";
+    // 电子招标投标办法: the price is nowhere in clear before the opening — not in any
+    // file under the data directory (the SQLite database, its WAL, envelopes large
+    // enough to be kept as files), not in any row of the PostgreSQL database.
+    let rival_price = 2_345_678_912_i64;
+    let large = seal_large_for(&r, &rival, rival_price, 100);
+    assert!(large.len() as u64 > tradehall::engine::INLINE_ENVELOPE_BYTES);
+    let (status, body) = put_bid(app, &rival.token, &r.trade, large.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stored = stored_bytes(app).await;
+    assert!(
+        stored.iter().any(|(_, bytes)| bytes == &large),
+        "the large envelope is not among what was searched: {:?}",
+        stored.iter().map(|(name, _)| name).collect::<Vec<_>>()
+    );
     if backend == Backend::Sqlite {
-        for entry in std::fs::read_dir(app._dir.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("test.db") {
-                let bytes = std::fs::read(entry.path()).unwrap_or_default();
-                assert!(
-                    !bytes.windows(price.len()).any(|w| w == price),
-                    "{name} holds the price in clear"
-                );
-            }
-        }
-    }
-    for entry in std::fs::read_dir(app._dir.path().join("bids").join(&r.trade))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let bytes = std::fs::read(entry.path()).unwrap_or_default();
         assert!(
-            !bytes.windows(price.len()).any(|w| w == price),
-            "a stored envelope holds the price in clear"
+            stored.iter().any(|(name, _)| name.ends_with("test.db")),
+            "the database file was not searched"
         );
+    }
+    for price in [1_234_567_891_i64, rival_price] {
+        for (name, bytes) in &stored {
+            assert!(
+                in_clear(price)
+                    .iter()
+                    .all(|clear| !bytes.windows(clear.len()).any(|w| w == clear.as_slice())),
+                "{name} holds the price {price} in clear"
+            );
+        }
     }
 
     let second = seal_for(&r, &bidder, &r.trade, 990_000);
@@ -260,11 +367,35 @@ async fn a_bid_one_millisecond_late_is_refused(backend: Backend) {
 }
 
 async fn bad_envelopes_are_refused_and_nothing_is_kept(backend: Backend) {
-    let r = round(backend).await;
+    // Envelopes are limited to 256 KiB here (--max-envelope-bytes).
+    let limit = 256 * 1024;
+    let r = round_on(
+        crate::helpers::spawn_app_with(backend, tradehall::config::Mode::Demo, |a| {
+            a.max_envelope_bytes = limit;
+        })
+        .await,
+    )
+    .await;
     let app = &r.app;
     let bidder = app.user("bidder").await;
     let other = app.user("bidder").await;
     let good = seal_for(&r, &bidder, &r.trade, 777);
+
+    // A real envelope over the limit: refused as it streams in, before it is whole.
+    let oversized = seal_large_for(&r, &bidder, 778, 256);
+    assert!(oversized.len() as u64 > limit);
+    let (status, body) = put_bid(app, &bidder.token, &r.trade, oversized).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&limit.to_string())),
+        "the refusal names the limit: {body}"
+    );
 
     let mut flipped = good.clone();
     let middle = flipped.len() / 2;

@@ -400,7 +400,24 @@ async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backe
         }
         let (status, body) = e.submit(expert, &judged).await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        if i == 0 {
+            // While scoring is open, a second sheet of the same expert is refused and
+            // the first stands.
+            let (status, body) = e.submit(expert, &[pass(a), pass(b), pass(c)]).await;
+            assert_eq!(
+                (status, code(&body)),
+                (StatusCode::CONFLICT, "sheet_submitted"),
+                "{body}"
+            );
+            let (_, progress) = app.get(&e.path("/evaluation"), None).await;
+            assert_eq!(
+                (&progress["stage"], &progress["sheets"]),
+                (&json!("scoring"), &json!(1)),
+                "{progress}"
+            );
+        }
     }
+    // Once every sheet is in, one more is refused too.
     let (status, body) = e
         .submit(&e.committee[0], &[pass(a), pass(b), pass(c)])
         .await;

@@ -125,6 +125,122 @@ async fn submissions_and_quotes_are_limited_per_identity_before_the_body_is_read
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     let (status, _) = app.post(&path, Some(&other.token), &quote).await;
     assert_ne!(status, StatusCode::TOO_MANY_REQUESTS);
+
+    // Before the body is read: a submission over the rate is answered 429 on its headers
+    // alone, its 8 MiB body never sent; one within the rate waits for its body.
+    let answer = headers_only(&app, &greedy.token, &trade, 8 * 1024 * 1024).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 429") && answer.contains("rate_limited"),
+        "{answer:?}"
+    );
+    let answer = headers_only(&app, &other.token, &trade, 8 * 1024 * 1024).await;
+    assert_eq!(
+        answer, "",
+        "a submission within the rate waits for its body"
+    );
+}
+
+/// Sends only the headers of a bid submission announcing `length` bytes of body; what the
+/// server answers within two seconds ("" for nothing).
+async fn headers_only(app: &TestApp, token: &str, trade: &str, length: usize) -> String {
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let head = format!(
+        "PUT /api/v1/trades/{trade}/bid HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = vec![0_u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut answer))
+        .await
+        .map_or(0, |read| read.unwrap_or(0));
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+/// A client on `addr` submitting not-an-envelope as a bid.
+async fn put_junk_from(
+    client: &reqwest::Client,
+    app: &TestApp,
+    token: &str,
+    trade: &str,
+) -> (StatusCode, Value) {
+    let resp = client
+        .put(app.url(&format!("/api/v1/trades/{trade}/bid")))
+        .bearer_auth(token)
+        .body(b"junk".to_vec())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A client on `addr` quoting.
+async fn quote_from(
+    client: &reqwest::Client,
+    app: &TestApp,
+    token: &str,
+    trade: &str,
+) -> (StatusCode, Value) {
+    let resp = client
+        .post(app.url(&format!("/api/v1/trades/{trade}/quotes")))
+        .bearer_auth(token)
+        .json(&json!({"amount": 100_000, "client_quote_id": "q"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_and_quotes_from_one_address_are_limited_whoever_sends_them() {
+    let app = app_with(LimitArgs {
+        submit_per_address: 2,
+        quote_per_address: 2,
+        ..LimitArgs::unlimited()
+    })
+    .await;
+    let (officer, committee) = app.officer_and_committee().await;
+    let trade = app.published_trade(&officer, &committee).await;
+    let bidders = [
+        app.user("bidder").await,
+        app.user("bidder").await,
+        app.user("bidder").await,
+    ];
+    // Three bidders behind one address (one office's NAT): the address's rate holds
+    // whoever sends; the same bidder from another address goes on.
+    let office = client_from(Ipv4Addr::new(127, 0, 0, 7));
+    let elsewhere = client_from(Ipv4Addr::new(127, 0, 0, 8));
+    for b in &bidders[..2] {
+        let (status, body) = put_junk_from(&office, &app, &b.token, &trade).await;
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    }
+    let (status, body) = put_junk_from(&office, &app, &bidders[2].token, &trade).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{body}"
+    );
+    let (status, body) = put_junk_from(&elsewhere, &app, &bidders[2].token, &trade).await;
+    assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+
+    for b in &bidders[..2] {
+        let (status, body) = quote_from(&office, &app, &b.token, &trade).await;
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    }
+    let (status, body) = quote_from(&office, &app, &bidders[2].token, &trade).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{body}"
+    );
+    let (status, body) = quote_from(&elsewhere, &app, &bidders[2].token, &trade).await;
+    assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

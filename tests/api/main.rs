@@ -8,6 +8,8 @@
 mod browser;
 mod helpers;
 mod openssl_pki;
+#[path = "../common/private_pg.rs"]
+mod private_pg;
 
 mod alerts;
 mod archive;

@@ -145,12 +145,43 @@ async fn nothing_about_bids_is_open_before_the_opening(backend: Backend) {
     assert!(tender["tender"]["lots"]
         .as_array()
         .is_some_and(|l| l.len() == 2));
-    let text = tender.to_string();
-    for bidder in &bidders {
-        let usci = bidder.identity["usci"].as_str().unwrap_or_default();
-        assert!(!text.contains(usci), "a bidder is named before the opening");
+    // Before the opening nothing in the open data tells who bid, how many or at what: no
+    // bidder's code, name or id, no bid, tenderer or count of them, no tenderer party, in
+    // any release, in the trade's record or in the bulk download.
+    let ocid = tender["ocid"].as_str().unwrap_or_default();
+    let (_, record) = app.get(&format!("/api/v1/ocds/records/{ocid}"), None).await;
+    let bulk = app.text("/api/v1/ocds/bulk").await;
+    let published = [
+        serde_json::to_string(&releases).unwrap_or_default(),
+        record.to_string(),
+        bulk,
+    ];
+    for text in &published {
+        for bidder in &bidders {
+            for secret in [
+                bidder.identity["usci"].as_str().unwrap_or_default(),
+                bidder.identity["organization"].as_str().unwrap_or_default(),
+                bidder.identity["id"].as_str().unwrap_or_default(),
+            ] {
+                assert!(
+                    !secret.is_empty() && !text.contains(secret),
+                    "a bidder ({secret}) is in the open data before the opening"
+                );
+            }
+        }
+        for field in [
+            "\"bids\"",
+            "\"tenderers\"",
+            "\"numberOfTenderers\"",
+            "\"tenderer\"",
+            "\"awards\"",
+        ] {
+            assert!(
+                !text.contains(field),
+                "{field} is in the open data before the opening"
+            );
+        }
     }
-    assert!(tender.get("bids").is_none());
 
     // The opening makes the bids public, and the open data with them.
     r.open_now().await;

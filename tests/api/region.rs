@@ -178,3 +178,119 @@ async fn a_region_finds_a_prefecture_trade_its_result_and_open_data(backend: Bac
         .await;
     assert_eq!(none["alerts"], serde_json::json!([]), "{none}");
 }
+
+/// The same three companies (by their codes) in one awarded tender in each of three
+/// prefectures, the lowest price going round them: no prefecture sees more than one
+/// trade of it. The region follows the three logs with its running mirror loop, and its
+/// supervisors get one `rotating_winner` alert naming the three; a prefecture's
+/// supervisor on the region does not (the finding concerns the whole region).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_taking_turns_to_win_across_prefectures_is_alerted_by_the_regions_mirror_loop() {
+    use crate::evaluation::Evaluation;
+    use crate::helpers::{spec, usci, TestApp, User};
+    use tradehall::crypto::pki::KeyUsageProfile;
+
+    let group = [
+        ("新疆天山建设工程有限公司", "91650100MA0000011"),
+        ("新疆昆仑路桥工程有限责任公司", "91650100MA0000022"),
+        ("新疆博格达市政工程有限公司", "91650100MA0000033"),
+    ];
+    async fn company(app: &TestApp, (name, code): (&str, &str)) -> User {
+        let code = usci(code);
+        let issued = app
+            .ca_a
+            .issue(&spec(name, name, Some(&code), KeyUsageProfile::Signing))
+            .unwrap_or_else(|e| panic!("{e}"));
+        app.enroll(&issued, name, &code, "bidder").await
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut follow = String::new();
+    let mut prefectures = Vec::new();
+    for (turn, name) in ["650100", "650200", "654000"].into_iter().enumerate() {
+        let app = spawn_app(Backend::Sqlite).await;
+        // The lowest price goes to the second bidder: a different company each time.
+        let mut bidders = Vec::new();
+        for k in 0..3 {
+            bidders.push(company(&app, group[(turn + k + 2) % 3]).await);
+        }
+        let bidders: [User; 3] = bidders
+            .try_into()
+            .unwrap_or_else(|_| panic!("three bidders"));
+        let e = Evaluation::open(app, bidders, |_| {}).await;
+        e.through_contract().await;
+        let app = &e.r.app;
+        let (_, keys) = app.get("/api/v1/platform/keys", None).await;
+        let keys_file = format!("{name}-keys.json");
+        write(dir.path(), &keys_file, keys.to_string().as_bytes());
+        follow.push_str(&format!(
+            "[[platform]]\nname = \"{name}\"\nurl = \"{}\"\nkeys = \"{keys_file}\"\n",
+            app.base
+        ));
+        prefectures.push(e);
+    }
+    let follow = write(dir.path(), "follow.toml", follow.as_bytes());
+    let region = spawn_app_with(Backend::Sqlite, Mode::Demo, |args| {
+        args.follow = Some(follow);
+    })
+    .await;
+    let supervisor = region.supervisor_of("650000").await;
+    let started = std::time::Instant::now();
+    let alerts = loop {
+        let (status, alerts) = region
+            .get(
+                "/api/v1/alerts?rule=rotating_winner",
+                Some(&supervisor.token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{alerts}");
+        let alerts = alerts["alerts"].as_array().cloned().unwrap_or_default();
+        if !alerts.is_empty() {
+            break alerts;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the region's mirror loop raised no alert"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    let finding = &alerts[0]["finding"];
+    let mut subjects: Vec<String> = serde_json::from_value(finding["subjects"].clone())
+        .unwrap_or_else(|e| panic!("{e}: {finding}"));
+    subjects.sort();
+    let mut expected: Vec<String> = group.iter().map(|(_, c)| usci(c).to_string()).collect();
+    expected.sort();
+    assert_eq!(subjects, expected, "{alerts:?}");
+    // Raised once for a trade, however often the loop looks again: at most one alert
+    // per trade of the group, each naming the same three.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let (_, again) = region
+        .get(
+            "/api/v1/alerts?rule=rotating_winner",
+            Some(&supervisor.token),
+        )
+        .await;
+    let again = again["alerts"].as_array().cloned().unwrap_or_default();
+    let mut trades: Vec<&str> = again
+        .iter()
+        .filter_map(|a| a["trade_id"].as_str())
+        .collect();
+    trades.sort_unstable();
+    let all = trades.len();
+    trades.dedup();
+    assert!((1..=3).contains(&all) && trades.len() == all, "{again:?}");
+    assert!(
+        again
+            .iter()
+            .all(|a| a["finding"]["subjects"] == alerts[0]["finding"]["subjects"]),
+        "{again:?}"
+    );
+    let prefecture_supervisor = region.supervisor_of("650100").await;
+    let (_, theirs) = region
+        .get(
+            "/api/v1/alerts?rule=rotating_winner",
+            Some(&prefecture_supervisor.token),
+        )
+        .await;
+    assert_eq!(theirs["alerts"], serde_json::json!([]), "{theirs}");
+    drop(prefectures);
+}

@@ -2,6 +2,8 @@
 //! `cluster.rs`, `demo.rs`, `revocation.rs`); each uses a part of them.
 #![allow(dead_code)]
 
+pub mod private_pg;
+
 use std::time::{Duration, Instant};
 
 /// A loopback port free at the moment.

@@ -115,8 +115,28 @@ fn the_newest_crl_of_a_ca_wins_whatever_the_configured_order() {
         .crl(&[], now() - Duration::days(2), now() + Duration::days(30))
         .unwrap();
     let new = crl(&a, from_ref(&issued.serial));
-    let store = TrustStore::new(vec![a.cert_der()], vec![old, new]).unwrap();
+    let store = TrustStore::new(vec![a.cert_der()], vec![old.clone(), new.clone()]).unwrap();
     assert_eq!(code(&store, &issued), "certificate_revoked");
+    let store = TrustStore::new(vec![a.cert_der()], vec![new, old.clone()]).unwrap();
+    assert_eq!(code(&store, &issued), "certificate_revoked");
+    // And the other way about: a newer CRL that no longer lists the serial (the
+    // revocation was a hold, lifted) wins over an older one that does.
+    let held = a
+        .crl(
+            from_ref(&issued.serial),
+            now() - Duration::days(3),
+            now() + Duration::days(30),
+        )
+        .unwrap();
+    let lifted = a
+        .crl(&[], now() - Duration::days(1), now() + Duration::days(30))
+        .unwrap();
+    for order in [vec![held.clone(), lifted.clone()], vec![lifted, held]] {
+        let store = TrustStore::new(vec![a.cert_der()], order).unwrap();
+        assert!(store
+            .verify_identity(from_ref(&issued.cert_der), now())
+            .is_ok());
+    }
 }
 
 #[test]
