@@ -1,6 +1,7 @@
 //! Which HPKE KEM for custodian key shares? A custodian opens one sealed share per bid at the
 //! opening, so opens per second decide. Run: `cargo bench --bench kem`.
-//! Ceilings measured on our machine (DESIGN.md): X25519 open 5,670/s, P-256 open 1,120/s.
+//! Ceilings measured on our machine (docs/benchmarks.md): X25519 open 5,670/s, P-256 open
+//! 1,120/s.
 
 use std::time::Instant;
 

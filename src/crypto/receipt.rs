@@ -258,6 +258,77 @@ mod tests {
         assert_ne!(receipt.blinded_commitment, envelope);
     }
 
+    /// A log of `entries` signed by `key`, and the inclusion of entry `at` in it.
+    fn included(key: &PlatformKey, entries: &[String], at: u64) -> LogInclusion {
+        use base64::Engine as _;
+        use std::collections::HashMap;
+        let mut nodes = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            let i = u64::try_from(i).unwrap_or_default();
+            let added = merkle::append_nodes(i, merkle::leaf_hash(e.as_bytes()), |id| {
+                nodes.get(&id).copied()
+            })
+            .unwrap_or_else(|| panic!("append"));
+            nodes.extend(added);
+        }
+        let node = |id| nodes.get(&id).copied();
+        let size = u64::try_from(entries.len()).unwrap_or_default();
+        let checkpoint = Checkpoint {
+            origin: "test/log".into(),
+            size,
+            root: merkle::root(size, &node).unwrap_or_else(|| panic!("root")),
+            time: "2026-11-28T01:00:00.000Z".into(),
+        };
+        let proof = merkle::inclusion_proof(at, size, &node).unwrap_or_else(|| panic!("proof"));
+        LogInclusion {
+            entry: base64::engine::general_purpose::STANDARD
+                .encode(&entries[usize::try_from(at).unwrap_or_default()]),
+            checkpoint: checkpoint.sign(key),
+            proof: proof.iter().map(hex::encode).collect(),
+        }
+    }
+
+    /// A receipt's inclusion names its own entry: the bid.received entry at its log index
+    /// with its commitment. Another entry with a valid proof is refused, whichever of the
+    /// three differs.
+    #[test]
+    fn an_inclusion_of_another_entry_is_refused_even_with_a_valid_proof() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let key = PlatformKey::load_or_generate(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let keys = key.published();
+        let receipt = Receipt::issue(
+            &key,
+            "trade-1",
+            &sha256_hex(b"envelope"),
+            "2026-11-28T01:00:00.000Z".into(),
+            2,
+            &[7; 32],
+        );
+        let entry = |seq: u64, kind: &str, commitment: &str| {
+            format!(
+                r#"{{"v":1,"seq":{seq},"at":"2026-11-28T01:00:00.000Z","kind":"{kind}","trade":null,"data":{{"commitment":"{commitment}"}},"audit":"00"}}"#
+            )
+        };
+        let own = receipt.blinded_commitment.clone();
+        let filler = entry(1, "bid.received", "other");
+        let with_middle = |middle: String| {
+            let mut r = receipt.clone();
+            r.inclusion = Some(included(&key, &[filler.clone(), middle, filler.clone()], 1));
+            r.verify(&keys)
+        };
+        assert_eq!(with_middle(entry(2, "bid.received", &own)), Ok(()));
+        for (what, middle) in [
+            ("another log index", entry(5, "bid.received", &own)),
+            ("another kind", entry(2, "bid.withdrawn", &own)),
+            ("another commitment", entry(2, "bid.received", "other")),
+        ] {
+            assert!(
+                matches!(with_middle(middle), Err(ReceiptError::Inclusion(_))),
+                "{what} must not verify"
+            );
+        }
+    }
+
     #[test]
     fn the_inclusion_proof_leads_from_the_bid_entry_to_a_signed_checkpoint() {
         use base64::Engine as _;
