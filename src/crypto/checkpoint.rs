@@ -275,6 +275,10 @@ mod tests {
         };
         let line = checkpoint.cosign("region.example.cn/tradehall", &witness, 1_795_000_000);
         assert!(line.starts_with("\u{2014} region.example.cn/tradehall "));
+        // The line names its witness; a line of another shape names none.
+        assert_eq!(cosigner(&line), Some("region.example.cn/tradehall"));
+        assert_eq!(cosigner("region.example.cn/tradehall AAAA"), None);
+        assert_eq!(cosigner("\u{2014} AAAA"), None);
         assert_eq!(
             checkpoint.verify_cosignature(
                 &line,

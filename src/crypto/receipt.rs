@@ -332,7 +332,6 @@ mod tests {
     #[test]
     fn the_inclusion_proof_leads_from_the_bid_entry_to_a_signed_checkpoint() {
         use base64::Engine as _;
-        use std::collections::HashMap;
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let key = PlatformKey::load_or_generate(dir.path()).unwrap_or_else(|e| panic!("{e}"));
         let keys = key.published();
@@ -354,28 +353,7 @@ mod tests {
             entry(2, &receipt.blinded_commitment),
             entry(3, "other"),
         ];
-        let mut nodes = HashMap::new();
-        for (i, e) in entries.iter().enumerate() {
-            let i = u64::try_from(i).unwrap_or_default();
-            let added = merkle::append_nodes(i, merkle::leaf_hash(e.as_bytes()), |id| {
-                nodes.get(&id).copied()
-            })
-            .unwrap_or_else(|| panic!("append"));
-            nodes.extend(added);
-        }
-        let node = |id| nodes.get(&id).copied();
-        let checkpoint = Checkpoint {
-            origin: "test/log".into(),
-            size: 3,
-            root: merkle::root(3, &node).unwrap_or_else(|| panic!("root")),
-            time: "2026-11-28T01:00:00.000Z".into(),
-        };
-        let proof = merkle::inclusion_proof(1, 3, &node).unwrap_or_else(|| panic!("proof"));
-        let inclusion = LogInclusion {
-            entry: base64::engine::general_purpose::STANDARD.encode(&entries[1]),
-            checkpoint: checkpoint.sign(&key),
-            proof: proof.iter().map(hex::encode).collect(),
-        };
+        let inclusion = included(&key, &entries, 1);
         receipt.inclusion = Some(inclusion.clone());
         assert_eq!(receipt.verify(&keys), Ok(()));
 

@@ -51,6 +51,37 @@ async fn round_on(app: TestApp) -> Round {
 
 /// What `tradehall bid seal` produces for `bidder`, sealed for `trade`.
 fn seal_for(round: &Round, bidder: &User, trade: &str, price: i64) -> Vec<u8> {
+    seal_with(round, bidder, trade, price, None)
+}
+
+/// [`seal_for`] with an attachment of `kib` KiB: above 64 KiB, an envelope the server
+/// keeps as a file.
+fn seal_large_for(round: &Round, bidder: &User, price: i64, kib: usize) -> Vec<u8> {
+    let attachment = vec![0x5a_u8; kib * 1024];
+    seal_with(
+        round,
+        bidder,
+        &round.trade,
+        price,
+        Some(attachment.as_slice()),
+    )
+}
+
+fn seal_with(
+    round: &Round,
+    bidder: &User,
+    trade: &str,
+    price: i64,
+    attachment: Option<&[u8]>,
+) -> Vec<u8> {
+    let entry = attachment.map(|bytes| {
+        let (sha256, size) = envelope::hash_reader(bytes).unwrap_or_else(|e| panic!("{e}"));
+        envelope::FileEntry {
+            name: "技术标.pdf".into(),
+            sha256,
+            size,
+        }
+    });
     let manifest = Manifest {
         v: 1,
         trade: trade.to_owned(),
@@ -65,11 +96,18 @@ fn seal_for(round: &Round, bidder: &User, trade: &str, price: i64) -> Vec<u8> {
             usci: bidder.identity["usci"].as_str().unwrap_or_default().into(),
         },
         machine: "test".into(),
-        files: vec![],
+        files: entry.iter().cloned().collect(),
     };
     let request = SealRequest {
         manifest,
-        attachments: vec![],
+        attachments: entry
+            .into_iter()
+            .zip(attachment)
+            .map(|(entry, bytes)| envelope::Attachment {
+                entry,
+                content: Box::new(bytes),
+            })
+            .collect(),
         certificate_chain: parse_pem_certificates(&bidder.cert_pem)
             .unwrap_or_else(|e| panic!("{e}")),
         committee: round.committee.clone(),
@@ -78,51 +116,6 @@ fn seal_for(round: &Round, bidder: &User, trade: &str, price: i64) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rng = hpke::rand_core::UnwrapErr(getrandom::SysRng);
     envelope::seal(request, &bidder.signer, &[0x33; 32], &mut rng, &mut out)
-        .unwrap_or_else(|e| panic!("{e}"));
-    out
-}
-
-/// [`seal_for`] with an attachment of `kib` KiB: above 64 KiB, an envelope the server
-/// keeps as a file.
-fn seal_large_for(round: &Round, bidder: &User, price: i64, kib: usize) -> Vec<u8> {
-    let attachment = vec![0x5a_u8; kib * 1024];
-    let (sha256, size) =
-        envelope::hash_reader(attachment.as_slice()).unwrap_or_else(|e| panic!("{e}"));
-    let entry = envelope::FileEntry {
-        name: "技术标.pdf".into(),
-        sha256,
-        size,
-    };
-    let manifest = Manifest {
-        v: 1,
-        trade: round.trade.clone(),
-        lots: vec!["1".into()],
-        price,
-        currency: "CNY".into(),
-        organization: Organization {
-            name: bidder.identity["organization"]
-                .as_str()
-                .unwrap_or_default()
-                .into(),
-            usci: bidder.identity["usci"].as_str().unwrap_or_default().into(),
-        },
-        machine: "test".into(),
-        files: vec![entry.clone()],
-    };
-    let request = SealRequest {
-        manifest,
-        attachments: vec![envelope::Attachment {
-            entry,
-            content: Box::new(attachment.as_slice()),
-        }],
-        certificate_chain: parse_pem_certificates(&bidder.cert_pem)
-            .unwrap_or_else(|e| panic!("{e}")),
-        committee: round.committee.clone(),
-        threshold: 2,
-    };
-    let mut out = Vec::new();
-    let mut rng = hpke::rand_core::UnwrapErr(getrandom::SysRng);
-    envelope::seal(request, &bidder.signer, &[0x34; 32], &mut rng, &mut out)
         .unwrap_or_else(|e| panic!("{e}"));
     out
 }

@@ -161,35 +161,35 @@ async fn headers_only(app: &TestApp, token: &str, trade: &str, length: usize) ->
     String::from_utf8_lossy(&answer[..n]).into_owned()
 }
 
-/// A client on `addr` submitting not-an-envelope as a bid.
+/// `client` submitting not-an-envelope as a bid for `trade`.
 async fn put_junk_from(
     client: &reqwest::Client,
     app: &TestApp,
     token: &str,
     trade: &str,
 ) -> (StatusCode, Value) {
-    let resp = client
+    let request = client
         .put(app.url(&format!("/api/v1/trades/{trade}/bid")))
-        .bearer_auth(token)
-        .body(b"junk".to_vec())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
+        .body(b"junk".to_vec());
+    answer(request, token).await
 }
 
-/// A client on `addr` quoting.
+/// `client` quoting in `trade`.
 async fn quote_from(
     client: &reqwest::Client,
     app: &TestApp,
     token: &str,
     trade: &str,
 ) -> (StatusCode, Value) {
-    let resp = client
+    let request = client
         .post(app.url(&format!("/api/v1/trades/{trade}/quotes")))
+        .json(&json!({"amount": 100_000, "client_quote_id": "q"}));
+    answer(request, token).await
+}
+
+async fn answer(request: reqwest::RequestBuilder, token: &str) -> (StatusCode, Value) {
+    let resp = request
         .bearer_auth(token)
-        .json(&json!({"amount": 100_000, "client_quote_id": "q"}))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
