@@ -96,3 +96,70 @@ fn derived_keys_are_deterministic_and_round_trip() {
     assert!(open_share(&restored, &binding(&id), &sealed).is_ok());
     assert!(CustodianPublicKey::from_bytes(&[0; 31]).is_err());
 }
+
+#[test]
+fn a_secret_key_is_never_printed_and_exports_as_rfc_8410_pkcs8() {
+    use base64::Engine as _;
+    let (sk, pk) = CustodianSecretKey::derive(b"custodian-ikm-for-the-pkcs8-test");
+    let raw = hex::encode(sk.to_bytes().as_slice());
+    let shown = format!("{sk:?}");
+    assert_eq!(shown, "CustodianSecretKey(redacted)");
+    assert!(!shown.contains(&raw));
+
+    // The PEM a browser's WebCrypto imports: the X25519 PKCS#8 prefix, then the key.
+    let pem = sk.to_pkcs8_pem();
+    let body: String = pem
+        .strip_prefix("-----BEGIN PRIVATE KEY-----\n")
+        .and_then(|p| p.strip_suffix("-----END PRIVATE KEY-----\n"))
+        .unwrap_or_else(|| panic!("not a PKCS#8 PEM: {}", pem.as_str()))
+        .lines()
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(der.len(), 48);
+    assert_eq!(hex::encode(&der[..16]), "302e020100300506032b656e04220420");
+    let again = CustodianSecretKey::from_bytes(&der[16..]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(hex::encode(again.to_bytes().as_slice()), raw);
+    let (_, same) = CustodianSecretKey::derive(b"custodian-ikm-for-the-pkcs8-test");
+    assert_eq!(same.key_id(), pk.key_id());
+}
+
+#[test]
+fn a_custodian_signs_its_key_bound_to_the_trade_byte_for_byte() {
+    let (_, pk) = CustodianSecretKey::derive(b"custodian-ikm-for-the-message-test");
+    let message = custodian_key_message("trade-1", &pk);
+    let expected = [
+        b"tradehall-custodian-key-v1".as_slice(),
+        &[0],
+        b"trade-1",
+        &[0],
+        pk.as_bytes(),
+    ]
+    .concat();
+    assert_eq!(message, expected);
+    assert_ne!(custodian_key_message("trade-2", &pk), message);
+}
+
+#[test]
+fn a_share_at_zero_a_short_share_and_a_threshold_of_zero_are_refused() {
+    let key = [9u8; KEY_LEN];
+    let shares = split_key(&key, 2, 3, &mut rng()).unwrap_or_else(|e| panic!("{e}"));
+    // A share at x = 0 would be the secret itself: whoever forged it would choose the key.
+    let mut at_zero = shares[0].clone();
+    at_zero[0] = 0;
+    assert_eq!(
+        recover_key(&[at_zero, shares[1].clone()], 2).err(),
+        Some(ThresholdError::Share)
+    );
+    let mut short = shares[0].clone();
+    short.pop();
+    assert_eq!(
+        recover_key(&[short, shares[1].clone()], 2).err(),
+        Some(ThresholdError::Share)
+    );
+    assert_eq!(
+        recover_key(&shares, 0).err(),
+        Some(ThresholdError::NotEnoughShares)
+    );
+}
