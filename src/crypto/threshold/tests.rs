@@ -163,3 +163,19 @@ fn a_share_at_zero_a_short_share_and_a_threshold_of_zero_are_refused() {
         Some(ThresholdError::NotEnoughShares)
     );
 }
+
+#[test]
+fn more_shares_than_the_threshold_rebuild_the_key_and_n_of_n_is_a_committee() {
+    let key = [5u8; KEY_LEN];
+    let shares = split_key(&key, 2, 3, &mut rng()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        *recover_key(&shares, 2).unwrap_or_else(|e| panic!("{e}")),
+        key
+    );
+    let all = split_key(&key, 3, 3, &mut rng()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(*recover_key(&all, 3).unwrap_or_else(|e| panic!("{e}")), key);
+    assert_eq!(
+        recover_key(&all[..2], 3).err(),
+        Some(ThresholdError::NotEnoughShares)
+    );
+}
