@@ -518,6 +518,82 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_winners_deposit_becomes_payment_and_every_other_paid_one_goes_back() {
+        use crate::domain::application::{Application, ApplicationStatus};
+        let application = |id: &str, status, paid: bool, number: Option<&str>| Application {
+            id: id.into(),
+            trade_id: "t".into(),
+            identity_id: id.into(),
+            usci: id.into(),
+            organization: id.into(),
+            payer_account: "6222020300001".into(),
+            payer_name: id.into(),
+            status,
+            reason: None,
+            applied_at: t(0),
+            decided_at: None,
+            decided_by: None,
+            deposit_at: paid.then(|| t(1)),
+            bidder_number: number.map(str::to_owned),
+        };
+        let applications = [
+            application("won", ApplicationStatus::Qualified, true, Some("101")),
+            application("lost", ApplicationStatus::Qualified, true, Some("102")),
+            application("unpaid", ApplicationStatus::Qualified, false, None),
+            application("rejected", ApplicationStatus::Rejected, true, None),
+            application("pending", ApplicationStatus::Pending, true, None),
+        ];
+        let ids = |list: Vec<&Application>| list.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+        let sold = SaleResult::Sold {
+            bidder_number: "101".into(),
+            amount: yuan(1_500),
+            by: "quote".into(),
+        };
+        let (winner, released) = settlement(&applications, &sold);
+        assert_eq!(winner.map(|a| a.id.as_str()), Some("won"));
+        assert_eq!(ids(released), ["lost", "pending"]);
+        let failed = SaleResult::Failed {
+            reason: "below the reserve".into(),
+        };
+        let (winner, released) = settlement(&applications, &failed);
+        assert!(winner.is_none());
+        assert_eq!(ids(released), ["won", "lost", "pending"]);
+    }
+
+    #[test]
+    fn each_live_procedure_has_its_format_and_no_other_does() {
+        for (procedure, format) in [
+            ("listing", Some(Format::Listing)),
+            ("auction", Some(Format::Auction)),
+            ("disclosure", Some(Format::Disclosure)),
+            ("open_tender", None),
+            ("", None),
+        ] {
+            assert_eq!(Format::of_procedure(procedure), format, "{procedure}");
+        }
+    }
+
+    #[test]
+    fn a_resumed_sale_moves_only_what_lay_after_its_suspension() {
+        // Suspended at minute 30 for 20 minutes: the listing began before, so only its
+        // end moves.
+        let mut r = rules(Format::Listing);
+        r.shift(t(30), Duration::minutes(20));
+        assert_eq!((r.starts_at, r.ends_at), (t(0), Some(t(80))));
+        // Suspended before it began: both move.
+        let mut r = rules(Format::Listing);
+        r.shift(t(-10), Duration::minutes(20));
+        assert_eq!((r.starts_at, r.ends_at), (t(20), Some(t(80))));
+        // After it ended: nothing moves.
+        let mut r = rules(Format::Listing);
+        r.shift(t(60), Duration::minutes(20));
+        assert_eq!((r.starts_at, r.ends_at), (t(0), Some(t(60))));
+        // A time at the suspension's very instant stays; one after it moves later.
+        assert_eq!(shift_after(t(0), t(0), Duration::minutes(5)), t(0));
+        assert_eq!(shift_after(t(1), t(0), Duration::minutes(5)), t(6));
+    }
+
     fn codes(sale: &mut Sale, r: &Rules, quotes: &[(&str, i64, i64)]) -> Vec<&'static str> {
         quotes
             .iter()
