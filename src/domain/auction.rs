@@ -681,6 +681,31 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_without_a_freeze_goes_straight_to_timed_bidding() {
+        let mut r = rules(Format::Listing);
+        r.freeze_seconds = 0;
+        let mut sale = Sale::default();
+        // The lowest acceptable quote: the start price, then the best plus the increment.
+        assert_eq!(sale.minimum(&r), yuan(1_000));
+        assert_eq!(codes(&mut sale, &r, &[("A", 1_000, 1)]), ["ok"]);
+        assert_eq!(sale.minimum(&r), yuan(1_100));
+        assert_eq!(codes(&mut sale, &r, &[("B", 1_100, 2)]), ["ok"]);
+        // Below the best, by a whole increment or more: refused, and the best stands.
+        assert_eq!(
+            codes(&mut sale, &r, &[("A", 1_000, 3)]),
+            ["quote_below_increment"]
+        );
+        assert_eq!(sale.minimum(&r), yuan(1_200));
+        sale.advance(&r, t(60), &[]);
+        assert_eq!(
+            sale.phase,
+            Phase::Timed {
+                deadline: t(60) + Duration::seconds(240)
+            }
+        );
+    }
+
+    #[test]
     fn a_listing_with_one_bidder_sells_to_it_and_one_without_quotes_fails() {
         let r = rules(Format::Listing);
         let mut one = Sale::default();
