@@ -819,6 +819,12 @@ mod tests {
             Some(t(34)),
             "a deadline passed before the suspension stays"
         );
+        sale.shift(t(34), Duration::minutes(30));
+        assert_eq!(
+            sale.deadline(),
+            Some(t(34)),
+            "a deadline due at the suspension's instant has passed"
+        );
     }
 
     #[test]
