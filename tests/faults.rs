@@ -916,7 +916,9 @@ async fn a_rotated_platform_key_keeps_old_receipts_and_the_log_verifiable() {
     assert_eq!(keys["keys"][0]["key_id"], after.key_id.as_str());
 }
 
-/// Quotes for one bidder, each at the lowest next amount, until the server dies: the
+/// Quotes for one bidder until the server dies, back to back with no read between them
+/// (so a quote is nearly always in flight): after an acknowledgement one increment above
+/// it, after a refusal (a rival was faster) one increment above the refused amount. The
 /// answers it acknowledged (log entry, amount, bidder number), and how many quotes were
 /// sent before the kill and never answered.
 async fn quote_until_killed(
@@ -927,34 +929,30 @@ async fn quote_until_killed(
     killed: &std::sync::atomic::AtomicBool,
 ) -> (Vec<(i64, i64, String)>, usize) {
     let mut acknowledged = Vec::new();
-    let mut next = None;
+    let view: Option<serde_json::Value> = match reqwest::get(sale_url).await {
+        Ok(answer) => answer.json().await.ok(),
+        Err(_) => None,
+    };
+    let (Some(mut amount), Some(step)) = (
+        view.as_ref().and_then(|v| v["next_minimum"].as_i64()),
+        view.as_ref().and_then(|v| v["rules"]["increment"].as_i64()),
+    ) else {
+        // The server is down already (or the sale over): nothing in flight here.
+        return (acknowledged, 0);
+    };
     for n in 0.. {
-        let amount = match next {
-            Some(amount) => amount,
-            None => {
-                let view: Option<serde_json::Value> = match reqwest::get(sale_url).await {
-                    Ok(answer) => answer.json().await.ok(),
-                    Err(_) => None,
-                };
-                match view.and_then(|v| v["next_minimum"].as_i64()) {
-                    Some(amount) => amount,
-                    // The server is down (or the sale over): nothing in flight here.
-                    None => return (acknowledged, 0),
-                }
-            }
-        };
         let sent_before_the_kill = !killed.load(std::sync::atomic::Ordering::SeqCst);
         let body =
             serde_json::json!({ "client_quote_id": format!("race-{name}-{n}"), "amount": amount });
         match session.post(path, &body).await {
             Ok(a) => {
+                let taken = a["amount"].as_i64().unwrap_or_default();
                 acknowledged.push((
                     a["seq"].as_i64().unwrap_or_default(),
-                    a["amount"].as_i64().unwrap_or_default(),
+                    taken,
                     a["bidder_number"].as_str().unwrap_or_default().to_owned(),
                 ));
-                // Outbid by the others before quoting again.
-                next = None;
+                amount = taken + step;
             }
             Err(e) => match e.downcast_ref::<reqwest::Error>() {
                 // Not answered: the server died with it, or was dead already.
@@ -962,8 +960,8 @@ async fn quote_until_killed(
                     let in_flight = sent_before_the_kill && !cut.is_connect();
                     return (acknowledged, usize::from(in_flight));
                 }
-                // Refused (another bidder was faster): look again.
-                None => next = None,
+                // Refused (a rival was faster, or this bidder is the best): higher.
+                None => amount += step,
             },
         }
     }
