@@ -696,12 +696,13 @@ mod tests {
             ["quote_below_increment"]
         );
         assert_eq!(sale.minimum(&r), yuan(1_200));
-        sale.advance(&r, t(60), &[]);
+        // One step, logged as one period end: no frozen period of no length first.
+        let step = sale.fire_next(&r, t(60), &[]);
         assert_eq!(
-            sale.phase,
-            Phase::Timed {
+            step.map(|s| s.to),
+            Some(Phase::Timed {
                 deadline: t(60) + Duration::seconds(240)
-            }
+            })
         );
     }
 
