@@ -552,7 +552,7 @@ async fn a_sale_timer_due_while_an_instance_is_killed_fires_exactly_once() {
         "a period end fired twice: {periods:#?}"
     );
     report_faults(
-        "kill -9 of an instance as a sale timer falls due (PostgreSQL, 2 instances)",
+        "kill -9 of two of three instances as a sale timer falls due (PostgreSQL)",
         1,
     );
 }
