@@ -751,7 +751,7 @@ async fn a_full_disk_is_refused_with_storage_full_and_nothing_acknowledged_is_lo
     );
 }
 
-/// Where libfaketime is on Debian (`apt-get install faketime`).
+/// Where libfaketime is on Debian (the package faketime, which ./test.sh sets up).
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 async fn server_time(server: &str) -> chrono::DateTime<chrono::Utc> {

@@ -172,40 +172,7 @@ impl TrustStore {
         chain: &[Vec<u8>],
         at: DateTime<Utc>,
     ) -> Result<VerifiedCertificate, CertError> {
-        let (end_entity_der, intermediates) = chain
-            .split_first()
-            .ok_or_else(|| CertError::Malformed("no certificate was presented".into()))?;
-        let (_, parsed) = x509_parser::parse_x509_certificate(end_entity_der)
-            .map_err(|e| CertError::Malformed(e.to_string()))?;
-        let ee_der = CertificateDer::from(end_entity_der.as_slice());
-        let end_entity = EndEntityCert::try_from(&ee_der).map_err(map_webpki_error)?;
-        let intermediates: Vec<CertificateDer<'_>> = intermediates
-            .iter()
-            .map(|c| CertificateDer::from(c.as_slice()))
-            .collect();
-        let time = UnixTime::since_unix_epoch(Duration::from_secs(
-            u64::try_from(at.timestamp()).unwrap_or(0),
-        ));
-        end_entity
-            .verify_for_usage(
-                webpki::ALL_VERIFICATION_ALGS,
-                &self.inner.anchors,
-                &intermediates,
-                time,
-                KeyUsage::client_auth(),
-                None,
-                None,
-            )
-            .map_err(map_webpki_error)?;
-        match parsed.key_usage() {
-            Ok(Some(ku)) if ku.value.digital_signature() => {}
-            _ => {
-                return Err(CertError::WrongKeyUsage(
-                    "keyUsage does not include digitalSignature".into(),
-                ))
-            }
-        }
-        VerifiedCertificate::from_parsed(end_entity_der, &parsed)
+        self.verify_path(chain, at, false)
     }
 
     /// The configured CRLs, newest first per issuer.
@@ -236,6 +203,16 @@ impl TrustStore {
         chain: &[Vec<u8>],
         at: DateTime<Utc>,
     ) -> Result<VerifiedCertificate, CertError> {
+        self.verify_path(chain, at, true)
+    }
+
+    /// [`TrustStore::verify_identity`], with the CRLs' checks only when `with_crls`.
+    fn verify_path(
+        &self,
+        chain: &[Vec<u8>],
+        at: DateTime<Utc>,
+        with_crls: bool,
+    ) -> Result<VerifiedCertificate, CertError> {
         let (end_entity_der, intermediates) = chain
             .split_first()
             .ok_or_else(|| CertError::Malformed("no certificate was presented".into()))?;
@@ -258,6 +235,7 @@ impl TrustStore {
         // so that an unknown CA is reported as such, then refuse for lack of a CRL.
         let revocation = RevocationOptionsBuilder::new(&crl_refs)
             .ok()
+            .filter(|_| with_crls)
             .map(|builder| {
                 builder
                     .with_depth(RevocationCheckDepth::Chain)
@@ -265,7 +243,7 @@ impl TrustStore {
                     .with_expiration_policy(ExpirationPolicy::Enforce)
                     .build()
             });
-        let has_revocation = revocation.is_some();
+        let no_crl = with_crls && revocation.is_none();
         end_entity
             .verify_for_usage(
                 webpki::ALL_VERIFICATION_ALGS,
@@ -277,7 +255,7 @@ impl TrustStore {
                 None,
             )
             .map_err(map_webpki_error)?;
-        if !has_revocation {
+        if no_crl {
             return Err(CertError::RevocationUnknown("no CRL is configured".into()));
         }
 

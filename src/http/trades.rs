@@ -144,6 +144,14 @@ async fn publish(
     ))
 }
 
+/// An upload's declared media type, `application/octet-stream` when it names none.
+fn media_type(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+}
+
 async fn upload(
     State(app): State<AppState>,
     caller: Caller,
@@ -152,10 +160,7 @@ async fn upload(
     body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<TradeDocument>)> {
     let body = body?;
-    let media_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/octet-stream");
+    let media_type = media_type(&headers);
     let doc = app
         .platform
         .add_document(&caller, &id.to_string(), &name, media_type, &body)
@@ -172,10 +177,7 @@ async fn upload_contract(
     body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<TradeDocument>)> {
     let body = body?;
-    let media_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/octet-stream");
+    let media_type = media_type(&headers);
     let doc = app
         .platform
         .add_contract_document(&caller, &id.to_string(), &name, media_type, &body)
