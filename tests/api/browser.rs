@@ -172,10 +172,19 @@ impl Browser {
         panic!("{css} never showed {needle:?}; it shows {seen:?}");
     }
 
-    /// Types `text` into the field `css`, replacing what it held.
+    /// Types `text` into the field `css`, replacing what it held. The old text is deleted
+    /// as a user deletes it, with an input event: WebDriver's own clear sends none, and a
+    /// page that re-renders its fields from state (Preact) would put the old text back.
     pub async fn fill(&self, css: &str, text: &str) {
         let field = self.find(css).await;
-        field.clear().await.unwrap_or_else(|e| panic!("{e}"));
+        self.client
+            .execute(
+                "const el = document.querySelector(arguments[0]); el.value = '';
+                 el.dispatchEvent(new Event('input', {bubbles: true}));",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
         field
             .send_keys(text)
             .await
@@ -260,8 +269,10 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{e}"));
     }
 
-    /// Saves a screenshot as `target/screenshots/<test>-<n>-<label>.png`.
+    /// Saves a screenshot as `target/screenshots/<test>-<n>-<label>.png`, after checking
+    /// the screen with axe-core: every screen a test shows is one it checked.
     pub async fn screenshot(&mut self, label: &str) {
+        self.check_accessibility(label).await;
         let png = self
             .client
             .screenshot()
@@ -298,6 +309,34 @@ impl Browser {
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
         let path = dir.join(format!("{}-{label}-metrics.json", self.name));
         std::fs::write(&path, metrics.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Runs axe-core (vendored in `tests/vendor/axe-core/`) on the page as it is now and
+    /// fails on any violation of WCAG 2.1 A/AA or axe's best practices, naming each rule,
+    /// its help and the elements it found. `label` says which screen it was.
+    pub async fn check_accessibility(&self, label: &str) {
+        const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
+        let script = format!(
+            "{AXE}\n;const done = arguments[arguments.length - 1];
+             axe.run(document, {{ resultTypes: ['violations'],
+                 runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }} }})
+               .then(r => done(r.violations.map(v => ({{ id: v.id, impact: v.impact, help: v.help,
+                   nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' — ' + n.failureSummary) }}))))
+               .catch(e => done([{{ id: 'axe-error', help: String(e), nodes: [] }}]));"
+        );
+        let violations = self
+            .client
+            .execute_async(&script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("run axe-core on {label}: {e}"));
+        let list = violations.as_array().cloned().unwrap_or_default();
+        assert!(
+            list.is_empty(),
+            "axe-core found {} accessibility violation(s) on {} ({label}):\n{}",
+            list.len(),
+            self.name,
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
     }
 
     /// Every console message of level SEVERE (errors, failed loads) so far.

@@ -13,6 +13,7 @@ crate::on_both_backends!(
     the_log_explorer_verifies_a_receipt_in_the_browser,
     a_bidder_signs_in_with_a_certificate_and_checks_its_receipts,
     a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli,
+    a_bidder_prices_with_the_guard_replaces_and_withdraws_keeping_its_key_over_a_reload,
     the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database,
     a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends,
     a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watches
@@ -492,6 +493,240 @@ async fn cli_bid(
     }
 }
 
+/// The bidder's own bid, as the server holds it: the receipt's envelope hash, or None.
+async fn stored_bid(r: &crate::opening::Round, bidder: &crate::helpers::User) -> Option<String> {
+    let (status, body) = r
+        .app
+        .get(
+            &format!("/api/v1/trades/{}/bid", r.trade),
+            Some(&bidder.token),
+        )
+        .await;
+    match status {
+        reqwest::StatusCode::OK => body["envelope_sha256"].as_str().map(str::to_owned),
+        reqwest::StatusCode::NOT_FOUND => {
+            assert_eq!(body["error"]["code"], "bid_not_found", "{body}");
+            None
+        }
+        other => panic!("GET bid: {other} {body}"),
+    }
+}
+
+/// What the sign-in kept in IndexedDB for the session: "none", or the key's algorithm.
+async fn kept_key(browser: &Browser) -> String {
+    browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const open = indexedDB.open('tradehall.keys', 1);
+             open.onupgradeneeded = () => open.result.createObjectStore('session');
+             open.onsuccess = () => {
+               const get = open.result.transaction('session').objectStore('session').get('signer');
+               get.onsuccess = () => done(get.result ? `${get.result.key.algorithm.name} extractable=${get.result.key.extractable}` : 'none');
+               get.onerror = () => done('error');
+             };
+             open.onerror = () => done('error');",
+            vec![],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A tender with an estimate of ¥3,500,000.00 (issue 31's example): each form people
+/// type reads as the same amount in figures and in 大写; a price ten times the estimate is
+/// flagged and cannot be sealed without ticking that it was checked; nothing is signed or
+/// sent before the confirmation. The bid is then sealed, replaced after a reload (the key
+/// kept for the session) and withdrawn, each confirmed, each as the server records it.
+async fn a_bidder_prices_with_the_guard_replaces_and_withdraws_keeping_its_key_over_a_reload(
+    backend: Backend,
+) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let r = crate::opening::round_with(app, |terms| {
+        terms["estimated_value"] = serde_json::json!(350_000_000_i64);
+        terms["bond_amount"] = serde_json::json!(7_000_000_i64);
+        terms["lots"] = serde_json::json!([
+            { "id": "1", "title": "道路", "estimated_value": 200_000_000_i64 },
+            { "id": "2", "title": "桥梁", "estimated_value": 150_000_000_i64 }
+        ]);
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bidder = r.app.user("bidder").await;
+    let mut browser = Browser::open(&format!("price-guard-{}", label(backend))).await;
+    sign_in(&browser, &r.app.base, &bidder, dir.path()).await;
+    assert_eq!(kept_key(&browser).await, "ECDSA extractable=false");
+    let page = format!("{}/#/trades/{}/bid", r.app.base, r.trade);
+    browser.goto(&page).await;
+    browser
+        .wait_text("[data-testid=committee-checked]", "✓")
+        .await;
+
+    // Every form people type is the same ¥3,200,000.00, restated in capital numerals.
+    for typed in [
+        "3,200,000.00",
+        "3200000",
+        "320万",
+        "３２０万",
+        "¥3,200,000 元",
+    ] {
+        browser.fill("#bid-price", typed).await;
+        let echo = browser
+            .wait_text("[data-testid=bid-price-echo]", "叁佰贰拾万元整")
+            .await;
+        assert!(echo.contains("3,200,000.00"), "{typed}: {echo}");
+    }
+    browser.screenshot("price-words").await;
+
+    // A slip of a digit: ¥32,000,000.00 on a ¥3,500,000.00 tender. The page says so as it
+    // is typed, the confirmation restates it, and the seal button stays off until the
+    // bidder ticks that it checked the amount; going back leaves nothing sealed or sent.
+    browser.fill("#bid-price", "32000000").await;
+    browser
+        .wait_text("[data-testid=bid-price-echo]", "叁仟贰佰万元整")
+        .await;
+    let warning = browser
+        .wait_text("[data-testid=bid-price-warnings]", "高于估算金额")
+        .await;
+    assert!(
+        warning.contains("3,500,000.00") && warning.contains("814%"),
+        "{warning}"
+    );
+    browser
+        .click("[data-testid=bid-form] button[type=submit]")
+        .await;
+    let confirm = browser
+        .wait_text("[data-testid=seal]", "请确认投标内容")
+        .await;
+    for restated in [
+        "河滩路",
+        "1. 道路",
+        "2. 桥梁",
+        "32,000,000.00",
+        "叁仟贰佰万元整",
+        "高于估算金额",
+    ] {
+        assert!(confirm.contains(restated), "{restated}: {confirm}");
+    }
+    let seal = browser.find("[data-testid=seal-confirm]").await;
+    assert!(
+        !seal.is_enabled().await.unwrap_or(true),
+        "no sealing a flagged amount before it is ticked as checked"
+    );
+    browser.screenshot("confirm-flagged").await;
+    browser.click("[data-testid=seal-cancel]").await;
+    assert_eq!(stored_bid(&r, &bidder).await, None, "nothing was sent");
+
+    // Not an amount: refused before any confirmation.
+    browser.fill("#bid-price", "3200,000").await;
+    browser
+        .wait_text("[data-testid=bid-price-echo]", "无法识别的金额")
+        .await;
+    browser
+        .click("[data-testid=bid-form] button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=bid-error]", "无法识别的报价")
+        .await;
+    assert!(
+        browser
+            .client
+            .find(fantoccini::Locator::Css("[data-testid=seal]"))
+            .await
+            .is_err(),
+        "no confirmation for an unreadable amount"
+    );
+
+    // The right amount, confirmed: sealed, sent, and its receipt checked in the browser.
+    browser.fill("#bid-price", "320万").await;
+    browser
+        .click("[data-testid=bid-form] button[type=submit]")
+        .await;
+    let confirm = browser
+        .wait_text("[data-testid=seal]", "叁佰贰拾万元整")
+        .await;
+    assert!(!confirm.contains("高于估算金额"), "{confirm}");
+    browser.click("[data-testid=seal-confirm]").await;
+    let receipt = browser
+        .wait_text("[data-testid=bid-receipt]", "投标已送达")
+        .await;
+    assert!(receipt.contains("3,200,000.00"), "{receipt}");
+    let first = stored_bid(&r, &bidder)
+        .await
+        .unwrap_or_else(|| panic!("the bid is stored"));
+    assert!(receipt.contains(&first), "{receipt}");
+
+    // A reload keeps the session's key: the page does not ask for the key file again,
+    // and shows the bid in force.
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    browser.find("[data-testid=key-kept]").await;
+    browser
+        .wait_text("[data-testid=current-bid]", "有效投标")
+        .await;
+    assert!(
+        browser
+            .client
+            .find(fantoccini::Locator::Css("#bid-key"))
+            .await
+            .is_err(),
+        "no key file asked for after a reload"
+    );
+
+    // Replaced with ¥3,180,000.00, signed with the kept key.
+    browser.fill("#bid-price", "318万").await;
+    browser
+        .click("[data-testid=bid-form] button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=seal]", "将替换已递交的投标")
+        .await;
+    browser.screenshot("confirm-replace").await;
+    browser.click("[data-testid=seal-confirm]").await;
+    browser
+        .wait_text("[data-testid=bid-receipt]", "替换原投标")
+        .await;
+    let second = stored_bid(&r, &bidder)
+        .await
+        .unwrap_or_else(|| panic!("the new bid is stored"));
+    assert_ne!(first, second, "the new envelope replaced the first");
+
+    // Withdrawn, after a confirmation that names the trade.
+    browser.click("[data-testid=withdraw]").await;
+    let restated = browser
+        .wait_text("[data-testid=withdraw-confirm]", "不参加开标")
+        .await;
+    assert!(restated.contains("河滩路"), "{restated}");
+    browser.click("[data-testid=withdraw-confirm-button]").await;
+    browser
+        .wait_text("[data-testid=bid-withdrawn]", "已撤回")
+        .await;
+    assert_eq!(
+        stored_bid(&r, &bidder).await,
+        None,
+        "withdrawn on the server"
+    );
+    browser.screenshot("withdrawn").await;
+
+    // Signing out forgets the key.
+    browser.click("[data-testid=signed-in] button").await;
+    browser.wait_text("header.top", "登录").await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while kept_key(&browser).await != "none" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the key outlived the sign-out"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser.finish().await;
+}
+
 async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: Backend) {
     let r = crate::opening::round(backend).await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -522,6 +757,8 @@ async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: 
     browser
         .click("[data-testid=bid-form] button[type=submit]")
         .await;
+    browser.wait_text("[data-testid=seal]", "技术标.pdf").await;
+    browser.click("[data-testid=seal-confirm]").await;
     let receipt = browser.wait_text("[data-testid=bid-receipt]", "✓").await;
     browser.screenshot("bid-receipt").await;
     let (status, stored) = r
@@ -669,17 +906,43 @@ async fn a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends(backen
     // A quotes the start price, filled in for it; B sees it at once, under A's number.
     a.click("[data-testid=quote-form] button[type=submit]")
         .await;
+    a.wait_text("[data-testid=quote-confirm]", "请确认报价")
+        .await;
+    a.screenshot("confirm-quote").await;
+    a.click("[data-testid=quote-confirm-confirm]").await;
     a.wait_text("[data-testid=quote-outcome]", "报价成功").await;
     a.wait_text("[data-testid=room-standing]", "您当前最高")
         .await;
     b.wait_text("[data-testid=room-history]", number_a).await;
     b.wait_text("[data-testid=room-standing]", "您未领先").await;
 
+    // B slips a digit (ten times the next minimum): flagged as typed, restated in 大写,
+    // and not sent unless ticked as checked; B goes back.
+    let sale = crate::quotes::sale(&app, &id).await;
+    let minimum = sale["next_minimum"].as_i64().unwrap_or(0);
+    b.fill("#quote-amount", &(minimum / 10).to_string()).await;
+    b.wait_text("[data-testid=quote-amount-warnings]", "多输了位数")
+        .await;
+    b.click("[data-testid=quote-form] button[type=submit]")
+        .await;
+    b.wait_text("[data-testid=quote-confirm]", "多输了位数")
+        .await;
+    let confirm = b.find("[data-testid=quote-confirm-confirm]").await;
+    assert!(!confirm.is_enabled().await.unwrap_or(true), "{sale}");
+    b.screenshot("quote-flagged").await;
+    b.click("[data-testid=quote-confirm-cancel]").await;
+    b.fill(
+        "#quote-amount",
+        &format!("{}.{:02}", minimum / 100, minimum % 100),
+    )
+    .await;
+
     // B raises by one increment more than the minimum: A is outbid, live.
     b.click("[data-testid=quote-form] button[aria-label='加一个增价幅度']")
         .await;
     b.click("[data-testid=quote-form] button[type=submit]")
         .await;
+    b.click("[data-testid=quote-confirm-confirm]").await;
     b.wait_text("[data-testid=quote-outcome]", "报价成功").await;
     a.wait_text("[data-testid=room-history]", number_b).await;
     a.wait_text("[data-testid=room-standing]", "您未领先").await;

@@ -16,7 +16,7 @@ import { OpeningHall } from './pages/opening.js';
 import { AuctionRoom } from './pages/auction.js';
 import { Supervision } from './pages/supervision.js';
 import { CustodianPage } from './pages/custodian.js';
-import { currentSession, onSessionChange, signOut } from './session.js';
+import { currentSession, onSessionChange, signOut, restoreSigner } from './session.js';
 
 const ROUTES = [
   { path: /^\/$/, nav: 'portal', page: (_, params) => html`<${Portal} params=${params} />` },
@@ -133,4 +133,6 @@ function App() {
 }
 
 document.title = t('app.title');
+// The session's signing key, if this tab kept one, before any page asks for it.
+await restoreSigner();
 render(html`<${App} />`, document.getElementById('app'));

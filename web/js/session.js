@@ -34,6 +34,13 @@ const ALGORITHMS = [
   { import: { name: 'Ed25519' }, sign: { name: 'Ed25519' } },
 ];
 
+/** `{key, curve, sign}` for a WebCrypto signing key of one of ALGORITHMS. */
+function signerOf(key) {
+  const curve = key.algorithm.namedCurve ?? key.algorithm.name;
+  const algorithm = ALGORITHMS.find((a) => (a.import.namedCurve ?? a.import.name) === curve);
+  return { key, curve, sign: async (bytes) => new Uint8Array(await crypto.subtle.sign(algorithm.sign, key, bytes)) };
+}
+
 /**
  * Imports a PKCS#8 private key (PEM) as a non-extractable signing key. Returns
  * `{key, sign}`; `sign(bytes)` gives the raw signature WebCrypto makes.
@@ -47,7 +54,7 @@ export async function importPrivateKey(pem) {
   for (const algorithm of ALGORITHMS) {
     try {
       const key = await crypto.subtle.importKey('pkcs8', der, algorithm.import, false, ['sign']);
-      return { key, curve: algorithm.import.namedCurve ?? algorithm.import.name, sign: async (bytes) => new Uint8Array(await crypto.subtle.sign(algorithm.sign, key, bytes)) };
+      return signerOf(key);
     } catch {
       // Not this algorithm; try the next.
     }
@@ -56,9 +63,58 @@ export async function importPrivateKey(pem) {
 }
 
 
-// The signing key of this tab's session, for actions that need the user's signature.
+// The signing key of this tab's session, for actions that need the user's signature. The
+// non-extractable CryptoKey is also kept in IndexedDB (structured clone keeps it a
+// CryptoKey, its bytes unreadable to script) under the session's token, so a reload does
+// not ask for the key file again; sign-out, an expired session or another sign-in forgets it.
 let signer = null;
 export const sessionSigner = () => signer;
+
+const KEY_DB = 'tradehall.keys';
+const KEY_STORE = 'session';
+
+function keyStore(mode, use) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(KEY_DB, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(KEY_STORE);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction(KEY_STORE, mode);
+      const request = use(tx.objectStore(KEY_STORE));
+      tx.oncomplete = () => {
+        db.close();
+        resolve(request?.result);
+      };
+      tx.onerror = () => {
+        db.close();
+        reject(tx.error);
+      };
+    };
+  });
+}
+
+const keepKey = (token, expiresAt, key) => keyStore('readwrite', (store) => store.put({ token, expires_at: expiresAt, key }, 'signer'));
+const forgetKey = () => keyStore('readwrite', (store) => store.delete('signer')).catch(() => {});
+
+/**
+ * Called once as the app starts: takes back the signing key kept for this tab's session,
+ * and forgets a kept key that belongs to no live session.
+ */
+export async function restoreSigner() {
+  try {
+    const kept = await keyStore('readonly', (store) => store.get('signer'));
+    if (!kept) return;
+    const session = currentSession();
+    if (session && kept.token === session.token && new Date(kept.expires_at) > serverNow()) {
+      signer = signerOf(kept.key);
+    } else {
+      await forgetKey();
+    }
+  } catch {
+    // No IndexedDB (a private window may refuse it): the key file is asked for again.
+  }
+}
 
 /** Signs in: challenge, signature in the browser, login. Keeps the session for this tab. */
 export async function signIn(certificatePem, keyPem) {
@@ -74,6 +130,7 @@ export async function signIn(certificatePem, keyPem) {
     body: { certificate_chain: certificatePem, nonce: challenge.nonce, signature: base64(signature) },
   });
   signer = imported;
+  await keepKey(login.token, login.expires_at, imported.key).catch(() => {});
   // The certificate is public; kept so the tab can seal bids without asking for it again.
   const session = { token: login.token, expires_at: login.expires_at, identity: login.identity, certificate: certificatePem };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
@@ -98,6 +155,7 @@ export function signOut() {
   if (session) api('/api/v1/auth/logout', { method: 'POST', token: session.token }).catch(() => {});
   sessionStorage.removeItem(SESSION_KEY);
   signer = null;
+  forgetKey();
   notify();
 }
 

@@ -8,9 +8,9 @@ import { html } from '../html.js';
 import { api, ApiError, noteServerTime, serverNow } from '../api.js';
 import { t, formatInstant, formatMoney, formatCountdown } from '../i18n.js';
 import { currentSession } from '../session.js';
-import { yuanToFen } from './bid.js';
+import { parseAmount, fenToYuan } from '../money.js';
+import { AmountField, Confirmation } from '../price-guard.js';
 
-const fenToYuan = (fen) => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
 
 /** When the current period ends, if it has an end. */
 function periodEnd(sale) {
@@ -79,42 +79,68 @@ function useLiveSale(id) {
   return { sale, connected, refresh };
 }
 
-function QuoteForm({ id, sale, token }) {
+/** Warnings for a quote: far above the next minimum (a slip of a digit, most often). */
+function quoteWarnings(fen, sale) {
+  const minimum = sale.next_minimum;
+  const steps = Math.round((fen - minimum) / sale.rules.increment);
+  if (fen >= minimum * 1.1 && steps > 10) {
+    return [{ key: 'room.far_above', params: { minimum: formatMoney(minimum), steps } }];
+  }
+  return [];
+}
+
+function QuoteForm({ id, sale, title, token }) {
   const [amount, setAmount] = useState(fenToYuan(sale.next_minimum));
   const [outcome, setOutcome] = useState(null);
   const [busy, setBusy] = useState(false);
+  // The quote waiting for the bidder's confirmation.
+  const [pending, setPending] = useState(null);
   const minimum = sale.next_minimum;
   useEffect(() => {
     // Keep the field at least at the next minimum as others quote.
     setAmount((text) => {
-      const fen = yuanToFen(text);
+      const fen = parseAmount(text);
       return fen === null || fen < minimum ? fenToYuan(minimum) : text;
     });
   }, [minimum]);
-  const submit = async (e) => {
+  useEffect(() => {
+    if (pending) document.getElementById('quote-confirm-title')?.focus();
+  }, [pending]);
+  const prepare = (e) => {
     e.preventDefault();
-    const fen = yuanToFen(amount);
+    const fen = parseAmount(amount);
     if (fen === null) {
       setOutcome({ ok: false, text: t('bid.price_invalid') });
       return;
     }
+    setOutcome(null);
+    setPending({ fen, warnings: quoteWarnings(fen, sale) });
+  };
+  const send = async () => {
     setBusy(true);
     try {
-      const answer = await api(`/api/v1/trades/${id}/quotes`, { method: 'POST', token, body: { client_quote_id: crypto.randomUUID(), amount: fen } });
+      const answer = await api(`/api/v1/trades/${id}/quotes`, { method: 'POST', token, body: { client_quote_id: crypto.randomUUID(), amount: pending.fen } });
       setOutcome({ ok: true, text: answer.became_best ? t('room.quote_best', { amount: formatMoney(answer.amount) }) : t('room.quote_taken') });
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       setOutcome({ ok: false, text: `${t(`room.error.${err.code}`) === `room.error.${err.code}` ? err.message : t(`room.error.${err.code}`)} (${err.code})` });
     } finally {
       setBusy(false);
+      setPending(null);
     }
   };
-  const step = (n) => setAmount(fenToYuan(Math.max(minimum, (yuanToFen(amount) ?? minimum) + n * sale.rules.increment)));
-  return html`<form class="quote" onSubmit=${submit} data-testid="quote-form">
-    <label for="quote-amount">${t('room.your_quote')}</label>
+  const step = (n) => setAmount(fenToYuan(Math.max(minimum, (parseAmount(amount) ?? minimum) + n * sale.rules.increment)));
+  if (pending) {
+    return html`<${Confirmation} id="quote-confirm" title=${t('room.confirm_title')}
+      facts=${[[t('bid.confirm_trade'), title], [t('room.minimum_short'), formatMoney(minimum)]]}
+      fen=${pending.fen} warnings=${pending.warnings} busy=${busy}
+      confirmLabel=${t('room.confirm_quote')} onConfirm=${send} onCancel=${() => setPending(null)} />`;
+  }
+  return html`<form class="quote" onSubmit=${prepare} data-testid="quote-form">
     <div class="inline">
       <button type="button" aria-label=${t('room.minus')} onClick=${() => step(-1)}>−</button>
-      <input id="quote-amount" inputmode="decimal" value=${amount} onInput=${(e) => setAmount(e.currentTarget.value)} />
+      <${AmountField} id="quote-amount" label=${t('room.your_quote')} value=${amount} onInput=${setAmount}
+        warnings=${(fen) => quoteWarnings(fen, sale)} />
       <button type="button" aria-label=${t('room.plus')} onClick=${() => step(1)}>+</button>
       <button type="submit" class="primary" disabled=${busy}>${t('room.quote')}</button>
     </div>
@@ -168,7 +194,7 @@ export function AuctionRoom({ id }) {
           ? t('room.sold', { n: sale.result.bidder_number, amount: formatMoney(sale.result.amount) })
           : `${t('trade.sale_failed')} · ${sale.result.reason}`}</p>`
       : null}
-    ${canQuote ? html`<${QuoteForm} id=${id} sale=${sale} token=${session.token} />` : null}
+    ${canQuote ? html`<${QuoteForm} id=${id} sale=${sale} title=${`${trade.title}（${t('room.your_number', { n: number })}）`} token=${session.token} />` : null}
     <h2>${t('room.history')}</h2>
     <div class="table-wrap"><table data-testid="room-history">
       <thead><tr><th scope="col">${t('room.bidder_number')}</th><th scope="col" class="num">${t('trade.price')}</th><th scope="col">${t('room.at')}</th></tr></thead>
