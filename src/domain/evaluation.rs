@@ -27,12 +27,6 @@ pub const SHEET_VERSION: u8 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Points(pub i64);
 
-impl Points {
-    pub fn hundredths(self) -> i64 {
-        self.0
-    }
-}
-
 impl Serialize for Points {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         // Exact for every value a sheet can hold (at most 100 points).
@@ -746,6 +740,52 @@ mod tests {
             ..EvaluationTerms::default()
         };
         assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn each_shape_rule_of_the_terms_refuses_on_its_own() {
+        // The lowest evaluated price: criteria alone, or a weight alone, are refused.
+        let only_criteria = EvaluationTerms {
+            criteria: scoring().criteria,
+            ..EvaluationTerms::default()
+        };
+        assert!(only_criteria.check().is_err());
+        // Comprehensive scoring: no other criterion, or a zero price weight.
+        let mut no_criteria = scoring();
+        no_criteria.price_weight = Some(100);
+        no_criteria.criteria.clear();
+        assert!(no_criteria.check().is_err());
+        let mut no_price = scoring();
+        no_price.price_weight = Some(0);
+        no_price.criteria[0].weight = 90;
+        assert!(no_price.check().is_err());
+        // Criterion ids: empty, too long, or outside a-z 0-9 _; each alone.
+        for id in ["", &"a".repeat(33), "Technical", "tech-nical"] {
+            let mut bad = scoring();
+            bad.criteria[0].id = id.into();
+            assert!(bad.check().is_err(), "{id:?}");
+        }
+        let mut longest = scoring();
+        longest.criteria[0].id = "a".repeat(32);
+        assert!(longest.check().is_ok());
+        // A criterion with no weight (the others still add up to 100), or with no name.
+        let mut weightless = scoring();
+        weightless.criteria[0].weight = 0;
+        weightless.criteria[1].weight = 70;
+        assert!(weightless.check().is_err());
+        let mut nameless = scoring();
+        nameless.criteria[1].name = "  ".into();
+        assert!(nameless.check().is_err());
+    }
+
+    #[test]
+    fn a_method_is_named_as_the_terms_spell_it() {
+        for method in [Method::LowestEvaluatedPrice, Method::ComprehensiveScoring] {
+            assert_eq!(
+                serde_json::to_value(method).unwrap_or_default(),
+                serde_json::json!(method.as_str())
+            );
+        }
     }
 
     #[test]

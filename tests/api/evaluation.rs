@@ -70,7 +70,12 @@ impl Evaluation {
         bidders: [User; 3],
         patch: impl FnOnce(&mut Value),
     ) -> Self {
-        let r = crate::opening::round_with(app, patch).await;
+        Self::on_round(crate::opening::round_with(app, patch).await, bidders).await
+    }
+
+    /// [`Evaluation::open`] on a published round: the bids, their bonds, the opening and
+    /// the draw.
+    pub async fn on_round(r: Round, bidders: [User; 3]) -> Self {
         for (bidder, price) in bidders
             .iter()
             .zip([9_870_000_001_i64, 9_650_000_002, 9_990_000_003])
@@ -202,7 +207,7 @@ impl Evaluation {
         body["sha256"].as_str().unwrap_or_default().to_owned()
     }
 
-    fn path(&self, rest: &str) -> String {
+    pub(crate) fn path(&self, rest: &str) -> String {
         format!("/api/v1/trades/{}{rest}", self.r.trade)
     }
 
@@ -213,7 +218,7 @@ impl Evaluation {
         json!({ "sheet": sheet, "signature": b64(&expert.signer.sign(&sheet_message(&bytes))) })
     }
 
-    async fn submit(&self, expert: &User, bids: &[Value]) -> (StatusCode, Value) {
+    pub(crate) async fn submit(&self, expert: &User, bids: &[Value]) -> (StatusCode, Value) {
         self.r
             .app
             .post(
@@ -225,7 +230,7 @@ impl Evaluation {
     }
 
     /// Every expert of the committee signs the report (the last with a dissent).
-    async fn sign_all(&self) -> String {
+    pub(crate) async fn sign_all(&self) -> String {
         let app = &self.r.app;
         let (status, view) = app
             .get(
@@ -311,7 +316,7 @@ fn cli_args(
     all
 }
 
-fn pass(log_index: i64) -> Value {
+pub(crate) fn pass(log_index: i64) -> Value {
     json!({ "log_index": log_index, "pass": true })
 }
 

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     a_bidder_signs_in_with_a_certificate_and_checks_its_receipts,
     a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli,
     a_bidder_prices_with_the_guard_replaces_and_withdraws_keeping_its_key_over_a_reload,
+    a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade_page,
     the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database,
     a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends,
     a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watches
@@ -725,6 +726,212 @@ async fn a_bidder_prices_with_the_guard_replaces_and_withdraws_keeping_its_key_o
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     browser.finish().await;
+}
+
+/// A tender from two bidders' pages (issue 31): one asks a question while bids are open
+/// and reads the answer; once the candidates are publicised the runner-up objects, reads
+/// the centre's answer and complains to the supervisor, whose ruling it reads; after the
+/// award the runner-up reads that it did not win and the winner its award notice with the
+/// contract's due date. Each step from the page, each checked against the server.
+async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade_page(
+    backend: Backend,
+) {
+    use crate::evaluation::{pass, Evaluation};
+    let app = crate::helpers::spawn_app(backend).await;
+    let bidders = [
+        app.user("bidder").await,
+        app.user("bidder").await,
+        app.user("bidder").await,
+    ];
+    let r = crate::opening::round_on(app).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let runner_up = &bidders[0];
+    let mut browser = Browser::open(&format!("bidder-tender-{}", label(backend))).await;
+    sign_in(&browser, &r.app.base, runner_up, dir.path()).await;
+    let page = format!("{}/#/trades/{}", r.app.base, r.trade);
+    browser.goto(&page).await;
+
+    // A question while bids are open; the centre answers; the page shows the answer.
+    browser
+        .fill("#ask-text", "第二标段桥梁工程是否允许分包？")
+        .await;
+    browser.scroll_to("[data-testid=my-part]").await;
+    browser.screenshot("ask").await;
+    browser.click("[data-testid=ask] button[type=submit]").await;
+    browser
+        .wait_text("[data-testid=my-trade-questions]", "是否允许分包")
+        .await;
+    let (_, mine) = r
+        .app
+        .get("/api/v1/clarifications/mine", Some(&runner_up.token))
+        .await;
+    let question = mine["clarifications"][0].clone();
+    assert_eq!(question["trade_id"], r.trade.as_str(), "{mine}");
+    let officer = r.app.user("trading_centre").await;
+    let (status, body) = r
+        .app
+        .post(
+            &format!(
+                "/api/v1/trades/{}/clarifications/{}/answer",
+                r.trade,
+                question["id"].as_str().unwrap_or_default()
+            ),
+            Some(&officer.token),
+            &serde_json::json!({"answer": "不允许分包。"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    browser
+        .wait_text("[data-testid=my-trade-questions]", "不允许分包")
+        .await;
+
+    // Bids, opening, scoring and the report: the candidates are publicised.
+    let e = Evaluation::on_round(r, bidders).await;
+    let (bidders, runner_up) = (&e.bidders, &e.bidders[0]);
+    let judged: Vec<Value> = e.bids.iter().map(|b| pass(*b)).collect();
+    for expert in &e.committee {
+        let (status, body) = e.submit(expert, &judged).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    }
+    e.sign_all().await;
+    let app = &e.r.app;
+
+    // The runner-up objects from the page.
+    // The same address: only a reload shows the trade as it is now.
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    browser.wait_text("[data-testid=result]", "1").await;
+    browser
+        .fill("#object-text", "第一中标候选人的类似工程业绩与事实不符。")
+        .await;
+    browser.scroll_to("[data-testid=my-part]").await;
+    browser.screenshot("object").await;
+    browser
+        .click("[data-testid=object] button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=my-objection]", "业绩与事实不符")
+        .await;
+    let (_, listed) = app
+        .get(&e.path("/objections"), Some(&e.officer.token))
+        .await;
+    let objection = listed["objections"][0].clone();
+    assert_eq!(
+        objection["text"], "第一中标候选人的类似工程业绩与事实不符。",
+        "{listed}"
+    );
+    let (status, body) = app
+        .post(
+            &e.path(&format!(
+                "/objections/{}/answer",
+                objection["id"].as_str().unwrap_or_default()
+            )),
+            Some(&e.officer.token),
+            &serde_json::json!({"text": "经核查，业绩证明材料真实有效。"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+
+    // It reads the answer and complains to the supervisor, who rules.
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    browser
+        .wait_text("[data-testid=my-objection]", "业绩证明材料真实有效")
+        .await;
+    let complain = format!(
+        "#complain-{}-text",
+        objection["id"].as_str().unwrap_or_default()
+    );
+    browser
+        .fill(&complain, "答复未附核查依据，请求行政监督部门调查。")
+        .await;
+    browser
+        .click(&format!(
+            "[data-testid=complain-{}] button[type=submit]",
+            objection["id"].as_str().unwrap_or_default()
+        ))
+        .await;
+    browser
+        .wait_text("[data-testid=my-objection]", "等待行政监督部门处理")
+        .await;
+    browser.scroll_to("[data-testid=my-part]").await;
+    browser.screenshot("complained").await;
+    let (_, listed) = app.get(&e.path("/objections"), Some(&e.city.token)).await;
+    let complaint = listed["objections"][0]["complaint"].clone();
+    assert_eq!(
+        complaint["text"], "答复未附核查依据，请求行政监督部门调查。",
+        "{listed}"
+    );
+    let (status, body) = app
+        .post(
+            &e.path(&format!(
+                "/complaints/{}/ruling",
+                complaint["id"].as_str().unwrap_or_default()
+            )),
+            Some(&e.city.token),
+            &serde_json::json!({"upheld": false, "ruling": "经调查，投诉事项缺乏事实根据，予以驳回。"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+
+    // The award, once the publicity is over.
+    app.clock.set(app.clock_now() + chrono::Duration::days(3));
+    let (status, result) = app
+        .post(
+            &e.path("/award"),
+            Some(&e.officer.token),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{result}");
+    let winner_usci = result["award"]["winner"]["organization"]["usci"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let winner = bidders
+        .iter()
+        .find(|b| b.identity["usci"] == winner_usci.as_str())
+        .unwrap_or_else(|| panic!("the winner is a bidder: {result}"));
+    assert_ne!(winner.id(), runner_up.id(), "{result}");
+    // The same address: only a reload shows the trade as it is now.
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    browser
+        .wait_text("[data-testid=my-objection]", "投诉驳回")
+        .await;
+    let notice = browser
+        .wait_text("[data-testid=award-notice]", "未中标")
+        .await;
+    assert!(
+        notice.contains(winner.identity["organization"].as_str().unwrap_or("-")),
+        "{notice}"
+    );
+    browser.screenshot("not-won").await;
+    browser.finish().await;
+
+    let mut won = Browser::open(&format!("bidder-won-{}", label(backend))).await;
+    sign_in(&won, &app.base, winner, dir.path()).await;
+    won.goto(&page).await;
+    let notice = won
+        .wait_text("[data-testid=award-notice]", "中标通知")
+        .await;
+    assert!(notice.contains("签订书面合同"), "{notice}");
+    won.screenshot("award-notice").await;
+    won.finish().await;
 }
 
 async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: Backend) {

@@ -9,6 +9,7 @@ import { t, statusName, formatInstant, formatMoney, formatBytes } from '../i18n.
 import { rulebook, procedureName } from '../rulebook.js';
 import { reportError } from '../app.js';
 import { currentSession } from '../session.js';
+import { BidderPart, AwardNotice } from './trade-bidder.js';
 
 const RESULT_STATUSES = ['publicity', 'awarded', 'contracted'];
 
@@ -176,16 +177,18 @@ export function TradePage({ id }) {
   const { trade, opening, result, sale } = state;
   const currency = trade.currency ?? 'CNY';
   const phase = trade.phase ?? trade.status;
+  const session = currentSession();
   return html`<article class="trade" data-testid="trade">
     <p><a href="#/">← ${t('trade.back')}</a></p>
     <h1>${trade.title} ${trade.demo ? html`<span class="badge demo">DEMO</span>` : null}</h1>
     <p><span class=${`status s-${phase}`} data-testid="trade-status">${statusName(phase)}</span>
       <span class="muted"> · ${procedureName(kinds, trade.kind, trade.procedure)}</span>
-      ${phase === 'bidding' && currentSession()?.identity.role === 'bidder'
+      ${phase === 'bidding' && session?.identity.role === 'bidder'
         ? html` <a class="button primary" href=${`#/trades/${trade.id}/bid`} data-testid="bid-link">${t('bid.link')}</a>`
         : null}
       ${!trade.live ? html` <a class="button" href=${`#/trades/${trade.id}/opening`} data-testid="hall-link">${t('hall.link')}</a>` : null}
       ${trade.live ? html` <a class="button" href=${`#/trades/${trade.id}/auction`} data-testid="room-link">${t('room.link')}</a>` : null}</p>
+    ${result?.award && session?.identity.role === 'bidder' ? html`<${AwardNotice} result=${result} usci=${session.identity.usci} currency=${currency} />` : null}
     <section aria-labelledby="h-ann">
       <h2 id="h-ann">${t('trade.announcement')}</h2>
       <dl class="facts">
@@ -204,5 +207,6 @@ export function TradePage({ id }) {
     <${Clarifications} items=${trade.clarifications} />
     ${trade.live ? html`<${Sale} sale=${sale} currency=${currency} />` : html`<${Opening} opening=${opening} />`}
     <${Result} result=${result} currency=${currency} />
+    ${session?.identity.role === 'bidder' ? html`<${BidderPart} trade=${trade} result=${result} session=${session} />` : null}
   </article>`;
 }
