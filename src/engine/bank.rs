@@ -55,6 +55,26 @@ pub struct SignedNotification<'a> {
     pub body: &'a [u8],
 }
 
+/// A bidder's own money on one trade: what each bidder owes (the sale's deposit or the
+/// tender's bond), the accounts it paid from, what the bank reported, and its refunds with
+/// how far each has got.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MyMoney {
+    pub trade_id: String,
+    /// `deposit` (a live sale) or `bond` (a tender).
+    pub kind: &'static str,
+    /// What the trade asks of each bidder, in 分.
+    pub due: i64,
+    /// The accounts the bidder's money came from (its application's, or those its
+    /// counted bonds came from).
+    pub accounts: Vec<String>,
+    pub balance: Balance,
+    /// Nothing of the bidder's held, no refund of its on its way.
+    pub settled: bool,
+    pub ledger: Vec<LedgerEntry>,
+    pub refunds: Vec<Refund>,
+}
+
 /// A trade's money: ledger entries, refund instructions, and the sums.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TradeMoney {
@@ -281,6 +301,63 @@ impl Platform {
         let refunds = self.store.refunds(trade_id).await?;
         let balance = Balance::of(&ledger, &refunds);
         Ok(TradeMoney {
+            settled: balance.is_settled(),
+            balance,
+            ledger,
+            refunds,
+        })
+    }
+
+    /// The caller's organisation's money on a trade: its deposit (a sale, by its
+    /// application) or its bond (a tender, by the accounts its counted bonds came from),
+    /// the ledger entries and refunds of those, and their sums.
+    pub async fn my_trade_money(&self, caller: &Caller, trade_id: &str) -> Result<MyMoney> {
+        let bidder = caller.require(crate::domain::identity::Role::Bidder)?;
+        let usci = bidder.usci.as_str();
+        let trade = self.announced_trade(trade_id).await?;
+        let (kind, application, accounts) = if trade.terms.live.is_some() {
+            let application = self.store.application_of(trade_id, usci).await?;
+            let accounts = application
+                .iter()
+                .map(|a| a.payer_account.clone())
+                .collect();
+            ("deposit", application.map(|a| a.id), accounts)
+        } else {
+            let mut accounts: Vec<String> = self
+                .store
+                .counted_bonds(trade_id)
+                .await?
+                .into_iter()
+                .filter(|b| b.bidder_usci == usci)
+                .map(|b| b.account)
+                .collect();
+            accounts.dedup();
+            ("bond", None, accounts)
+        };
+        let mine = |entry_application: &Option<String>, account: &str| match &application {
+            Some(id) => entry_application.as_ref() == Some(id),
+            None => accounts.iter().any(|a| a == account),
+        };
+        let ledger: Vec<LedgerEntry> = self
+            .store
+            .ledger(trade_id)
+            .await?
+            .into_iter()
+            .filter(|e| mine(&e.application_id, &e.account))
+            .collect();
+        let refunds: Vec<Refund> = self
+            .store
+            .refunds(trade_id)
+            .await?
+            .into_iter()
+            .filter(|r| mine(&r.application_id, &r.account))
+            .collect();
+        let balance = Balance::of(&ledger, &refunds);
+        Ok(MyMoney {
+            trade_id: trade.id.clone(),
+            kind,
+            due: trade.terms.bond_amount.minor_units(),
+            accounts,
             settled: balance.is_settled(),
             balance,
             ledger,

@@ -47,8 +47,8 @@ pub use award::{
     Ruling, MAX_TEXT_CHARS,
 };
 pub use bank::{
-    BankSecrets, ClaimedRefunds, SignedNotification, TradeMoney, BANK_WINDOW_SECONDS, MAX_CLAIM,
-    MIN_BANK_SECRET_BYTES,
+    BankSecrets, ClaimedRefunds, MyMoney, SignedNotification, TradeMoney, BANK_WINDOW_SECONDS,
+    MAX_CLAIM, MIN_BANK_SECRET_BYTES,
 };
 pub use bids::INLINE_ENVELOPE_BYTES;
 pub use committee::KeyRegistration;

@@ -107,6 +107,7 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/bank/notifications", Bank),
     ("POST", "/api/v1/bank/refund-claims", Bank),
     ("GET", "/api/v1/trades/{id}/money", CENTRE_OR_SUPERVISOR),
+    ("GET", "/api/v1/trades/{id}/money/mine", BIDDER),
     ("POST", "/api/v1/trades/{id}/quotes", BIDDER),
     ("GET", "/api/v1/trades/{id}/sale", Public),
     ("PUT", "/api/v1/trades/{id}/reserve", CENTRE),

@@ -1,7 +1,7 @@
 //! Money of live sales: `POST /api/v1/bank/notifications` and `POST
 //! /api/v1/bank/refund-claims` (banks, authenticated by HMAC-SHA256 headers, not by a
-//! session) and `GET /api/v1/trades/{id}/money` (the trading centre and the trade's
-//! supervisors).
+//! session), `GET /api/v1/trades/{id}/money` (the trading centre and the trade's
+//! supervisors) and `GET /api/v1/trades/{id}/money/mine` (a bidder, its own).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,13 +13,14 @@ use serde_json::{json, Value};
 use super::error::{ApiError, Result};
 use super::extract::{Json, Path};
 use super::AppState;
-use crate::engine::{Caller, ClaimedRefunds, SignedNotification, TradeMoney};
+use crate::engine::{Caller, ClaimedRefunds, MyMoney, SignedNotification, TradeMoney};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/bank/notifications", post(notification))
         .route("/api/v1/bank/refund-claims", post(refund_claim))
         .route("/api/v1/trades/{id}/money", get(money))
+        .route("/api/v1/trades/{id}/money/mine", get(my_money))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str> {
@@ -83,5 +84,17 @@ async fn money(
 ) -> Result<Json<TradeMoney>> {
     Ok(Json(
         app.platform.trade_money(&caller, &id.to_string()).await?,
+    ))
+}
+
+async fn my_money(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<MyMoney>> {
+    Ok(Json(
+        app.platform
+            .my_trade_money(&caller, &id.to_string())
+            .await?,
     ))
 }

@@ -282,6 +282,7 @@ const ROWS: &[Row] = &[
         "/api/v1/trades/{id}/money",
         officer_or_supervisor_here,
     ),
+    row("GET", "/api/v1/trades/{id}/money/mine", bidders),
     row("POST", "/api/v1/trades/{id}/quotes", bidders),
     row("GET", "/api/v1/trades/{id}/sale", anyone),
     Row {

@@ -336,6 +336,41 @@ async fn deposits_are_authenticated_recorded_once_and_draw_bidder_numbers(backen
     assert_eq!(money["ledger"].as_array().map(Vec::len), Some(6));
     let (status, _) = app.get(&money_path, Some(&a.token)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Each bidder sees its own deposits and refunds: B its wrong amount (refunded), its
+    // late one (owed) and the one that counts; A only its own; the unknown payer's is
+    // nobody's.
+    let mine_path = format!("/api/v1/trades/{id}/money/mine");
+    let (status, theirs) = app.get(&mine_path, Some(&b.token)).await;
+    assert_eq!(status, StatusCode::OK, "{theirs}");
+    assert_eq!(theirs["kind"], "deposit", "{theirs}");
+    assert_eq!(theirs["due"], DEPOSIT, "{theirs}");
+    assert_eq!(theirs["accounts"], json!([ACCOUNT_B]), "{theirs}");
+    let reasons: Vec<&str> = theirs["refunds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["wrong_amount", "late"], "{theirs}");
+    assert_eq!(
+        theirs["balance"]["received"],
+        2 * DEPOSIT + DEPOSIT - 100,
+        "{theirs}"
+    );
+    assert_eq!(theirs["balance"]["refunded"], DEPOSIT - 100, "{theirs}");
+    assert_eq!(theirs["balance"]["held_for_sale"], DEPOSIT, "{theirs}");
+    let (_, own) = app.get(&mine_path, Some(&a.token)).await;
+    assert_eq!(own["refunds"], json!([]), "{own}");
+    assert_eq!(own["balance"]["received"], DEPOSIT, "{own}");
+    let all = money["ledger"].as_array().map_or(0, Vec::len);
+    let seen = theirs["ledger"].as_array().map_or(0, Vec::len)
+        + own["ledger"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        all,
+        seen + 1,
+        "only the unknown payer's deposit is nobody's: {money}"
+    );
 }
 
 async fn deposits_of_two_bidders_from_one_account_raise_an_alert(backend: Backend) {

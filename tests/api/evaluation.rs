@@ -629,6 +629,25 @@ async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backe
     let (status, body) = app.post(&contract, Some(&e.officer.token), &terms).await;
     assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "not_awarded"));
 
+    // Each bidder sees its own bond and its refund instruction, and nobody else's.
+    for (i, bidder) in e.bidders.iter().enumerate() {
+        let (status, mine) = app.get(&e.path("/money/mine"), Some(&bidder.token)).await;
+        assert_eq!(status, StatusCode::OK, "{mine}");
+        assert_eq!(mine["kind"], "bond", "{mine}");
+        assert_eq!(mine["due"], BOND, "{mine}");
+        assert_eq!(mine["accounts"], json!([ACCOUNTS[i]]), "{mine}");
+        assert_eq!(mine["balance"]["received"], BOND, "{mine}");
+        assert_eq!(mine["settled"], false, "{mine}");
+        let refunds = mine["refunds"].as_array().cloned().unwrap_or_default();
+        assert_eq!(refunds.len(), 1, "{mine}");
+        assert_eq!(refunds[0]["account"], ACCOUNTS[i], "{mine}");
+        assert_eq!(refunds[0]["status"], "pending", "{mine}");
+    }
+    let (status, body) = app
+        .get(&e.path("/money/mine"), Some(&e.officer.token))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
     let money_path = e.path("/money");
     let (_, money) = app.get(&money_path, Some(&e.officer.token)).await;
     let refunds = money["refunds"].as_array().cloned().unwrap_or_default();
@@ -662,6 +681,12 @@ async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backe
     assert_eq!(money["balance"]["received"], 3 * BOND, "{money}");
     assert_eq!(money["balance"]["refunded"], 3 * BOND, "{money}");
     assert_eq!(money["balance"]["held"], 0, "{money}");
+    let (_, mine) = app
+        .get(&e.path("/money/mine"), Some(&e.bidders[0].token))
+        .await;
+    assert_eq!(mine["refunds"][0]["status"], "confirmed", "{mine}");
+    assert_eq!(mine["balance"]["refunded"], BOND, "{mine}");
+    assert_eq!(mine["settled"], true, "{mine}");
 
     // The open data follow the trade to its contract.
     let releases = crate::ocds::valid_open_data(app).await;

@@ -731,8 +731,8 @@ async fn a_bidder_prices_with_the_guard_replaces_and_withdraws_keeping_its_key_o
 /// A tender from two bidders' pages (issue 31): one asks a question while bids are open
 /// and reads the answer; once the candidates are publicised the runner-up objects, reads
 /// the centre's answer and complains to the supervisor, whose ruling it reads; after the
-/// award the runner-up reads that it did not win and the winner its award notice with the
-/// contract's due date. Each step from the page, each checked against the server.
+/// award the runner-up reads that it did not win, and after the contract follows its bond
+/// back; the winner reads its award notice with the contract's due date. Each step from the page, each checked against the server.
 async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade_page(
     backend: Backend,
 ) {
@@ -921,8 +921,8 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
         "{notice}"
     );
     browser.screenshot("not-won").await;
-    browser.finish().await;
 
+    // The winner, in its own browser, before the contract.
     let mut won = Browser::open(&format!("bidder-won-{}", label(backend))).await;
     sign_in(&won, &app.base, winner, dir.path()).await;
     won.goto(&page).await;
@@ -932,6 +932,60 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
     assert!(notice.contains("签订书面合同"), "{notice}");
     won.screenshot("award-notice").await;
     won.finish().await;
+
+    // The contract, then the bonds go back: the runner-up follows its own on the page.
+    let held = browser
+        .wait_text("[data-testid=my-money]", "投标保证金")
+        .await;
+    assert!(held.contains("2,000,000.00"), "{held}");
+    let document = e.upload_contract(b"%PDF-1.7 signed contract").await;
+    let contract = serde_json::json!({
+        "signed_at": tradehall::domain::clock::rfc3339(app.clock_now()),
+        "amount": result["award"]["winner"]["price"],
+        "document_sha256": document,
+    });
+    let (status, body) = app
+        .post(&e.path("/contract"), Some(&e.officer.token), &contract)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let (_, money) = app.get(&e.path("/money"), Some(&e.officer.token)).await;
+    let (status, claimed) = crate::deposits::bank_post(
+        app,
+        "/api/v1/bank/refund-claims",
+        &serde_json::json!({ "claim_id": "bonds-web" }),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{claimed}");
+    for (i, refund) in money["refunds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let body = crate::deposits::notification(
+            &e.r.trade,
+            &format!("BOND-BACK-WEB-{i}"),
+            refund["account"].as_str().unwrap_or_default(),
+            &serde_json::json!({ "kind": "refund", "refund": refund["id"], "amount": refund["amount"] }),
+        );
+        let (_, back) = crate::deposits::notify(app, body).await;
+        assert_eq!(back["outcome"], "refund_confirmed", "{back}");
+    }
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refunds = browser
+        .wait_text("[data-testid=my-refunds]", "已退还")
+        .await;
+    assert!(refunds.contains("合同已签订"), "{refunds}");
+    browser
+        .wait_text("[data-testid=my-money]", "保证金已全部结清")
+        .await;
+    browser.scroll_to("[data-testid=my-money]").await;
+    browser.screenshot("bond-refunded").await;
+    browser.finish().await;
 }
 
 async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: Backend) {

@@ -1,4 +1,5 @@
-// A signed-in bidder's own part in a tender, on the trade's page: its questions and the
+// A signed-in bidder's own part in a trade, on the trade's page: its deposit or bond and
+// their refunds; for a tender its questions and the
 // form to ask one while bids are open; once the candidates are publicised, its objections
 // (异议) with their answers and the complaint (投诉) that may follow; and the award notice
 // (中标通知) when it is the winner, shown at the top of the page.
@@ -117,13 +118,49 @@ export function AwardNotice({ result, usci, currency }) {
   return html`<p class="notice" data-testid="award-notice">${t('mine.not_won', { winner: award.winner.organization.name })}</p>`;
 }
 
-/** The bidder's part in a tender; nothing for a live sale (its room has it). */
+/** The bidder's deposit (a sale) or bond (a tender): due, received, and each refund. */
+function Money({ trade, token }) {
+  const [money, setMoney] = useState(null);
+  useEffect(() => {
+    api(`/api/v1/trades/${trade.id}/money/mine`, { token }).then(setMoney).catch(reportError);
+  }, [trade.id]);
+  if (!money || trade.bond_amount === 0) return null;
+  const currency = trade.currency ?? 'CNY';
+  const received = money.ledger.filter((e) => e.kind === 'deposit_received');
+  return html`<div data-testid="my-money">
+    <h3>${t(`money.${money.kind}`)}</h3>
+    <dl class="facts">
+      <dt>${t('money.due')}</dt><dd>${formatMoney(money.due, currency)}</dd>
+      <dt>${t('money.received')}</dt><dd>${received.length
+        ? received.map((e) => html`<div key=${e.id}>${formatMoney(e.amount, currency)} · ${formatInstant(e.at)} · <span class="small muted">${e.account}</span></div>`)
+        : html`<span class="muted">${t('workspace.deposit_none')}</span>`}</dd>
+      ${money.ledger.some((e) => e.kind === 'converted_to_payment')
+        ? html`<dt>${t('money.converted')}</dt><dd>${formatMoney(money.balance.converted, currency)}</dd>`
+        : null}
+    </dl>
+    ${money.refunds.length
+      ? html`<div class="table-wrap"><table data-testid="my-refunds">
+          <caption class="sr-only">${t('money.refunds')}</caption>
+          <thead><tr><th scope="col">${t('money.refund')}</th><th scope="col" class="num">${t('money.amount')}</th><th scope="col">${t('col.status')}</th><th scope="col">${t('money.due_at')}</th></tr></thead>
+          <tbody>${money.refunds.map((r) => html`<tr key=${r.id}>
+            <td>${t(`money.reason.${r.reason}`)}<br /><span class="small muted">${r.account}</span></td>
+            <td class="num">${formatMoney(r.amount, currency)}</td>
+            <td>${t(`money.status.${r.status}`)}${r.confirmed_at ? html`<br /><span class="small muted">${formatInstant(r.confirmed_at)}</span>` : null}</td>
+            <td>${r.due_at ? formatInstant(r.due_at) : '—'}</td>
+          </tr>`)}</tbody>
+        </table></div>`
+      : null}
+    ${money.settled && money.balance.received > 0 ? html`<p class="ok small">✓ ${t('money.settled')}</p>` : null}
+  </div>`;
+}
+
+/** The bidder's part in a trade: its money; for a tender, its questions and objections. */
 export function BidderPart({ trade, result, session }) {
-  if (trade.live) return null;
   const token = session.token;
   return html`<section aria-labelledby="h-mine" data-testid="my-part">
     <h2 id="h-mine">${t('mine.title')}</h2>
-    <${Questions} trade=${trade} token=${token} />
-    ${result ? html`<${Objections} trade=${trade} result=${result} token=${token} />` : null}
+    <${Money} trade=${trade} token=${token} />
+    ${trade.live ? null : html`<${Questions} trade=${trade} token=${token} />`}
+    ${result && !trade.live ? html`<${Objections} trade=${trade} result=${result} token=${token} />` : null}
   </section>`;
 }
