@@ -743,6 +743,28 @@ mod tests {
     }
 
     #[test]
+    fn a_bid_qualifies_on_a_majority_and_only_qualified_bids_are_candidates() {
+        let terms = EvaluationTerms::default();
+        let bids = [bid(1, "甲", 300), bid(2, "乙", 100), bid(3, "丙", 200)];
+        // 乙 (the lowest) is passed by one expert and failed by the other: a tie is no
+        // majority, so it is not qualified and not a candidate.
+        let first = sheet(vec![pass(1, &[]), pass(2, &[]), pass(3, &[])]);
+        let second = sheet(vec![pass(1, &[]), fail(2, "资格不符"), pass(3, &[])]);
+        let ranking = rank(&terms, &bids, &[&first, &second]);
+        let tied = ranking.bids.iter().find(|b| b.log_index == 2);
+        assert_eq!(tied.map(|b| b.qualified), Some(false));
+        let qualified: Vec<i64> = ranking.qualified().map(|b| b.log_index).collect();
+        assert_eq!(qualified, [3, 1]);
+        let chosen = candidates(&ranking, 1);
+        assert_eq!(chosen.len(), 1);
+        assert_eq!(
+            (chosen[0].rank, chosen[0].log_index, chosen[0].price),
+            (1, 3, 200)
+        );
+        assert_eq!(candidates(&ranking, 5).len(), 2);
+    }
+
+    #[test]
     fn each_shape_rule_of_the_terms_refuses_on_its_own() {
         // The lowest evaluated price: criteria alone, or a weight alone, are refused.
         let only_criteria = EvaluationTerms {
