@@ -17,6 +17,7 @@ crate::on_both_backends!(
     a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade_page,
     the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database,
     a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends,
+    a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_the_sale,
     a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watches
 );
 
@@ -1231,6 +1232,143 @@ async fn a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends(backen
     a.screenshot("closed").await;
     a.finish().await;
     b.finish().await;
+}
+
+/// A land auction from a bidder's page (issue 31): it applies naming the paying account,
+/// sees the application pending, then qualified with its deposit and bidder number as the
+/// centre and the bank move it on; another bidder wins the sale; the page shows its
+/// deposit refunded (未成交) once the bank has paid it back, and settled.
+async fn a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_the_sale(
+    backend: Backend,
+) {
+    use crate::quotes::{at, auction, fire, numbered, quote};
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let id = app
+        .published_trade_with(&officer, &auction(&app, &custodians))
+        .await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bidder = app.user("bidder").await;
+    let mut browser = Browser::open(&format!("land-bidder-{}", label(backend))).await;
+    sign_in(&browser, &app.base, &bidder, dir.path()).await;
+    let page = format!("{}/#/trades/{id}", app.base);
+    browser.goto(&page).await;
+    let account = "6222 0202 0000 5555 555";
+    browser.fill("#apply-account", account).await;
+    browser
+        .fill("#apply-payer", "新疆某某房地产开发有限公司")
+        .await;
+    browser.scroll_to("[data-testid=apply]").await;
+    browser.screenshot("apply").await;
+    browser
+        .click("[data-testid=apply] button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=my-application]", "待审核")
+        .await;
+    let (_, mine) = app
+        .get(
+            &format!("/api/v1/trades/{id}/applications/mine"),
+            Some(&bidder.token),
+        )
+        .await;
+    assert_eq!(mine["payer_account"], "6222020200005555555", "{mine}");
+    assert_eq!(mine["payer_name"], "新疆某某房地产开发有限公司", "{mine}");
+
+    // The centre qualifies it and the bank reports the deposit: a bidder number.
+    crate::deposits::qualify(&app, &officer, &mine).await;
+    let (_, paid) = crate::deposits::notify(
+        &app,
+        crate::deposits::notification(
+            &id,
+            "LAND-WEB-1",
+            "6222020200005555555",
+            &serde_json::json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(paid["outcome"], "deposit_confirmed", "{paid}");
+    let (_, mine) = app
+        .get(
+            &format!("/api/v1/trades/{id}/applications/mine"),
+            Some(&bidder.token),
+        )
+        .await;
+    let number = mine["bidder_number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shown = browser
+        .wait_text("[data-testid=my-application]", &number)
+        .await;
+    assert!(shown.contains("已通过"), "{shown}");
+    browser
+        .wait_text("[data-testid=my-money]", "竞买保证金")
+        .await;
+    browser.scroll_to("[data-testid=my-part]").await;
+    browser.screenshot("numbered").await;
+
+    // Another bidder wins the auction; this one's deposit is instructed back, then paid.
+    let others = numbered(&app, &officer, &id, 1).await;
+    app.clock.set(at("2026-12-18T01:01:00Z"));
+    fire(&app).await;
+    let (_, sale) = app.get(&format!("/api/v1/trades/{id}/sale"), None).await;
+    let (status, body) = quote(
+        &app,
+        &others[0].0,
+        &id,
+        "land-web-1",
+        sale["next_minimum"].as_i64().unwrap_or(0),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    app.clock.set(at("2026-12-18T01:10:00Z"));
+    fire(&app).await;
+    let (_, money) = app
+        .get(&format!("/api/v1/trades/{id}/money"), Some(&officer.token))
+        .await;
+    let (status, claimed) = crate::deposits::bank_post(
+        &app,
+        "/api/v1/bank/refund-claims",
+        &serde_json::json!({ "claim_id": "land-web" }),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{claimed}");
+    for (i, refund) in money["refunds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let body = crate::deposits::notification(
+            &id,
+            &format!("LAND-WEB-BACK-{i}"),
+            refund["account"].as_str().unwrap_or_default(),
+            &serde_json::json!({ "kind": "refund", "refund": refund["id"], "amount": refund["amount"] }),
+        );
+        let (_, back) = crate::deposits::notify(&app, body).await;
+        assert_eq!(back["outcome"], "refund_confirmed", "{back}");
+    }
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refunds = browser
+        .wait_text("[data-testid=my-refunds]", "已退还")
+        .await;
+    assert!(refunds.contains("未成交"), "{refunds}");
+    browser
+        .wait_text("[data-testid=my-money]", "保证金已全部结清")
+        .await;
+    browser.scroll_to("[data-testid=my-part]").await;
+    browser.screenshot("deposit-back").await;
+    browser.finish().await;
 }
 
 async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watches(

@@ -5,7 +5,7 @@
 // (中标通知) when it is the winner, shown at the top of the page.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
-import { api } from '../api.js';
+import { api, serverNow } from '../api.js';
 import { t, formatInstant, formatMoney } from '../i18n.js';
 import { reportError } from '../app.js';
 
@@ -154,11 +154,74 @@ function Money({ trade, token }) {
   </div>`;
 }
 
+/**
+ * A live sale's application (竞买申请): the form naming the account the deposit will come
+ * from while applications are open, then the application's status, the deposit and the
+ * bidder number as the centre and the bank move it on.
+ */
+function Application({ trade, token, onChange }) {
+  const [application, setApplication] = useState(undefined);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const load = () =>
+    api('/api/v1/applications/mine', { token })
+      .then((page) => setApplication(page.applications.find((a) => a.trade_id === trade.id) ?? null))
+      .catch(reportError);
+  useEffect(() => {
+    load();
+  }, [trade.id]);
+  if (application === undefined) return null;
+  const apply = async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    setBusy(true);
+    setError(null);
+    try {
+      await api(`/api/v1/trades/${trade.id}/applications`, {
+        method: 'POST',
+        token,
+        body: { payer_account: form.elements.account.value.replace(/\s+/g, ''), payer_name: form.elements.payer.value.trim() },
+      });
+      await load();
+      onChange?.();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const open = trade.status === 'published' && new Date(trade.bid_deadline) > serverNow();
+  if (!application) {
+    if (!open) return html`<p class="muted" data-testid="my-application">${t('apply.closed')}</p>`;
+    return html`<form class="text-form" onSubmit=${apply} data-testid="apply">
+      <h3>${t('apply.title')}</h3>
+      <p class="small muted">${t('apply.intro', { deposit: formatMoney(trade.bond_amount, trade.currency ?? 'CNY'), at: formatInstant(trade.bid_deadline) })}</p>
+      <div class="field"><label for="apply-account">${t('apply.account')}</label>
+        <input id="apply-account" name="account" inputmode="numeric" autocomplete="off" required pattern="[0-9A-Za-z ]{8,40}" /></div>
+      <div class="field"><label for="apply-payer">${t('apply.payer')}</label>
+        <input id="apply-payer" name="payer" autocomplete="organization" required /></div>
+      <button type="submit" class="primary" disabled=${busy}>${t('apply.submit')}</button>
+      ${error ? html`<p class="notice error" role="alert">${error.message} (${error.code})</p>` : null}
+    </form>`;
+  }
+  return html`<div data-testid="my-application">
+    <h3>${t('apply.mine')}</h3>
+    <dl class="facts">
+      <dt>${t('workspace.application_status')}</dt><dd>${t(`workspace.application.${application.status}`)}${application.reason ? html` · <span class="small">${application.reason}</span>` : null}</dd>
+      <dt>${t('apply.account')}</dt><dd>${application.payer_account} · ${application.payer_name}</dd>
+      <dt>${t('workspace.deposit')}</dt><dd>${application.deposit_at ? formatInstant(application.deposit_at) : t('workspace.deposit_none')}</dd>
+      <dt>${t('room.bidder_number')}</dt><dd><strong>${application.bidder_number ?? '—'}</strong>
+        ${application.bidder_number ? html` · <a href=${`#/trades/${trade.id}/auction`}>${t('room.title')}</a>` : null}</dd>
+    </dl>
+  </div>`;
+}
+
 /** The bidder's part in a trade: its money; for a tender, its questions and objections. */
 export function BidderPart({ trade, result, session }) {
   const token = session.token;
   return html`<section aria-labelledby="h-mine" data-testid="my-part">
     <h2 id="h-mine">${t('mine.title')}</h2>
+    ${trade.live ? html`<${Application} trade=${trade} token=${token} />` : null}
     <${Money} trade=${trade} token=${token} />
     ${trade.live ? null : html`<${Questions} trade=${trade} token=${token} />`}
     ${result && !trade.live ? html`<${Objections} trade=${trade} result=${result} token=${token} />` : null}
