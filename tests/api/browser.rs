@@ -342,6 +342,24 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("run axe-core on {label}: {e}"));
         let list = violations.as_array().cloned().unwrap_or_default();
+        // axe 4.10 no longer checks that ids are unique; a label or a fragment link that
+        // finds the wrong twin is as bad as a missing one.
+        let duplicates = self
+            .client
+            .execute(
+                "const seen = new Map();
+                 for (const el of document.querySelectorAll('[id]')) seen.set(el.id, (seen.get(el.id) ?? 0) + 1);
+                 return [...seen].filter(([, n]) => n > 1).map(([id]) => id);",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("look for duplicate ids on {label}: {e}"));
+        assert_eq!(
+            duplicates,
+            json!([]),
+            "ids used more than once on {} ({label})",
+            self.name
+        );
         assert!(
             list.is_empty(),
             "axe-core found {} accessibility violation(s) on {} ({label}):\n{}",

@@ -1420,17 +1420,66 @@ async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watch
     )
     .await;
     assert_eq!(paid["outcome"], "deposit_confirmed", "{paid}");
+    let (_, trade) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    let title = trade["title"].as_str().unwrap_or("-").to_owned();
     let alert = supervisor.wait_text("[data-testid=alert]", "红色").await;
     assert!(
-        alert.contains(&id[..8]),
-        "the alert names the trade: {alert}"
+        alert.contains(&title) && alert.contains("乌鲁木齐市（650100）"),
+        "the alert names the trade by title and the region by name: {alert}"
     );
-    supervisor
-        .wait_text("[data-testid=stream]", "alert.raised")
+    // The stream in words; the supervisor's own subscription only on request.
+    let stream = supervisor
+        .wait_text("[data-testid=stream]", "风险预警")
         .await;
+    assert!(!stream.contains("监管人员打开实时监控"), "{stream}");
+    supervisor.click("#stream-own").await;
+    supervisor
+        .wait_text("[data-testid=stream]", "监管人员打开实时监控")
+        .await;
+    supervisor.click("#stream-own").await;
+    // The evidence as a table: the shared account and both bidders.
+    supervisor
+        .click("[data-testid=alert] details summary")
+        .await;
+    let evidence = supervisor
+        .wait_text("[data-testid=evidence]", account)
+        .await;
+    for (bidder, _) in [(&a, 0), (&c, 1)] {
+        let name = bidder.identity["organization"].as_str().unwrap_or("-");
+        assert!(evidence.contains(name), "{name}: {evidence}");
+    }
     supervisor.screenshot("alert").await;
 
-    // The supervisor suspends the trade with a reason; the bidder's room shows it at once.
+    // Alerts sort by severity, then the newest first, closed ones last.
+    let order = supervisor
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             import('/js/pages/supervision-alerts.js').then(({ byUrgency }) => done([
+               { id: 'y', severity: 'yellow', status: 'open', raised_at: '2026-12-18T03:00:00Z' },
+               { id: 'r-old', severity: 'red', status: 'open', raised_at: '2026-12-18T01:00:00Z' },
+               { id: 'r-closed', severity: 'red', status: 'closed', raised_at: '2026-12-18T04:00:00Z' },
+               { id: 'o', severity: 'orange', status: 'assigned', raised_at: '2026-12-18T02:00:00Z' },
+               { id: 'r-new', severity: 'red', status: 'open', raised_at: '2026-12-18T02:30:00Z' },
+             ].sort(byUrgency).map((a) => a.id)));",
+            vec![],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        order,
+        serde_json::json!(["r-new", "r-old", "o", "y", "r-closed"])
+    );
+
+    // The supervisor suspends the trade: a reason first, then a confirmation that names
+    // the trade; the bidder's room shows it at once. Only resumption and termination are
+    // offered after.
+    supervisor
+        .click("[data-testid=intervene] button[data-action=suspend]")
+        .await;
+    supervisor
+        .wait_text("[data-testid=intervene]", "请先填写理由")
+        .await;
     supervisor
         .fill(
             "[data-testid=intervene] input",
@@ -1438,11 +1487,40 @@ async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watch
         )
         .await;
     supervisor
-        .click("[data-testid=intervene] button:first-of-type")
+        .click("[data-testid=intervene] button[data-action=suspend]")
+        .await;
+    let confirm = supervisor
+        .wait_text("[data-testid=intervene-confirm]", "确认暂停")
+        .await;
+    assert!(
+        confirm.contains(&title) && confirm.contains("暂停核查"),
+        "{confirm}"
+    );
+    let (_, still) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(
+        still["status"], "published",
+        "nothing before the confirmation"
+    );
+    supervisor.screenshot("confirm-suspend").await;
+    supervisor
+        .click("[data-testid=intervene-confirm-button]")
         .await;
     supervisor
         .wait_text("[data-testid=intervene]", "已暂停")
         .await;
+    supervisor
+        .find("[data-testid=intervene] button[data-action=resume]")
+        .await;
+    assert!(
+        supervisor
+            .client
+            .find(fantoccini::Locator::Css(
+                "[data-testid=intervene] button[data-action=suspend]"
+            ))
+            .await
+            .is_err(),
+        "a suspended trade cannot be suspended again"
+    );
     bidder
         .wait_text("[data-testid=room-suspended]", "已暂停")
         .await;

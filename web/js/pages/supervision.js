@@ -1,13 +1,15 @@
 // The supervision dashboard (监管大屏): the live event stream of the supervisor's regions
-// (the feed's supervisor view, over the session cookie), risk alerts coloured by severity
-// with their evidence and workflow, interventions (suspend, resume, terminate with a
-// reason), and charts of the recent log.
+// (the feed's supervisor view, over the session cookie) in words, with filters; risk
+// alerts by severity then time, with their evidence and workflow; interventions
+// (suspend, resume, terminate with a reason, confirmed); and charts of the recent log.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api, noteServerTime } from '../api.js';
 import { t, formatInstant, statusName } from '../i18n.js';
 import { currentSession } from '../session.js';
 import { reportError } from '../app.js';
+import { regionLabel } from '../regions.js';
+import { AlertRow, byUrgency } from './supervision-alerts.js';
 
 /** How many recent entries the stream keeps, and how far back the charts look. */
 const STREAM_KEEP = 60;
@@ -90,73 +92,64 @@ function Charts({ events, alerts, trades }) {
     <div class="charts">
       <${Bars} title=${t('sup.chart_activity')} data=${activity} testid="chart-activity" />
       <${Bars} title=${t('sup.chart_kinds')} data=${countBy(trades, (tr) => tr.kind_name)} testid="chart-kinds" />
-      <${Bars} title=${t('sup.chart_regions')} data=${countBy(trades, (tr) => tr.region_code)} testid="chart-regions" />
+      <${Bars} title=${t('sup.chart_regions')} data=${countBy(trades, (tr) => regionLabel(tr.region_code))} testid="chart-regions" />
       <${Bars} title=${t('sup.chart_rules')} data=${countBy(alerts, (a) => a.finding?.rule?.name ?? a.rule)} testid="chart-rules" />
       <${Bars} title=${t('sup.chart_openings')} data=${countBy(trades.filter((tr) => ['opened', 'failed', 'publicity', 'awarded', 'contracted', 'sold'].includes(tr.status)), (tr) => statusName(tr.status))} testid="chart-openings" />
     </div></section>`;
 }
 
-function Intervene({ tradeId, token, onDone }) {
-  const [reason, setReason] = useState('');
-  const [outcome, setOutcome] = useState(null);
-  const act = async (action) => {
-    try {
-      const trade = await api(`/api/v1/trades/${tradeId}/${action}`, { method: 'POST', token, body: { reason } });
-      const done = { suspend: 'sup.suspended', resume: 'sup.resumed', terminate: 'sup.terminated' }[action];
-      setOutcome({ ok: true, text: `${t(done)} · ${statusName(trade.status)}` });
-      onDone();
-    } catch (e) {
-      setOutcome({ ok: false, text: `${e.message} (${e.code})` });
-    }
-  };
-  return html`<div class="intervene" data-testid="intervene">
-    <label for=${`reason-${tradeId}`} class="small">${t('sup.reason')}</label>
-    <input id=${`reason-${tradeId}`} value=${reason} maxlength="500" onInput=${(e) => setReason(e.currentTarget.value)} />
-    <button type="button" onClick=${() => act('suspend')}>${t('sup.suspend')}</button>
-    <button type="button" onClick=${() => act('resume')}>${t('sup.resume')}</button>
-    <button type="button" class="danger" onClick=${() => act('terminate')}>${t('sup.terminate')}</button>
-    ${outcome ? html`<span class=${outcome.ok ? 'ok small' : 'error-text small'} role="status">${outcome.text}</span>` : null}
-  </div>`;
+/** What the stream can be narrowed to, by the entry kind's prefix. */
+const STREAM_FILTERS = {
+  all: () => true,
+  trades: (k) => k.startsWith('trade.') || k.startsWith('clarification.') || k.startsWith('document.'),
+  bids: (k) => k.startsWith('bid.') || k.startsWith('opening.') || k.startsWith('evaluation.') || k.startsWith('candidates.') || k.startsWith('award.') || k.startsWith('contract.') || k.startsWith('objection.') || k.startsWith('complaint.'),
+  sales: (k) => k.startsWith('sale.') || k.startsWith('application.') || k.startsWith('reserve.'),
+  money: (k) => k.startsWith('bank.') || k.startsWith('refund.'),
+  supervision: (k) => k.startsWith('alert.') || k.startsWith('supervision.') || k === 'confidential.read',
+};
+
+/** The supervisor's own page views: its subscriptions and its reads of confidential data. */
+const ownRead = (e, me) => e.private?.actor === me && (e.entry.kind === 'supervision.feed_opened' || e.entry.kind === 'confidential.read');
+
+/** An entry kind in words, or the kind itself when it has none yet. */
+function kindName(kind) {
+  const text = t(`kind.${kind}`);
+  return text === `kind.${kind}` ? kind : text;
 }
 
-function AlertRow({ alert, token, me, onChange }) {
-  const [note, setNote] = useState('');
-  const step = (action, body) =>
-    api(`/api/v1/alerts/${alert.id}/${action}`, { method: 'POST', token, body: { note, ...body } })
-      .then(onChange)
-      .catch(reportError);
-  return html`<li class=${`alert sev-${alert.severity}`} data-testid="alert">
-    <div class="alert-head">
-      <span class=${`badge sev-${alert.severity}`}>${t(`sup.severity.${alert.severity}`)}</span>
-      <strong>${alert.finding?.rule?.name ?? alert.rule}</strong>
-      <span class="muted small">${formatInstant(alert.raised_at)} · ${t(`sup.alert_status.${alert.status}`)}</span>
-    </div>
-    <p>${alert.summary}</p>
-    <p class="small"><a href=${`#/trades/${alert.trade_id}`}>${t('sup.trade')} ${alert.trade_id.slice(0, 8)}…</a> · ${alert.region_code}
-      ${alert.finding?.rule?.basis ? html` · <span class="muted">${alert.finding.rule.basis}</span>` : null}</p>
-    <details><summary>${t('sup.evidence')}</summary><pre class="entry">${JSON.stringify(alert.finding?.evidence ?? {}, null, 2)}</pre></details>
-    <div class="inline">
-      <input aria-label=${t('sup.note')} placeholder=${t('sup.note')} value=${note} maxlength="2000" onInput=${(e) => setNote(e.currentTarget.value)} />
-      ${alert.status === 'open' || alert.status === 'assigned' ? html`<button type="button" onClick=${() => step('assign', { assignee: me })}>${t('sup.assign_me')}</button>` : null}
-      ${alert.status === 'assigned' ? html`<button type="button" onClick=${() => step('handle', {})}>${t('sup.handle')}</button>` : null}
-      ${alert.status !== 'closed' ? html`<button type="button" onClick=${() => step('close', {})}>${t('sup.close')}</button>` : null}
-    </div>
-    <${Intervene} tradeId=${alert.trade_id} token=${token} onDone=${onChange} />
-  </li>`;
+/** The trades the page shows alerts for, by id, fetched once each and on changes. */
+function useTradesById(ids, token) {
+  const [byId, setById] = useState({});
+  const key = [...new Set(ids)].sort().join(',');
+  const load = (only) =>
+    Promise.all(only.map((id) => api(`/api/v1/trades/${id}`, { token }).catch(() => null))).then((loaded) =>
+      setById((prev) => ({ ...prev, ...Object.fromEntries(loaded.filter(Boolean).map((tr) => [tr.id, tr])) })),
+    );
+  useEffect(() => {
+    load([...new Set(ids)].filter((id) => !byId[id])).catch(reportError);
+  }, [key]);
+  return { byId, reload: (id) => load([id]).catch(reportError) };
 }
 
 export function Supervision() {
   const session = currentSession();
   const [alerts, setAlerts] = useState([]);
   const [trades, setTrades] = useState([]);
+  const [filter, setFilter] = useState('all');
+  const [showOwn, setShowOwn] = useState(false);
   const token = session?.token;
+  const me = session?.identity.id;
   const loadAlerts = () => api('/api/v1/alerts?limit=100', { token }).then((page) => setAlerts(page.alerts)).catch(reportError);
   const loadTrades = () =>
     api(`/api/v1/trades?limit=100&region=${session.identity.region}`, { token }).then((page) => setTrades(page.trades)).catch(reportError);
+  const { byId, reload } = useTradesById(alerts.map((a) => a.trade_id), token);
   const { events, view } = useFeed((m) => {
     const kind = m.entry.kind;
     if (kind.startsWith('alert.')) loadAlerts();
-    if (kind.startsWith('trade.') || kind === 'opening.completed' || kind === 'sale.closed') loadTrades();
+    if (kind.startsWith('trade.') || kind === 'opening.completed' || kind === 'sale.closed') {
+      loadTrades();
+      if (m.entry.trade) reload(m.entry.trade);
+    }
   });
   useEffect(() => {
     if (session?.identity.role === 'supervisor') {
@@ -166,21 +159,34 @@ export function Supervision() {
   }, []);
   if (!session) return html`<section><p><a href="#/signin?next=/supervision">${t('signin.title')}</a></p></section>`;
   if (session.identity.role !== 'supervisor') return html`<section><p class="notice error">${t('sup.supervisors_only')}</p></section>`;
-  const recent = events.slice(-STREAM_KEEP).reverse();
+  const titles = Object.fromEntries([...trades, ...Object.values(byId)].map((tr) => [tr.id, tr.title]));
+  const shown = events.filter((e) => STREAM_FILTERS[filter](e.entry.kind) && (showOwn || !ownRead(e, me)));
+  const recent = shown.slice(-STREAM_KEEP).reverse();
+  const sorted = [...alerts].sort(byUrgency);
   return html`<section class="supervision">
-    <h1>${t('sup.title')} <span class="muted small">${session.identity.region}</span></h1>
+    <h1>${t('sup.title')} <span class="muted small" data-testid="sup-region">${regionLabel(session.identity.region)}</span></h1>
     <p class="small"><span class=${view === 'supervisor' ? 'ok' : 'error-text'} data-testid="feed-view">● ${view === 'supervisor' ? t('sup.live') : t('room.reconnecting')}</span></p>
     <div class="columns">
       <section aria-labelledby="h-alerts"><h2 id="h-alerts">${t('sup.alerts')} <span class="muted small">${alerts.filter((a) => a.status !== 'closed').length}</span></h2>
-        <ul class="alerts" data-testid="alerts">${alerts.length === 0
+        <ul class="alerts" data-testid="alerts">${sorted.length === 0
           ? html`<li class="muted">${t('none')}</li>`
-          : alerts.map((a) => html`<${AlertRow} key=${a.id} alert=${a} token=${token} me=${session.identity.id} onChange=${loadAlerts} />`)}</ul>
+          : sorted.map((a) => html`<${AlertRow} key=${a.id} alert=${a} trade=${byId[a.trade_id]} titles=${titles} token=${token} me=${me}
+              onChange=${() => { loadAlerts(); reload(a.trade_id); }} />`)}</ul>
       </section>
       <section aria-labelledby="h-stream"><h2 id="h-stream">${t('sup.stream')}</h2>
-        <ol class="stream" data-testid="stream" aria-live="polite">${recent.map((e) => html`<li key=${e.seq}>
-          <span class="muted small">#${e.seq} ${formatInstant(e.entry.at).slice(11, 19)}</span>
-          <code>${e.entry.kind}</code>
-          ${e.entry.trade ? html` <a class="small" href=${`#/trades/${e.entry.trade}`}>${e.entry.trade.slice(0, 8)}…</a>` : null}
+        <div class="inline small">
+          <label for="stream-filter">${t('sup.stream_filter')}</label>
+          <select id="stream-filter" value=${filter} onChange=${(e) => setFilter(e.currentTarget.value)}>
+            ${Object.keys(STREAM_FILTERS).map((f) => html`<option key=${f} value=${f}>${t(`sup.filter.${f}`)}</option>`)}
+          </select>
+          <label class="check"><input type="checkbox" id="stream-own" checked=${showOwn} onChange=${(e) => setShowOwn(e.currentTarget.checked)} /> ${t('sup.show_own')}</label>
+        </div>
+        <ol class="stream" data-testid="stream" aria-live="polite">${recent.length === 0
+          ? html`<li class="muted">${t('none')}</li>`
+          : recent.map((e) => html`<li key=${e.seq}>
+          <span class="muted small"><a href=${`#/log?entry=${e.seq}`}>#${e.seq}</a> ${formatInstant(e.entry.at).slice(11, 19)}</span>
+          <span title=${e.entry.kind}>${kindName(e.entry.kind)}</span>
+          ${e.entry.trade ? html` <a class="small" href=${`#/trades/${e.entry.trade}`}>${titles[e.entry.trade] ?? `${e.entry.trade.slice(0, 8)}…`}</a>` : null}
         </li>`)}</ol>
       </section>
     </div>
