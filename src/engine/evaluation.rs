@@ -60,6 +60,23 @@ pub struct EvaluationStatus {
     pub report_sha256: Option<String>,
 }
 
+/// A trade an expert was drawn to evaluate, and what the expert has done on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assignment {
+    pub trade_id: String,
+    pub title: String,
+    pub trade_status: TradeStatus,
+    /// As in [`EvaluationStatus`].
+    pub stage: &'static str,
+    pub method: &'static str,
+    pub committee_size: usize,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::option")]
+    pub sheet_submitted_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::option")]
+    pub signed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub dissent: Option<String>,
+}
+
 /// What an expert gets back for a sheet or a signature.
 #[derive(Debug, Clone, Serialize)]
 pub struct Acknowledged {
@@ -511,6 +528,49 @@ impl Platform {
             },
             ev,
         ))
+    }
+
+    /// The trades whose committee the calling expert was drawn for (at most 200, newest
+    /// draw first), each with where its evaluation is and what the expert has done.
+    pub async fn my_assignments(&self, caller: &Caller) -> Result<Vec<Assignment>> {
+        let expert = caller.require(Role::Expert)?;
+        #[derive(Deserialize)]
+        struct Disclosed {
+            drawn: Drawn,
+        }
+        let mut out = Vec::new();
+        for (trade_id, disclosed) in self.store.draws_naming(&expert.id, 200).await? {
+            let disclosed: Disclosed = serde_json::from_str(&disclosed).map_err(corrupt)?;
+            if !disclosed.drawn.experts.contains(&expert.id) {
+                continue;
+            }
+            let trade = self.announced_trade(&trade_id).await?;
+            let status = self.evaluation_status(&trade_id).await?;
+            let sheet = self
+                .store
+                .sheets(&trade_id)
+                .await?
+                .into_iter()
+                .find(|s| s.expert_id == expert.id);
+            let signature = self
+                .store
+                .report_signatures(&trade_id)
+                .await?
+                .into_iter()
+                .find(|s| s.expert_id == expert.id);
+            out.push(Assignment {
+                trade_id,
+                title: trade.terms.title.clone(),
+                trade_status: trade.status,
+                stage: status.stage,
+                method: status.method,
+                committee_size: status.committee_size,
+                sheet_submitted_at: sheet.map(|s| s.submitted_at),
+                signed_at: signature.as_ref().map(|s| s.signed_at),
+                dissent: signature.and_then(|s| s.dissent),
+            });
+        }
+        Ok(out)
     }
 
     /// Where the evaluation is; anyone may ask. Takes a step that is due (after a crash).

@@ -54,7 +54,8 @@ pub use bids::INLINE_ENVELOPE_BYTES;
 pub use committee::KeyRegistration;
 pub use error::EngineError;
 pub use evaluation::{
-    Acknowledged, EvaluationStatus, ReportSigning, ReportView, SheetSubmission, MAX_DISSENT_CHARS,
+    Acknowledged, Assignment, EvaluationStatus, ReportSigning, ReportView, SheetSubmission,
+    MAX_DISSENT_CHARS,
 };
 pub use events::PublicEvent;
 pub use experts::{DrawOrder, DrawView};

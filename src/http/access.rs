@@ -127,6 +127,7 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/trades/{id}/opening/extension", SUPERVISOR),
     // Experts, evaluation, award
     ("GET", "/api/v1/experts/me", EXPERT),
+    ("GET", "/api/v1/experts/me/assignments", EXPERT),
     ("PUT", "/api/v1/experts/me", EXPERT),
     (
         "GET",

@@ -1,4 +1,5 @@
-//! The expert pool: `PUT`/`GET /api/v1/experts/me` (an expert's own profile) and `GET
+//! The expert pool: `PUT`/`GET /api/v1/experts/me` (an expert's own profile), `GET
+//! /api/v1/experts/me/assignments` (the trades it was drawn for) and `GET
 //! /api/v1/experts` (the trading centre, supervisors, administrators; a logged read); a
 //! trade's expert draw: `POST`/`GET /api/v1/trades/{id}/evaluation/draw`.
 
@@ -11,12 +12,13 @@ use super::error::Result;
 use super::extract::{Json, Path};
 use super::AppState;
 use crate::domain::expert_draw::ExpertProfile;
-use crate::engine::{Caller, DrawOrder, DrawView};
+use crate::engine::{Assignment, Caller, DrawOrder, DrawView};
 use crate::store::experts::PoolEntry;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/experts/me", get(mine).put(set))
+        .route("/api/v1/experts/me/assignments", get(assignments))
         .route("/api/v1/experts", get(pool))
         .route(
             "/api/v1/trades/{id}/evaluation/draw",
@@ -66,4 +68,9 @@ async fn mine(State(app): State<AppState>, caller: Caller) -> Result<Json<PoolEn
 async fn pool(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>> {
     let experts = app.platform.expert_pool(&caller).await?;
     Ok(Json(json!({ "experts": experts })))
+}
+
+async fn assignments(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>> {
+    let assignments: Vec<Assignment> = app.platform.my_assignments(&caller).await?;
+    Ok(Json(json!({ "assignments": assignments })))
 }

@@ -56,6 +56,10 @@ pub trait ExpertStore: Send + Sync {
     /// has one.
     async fn record_draw(&self, trade_id: &str, draw: &StoredDraw, event: NewEvent) -> Result<i64>;
     async fn draw_of(&self, trade_id: &str) -> Result<Option<StoredDraw>>;
+    /// The trades whose draw's sealed part names `identity_id` (in the pool or drawn),
+    /// newest first, at most `limit`: `(trade id, disclosed JSON)`. The caller reads the
+    /// JSON to tell the drawn from the rest of the pool.
+    async fn draws_naming(&self, identity_id: &str, limit: i64) -> Result<Vec<(String, String)>>;
     /// Keeps an expert's profile (replacing the one before) with its log entry.
     async fn set_expert_profile(
         &self,
@@ -135,6 +139,21 @@ macro_rules! impl_expert_store {
                 .await?;
                 self.commit(tx).await?;
                 Ok(seq)
+            }
+
+            async fn draws_naming(
+                &self,
+                identity_id: &str,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<(String, String)>> {
+                // Identity ids are UUIDs: nothing in them is special to LIKE.
+                Ok(sqlx::query_as(
+                    "SELECT trade_id, disclosed FROM committee_draws WHERE disclosed LIKE $1 ORDER BY seq DESC LIMIT $2",
+                )
+                .bind(format!("%\"{identity_id}\"%"))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
             }
 
             async fn draw_of(

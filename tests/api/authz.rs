@@ -322,6 +322,7 @@ const ROWS: &[Row] = &[
         )
     },
     row("GET", "/api/v1/experts/me", expert),
+    row("GET", "/api/v1/experts/me/assignments", expert),
     row("PUT", "/api/v1/experts/me", expert),
     row("GET", "/api/v1/experts", pool_readers),
     row("GET", "/api/v1/trades/{id}/evaluation/draw", anyone),

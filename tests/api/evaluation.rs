@@ -45,6 +45,8 @@ pub(crate) struct Evaluation {
     pub committee: Vec<User>,
     /// Each bidder's bid log index, in bidder order.
     pub bids: Vec<i64>,
+    /// The experts of the pool who were not drawn.
+    pub reserves: Vec<User>,
 }
 
 impl Evaluation {
@@ -154,7 +156,24 @@ impl Evaluation {
             bidders,
             committee,
             bids,
+            reserves: pool,
         }
+    }
+
+    /// What `expert` reads as its assignment on this trade, if it has one.
+    pub(crate) async fn assignment(&self, expert: &User) -> Option<Value> {
+        let (status, body) = self
+            .r
+            .app
+            .get("/api/v1/experts/me/assignments", Some(&expert.token))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["assignments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["trade_id"] == self.r.trade.as_str())
+            .cloned()
     }
 
     /// Every expert passes every bid and signs; the publicity passes; the first
@@ -335,6 +354,31 @@ async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backe
         panic!("three bids")
     };
 
+    // Each drawn expert finds the trade among its assignments, to score; an expert of the
+    // pool who was not drawn does not.
+    for expert in &e.committee {
+        let assigned = e
+            .assignment(expert)
+            .await
+            .unwrap_or_else(|| panic!("{} is assigned", expert.id()));
+        assert_eq!(assigned["stage"], "scoring", "{assigned}");
+        assert_eq!(assigned["committee_size"], 5, "{assigned}");
+        assert!(assigned["sheet_submitted_at"].is_null(), "{assigned}");
+        assert_eq!(assigned["title"], "河滩路改造工程施工招标", "{assigned}");
+    }
+    assert!(
+        !e.reserves.is_empty(),
+        "the pool is larger than the committee"
+    );
+    for reserve in &e.reserves {
+        assert_eq!(
+            e.assignment(reserve).await,
+            None,
+            "{} was not drawn",
+            reserve.id()
+        );
+    }
+
     // Only the committee's experts score, each once, every valid bid, signed.
     let outsider = app.user("expert").await;
     let (status, _) = e.submit(&outsider, &[pass(a), pass(b), pass(c)]).await;
@@ -405,6 +449,8 @@ async fn a_tender_goes_from_score_sheets_to_contract_and_its_bonds_go_back(backe
         }
         let (status, body) = e.submit(expert, &judged).await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        let assigned = e.assignment(expert).await.unwrap_or_default();
+        assert!(assigned["sheet_submitted_at"].is_string(), "{assigned}");
         if i == 0 {
             // While scoring is open, a second sheet of the same expert is refused and
             // the first stands.
