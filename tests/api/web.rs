@@ -15,6 +15,7 @@ crate::on_both_backends!(
     a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli,
     a_bidder_prices_with_the_guard_replaces_and_withdraws_keeping_its_key_over_a_reload,
     a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade_page,
+    an_expert_scores_and_signs_the_report_with_a_dissent_from_the_browser,
     the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database,
     a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends,
     a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_the_sale,
@@ -986,6 +987,148 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
         .await;
     browser.scroll_to("[data-testid=my-money]").await;
     browser.screenshot("bond-refunded").await;
+    browser.finish().await;
+}
+
+/// An expert's whole job from its page (issue 31): it finds the trade it was drawn for,
+/// fills a comprehensive-scoring sheet (one bid failed with its reason, the others
+/// scored per criterion; a score over the criterion's weight is refused before anything
+/// is signed), signs it in the browser, and once the others' sheets are in signs the
+/// report with a dissent. The server verifies both signatures as it does the CLI's.
+async fn an_expert_scores_and_signs_the_report_with_a_dissent_from_the_browser(backend: Backend) {
+    use crate::evaluation::Evaluation;
+    let terms = serde_json::json!({
+        "method": "comprehensive_scoring",
+        "price_weight": 30,
+        "criteria": [
+            { "id": "technical", "name": "技术", "weight": 60 },
+            { "id": "business", "name": "商务", "weight": 10 }
+        ]
+    });
+    let e = Evaluation::start(backend, Some(terms)).await;
+    let app = &e.r.app;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let expert = &e.committee[0];
+    let mut browser = Browser::open(&format!("expert-{}", label(backend))).await;
+    sign_in(&browser, &app.base, expert, dir.path()).await;
+    browser.click("header.top nav a[href='#/expert']").await;
+    browser
+        .wait_text("[data-testid=assignment]", "河滩路改造工程施工招标")
+        .await;
+    browser
+        .wait_text("[data-testid=assignment]", "评分中")
+        .await;
+    browser.find("[data-testid=score-sheet]").await;
+
+    // Bid a passes with 52.5 and 8; bid b fails with its reason; bid c passes with 48 and
+    // first a mistyped 80 technical points (out of 60).
+    let [a, b, c] = e.bids[..] else {
+        panic!("three bids")
+    };
+    let field = |bid: i64, rest: &str| format!("#judge-{}-{bid}{rest}", e.r.trade);
+    let radio =
+        |bid: i64, value: &str| format!("input[name='judge-{}-{bid}'][value='{value}']", e.r.trade);
+    browser.click(&radio(a, "pass")).await;
+    browser.fill(&field(a, "-technical"), "52.5").await;
+    browser.fill(&field(a, "-business"), "8").await;
+    browser.click(&radio(b, "fail")).await;
+    browser
+        .fill(&field(b, "-reason"), "项目经理资格证书未按要求提供")
+        .await;
+    browser.click(&radio(c, "pass")).await;
+    browser.fill(&field(c, "-technical"), "80").await;
+    browser.fill(&field(c, "-business"), "7").await;
+    browser
+        .click("[data-testid=score-sheet] button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=sheet-error]", "0 到 60")
+        .await;
+    let (_, progress) = app.get(&e.path("/evaluation"), None).await;
+    assert_eq!(progress["sheets"], 0, "nothing sent: {progress}");
+    browser.fill(&field(c, "-technical"), "48").await;
+    browser.screenshot("score-sheet").await;
+    browser
+        .click("[data-testid=score-sheet] button[type=submit]")
+        .await;
+    browser.wait_text("[data-testid=my-sheet]", "✓").await;
+    let (_, progress) = app.get(&e.path("/evaluation"), None).await;
+    assert_eq!(progress["sheets"], 1, "{progress}");
+
+    // The others score through the API; the report is then the expert's to sign.
+    for other in &e.committee[1..] {
+        let judged = vec![
+            serde_json::json!({ "log_index": a, "pass": true, "scores": { "technical": 50, "business": 8 } }),
+            serde_json::json!({ "log_index": b, "pass": true, "scores": { "technical": 40, "business": 6 } }),
+            serde_json::json!({ "log_index": c, "pass": true, "scores": { "technical": 45, "business": 7 } }),
+        ];
+        let (status, body) = e.submit(other, &judged).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    }
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    browser
+        .wait_text("[data-testid=report-digest]", "已核对")
+        .await;
+    let ranking = browser
+        .wait_text("[data-testid=report-ranking]", "1 人不通过")
+        .await;
+    assert!(
+        ranking.contains("项目经理资格证书未按要求提供"),
+        "{ranking}"
+    );
+    browser
+        .fill(
+            &format!("#dissent-{}", e.r.trade),
+            "乙单位资格证书问题应否决其投标",
+        )
+        .await;
+    browser.screenshot("report").await;
+    browser
+        .click("[data-testid=report-signing] button[type=submit]")
+        .await;
+    let signed = browser.wait_text("[data-testid=my-signature]", "✓").await;
+    assert!(signed.contains("乙单位资格证书问题"), "{signed}");
+    let (_, view) = app
+        .get(&e.path("/evaluation/report"), Some(&expert.token))
+        .await;
+    let mine = view["signatures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["expert"] == expert.id().as_str())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(mine["dissent"], "乙单位资格证书问题应否决其投标", "{view}");
+    // The sheet the server keeps is the one typed here.
+    let sheet = view["report"]["sheets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["expert"] == expert.id().as_str())
+        .cloned()
+        .unwrap_or_default();
+    assert!(sheet["sha256"].is_string(), "{view}");
+    let bid_a = view["report"]["ranking"]["bids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["log_index"] == a)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(bid_a["passed_by"], 5, "{bid_a}");
+    let bid_b = view["report"]["ranking"]["bids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["log_index"] == b)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(bid_b["failed_by"], 1, "{bid_b}");
+    browser.screenshot("signed").await;
     browser.finish().await;
 }
 
