@@ -337,6 +337,28 @@ impl Platform {
     }
 
     /// Creates a draft from checked terms.
+    /// Checks terms as a new draft's are checked (their shape, then the rulebook's rules
+    /// for the procedure, as if published `now`), completing what the rules fill in.
+    async fn checked_terms(
+        &self,
+        terms: &mut TradeTerms,
+        now: DateTime<Utc>,
+        time_scale: u32,
+    ) -> Result<()> {
+        let procedure = self.procedure_of(terms)?.clone();
+        self.check_terms_shape(terms, now).await?;
+        self.check_procedure(&procedure, terms, now, time_scale)
+    }
+
+    /// Checks a new trade's terms exactly as `create_trade` would and creates nothing:
+    /// `Ok` or the same error, naming the rule and its article. The centre's form asks
+    /// this as it is filled in.
+    pub async fn check_new_trade(&self, caller: &Caller, mut terms: TradeTerms) -> Result<()> {
+        caller.require(Role::TradingCentre)?;
+        let now = self.clock.now();
+        self.checked_terms(&mut terms, now, 1).await
+    }
+
     pub(crate) async fn create_draft(
         &self,
         caller: &Caller,
@@ -345,9 +367,7 @@ impl Platform {
     ) -> Result<TradeView> {
         let officer = caller.require(Role::TradingCentre)?;
         let now = self.clock.now();
-        let procedure = self.procedure_of(&terms)?.clone();
-        self.check_terms_shape(&mut terms, now).await?;
-        self.check_procedure(&procedure, &mut terms, now, time_scale)?;
+        self.checked_terms(&mut terms, now, time_scale).await?;
         let trade = Trade {
             id: uuid::Uuid::now_v7().to_string(),
             terms,

@@ -66,6 +66,7 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     // Trades, documents, bids, clarifications
     ("GET", "/api/v1/trades", Public),
     ("POST", "/api/v1/trades", CENTRE),
+    ("POST", "/api/v1/trades/check", CENTRE),
     ("GET", "/api/v1/trades/{id}", Public),
     ("POST", "/api/v1/trades/{id}/publish", CENTRE),
     ("PUT", "/api/v1/trades/{id}/documents/{name}", CENTRE),

@@ -21,6 +21,7 @@ use crate::engine::{
 pub fn router(max_document_bytes: usize) -> Router<AppState> {
     Router::new()
         .route("/api/v1/trades", get(list).post(create))
+        .route("/api/v1/trades/check", post(check))
         .route("/api/v1/trades/{id}", get(show))
         .route("/api/v1/trades/{id}/publish", post(publish))
         .route(
@@ -124,6 +125,17 @@ async fn create(
         StatusCode::CREATED,
         Json(app.platform.create_trade(&caller, new).await?),
     ))
+}
+
+/// `POST /api/v1/trades/check`: the terms checked as `POST /api/v1/trades` checks them,
+/// nothing created: `200 {"ok": true}`, or the error creating them would give.
+async fn check(
+    State(app): State<AppState>,
+    caller: Caller,
+    Json(terms): Json<TradeTerms>,
+) -> Result<Json<serde_json::Value>> {
+    app.platform.check_new_trade(&caller, terms).await?;
+    Ok(Json(serde_json::json!({ "ok": true })))
 }
 
 async fn show(

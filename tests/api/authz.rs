@@ -210,6 +210,7 @@ const ROWS: &[Row] = &[
     },
     row("GET", "/api/v1/trades", anyone),
     row("POST", "/api/v1/trades", officer),
+    row("POST", "/api/v1/trades/check", officer),
     row("GET", "/api/v1/trades/{id}", anyone),
     row("POST", "/api/v1/trades/{id}/publish", officer),
     Row {

@@ -36,6 +36,24 @@ async fn a_trade_that_breaks_a_statutory_rule_is_refused_naming_the_rule(backend
         "min_days_to_deadline",
         "招标投标法 第二十四条",
     );
+    // The centre's form asks the same question without creating anything: the same
+    // answer for terms that break a rule, `ok` for terms that keep them, and no draft.
+    let (status, checked) = app.post("/api/v1/trades/check", token, &terms).await;
+    assert_eq!(
+        (status, &checked),
+        (StatusCode::UNPROCESSABLE_ENTITY, &body)
+    );
+    let (status, checked) = app
+        .post(
+            "/api/v1/trades/check",
+            token,
+            &app.tender_terms(&custodians),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{checked}");
+    assert_eq!(checked, json!({"ok": true}));
+    let (_, drafts) = app.get("/api/v1/trades?status=draft", token).await;
+    assert_eq!(drafts["trades"], json!([]), "checking creates nothing");
 
     let mut terms = app.tender_terms(&custodians);
     terms["kind"] = json!("government_procurement");
