@@ -27,6 +27,17 @@ pub enum ApiError {
     TooManyRequests { message: String, retry_after: u64 },
 }
 
+/// A use case's refusal as the `error` member of an answer: code, message, and for a
+/// rule the rule and its article.
+pub(super) fn refusal(e: &EngineError) -> serde_json::Value {
+    match e {
+        EngineError::RuleViolation(v) => json!({
+            "code": e.code(), "message": e.to_string(), "rule": v.rule, "article": v.article,
+        }),
+        _ => json!({"code": e.code(), "message": e.to_string()}),
+    }
+}
+
 impl ApiError {
     pub fn request(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self::Request {
@@ -43,7 +54,7 @@ impl From<EngineError> for ApiError {
     }
 }
 
-fn status_of(e: &EngineError) -> StatusCode {
+pub(super) fn status_of(e: &EngineError) -> StatusCode {
     use EngineError as E;
     match e {
         E::Certificate(_)
@@ -93,10 +104,7 @@ impl IntoResponse for ApiError {
                         tracing::error!(error = %cause, "storage failure");
                         json!({"error": {"code": "internal", "message": "internal error"}})
                     }
-                    EngineError::RuleViolation(v) => json!({"error": {
-                        "code": e.code(), "message": e.to_string(), "rule": v.rule, "article": v.article,
-                    }}),
-                    _ => json!({"error": {"code": e.code(), "message": e.to_string()}}),
+                    _ => json!({ "error": refusal(e) }),
                 };
                 (status, body)
             }

@@ -128,14 +128,21 @@ async fn create(
 }
 
 /// `POST /api/v1/trades/check`: the terms checked as `POST /api/v1/trades` checks them,
-/// nothing created: `200 {"ok": true}`, or the error creating them would give.
+/// nothing created: `200 {"ok": true}`, or `200 {"ok": false, "error": …}` with the
+/// refusal creating them would give (a 422 there). The question was answered either way;
+/// who may not ask still gets 401 or 403.
 async fn check(
     State(app): State<AppState>,
     caller: Caller,
     Json(terms): Json<TradeTerms>,
 ) -> Result<Json<serde_json::Value>> {
-    app.platform.check_new_trade(&caller, terms).await?;
-    Ok(Json(serde_json::json!({ "ok": true })))
+    match app.platform.check_new_trade(&caller, terms).await {
+        Ok(()) => Ok(Json(serde_json::json!({ "ok": true }))),
+        Err(e) if super::error::status_of(&e) == StatusCode::UNPROCESSABLE_ENTITY => Ok(Json(
+            serde_json::json!({ "ok": false, "error": super::error::refusal(&e) }),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn show(

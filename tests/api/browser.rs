@@ -204,6 +204,16 @@ impl Browser {
             .unwrap_or_else(|e| panic!("paste into {css}: {e}"));
     }
 
+    /// Chooses the option `value` of the select `css`, as a user picking it does.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.find(&format!("{css} option[value='{value}']")).await;
+        self.find(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
+    }
+
     /// Presses and releases one key (`fantoccini::key::Key` for Tab, Enter…), as a
     /// keyboard-only user does: it goes to whatever has the focus.
     pub async fn press(&self, key: fantoccini::key::Key) {
@@ -392,8 +402,18 @@ impl Browser {
         self.expected.push(containing.to_owned());
     }
 
-    /// Ends the test: no console errors on any page it visited but the expected ones.
+    /// Ends the test: no console errors on any page it visited but the expected ones, and
+    /// no error banner on the page it ends on (an exception while rendering lands there,
+    /// not in the console).
     pub async fn finish(mut self) {
+        if let Ok(banner) = self
+            .client
+            .find(Locator::Css("[data-testid=error-banner]"))
+            .await
+        {
+            let text = banner.text().await.unwrap_or_default();
+            panic!("the page ends with an error banner: {text}");
+        }
         let errors = self.console_errors().await;
         for expected in &self.expected {
             assert!(

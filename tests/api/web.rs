@@ -16,6 +16,7 @@ crate::on_both_backends!(
     a_bidder_prices_with_the_guard_replaces_and_withdraws_keeping_its_key_over_a_reload,
     a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade_page,
     an_expert_scores_and_signs_the_report_with_a_dissent_from_the_browser,
+    a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_and_publishes_it,
     the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database,
     a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends,
     a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_the_sale,
@@ -1129,6 +1130,143 @@ async fn an_expert_scores_and_signs_the_report_with_a_dissent_from_the_browser(b
         .unwrap_or_default();
     assert_eq!(bid_b["failed_by"], 1, "{bid_b}");
     browser.screenshot("signed").await;
+    browser.finish().await;
+}
+
+/// A trading centre's first steps from its page (issue 31): a tender typed into the form
+/// as people write amounts (1亿, 6000万), checked against the rulebook as it is filled in
+/// (a deadline 19 days out breaks 招标投标法 第二十四条 and the form says so before anything
+/// is saved), saved as a draft once it keeps the rules, its document uploaded, and the
+/// announcement published after a confirmation. The server holds the terms as typed.
+async fn a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_and_publishes_it(
+    backend: Backend,
+) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut browser = Browser::open(&format!("centre-{}", label(backend))).await;
+    sign_in(&browser, &app.base, &officer, dir.path()).await;
+    browser.click("header.top nav a[href='#/centre']").await;
+    browser.find("[data-testid=trade-form]").await;
+    browser.select("#tf-kind", "construction_tender").await;
+    browser.select("#tf-procedure", "open_tender").await;
+    browser
+        .fill("#tf-title", "西山路排水管网改造工程施工招标")
+        .await;
+    browser
+        .fill("#tf-principal", "乌鲁木齐市城市建设投资（集团）有限公司")
+        .await;
+    let principal = crate::helpers::usci("91650100BUYER0001");
+    browser.fill("#tf-usci", principal.as_str()).await;
+    browser.fill("#tf-estimate", "1亿").await;
+    browser.fill("#tf-lot-0-title", "管网工程").await;
+    browser.fill("#tf-lot-0-estimate", "6000万").await;
+    browser.click("[data-testid=add-lot]").await;
+    browser.fill("#tf-lot-1-title", "泵站工程").await;
+    browser.fill("#tf-lot-1-estimate", "4,000,000.00万").await;
+    browser.fill("#tf-lot-1-estimate", "4000万").await;
+    browser.fill("#tf-bond", "200万").await;
+    for id in &custodians {
+        browser
+            .click(&format!("[data-testid=tf-custodians] input[value='{id}']"))
+            .await;
+    }
+    let day = |days: i64| {
+        (app.clock_now() + chrono::Duration::days(days))
+            .with_timezone(
+                &chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("+08:00")),
+            )
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    browser.paste("#tf-date", &day(19)).await;
+    let refused = browser
+        .wait_text("[data-testid=rule-check]", "不符合交易规则")
+        .await;
+    assert!(
+        refused.contains("min_days_to_deadline") && refused.contains("招标投标法 第二十四条"),
+        "{refused}"
+    );
+    let create = browser
+        .find("[data-testid=trade-form] button[type=submit]")
+        .await;
+    assert!(
+        !create.is_enabled().await.unwrap_or(true),
+        "no saving a trade that breaks a rule"
+    );
+    browser.scroll_to("[data-testid=rule-check]").await;
+    browser.screenshot("rule-broken").await;
+    browser.paste("#tf-date", &day(25)).await;
+    browser
+        .wait_text("[data-testid=rule-check]", "符合现行交易规则")
+        .await;
+    browser
+        .click("[data-testid=trade-form] button[type=submit]")
+        .await;
+    browser
+        .wait_text(
+            "[data-testid=centre-trades]",
+            "西山路排水管网改造工程施工招标",
+        )
+        .await;
+
+    // The draft as the server holds it: the amounts and the deadline as typed.
+    let (_, drafts) = app
+        .get("/api/v1/trades?status=draft", Some(&officer.token))
+        .await;
+    let draft = drafts["trades"][0].clone();
+    let id = draft["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(draft["estimated_value"], 10_000_000_000_i64, "{draft}");
+    assert_eq!(draft["bond_amount"], 200_000_000_i64, "{draft}");
+    assert_eq!(
+        draft["lots"],
+        serde_json::json!([
+            { "id": "1", "title": "管网工程", "estimated_value": 6_000_000_000_i64 },
+            { "id": "2", "title": "泵站工程", "estimated_value": 4_000_000_000_i64 }
+        ])
+    );
+    assert_eq!(
+        draft["bid_deadline"],
+        format!("{}T02:00:00.000Z", day(25)),
+        "10:00 Beijing time"
+    );
+    assert_eq!(
+        draft["committee"]["custodians"].as_array().map(Vec::len),
+        Some(3)
+    );
+
+    // Its document, then the announcement, confirmed.
+    let document = crate::helpers::write(dir.path(), "招标文件.pdf", b"%PDF-1.7 tender documents");
+    browser
+        .choose_file(&format!("#doc-{id}"), &document.display().to_string())
+        .await;
+    browser
+        .click("[data-testid=draft] form button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=draft]", "招标文件.pdf")
+        .await;
+    browser.click("[data-testid=publish]").await;
+    let confirm = browser
+        .wait_text("[data-testid=publish-confirm]", "确认发布")
+        .await;
+    assert!(
+        confirm.contains("西山路排水管网改造工程施工招标"),
+        "{confirm}"
+    );
+    browser.screenshot("confirm-publish").await;
+    browser.click("[data-testid=publish-confirm-button]").await;
+    browser
+        .wait_text("[data-testid=centre-trade]", "已发布")
+        .await;
+    let (status, published) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{published}");
+    assert_eq!(published["status"], "published", "{published}");
+    assert_eq!(
+        published["documents"][0]["name"], "招标文件.pdf",
+        "{published}"
+    );
+    browser.screenshot("published").await;
     browser.finish().await;
 }
 

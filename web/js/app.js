@@ -17,6 +17,7 @@ import { AuctionRoom } from './pages/auction.js';
 import { Supervision } from './pages/supervision.js';
 import { CustodianPage } from './pages/custodian.js';
 import { ExpertPage } from './pages/expert.js';
+import { CentrePage } from './pages/centre.js';
 import { currentSession, onSessionChange, signOut, restoreSigner } from './session.js';
 
 const ROUTES = [
@@ -31,6 +32,7 @@ const ROUTES = [
   { path: /^\/supervision$/, nav: 'supervision', page: () => html`<${Supervision} />` },
   { path: /^\/workspace$/, nav: 'workspace', page: () => html`<${Workspace} />` },
   { path: /^\/expert$/, nav: 'expert', page: () => html`<${ExpertPage} />` },
+  { path: /^\/centre$/, nav: 'centre', page: () => html`<${CentrePage} />` },
 ];
 
 /** The hash route: its path and its query parameters. */
@@ -116,7 +118,7 @@ function App() {
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>${t('app.skip')}</a>
     <header class="top">
       <a class="brand" href="#/">${t('app.title')}</a>
-      <nav aria-label=${t('nav.label')}>${navLink('portal', '#/')}${navLink('log', '#/log')}${session ? navLink('workspace', '#/workspace') : null}${session?.identity.role === 'supervisor' ? navLink('supervision', '#/supervision') : null}${session?.identity.role === 'expert' ? navLink('expert', '#/expert') : null}</nav>
+      <nav aria-label=${t('nav.label')}>${navLink('portal', '#/')}${navLink('log', '#/log')}${session ? navLink('workspace', '#/workspace') : null}${session?.identity.role === 'supervisor' ? navLink('supervision', '#/supervision') : null}${session?.identity.role === 'expert' ? navLink('expert', '#/expert') : null}${session?.identity.role === 'trading_centre' ? navLink('centre', '#/centre') : null}</nav>
       <${ServerClock} />
       ${session
         ? html`<div class="who" data-testid="signed-in"><span>${session.identity.organization}</span>

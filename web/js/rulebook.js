@@ -4,13 +4,13 @@ import { api } from './api.js';
 
 let loaded = null;
 
-/** `{version, sha256, kinds: [{id, name, procedures: [{id, name, engine}]}]}`. */
+/** `{version, sha256, kinds: [{id, name, procedures: [{id, name, engine, participation}]}]}`. */
 export function rulebook() {
   loaded ??= api('/api/v1/rulebook').then((book) => {
     const kinds = new Map();
     for (const p of book.procedures) {
       if (!kinds.has(p.kind)) kinds.set(p.kind, { id: p.kind, name: p.kind_name, procedures: [] });
-      kinds.get(p.kind).procedures.push({ id: p.procedure, name: p.procedure_name, engine: p.engine });
+      kinds.get(p.kind).procedures.push({ id: p.procedure, name: p.procedure_name, engine: p.engine, participation: p.participation ?? 'open' });
     }
     return { version: book.version, sha256: book.sha256, kinds: [...kinds.values()] };
   });
