@@ -78,6 +78,12 @@ impl Evaluation {
     /// [`Evaluation::open`] on a published round: the bids, their bonds, the opening and
     /// the draw.
     pub async fn on_round(r: Round, bidders: [User; 3]) -> Self {
+        Self::bid_and_open(&r, &bidders).await;
+        Self::drawn(r, bidders.into()).await
+    }
+
+    /// The three bidders' bids (at their set prices) and bonds, then the opening.
+    pub async fn bid_and_open(r: &Round, bidders: &[User; 3]) {
         for (bidder, price) in bidders
             .iter()
             .zip([9_870_000_001_i64, 9_650_000_002, 9_990_000_003])
@@ -96,14 +102,31 @@ impl Evaluation {
             assert_eq!(body["outcome"], "bond_confirmed", "{status} {body}");
         }
         r.open_now().await;
-        Self::drawn(r, bidders.into()).await
     }
 
     /// An opened round's experts drawn.
     pub async fn drawn(r: Round, bidders: Vec<User>) -> Self {
+        let (officer, pool, size) = Self::pool_for(&r).await;
+        let (status, drawn) = r
+            .app
+            .post(
+                &format!("/api/v1/trades/{}/evaluation/draw", r.trade),
+                Some(&officer.token),
+                &json!({ "specialty": "construction.road", "experts": size }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{drawn}");
+        let ids: Vec<String> =
+            serde_json::from_value(drawn["disclosed"]["drawn"]["experts"].clone())
+                .unwrap_or_default();
+        Self::with_committee(r, bidders, officer, pool, &ids).await
+    }
+
+    /// A centre officer, and a pool of experts in `construction.road` one larger than the
+    /// committee the trade needs (its size is the third member).
+    pub async fn pool_for(r: &Round) -> (User, Vec<User>, usize) {
         let app = &r.app;
         let officer = app.user("trading_centre").await;
-        let city = app.supervisor_of("650100").await;
         let mut pool = Vec::new();
         // A procurement of 10,000,000 yuan or more needs seven (办法 第47条).
         let (_, trade) = app.get(&format!("/api/v1/trades/{}", r.trade), None).await;
@@ -119,20 +142,22 @@ impl Evaluation {
             assert_eq!(status, StatusCode::OK, "{body}");
             pool.push(expert);
         }
-        let (status, drawn) = app
-            .post(
-                &format!("/api/v1/trades/{}/evaluation/draw", r.trade),
-                Some(&officer.token),
-                &json!({ "specialty": "construction.road", "experts": size }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{drawn}");
-        let ids: Vec<String> =
-            serde_json::from_value(drawn["disclosed"]["drawn"]["experts"].clone())
-                .unwrap_or_default();
+        (officer, pool, size)
+    }
+
+    /// The evaluation once the experts `drawn` (ids, in draw order) were drawn from `pool`.
+    pub async fn with_committee(
+        r: Round,
+        bidders: Vec<User>,
+        officer: User,
+        mut pool: Vec<User>,
+        drawn: &[String],
+    ) -> Self {
+        let app = &r.app;
+        let city = app.supervisor_of("650100").await;
         let mut committee = Vec::new();
-        for id in ids {
-            let at = pool.iter().position(|e| e.id() == id);
+        for id in drawn {
+            let at = pool.iter().position(|e| e.id() == *id);
             committee.push(pool.remove(at.unwrap_or_else(|| panic!("{id} is not in the pool"))));
         }
         let (_, opening) = app

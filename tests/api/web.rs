@@ -17,6 +17,7 @@ crate::on_both_backends!(
     a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade_page,
     an_expert_scores_and_signs_the_report_with_a_dissent_from_the_browser,
     a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_and_publishes_it,
+    a_centre_answers_draws_answers_objections_awards_and_records_the_contract_on_its_page,
     the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database,
     a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends,
     a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_the_sale,
@@ -1267,6 +1268,192 @@ async fn a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_
         "{published}"
     );
     browser.screenshot("published").await;
+    browser.finish().await;
+}
+
+/// The trading centre's work on a published tender, from its page (issue 31): it answers
+/// a bidder's question; after the opening it draws the experts; during the candidates'
+/// publicity it answers an objection; after the publicity it issues the award notice and
+/// records the signed contract. Each step is then what the server holds.
+async fn a_centre_answers_draws_answers_objections_awards_and_records_the_contract_on_its_page(
+    backend: Backend,
+) {
+    use crate::evaluation::{pass, Evaluation};
+    let app = crate::helpers::spawn_app(backend).await;
+    let bidders = [
+        app.user("bidder").await,
+        app.user("bidder").await,
+        app.user("bidder").await,
+    ];
+    let r = crate::opening::round_on(app).await;
+    let trade = r.trade.clone();
+    let (status, asked) = r
+        .app
+        .post(
+            &format!("/api/v1/trades/{trade}/clarifications"),
+            Some(&bidders[0].token),
+            &serde_json::json!({"question": "工期是否可以顺延？"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{asked}");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (officer, pool, size) = Evaluation::pool_for(&r).await;
+    let mut browser = Browser::open(&format!("centre-tasks-{}", label(backend))).await;
+    sign_in(&browser, &r.app.base, &officer, dir.path()).await;
+    let page = format!("{}/#/centre", r.app.base);
+    browser.goto(&page).await;
+    let answer = format!("#answer-{}-text", asked["id"].as_str().unwrap_or_default());
+    browser.fill(&answer, "工期不得顺延。").await;
+    browser.scroll_to("[data-testid=centre-questions]").await;
+    browser.screenshot("question").await;
+    browser
+        .click(&format!(
+            "[data-testid=answer-{}] button[type=submit]",
+            asked["id"].as_str().unwrap_or_default()
+        ))
+        .await;
+    let (_, view) = r.app.get(&format!("/api/v1/trades/{trade}"), None).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut answered = view["clarifications"][0]["answer"].clone();
+    while answered != "工期不得顺延。" && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let (_, view) = r.app.get(&format!("/api/v1/trades/{trade}"), None).await;
+        answered = view["clarifications"][0]["answer"].clone();
+    }
+    assert_eq!(answered, "工期不得顺延。");
+
+    // Bids and the opening; the centre draws the experts from its page.
+    Evaluation::bid_and_open(&r, &bidders).await;
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    browser
+        .fill(&format!("#draw-specialty-{trade}"), "construction.road")
+        .await;
+    browser
+        .fill(&format!("#draw-experts-{trade}"), &size.to_string())
+        .await;
+    browser.scroll_to("[data-testid=centre-draw]").await;
+    browser.screenshot("draw").await;
+    browser
+        .click("[data-testid=centre-draw] button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=centre-evaluating]", "评审中")
+        .await;
+    let mut drawn = Vec::new();
+    for expert in &pool {
+        let (_, mine) = r
+            .app
+            .get("/api/v1/experts/me/assignments", Some(&expert.token))
+            .await;
+        if mine["assignments"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
+            drawn.push(expert.id());
+        }
+    }
+    assert_eq!(drawn.len(), size, "the page drew the committee");
+    let e = Evaluation::with_committee(r, bidders.into(), officer, pool, &drawn).await;
+    let judged: Vec<Value> = e.bids.iter().map(|b| pass(*b)).collect();
+    for expert in &e.committee {
+        let (status, body) = e.submit(expert, &judged).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    }
+    e.sign_all().await;
+    let app = &e.r.app;
+
+    // An objection, answered from the page.
+    let (status, objection) = app
+        .post(
+            &e.path("/objections"),
+            Some(&e.bidders[0].token),
+            &serde_json::json!({"text": "第一中标候选人报价低于成本。"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{objection}");
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let oid = objection["id"].as_str().unwrap_or_default();
+    browser
+        .fill(
+            &format!("#objection-{oid}-text"),
+            "经评标委员会复核，报价不低于成本。",
+        )
+        .await;
+    browser.scroll_to("[data-testid=centre-objections]").await;
+    browser.screenshot("objection").await;
+    browser
+        .click(&format!(
+            "[data-testid=objection-{oid}] button[type=submit]"
+        ))
+        .await;
+    browser
+        .wait_text("[data-testid=centre-award]", "公示期至")
+        .await;
+
+    // After the publicity: the award notice, then the contract.
+    app.clock.set(app.clock_now() + chrono::Duration::days(3));
+    browser
+        .client
+        .refresh()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    browser.click("[data-testid=award]").await;
+    browser.find("[data-testid=centre-contract]").await;
+    let contract = crate::helpers::write(dir.path(), "合同.pdf", b"%PDF-1.7 the signed contract");
+    browser
+        .choose_file(
+            &format!("#contract-{}", e.r.trade),
+            &contract.display().to_string(),
+        )
+        .await;
+    // Signed the moment of the award (the test's clock stands still): Beijing time.
+    let (_, awarded) = app.get(&e.path("/result"), None).await;
+    let at = chrono::DateTime::parse_from_rfc3339(
+        awarded["award"]["awarded_at"].as_str().unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+    .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("+08:00")));
+    browser
+        .paste(
+            &format!("#contract-date-{}", e.r.trade),
+            &at.format("%Y-%m-%d").to_string(),
+        )
+        .await;
+    browser
+        .paste(
+            &format!("#contract-time-{}", e.r.trade),
+            &at.format("%H:%M").to_string(),
+        )
+        .await;
+    browser.scroll_to("[data-testid=centre-contract]").await;
+    browser.screenshot("contract").await;
+    browser
+        .click("[data-testid=centre-contract] button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=centre-contracted]", "合同已于")
+        .await;
+    let (_, result) = app.get(&e.path("/result"), None).await;
+    assert_eq!(result["status"], "contracted", "{result}");
+    assert_eq!(
+        result["contract"]["amount"], result["award"]["winner"]["price"],
+        "{result}"
+    );
+    let (_, listed) = app
+        .get(&e.path("/objections"), Some(&e.officer.token))
+        .await;
+    assert_eq!(
+        listed["objections"][0]["answer"], "经评标委员会复核，报价不低于成本。",
+        "{listed}"
+    );
     browser.finish().await;
 }
 

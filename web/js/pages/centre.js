@@ -1,7 +1,8 @@
 // The trading centre's page (交易中心): a new trade from a form for every kind and
 // procedure of the rulebook, checked against the rulebook as it is filled in (the rule
 // and its article, by the server's own check, POST /api/v1/trades/check); the centre's
-// trades, drafts first; and for a draft its documents and its publication, confirmed.
+// trades; for a draft its documents and its publication, confirmed; for a published
+// trade the tasks its state asks for (web/js/pages/centre-tasks.js).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
@@ -12,6 +13,7 @@ import { parseAmount } from '../money.js';
 import { AmountField } from '../price-guard.js';
 import { regionLabel } from '../regions.js';
 import { reportError } from '../app.js';
+import { CentreTasks } from './centre-tasks.js';
 
 const REGIONS = ['650100', '650200', '650400', '650500', '652300', '652700', '652800', '652900', '653000', '653100', '653200', '654000', '654200', '654300'];
 
@@ -307,7 +309,9 @@ export function CentrePage() {
           : trades.map((tr) => html`<li key=${tr.id} data-testid="centre-trade">
               <p><a href=${`#/trades/${tr.id}`}>${tr.title}</a> <span class=${`status s-${tr.status}`}>${statusName(tr.status)}</span>
                 <span class="small muted">${procedureName(kinds, tr.kind, tr.procedure)} · ${regionLabel(tr.region_code)} · ${formatMoney(tr.estimated_value)} · ${formatInstant(tr.bid_deadline)}</span></p>
-              ${tr.status === 'draft' ? html`<${Draft} trade=${tr} token=${token} onChange=${() => refresh(tr.id).catch(reportError)} />` : null}
+              ${tr.status === 'draft'
+                ? html`<${Draft} trade=${tr} token=${token} onChange=${() => refresh(tr.id).catch(reportError)} />`
+                : html`<${CentreTasks} trade=${tr} token=${token} onChange=${() => refresh(tr.id).catch(reportError)} />`}
             </li>`)}</ul>
     </section>
     <section aria-labelledby="h-new"><h2 id="h-new">${t('centre.new')}</h2>
