@@ -794,6 +794,156 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_timezone(&Utc)
+    }
+
+    /// A land listing as the centre states it; `patch` changes its JSON first.
+    fn listing(patch: impl FnOnce(&mut serde_json::Value)) -> TradeTerms {
+        let mut terms = serde_json::json!({
+            "kind": "land_use_right", "procedure": "listing", "title": "地块",
+            "principal": { "name": "出让人", "usci": "11650100MB0BEN001X" },
+            "estimated_value": 36_000_000_000_i64,
+            "lots": [{ "id": "1", "title": "地块", "estimated_value": 36_000_000_000_i64 }],
+            "region_code": "650100", "bid_deadline": "2026-12-31T08:00:00Z",
+            "bond_amount": 7_200_000_000_i64,
+            "committee": { "custodians": ["a", "b", "c"], "threshold": 2 },
+            "live": { "start_price": 36_000_000_000_i64, "increment": 50_000_000_i64,
+                      "starts_at": "2026-12-18T01:00:00Z", "ends_at": "2027-01-04T09:00:00Z" }
+        });
+        patch(&mut terms);
+        serde_json::from_value(terms).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `check_live_terms` of the listing procedure, published on 2026-11-27, unscaled.
+    fn check_listing(
+        patch: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<Option<LiveSchedule>, ScheduleError> {
+        let book = builtin();
+        let procedure = book
+            .procedure("land_use_right", "listing")
+            .unwrap_or_else(|| panic!("listing"));
+        procedure.check_live_terms(
+            &mut listing(patch),
+            &calendar(),
+            at("2026-11-27T01:00:00Z"),
+            1,
+        )
+    }
+
+    #[test]
+    fn a_listing_that_keeps_the_rules_gets_its_schedule_and_the_rulebooks_countdown() {
+        let book = builtin();
+        let procedure = book
+            .procedure("land_use_right", "listing")
+            .unwrap_or_else(|| panic!("listing"));
+        let mut terms = listing(|_| {});
+        let schedule = procedure
+            .check_live_terms(&mut terms, &calendar(), at("2026-11-27T01:00:00Z"), 1)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(schedule.is_some());
+        assert_eq!(terms.live.and_then(|l| l.countdown_seconds), Some(240));
+        assert!(book.has_kind("land_use_right") && book.has_kind("construction_tender"));
+        assert!(!book.has_kind("emission_right_of_the_moon"));
+    }
+
+    #[test]
+    fn live_terms_belong_to_live_procedures_only() {
+        let book = builtin();
+        let tender = book
+            .procedure("construction_tender", "open_tender")
+            .unwrap_or_else(|| panic!("tender"));
+        let now = at("2026-11-27T01:00:00Z");
+        let mut without = listing(|t| {
+            t.as_object_mut().map(|o| o.remove("live"));
+        });
+        assert!(matches!(
+            tender.check_live_terms(&mut without, &calendar(), now, 1),
+            Ok(None)
+        ));
+        let mut with = listing(|_| {});
+        assert!(tender
+            .check_live_terms(&mut with, &calendar(), now, 1)
+            .is_err());
+        assert!(check_listing(|t| {
+            t.as_object_mut().map(|o| o.remove("live"));
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn each_price_rule_of_a_sale_refuses_on_its_own() {
+        // Start price, increment, and the start a whole multiple of the increment.
+        for (start, step) in [(0, 50), (36_000, 0), (36_010, 50)] {
+            let refused = check_listing(|t| {
+                t["live"]["start_price"] = serde_json::json!(start);
+                t["live"]["increment"] = serde_json::json!(step);
+            });
+            assert!(refused.is_err(), "{start} / {step}");
+        }
+        // The start price may be the increment itself.
+        assert!(check_listing(|t| {
+            t["live"]["start_price"] = serde_json::json!(50_000_000);
+        })
+        .is_ok());
+    }
+
+    #[test]
+    fn the_countdown_and_the_dates_hold_at_their_bounds() {
+        let countdown = |s: u32| {
+            check_listing(|t| t["live"]["countdown_seconds"] = serde_json::json!(s)).is_ok()
+        };
+        assert!(!countdown(59) && countdown(60));
+        // A demo trade at twice the speed may count down twice as fast, no faster.
+        let book = builtin();
+        let procedure = book
+            .procedure("land_use_right", "listing")
+            .unwrap_or_else(|| panic!("listing"));
+        let scaled = |s: u32| {
+            let mut terms = listing(|t| t["live"]["countdown_seconds"] = serde_json::json!(s));
+            procedure.check_live_terms(&mut terms, &calendar(), at("2026-11-27T01:00:00Z"), 2)
+        };
+        assert!(scaled(29).is_err());
+        let schedule = scaled(30)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("a schedule"));
+        let period = schedule
+            .period
+            .unwrap_or_else(|| panic!("a listing period"));
+        assert!(period.end > at("2026-12-18T01:00:00Z"), "{:?}", period.end);
+        // The listing ends after it starts; applications close by its end, at the latest.
+        let ends = |end: &str| {
+            check_listing(|t| {
+                t["live"]["ends_at"] = serde_json::json!(end);
+                t["bid_deadline"] = serde_json::json!("2026-12-18T00:00:00Z");
+            })
+            .is_ok()
+        };
+        assert!(!ends("2026-12-18T01:00:00Z") && !ends("2026-12-17T01:00:00Z"));
+        let cutoff = |deadline: &str| {
+            check_listing(|t| t["bid_deadline"] = serde_json::json!(deadline)).is_ok()
+        };
+        assert!(cutoff("2027-01-04T09:00:00Z") && !cutoff("2027-01-04T09:00:00.001Z"));
+    }
+
+    #[test]
+    fn a_tenders_terms_are_held_to_its_rules() {
+        let book = builtin();
+        let tender = book
+            .procedure("construction_tender", "open_tender")
+            .unwrap_or_else(|| panic!("tender"));
+        let terms = listing(|t| {
+            t["kind"] = serde_json::json!("construction_tender");
+            t["procedure"] = serde_json::json!("open_tender");
+            t.as_object_mut().map(|o| o.remove("live"));
+            // A bond of 20% of the estimate, over the 2% cap.
+        });
+        let refused = tender.check_terms(&terms, at("2026-11-27T01:00:00Z"), 1);
+        assert!(refused.is_err(), "{refused:?}");
+    }
+
     #[test]
     fn a_prefecture_may_tighten_the_regions_rules_and_never_loosen_them() {
         let region = builtin();
