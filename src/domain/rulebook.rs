@@ -940,8 +940,45 @@ mod tests {
             t.as_object_mut().map(|o| o.remove("live"));
             // A bond of 20% of the estimate, over the 2% cap.
         });
-        let refused = tender.check_terms(&terms, at("2026-11-27T01:00:00Z"), 1);
+        let now = at("2026-11-27T01:00:00Z");
+        let refused = tender.check_terms(&terms, now, 1);
         assert!(refused.is_err(), "{refused:?}");
+        let tender_with = |patch: &dyn Fn(&mut serde_json::Value)| {
+            listing(|t| {
+                t["kind"] = serde_json::json!("construction_tender");
+                t["procedure"] = serde_json::json!("open_tender");
+                t.as_object_mut().map(|o| o.remove("live"));
+                t["bond_amount"] = serde_json::json!(720_000_000_i64);
+                patch(t);
+            })
+        };
+        let holds = |terms: &TradeTerms| tender.check_terms(terms, now, 1).is_ok();
+        // The bond at 2% of the estimate, one fen over; the committee at its minimums.
+        assert!(holds(&tender_with(&|_| {})));
+        assert!(!holds(&tender_with(
+            &|t| t["bond_amount"] = serde_json::json!(720_000_001_i64)
+        )));
+        assert!(!holds(&tender_with(
+            &|t| t["committee"]["custodians"] = serde_json::json!(["a", "b"])
+        )));
+        assert!(!holds(&tender_with(
+            &|t| t["committee"]["threshold"] = serde_json::json!(1)
+        )));
+        // A cap in yuan, where a rulebook sets one: at it, and one fen over.
+        let capped = edited(
+            "bond_cap_basis_points = { value = 200, article = \"中华人民共和国招标投标法实施条例 第二十六条\" }",
+            "bond_cap_basis_points = { value = 200, article = \"中华人民共和国招标投标法实施条例 第二十六条\" }\nbond_cap_amount = { value = 80000000, article = \"cap\" }",
+        );
+        let capped = capped
+            .procedure("construction_tender", "open_tender")
+            .unwrap_or_else(|| panic!("tender"));
+        let bond = |fen: i64| tender_with(&|t| t["bond_amount"] = serde_json::json!(fen));
+        assert!(capped.check_terms(&bond(80_000_000), now, 1).is_ok());
+        assert!(capped.check_terms(&bond(80_000_001), now, 1).is_err());
+        // An open procedure invites no one.
+        assert!(tender.check_participation(&tender_with(&|_| {})).is_ok());
+        let invited = tender_with(&|t| t["invited"] = serde_json::json!(["11650100MB0BEN001X"]));
+        assert!(tender.check_participation(&invited).is_err());
     }
 
     #[test]
