@@ -7,32 +7,7 @@ import { html } from '../html.js';
 import { api, ApiError, serverNow } from '../api.js';
 import { t, formatInstant, formatMoney } from '../i18n.js';
 import { reportError } from '../app.js';
-
-/** A one-line form: a text and a button; `onSend(text)` returns a promise. */
-function Reply({ id, label, submit, onSend, required = true }) {
-  const [text, setText] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
-  const send = async (e) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await onSend(text.trim());
-      setText('');
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return html`<form class="inline" onSubmit=${send} data-testid=${id}>
-    <label for=${`${id}-text`}>${label}</label>
-    <input id=${`${id}-text`} value=${text} required=${required} maxlength="4000" onInput=${(e) => setText(e.currentTarget.value)} />
-    <button type="submit" disabled=${busy}>${submit}</button>
-    ${error ? html`<span class="error-text small" role="alert">${error.message} (${error.code})</span>` : null}
-  </form>`;
-}
+import { TextForm } from '../text-form.js';
 
 function Questions({ trade, token, onChange }) {
   const open = trade.clarifications.filter((c) => !c.answer);
@@ -40,7 +15,7 @@ function Questions({ trade, token, onChange }) {
   return html`<div data-testid="centre-questions"><h3>${t('tasks.questions', { n: open.length })}</h3>
     ${open.map((c) => html`<div key=${c.id} class="task">
       <p><span class="badge">${t('trade.question')}</span> ${c.question} <span class="small muted">${formatInstant(c.asked_at)}</span></p>
-      <${Reply} id=${`answer-${c.id}`} label=${t('tasks.answer')} submit=${t('tasks.send_answer')}
+      <${TextForm} inline id=${`answer-${c.id}`} label=${t('tasks.answer')} submit=${t('tasks.send_answer')}
         onSend=${(answer) => api(`/api/v1/trades/${trade.id}/clarifications/${c.id}/answer`, { method: 'POST', token, body: { answer } }).then(onChange)} />
     </div>`)}</div>`;
 }
@@ -65,7 +40,7 @@ function Applicants({ trade, token }) {
         <td>${t(`workspace.application.${a.status}`)}${a.bidder_number ? html`<br /><span class="small muted">${t('room.bidder_number')} ${a.bidder_number}</span>` : null}</td>
         <td>${a.status === 'pending'
           ? html`<button type="button" data-testid="qualify" onClick=${() => decide(a, 'qualify').catch(reportError)}>${t('tasks.qualify')}</button>
-              <${Reply} id=${`reject-${a.id}`} label=${t('tasks.reject_reason')} submit=${t('tasks.reject')} onSend=${(reason) => decide(a, 'reject', reason)} />`
+              <${TextForm} inline id=${`reject-${a.id}`} label=${t('tasks.reject_reason')} submit=${t('tasks.reject')} onSend=${(reason) => decide(a, 'reject', reason)} />`
           : '—'}</td>
       </tr>`)}</tbody>
     </table></div></div>`;
@@ -111,7 +86,7 @@ function Objections({ trade, token }) {
   return html`<div data-testid="centre-objections"><h3>${t('tasks.objections', { n: open.length })}</h3>
     ${open.map((o) => html`<div key=${o.id} class="task">
       <p><span class="badge">${t('mine.objection')}</span> ${o.text} <span class="small muted">${t('mine.answer_due', { at: formatInstant(o.answer_due) })}</span></p>
-      <${Reply} id=${`objection-${o.id}`} label=${t('tasks.answer')} submit=${t('tasks.send_answer')}
+      <${TextForm} inline id=${`objection-${o.id}`} label=${t('tasks.answer')} submit=${t('tasks.send_answer')}
         onSend=${(text) => api(`/api/v1/trades/${trade.id}/objections/${o.id}/answer`, { method: 'POST', token, body: { text } }).then(load)} />
     </div>`)}</div>`;
 }

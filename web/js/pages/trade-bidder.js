@@ -8,33 +8,7 @@ import { html } from '../html.js';
 import { api, serverNow } from '../api.js';
 import { t, formatInstant, formatMoney } from '../i18n.js';
 import { reportError } from '../app.js';
-
-/** A text box with its own label and a submit button; `onSend(text)` returns a promise. */
-function TextForm({ id, label, hint, submit, onSend }) {
-  const [text, setText] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
-  const send = async (e) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await onSend(text.trim());
-      setText('');
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return html`<form class="text-form" onSubmit=${send} data-testid=${id}>
-    <div class="field"><label for=${`${id}-text`}>${label}</label>
-      <textarea id=${`${id}-text`} rows="3" maxlength="4000" required value=${text} onInput=${(e) => setText(e.currentTarget.value)}></textarea>
-      ${hint ? html`<p class="small muted">${hint}</p>` : null}</div>
-    <button type="submit" class="primary" disabled=${busy || text.trim() === ''}>${submit}</button>
-    ${error ? html`<p class="notice error" role="alert">${error.message} ${error.code ? `(${error.code})` : ''}</p>` : null}
-  </form>`;
-}
+import { TextForm } from '../text-form.js';
 
 function Questions({ trade, token }) {
   const [mine, setMine] = useState(null);
