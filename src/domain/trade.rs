@@ -211,6 +211,32 @@ pub struct TradeDocument {
     pub added_at: DateTime<Utc>,
 }
 
+/// A change notice (变更公告): after the announcement, the only way a trade's documents
+/// change. Numbered from 1 per trade; public, like the announcement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeNotice {
+    pub number: i64,
+    pub notice: String,
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::serialize")]
+    pub issued_at: DateTime<Utc>,
+    /// The bid deadline the notice moved to (the rulebook's clarification cut-off), if
+    /// it moved.
+    #[serde(serialize_with = "crate::domain::clock::serde_rfc3339::option")]
+    pub new_deadline: Option<DateTime<Utc>>,
+    pub documents: Vec<ChangedDocument>,
+}
+
+/// A document a change notice adds or replaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangedDocument {
+    pub name: String,
+    pub sha256: String,
+    pub size: i64,
+    pub media_type: String,
+    /// The version it replaces; `None` when the notice adds a document.
+    pub previous_sha256: Option<String>,
+}
+
 /// A bidder's question and, once given, the centre's public answer. The asker is never
 /// part of this public view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

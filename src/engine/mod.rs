@@ -24,6 +24,7 @@ mod log;
 mod log_audit;
 mod mirror;
 mod node_reads;
+mod notices;
 pub mod ocds;
 mod opening;
 mod quote_writer;
@@ -65,6 +66,9 @@ pub use interventions::MAX_REASON_CHARS;
 pub use log::{Checkpoints, ConsistencyProof, InclusionProof, RawEntry, MAX_ENTRIES};
 pub use log_audit::{SignedRecord, SIGNED_RECORD};
 pub use mirror::{CosignedCheckpoint, Followed, FollowedView, MirrorRun, Witness};
+pub use notices::{
+    MyDocument, MyDocuments, NoticeDocument, MAX_NOTICE_CHARS, MAX_NOTICE_DOCUMENTS,
+};
 pub use opening::{ContributionOutcome, Openings};
 pub use quote_writer::QuoteWriter;
 pub use region::{RegionQuery, RegionTrade, RegionTradeDetail, MAX_REGION_TRADES};

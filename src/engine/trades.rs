@@ -9,10 +9,11 @@ use std::collections::HashSet;
 use super::{event, seal, Caller, EngineError, Platform, Result};
 use crate::crypto::digest::sha256_hex;
 use crate::domain::clock::rfc3339;
+use crate::domain::event::NewEvent;
 use crate::domain::identity::{Identity, Role};
 use crate::domain::rulebook::{Procedure, ScheduleError};
 use crate::domain::trade::{
-    Clarification, CustodianKey, Trade, TradeDocument, TradeStatus, TradeTerms,
+    ChangeNotice, Clarification, CustodianKey, Trade, TradeDocument, TradeStatus, TradeTerms,
 };
 use crate::store::{ClarificationAnswer, Store, StoreError, TradeQuery};
 
@@ -42,6 +43,8 @@ pub struct TradeView {
     pub documents: Vec<TradeDocument>,
     /// Answered clarifications only; the asker is never shown.
     pub clarifications: Vec<Clarification>,
+    /// The change notices (变更公告) issued since the announcement, oldest first.
+    pub notices: Vec<ChangeNotice>,
     /// The opening committee's registered per-trade keys; bids are sealed to them.
     pub custodian_keys: Vec<CustodianKey>,
     /// Whether every custodian has registered its key, so bids can be sealed.
@@ -69,6 +72,34 @@ pub struct TradeFilter {
 pub struct TradePage {
     pub trades: Vec<TradeView>,
     pub next_cursor: Option<String>,
+}
+
+/// The bid deadline after a clarification answer or change notice issued at `now`, if it
+/// moves (the rulebook's cut-off, 实施条例 第21条), with the log entry that says so.
+pub(super) fn moved_deadline(
+    caller: &Caller,
+    trade: &Trade,
+    procedure: &Procedure,
+    now: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<NewEvent>) {
+    let deadline = trade.terms.bid_deadline;
+    let moved = procedure.deadline_after_clarification(deadline, now, trade.time_scale);
+    match &procedure.rules.clarification_cutoff_days {
+        Some(rule) if moved != deadline => (
+            Some(moved),
+            Some(event(
+                caller,
+                "trade.deadline_extended",
+                Some(&trade.id),
+                serde_json::json!({
+                    "previous": rfc3339(deadline), "bid_deadline": rfc3339(moved),
+                    "rule": "clarification_cutoff_days", "article": rule.article,
+                }),
+                vec![],
+            )),
+        ),
+        _ => (None, None),
+    }
 }
 
 fn text(code: &'static str, what: &str, value: &str, max: usize) -> Result<String> {
@@ -170,7 +201,7 @@ impl Platform {
         Ok(procedure.check_terms(terms, now, time_scale)?)
     }
 
-    fn procedure_of(&self, terms: &TradeTerms) -> Result<&Procedure> {
+    pub(super) fn procedure_of(&self, terms: &TradeTerms) -> Result<&Procedure> {
         if !self.rulebook.has_kind(&terms.kind) {
             return Err(EngineError::invalid(
                 "unknown_kind",
@@ -399,6 +430,7 @@ impl Platform {
     /// and committee keys.
     async fn view(&self, store: &dyn Store, trade: Trade, officer: bool) -> Result<TradeView> {
         let documents = store.trade_documents(&trade.id).await?;
+        let notices = store.notices(&trade.id).await?;
         let clarifications = store
             .clarifications(&trade.id)
             .await?
@@ -420,6 +452,7 @@ impl Platform {
             procedure_name,
             documents,
             clarifications,
+            notices,
             custodian_keys,
             committee_ready,
         })
@@ -542,15 +575,12 @@ impl Platform {
         .await
     }
 
-    /// Checks and stores a document of `trade_id`, logged as `kind`.
-    pub(super) async fn store_document(
+    /// A document as `trade_id` will list it, once its name, size and bytes pass.
+    pub(super) fn checked_document(
         &self,
-        caller: &Caller,
-        trade_id: &str,
         name: &str,
         media_type: &str,
         content: &[u8],
-        kind: &'static str,
     ) -> Result<TradeDocument> {
         let name = text("invalid_document_name", "document name", name, MAX_TEXT)?;
         if name.contains(['/', '\\']) {
@@ -574,13 +604,26 @@ impl Platform {
                 ),
             ));
         }
-        let doc = TradeDocument {
+        Ok(TradeDocument {
             name,
             sha256: sha256_hex(content),
             size: i64::try_from(content.len()).unwrap_or(i64::MAX),
             media_type: media_type.to_owned(),
             added_at: self.clock.now(),
-        };
+        })
+    }
+
+    /// Checks and stores a document of `trade_id`, logged as `kind`.
+    pub(super) async fn store_document(
+        &self,
+        caller: &Caller,
+        trade_id: &str,
+        name: &str,
+        media_type: &str,
+        content: &[u8],
+        kind: &'static str,
+    ) -> Result<TradeDocument> {
+        let doc = self.checked_document(name, media_type, content)?;
         let ev = event(
             caller,
             kind,
@@ -618,16 +661,21 @@ impl Platform {
                 code: "document_not_found",
                 what: "document",
             })?;
-        if caller.require(Role::Bidder).is_ok() {
-            let (commitment, sealed) = super::seal("document", sha256.into_bytes());
+        if let Ok(bidder) = caller.require(Role::Bidder) {
+            let (commitment, sealed) = super::seal("document", sha256.clone().into_bytes());
             self.store
-                .append(event(
-                    caller,
-                    "document.downloaded",
-                    None,
-                    serde_json::json!({ "document": commitment }),
-                    vec![sealed],
-                ))
+                .record_download(
+                    &bidder.id,
+                    &sha256,
+                    self.clock.now(),
+                    event(
+                        caller,
+                        "document.downloaded",
+                        None,
+                        serde_json::json!({ "document": commitment }),
+                        vec![sealed],
+                    ),
+                )
                 .await?;
         }
         Ok(document)
@@ -686,7 +734,10 @@ impl Platform {
         self.trade(caller, trade_id).await
     }
 
-    async fn open_for_questions(&self, trade_id: &str) -> Result<(Trade, DateTime<Utc>)> {
+    pub(super) async fn open_for_questions(
+        &self,
+        trade_id: &str,
+    ) -> Result<(Trade, DateTime<Utc>)> {
         let trade = self
             .store
             .trade(trade_id)
@@ -788,8 +839,7 @@ impl Platform {
                 what: "clarification",
             })?;
         let procedure = self.procedure_of(&trade.terms)?;
-        let deadline = trade.terms.bid_deadline;
-        let moved = procedure.deadline_after_clarification(deadline, now, trade.time_scale);
+        let (new_deadline, extended) = moved_deadline(caller, &trade, procedure, now);
         let mut events = vec![event(
             caller,
             "clarification.answered",
@@ -800,20 +850,7 @@ impl Platform {
             }),
             vec![],
         )];
-        let new_deadline = (moved != deadline).then_some(moved);
-        if let (Some(new), Some(rule)) = (new_deadline, &procedure.rules.clarification_cutoff_days)
-        {
-            events.push(event(
-                caller,
-                "trade.deadline_extended",
-                Some(trade_id),
-                serde_json::json!({
-                    "previous": rfc3339(deadline), "bid_deadline": rfc3339(new),
-                    "rule": "clarification_cutoff_days", "article": rule.article,
-                }),
-                vec![],
-            ));
-        }
+        events.extend(extended);
         let record = ClarificationAnswer {
             trade_id: trade_id.to_owned(),
             clarification_id: clarification_id.to_owned(),

@@ -70,6 +70,8 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/trades/{id}", Public),
     ("POST", "/api/v1/trades/{id}/publish", CENTRE),
     ("PUT", "/api/v1/trades/{id}/documents/{name}", CENTRE),
+    ("POST", "/api/v1/trades/{id}/notices", CENTRE),
+    ("GET", "/api/v1/trades/{id}/downloads/mine", BIDDER),
     ("GET", "/api/v1/documents/{sha256}", Public),
     ("PUT", "/api/v1/trades/{id}/custodian-key", CUSTODIAN),
     ("PUT", "/api/v1/trades/{id}/bid", BIDDER),

@@ -15,7 +15,8 @@ use crate::crypto::receipt::Receipt;
 use crate::domain::region::RegionCode;
 use crate::domain::trade::{Clarification, CustodianKey, TradeDocument, TradeTerms};
 use crate::engine::{
-    Caller, KeyRegistration, NewTrade, TradeFilter, TradePage, TradeView, INLINE_ENVELOPE_BYTES,
+    Caller, KeyRegistration, MyDocuments, NewTrade, NoticeDocument, TradeFilter, TradePage,
+    TradeView, INLINE_ENVELOPE_BYTES,
 };
 
 pub fn router(max_document_bytes: usize) -> Router<AppState> {
@@ -33,6 +34,14 @@ pub fn router(max_document_bytes: usize) -> Router<AppState> {
             "/api/v1/trades/{id}/contract/document/{name}",
             put(upload_contract).layer(DefaultBodyLimit::max(max_document_bytes)),
         )
+        .route(
+            "/api/v1/trades/{id}/notices",
+            // Base64 takes 4 bytes for 3; the rest is the notice's text and names.
+            post(issue_notice).layer(DefaultBodyLimit::max(
+                max_document_bytes.div_ceil(3) * 4 + NOTICE_OVERHEAD_BYTES,
+            )),
+        )
+        .route("/api/v1/trades/{id}/downloads/mine", get(my_documents))
         .route("/api/v1/documents/{sha256}", get(download))
         .route("/api/v1/trades/{id}/custodian-key", put(register_key))
         .route(
@@ -51,6 +60,9 @@ pub fn router(max_document_bytes: usize) -> Router<AppState> {
             post(answer),
         )
 }
+
+/// What a change notice's body may hold beyond its documents' base64.
+const NOTICE_OVERHEAD_BYTES: usize = 64 * 1024;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,6 +172,74 @@ async fn publish(
 ) -> Result<Json<TradeView>> {
     Ok(Json(
         app.platform.publish_trade(&caller, &id.to_string()).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeBody {
+    notice: String,
+    #[serde(default)]
+    documents: Vec<NoticeDocumentBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeDocumentBody {
+    name: String,
+    #[serde(default)]
+    media_type: Option<String>,
+    /// The bytes, base64 (standard alphabet, padded).
+    content: String,
+}
+
+/// `POST /api/v1/trades/{id}/notices`: a change notice (变更公告), with the documents it
+/// adds or replaces. 201 with the notice and the trade as it now stands.
+async fn issue_notice(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+    Json(body): Json<NoticeBody>,
+) -> Result<(StatusCode, Json<serde_json::Value>)> {
+    use base64::Engine as _;
+    let mut documents = Vec::with_capacity(body.documents.len());
+    for d in body.documents {
+        let content = base64::engine::general_purpose::STANDARD
+            .decode(d.content.as_bytes())
+            .map_err(|e| {
+                ApiError::request(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_base64",
+                    format!("the content of {} is not base64: {e}", d.name),
+                )
+            })?;
+        documents.push(NoticeDocument {
+            name: d.name,
+            media_type: d
+                .media_type
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            content,
+        });
+    }
+    let (notice, trade) = app
+        .platform
+        .issue_notice(&caller, &id.to_string(), &body.notice, documents)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "notice": notice, "trade": trade })),
+    ))
+}
+
+/// `GET /api/v1/trades/{id}/downloads/mine`: the bidder's own standing with the trade's
+/// documents (which versions it downloaded, what changed since).
+async fn my_documents(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<MyDocuments>> {
+    Ok(Json(
+        app.platform.my_documents(&caller, &id.to_string()).await?,
     ))
 }
 

@@ -15,6 +15,7 @@ pub mod evaluation;
 pub mod experts;
 pub mod live;
 pub mod mirror;
+pub mod notices;
 pub mod refunds;
 pub mod reserve;
 pub mod sale;
@@ -246,6 +247,7 @@ pub trait Store:
     + sale::SaleStore
     + reserve::ReserveStore
     + refunds::RefundStore
+    + notices::NoticeStore
     + experts::ExpertStore
     + evaluation::EvaluationStore
     + search::SearchStore

@@ -158,6 +158,7 @@ super::supervision::impl_supervision_store!(PgStore, Postgres);
 super::live::impl_live_store!(PgStore, Postgres);
 super::reserve::impl_reserve_store!(PgStore);
 super::refunds::impl_refund_store!(PgStore);
+super::notices::impl_notice_store!(PgStore);
 super::experts::impl_expert_store!(PgStore);
 super::evaluation::impl_evaluation_store!(PgStore);
 super::search::impl_search_store!(PgStore, sqlx::Postgres);

@@ -711,9 +711,13 @@ macro_rules! impl_store {
 
             async fn document(&self, sha256: &str, include_drafts: bool) -> $crate::store::Result<Option<(String, Vec<u8>)>> {
                 Ok(sqlx::query_as(
-                    "SELECT td.media_type, d.content FROM documents d JOIN trade_documents td ON td.sha256 = d.sha256 \
-                     JOIN trades t ON t.id = td.trade_id \
-                     WHERE d.sha256 = $1 AND ($2 OR t.status <> 'draft') ORDER BY td.added_at LIMIT 1",
+                    // A version a change notice replaced stays downloadable.
+                    "SELECT v.media_type, d.content FROM documents d JOIN \
+                     (SELECT trade_id, sha256, media_type, added_at FROM trade_documents \
+                      UNION ALL SELECT trade_id, previous_sha256, previous_media_type, 0 FROM changed_documents \
+                      WHERE previous_sha256 IS NOT NULL) v ON v.sha256 = d.sha256 \
+                     JOIN trades t ON t.id = v.trade_id \
+                     WHERE d.sha256 = $1 AND ($2 OR t.status <> 'draft') ORDER BY v.added_at LIMIT 1",
                 )
                 .bind(sha256)
                 .bind(include_drafts)

@@ -77,6 +77,7 @@ super::supervision::impl_supervision_store!(SqliteStore, Sqlite);
 super::live::impl_live_store!(SqliteStore, Sqlite);
 super::reserve::impl_reserve_store!(SqliteStore);
 super::refunds::impl_refund_store!(SqliteStore);
+super::notices::impl_notice_store!(SqliteStore);
 super::experts::impl_expert_store!(SqliteStore);
 super::evaluation::impl_evaluation_store!(SqliteStore);
 super::search::impl_search_store!(SqliteStore, sqlx::Sqlite);

@@ -217,6 +217,11 @@ const ROWS: &[Row] = &[
         body: Body::Bytes(b"%PDF-1.7"),
         ..row("PUT", "/api/v1/trades/{id}/documents/{name}", officer)
     },
+    Row {
+        body: Body::Json(|| json!({"notice": "开标地点变更为第二开标室。"})),
+        ..row("POST", "/api/v1/trades/{id}/notices", officer)
+    },
+    row("GET", "/api/v1/trades/{id}/downloads/mine", bidders),
     row("GET", "/api/v1/documents/{sha256}", anyone),
     row("PUT", "/api/v1/trades/{id}/custodian-key", custodian),
     Row {

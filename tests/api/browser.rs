@@ -144,6 +144,14 @@ impl Browser {
             .unwrap_or_else(|e| panic!("goto {url}: {e}"));
     }
 
+    /// Reloads the page (a `goto` to the same URL does not).
+    pub async fn reload(&self) {
+        self.client
+            .refresh()
+            .await
+            .unwrap_or_else(|e| panic!("reload: {e}"));
+    }
+
     /// The element `css` once it is on the page.
     pub async fn find(&self, css: &str) -> Element {
         self.client

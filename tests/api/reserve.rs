@@ -140,7 +140,7 @@ async fn put_reserve(
 }
 
 /// Two of the three custodians contribute; the second completes the opening.
-async fn open(round: &Round) -> SignedRecord {
+pub(crate) async fn open(round: &Round) -> SignedRecord {
     let (status, first) = round.contribute(0).await;
     assert_eq!(status, StatusCode::OK, "{first}");
     assert_eq!(

@@ -630,10 +630,209 @@ async fn demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades(bac
     );
 }
 
+/// A change notice (变更公告) replaces and adds documents in public; the replaced version
+/// stays downloadable; a notice after the clarification cut-off moves the deadline; each
+/// bidder sees which versions it downloaded and what changed since, and nobody else does.
+async fn a_change_notice_replaces_documents_and_tells_each_bidder_what_changed(backend: Backend) {
+    use base64::Engine as _;
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let id = app.published_trade(&officer, &custodians).await;
+    let deadline = app.clock_now() + Duration::days(25);
+    let (reader, bystander) = (app.user("bidder").await, app.user("bidder").await);
+    let v1 = tradehall::crypto::digest::sha256_hex(b"%PDF-1.7 tender documents");
+    let mine = |token: &str| {
+        let path = format!("/api/v1/trades/{id}/downloads/mine");
+        let token = token.to_owned();
+        let app = &app;
+        async move {
+            let (status, body) = app.get(&path, Some(&token)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let download = |sha: String, token: Option<String>| {
+        let app = &app;
+        async move {
+            let mut request = app.http.get(app.url(&format!("/api/v1/documents/{sha}")));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let answer = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(answer.status(), StatusCode::OK);
+            answer.bytes().await.unwrap_or_default().to_vec()
+        }
+    };
+    download(v1.clone(), Some(reader.token.clone())).await;
+    let before = mine(&reader.token).await;
+    assert_eq!(before["documents"][0]["sha256"], json!(v1));
+    assert!(
+        before["documents"][0]["downloaded_at"].is_string(),
+        "{before}"
+    );
+    assert_eq!(before["documents"][0]["outdated"], json!(false));
+    assert_eq!(before["notices_since_download"], json!([]));
+
+    // A day later, 24 days before the deadline: the notice replaces the documents and adds
+    // the bill of quantities; the deadline stays.
+    app.clock.advance(Duration::days(1));
+    let notices = format!("/api/v1/trades/{id}/notices");
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let first = json!({
+        "notice": "第三章技术要求第2.1条修改为：路面结构层厚度不小于18厘米。",
+        "documents": [
+            {"name": "招标文件.pdf", "media_type": "application/pdf", "content": b64(b"%PDF-1.7 tender documents, v2")},
+            {"name": "工程量清单.xlsx", "content": b64(b"PK bill of quantities")},
+        ],
+    });
+    let (status, body) = app.post(&notices, Some(&officer.token), &first).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let v2 = tradehall::crypto::digest::sha256_hex(b"%PDF-1.7 tender documents, v2");
+    assert_eq!(body["notice"]["number"], json!(1));
+    assert_eq!(body["notice"]["new_deadline"], Value::Null);
+    assert_eq!(body["trade"]["bid_deadline"], json!(rfc3339(deadline)));
+    let (_, public) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    let current: Vec<(&str, &str)> = public["documents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap_or(""),
+                d["sha256"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(current.len(), 2, "{public}");
+    assert!(
+        current.contains(&("招标文件.pdf", v2.as_str())),
+        "{current:?}"
+    );
+    let changed = &public["notices"][0]["documents"];
+    let replaced = changed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["name"] == "招标文件.pdf")
+        .unwrap_or_else(|| panic!("{changed}"));
+    assert_eq!(replaced["previous_sha256"], json!(v1));
+    assert_eq!(
+        download(v1.clone(), None).await,
+        b"%PDF-1.7 tender documents",
+        "the replaced version stays downloadable"
+    );
+
+    // The bidder that read v1 is told; the one that downloaded nothing has nothing to catch
+    // up on; and the public trade says nothing about who downloaded what.
+    let after = mine(&reader.token).await;
+    let standing = |body: &Value, name: &str| -> Value {
+        body["documents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {body}"))
+    };
+    assert_eq!(standing(&after, "招标文件.pdf")["outdated"], json!(true));
+    assert_eq!(
+        standing(&after, "招标文件.pdf")["downloaded_at"],
+        Value::Null
+    );
+    assert_eq!(
+        standing(&after, "工程量清单.xlsx")["outdated"],
+        json!(false)
+    );
+    assert_eq!(after["notices_since_download"][0]["number"], json!(1));
+    let other = mine(&bystander.token).await;
+    assert_eq!(other["first_download"], Value::Null);
+    assert_eq!(other["notices_since_download"], json!([]));
+    assert_eq!(standing(&other, "招标文件.pdf")["outdated"], json!(false));
+    assert!(!public.to_string().contains(&reader.id()), "{public}");
+    download(v2.clone(), Some(reader.token.clone())).await;
+    let caught_up = mine(&reader.token).await;
+    assert_eq!(
+        standing(&caught_up, "招标文件.pdf")["outdated"],
+        json!(false)
+    );
+    assert!(standing(&caught_up, "招标文件.pdf")["downloaded_at"].is_string());
+
+    // Refusals: the same bytes again, an empty text, bytes that are not base64, a bidder.
+    let same = json!({"notice": "重发", "documents": [{"name": "招标文件.pdf", "content": b64(b"%PDF-1.7 tender documents, v2")}]});
+    for (body, status, expected) in [
+        (same, StatusCode::UNPROCESSABLE_ENTITY, "document_unchanged"),
+        (
+            json!({"notice": "  "}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_notice",
+        ),
+        (
+            json!({"notice": "x", "documents": [{"name": "a.pdf", "content": "%%%"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_base64",
+        ),
+    ] {
+        let (got, answer) = app.post(&notices, Some(&officer.token), &body).await;
+        assert_eq!((got, code(&answer)), (status, expected), "{answer}");
+    }
+    let (status, _) = app
+        .post(&notices, Some(&reader.token), &json!({"notice": "x"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Twelve days later, 12 days before the deadline and inside the 15-day cut-off: the
+    // notice moves the deadline to 15 days after it (实施条例 第二十一条), in the log too.
+    app.clock.advance(Duration::days(12));
+    let issued_at = app.clock_now();
+    let (status, body) = app
+        .post(
+            &notices,
+            Some(&officer.token),
+            &json!({"notice": "开标地点变更为第二开标室。"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let moved = issued_at + Duration::days(15);
+    assert_eq!(body["notice"]["number"], json!(2));
+    assert_eq!(body["notice"]["new_deadline"], json!(rfc3339(moved)));
+    assert_eq!(body["trade"]["bid_deadline"], json!(rfc3339(moved)));
+    let (_, events) = app.get("/api/v1/events?after=0&limit=1000", None).await;
+    let kinds: Vec<&str> = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["entry"]["kind"].as_str())
+        .filter(|k| ["trade.notice_issued", "trade.deadline_extended"].contains(k))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "trade.notice_issued",
+            "trade.notice_issued",
+            "trade.deadline_extended"
+        ]
+    );
+
+    // Nothing after the deadline.
+    app.clock.set(moved);
+    let (status, body) = app
+        .post(
+            &notices,
+            Some(&officer.token),
+            &json!({"notice": "迟到的变更"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "after_deadline")
+    );
+}
+
 crate::on_both_backends!(
     a_trade_that_breaks_a_statutory_rule_is_refused_naming_the_rule,
     publication_is_held_to_the_rules_at_the_moment_it_happens,
     a_clarification_answered_after_the_cutoff_pushes_the_deadline,
+    a_change_notice_replaces_documents_and_tells_each_bidder_what_changed,
     the_public_listing_filters_and_pages,
     bad_input_gets_a_coded_4xx_and_never_a_500,
     demo_acceleration_is_refused_outside_demo_mode_and_marks_its_trades,

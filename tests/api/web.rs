@@ -21,6 +21,7 @@ crate::on_both_backends!(
     the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database,
     a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends,
     a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_the_sale,
+    a_centre_seals_a_land_sales_reserve_and_qualifies_its_applicant_on_its_page,
     a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watches
 );
 
@@ -153,11 +154,7 @@ async fn the_public_portal_finds_a_trade_and_shows_its_result(backend: Backend) 
         .wait_text("[data-testid=trade-status]", "Contracted")
         .await;
     browser.screenshot("trade-en").await;
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     browser
         .wait_text("[data-testid=result]", "Candidates")
         .await;
@@ -665,11 +662,7 @@ async fn a_bidder_prices_with_the_guard_replaces_and_withdraws_keeping_its_key_o
 
     // A reload keeps the session's key: the page does not ask for the key file again,
     // and shows the bid in force.
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     browser.find("[data-testid=key-kept]").await;
     browser
         .wait_text("[data-testid=current-bid]", "有效投标")
@@ -785,13 +778,51 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     browser
         .wait_text("[data-testid=my-trade-questions]", "不允许分包")
+        .await;
+
+    // It downloads the documents from the page; the centre then replaces them by a change
+    // notice (变更公告): the page says what changed since the download, and which
+    // document to download again.
+    browser.click("[data-testid=documents] a").await;
+    browser
+        .wait_text("[data-testid=doc-downloaded]", "已下载")
+        .await;
+    let (_, view) = r
+        .app
+        .get(&format!("/api/v1/trades/{}", r.trade), None)
+        .await;
+    let name = view["documents"][0]["name"].as_str().unwrap_or_default();
+    r.app.clock.advance(chrono::Duration::hours(2));
+    let (status, body) = r
+        .app
+        .post(
+            &format!("/api/v1/trades/{}/notices", r.trade),
+            Some(&officer.token),
+            &serde_json::json!({
+                "notice": "第二标段桥梁工程量清单更正，见更新后的招标文件。",
+                "documents": [{"name": name, "media_type": "application/pdf", "content": "JVBERi0xLjcgdjI="}],
+            }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+    browser.reload().await;
+    browser
+        .wait_text("[data-testid=changed-since]", "1 份变更公告")
+        .await;
+    browser
+        .wait_text("[data-testid=doc-outdated]", "请重新下载")
+        .await;
+    browser
+        .wait_text("[data-testid=notice]", "工程量清单更正")
+        .await;
+    browser.scroll_to("[data-testid=documents]").await;
+    browser.screenshot("changed-since-download").await;
+    browser.click("[data-testid=documents] a").await;
+    browser
+        .wait_text("[data-testid=doc-downloaded]", "已下载")
         .await;
 
     // Bids, opening, scoring and the report: the candidates are publicised.
@@ -807,11 +838,7 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
 
     // The runner-up objects from the page.
     // The same address: only a reload shows the trade as it is now.
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     browser.wait_text("[data-testid=result]", "1").await;
     browser
         .fill("#object-text", "第一中标候选人的类似工程业绩与事实不符。")
@@ -845,11 +872,7 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
 
     // It reads the answer and complains to the supervisor, who rules.
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     browser
         .wait_text("[data-testid=my-objection]", "业绩证明材料真实有效")
         .await;
@@ -909,11 +932,7 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
         .unwrap_or_else(|| panic!("the winner is a bidder: {result}"));
     assert_ne!(winner.id(), runner_up.id(), "{result}");
     // The same address: only a reload shows the trade as it is now.
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     browser
         .wait_text("[data-testid=my-objection]", "投诉驳回")
         .await;
@@ -975,11 +994,7 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
         let (_, back) = crate::deposits::notify(app, body).await;
         assert_eq!(back["outcome"], "refund_confirmed", "{back}");
     }
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     let refunds = browser
         .wait_text("[data-testid=my-refunds]", "已退还")
         .await;
@@ -1067,11 +1082,7 @@ async fn an_expert_scores_and_signs_the_report_with_a_dissent_from_the_browser(b
         let (status, body) = e.submit(other, &judged).await;
         assert_eq!(status, reqwest::StatusCode::OK, "{body}");
     }
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     browser
         .wait_text("[data-testid=report-digest]", "已核对")
         .await;
@@ -1322,13 +1333,39 @@ async fn a_centre_answers_draws_answers_objections_awards_and_records_the_contra
     }
     assert_eq!(answered, "工期不得顺延。");
 
+    // A change notice (变更公告) with a corrected document, from the same card.
+    let corrected = dir.path().join("补充说明.pdf");
+    std::fs::write(&corrected, b"%PDF-1.7 addendum").unwrap_or_else(|e| panic!("{e}"));
+    browser
+        .fill(
+            &format!("#notice-{trade}-text"),
+            "增加补充说明，开标地点不变。",
+        )
+        .await;
+    browser
+        .choose_file(
+            &format!("#notice-{trade}-files"),
+            &corrected.display().to_string(),
+        )
+        .await;
+    browser.scroll_to("[data-testid=centre-notice]").await;
+    browser.screenshot("change-notice").await;
+    browser
+        .click("[data-testid=centre-notice] button[type=submit]")
+        .await;
+    browser
+        .wait_text("[data-testid=notice-issued]", "第 1 号变更公告已发布")
+        .await;
+    let (_, view) = r.app.get(&format!("/api/v1/trades/{trade}"), None).await;
+    assert_eq!(view["notices"][0]["notice"], "增加补充说明，开标地点不变。");
+    assert_eq!(
+        view["notices"][0]["documents"][0]["sha256"],
+        tradehall::crypto::digest::sha256_hex(b"%PDF-1.7 addendum")
+    );
+
     // Bids and the opening; the centre draws the experts from its page.
     Evaluation::bid_and_open(&r, &bidders).await;
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     browser
         .fill(&format!("#draw-specialty-{trade}"), "construction.road")
         .await;
@@ -1375,11 +1412,7 @@ async fn a_centre_answers_draws_answers_objections_awards_and_records_the_contra
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{objection}");
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     let oid = objection["id"].as_str().unwrap_or_default();
     browser
         .fill(
@@ -1400,11 +1433,7 @@ async fn a_centre_answers_draws_answers_objections_awards_and_records_the_contra
 
     // After the publicity: the award notice, then the contract.
     app.clock.set(app.clock_now() + chrono::Duration::days(3));
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     browser.click("[data-testid=award]").await;
     browser.find("[data-testid=centre-contract]").await;
     let contract = crate::helpers::write(dir.path(), "合同.pdf", b"%PDF-1.7 the signed contract");
@@ -1702,6 +1731,107 @@ async fn a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends(backen
     b.finish().await;
 }
 
+/// A land auction from the centre's page (issue 31): the officer seals the reserve price
+/// (底价) in the browser, typed as people type it and confirmed in 大写, and qualifies an
+/// applicant; the committee then opens the browser-sealed reserve when quoting ends and
+/// the sale is decided on it.
+async fn a_centre_seals_a_land_sales_reserve_and_qualifies_its_applicant_on_its_page(
+    backend: Backend,
+) {
+    use crate::helpers::User;
+    use crate::quotes::{at, auction, fire, numbered, quote, sale};
+    let app = crate::helpers::spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_custodians().await;
+    let ids: Vec<String> = custodians.iter().map(User::id).collect();
+    let trade = app
+        .published_trade_with(&officer, &auction(&app, &ids))
+        .await;
+    let committee = crate::opening::register_committee(&app, &trade, custodians).await;
+    let round = crate::opening::Round {
+        app,
+        trade: trade.clone(),
+        deadline: at("2026-12-18T01:00:00Z"),
+        committee,
+    };
+    let app = &round.app;
+    let applicant = app.user("bidder").await;
+    let application = crate::deposits::apply(app, &applicant, &trade, "6222020200007777777").await;
+
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut browser = Browser::open(&format!("centre-land-{}", label(backend))).await;
+    sign_in(&browser, &app.base, &officer, dir.path()).await;
+    browser.goto(&format!("{}/#/centre", app.base)).await;
+    // 36,050万 = ¥360,500,000.00: the start price plus one increment.
+    let field = format!("#reserve-{trade}");
+    browser.fill(&field, "36050万").await;
+    browser
+        .wait_text(
+            &format!("[data-testid=reserve-{trade}-echo]"),
+            "叁亿陆仟零伍拾万元整",
+        )
+        .await;
+    browser
+        .click("[data-testid=reserve-form] button[type=submit]")
+        .await;
+    let confirm = format!("[data-testid=reserve-{trade}-confirm-words]");
+    browser.wait_text(&confirm, "叁亿陆仟零伍拾万元整").await;
+    browser
+        .scroll_to(&format!("[data-testid=reserve-{trade}-confirm]"))
+        .await;
+    browser.screenshot("reserve-confirm").await;
+    browser
+        .click(&format!("[data-testid=reserve-{trade}-confirm-confirm]"))
+        .await;
+    browser
+        .wait_text("[data-testid=reserve-state]", "已于")
+        .await;
+    let (_, shown) = app
+        .get(&format!("/api/v1/trades/{trade}/reserve"), None)
+        .await;
+    assert_eq!(shown["sealed"], true, "{shown}");
+
+    // The applicant, pending, is qualified from the same card.
+    browser
+        .wait_text("[data-testid=centre-applicants]", "待审核")
+        .await;
+    browser.scroll_to("[data-testid=centre-applicants]").await;
+    browser.screenshot("applicant").await;
+    browser
+        .click("[data-testid=centre-applicants] [data-testid=qualify]")
+        .await;
+    browser
+        .wait_text("[data-testid=centre-applicants]", "已通过")
+        .await;
+    let (_, mine) = app
+        .get(
+            &format!("/api/v1/trades/{trade}/applications/mine"),
+            Some(&applicant.token),
+        )
+        .await;
+    assert_eq!(mine["id"], application["id"]);
+    assert_eq!(mine["status"], "qualified", "{mine}");
+
+    // Two numbered bidders quote the start price and one increment more; quoting ends on
+    // a quote and the committee opens the reserve the browser sealed: it is met, so sold.
+    let bidders = numbered(app, &officer, &trade, 2).await;
+    app.clock.set(at("2026-12-18T01:00:00Z"));
+    let start = sale(app, &trade).await["rules"]["start_price"]
+        .as_i64()
+        .unwrap_or_default();
+    assert_eq!(start, 36_000_000_000);
+    let (status, body) = quote(app, &bidders[0].0, &trade, "a-1", start).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let (status, body) = quote(app, &bidders[1].0, &trade, "b-1", 36_050_000_000).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    app.clock
+        .set(at("2026-12-18T01:00:00Z") + chrono::Duration::seconds(241));
+    fire(app).await;
+    let signed = crate::reserve::open(&round).await;
+    assert_eq!(signed.record.bids[0].price, Some(36_050_000_000));
+    assert_eq!(signed.record.outcome, "sold", "{:?}", signed.record);
+    browser.finish().await;
+}
+
 /// A land auction from a bidder's page (issue 31): it applies naming the paying account,
 /// sees the application pending, then qualified with its deposit and bidder number as the
 /// centre and the bank move it on; another bidder wins the sale; the page shows its
@@ -1766,11 +1896,7 @@ async fn a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     let shown = browser
         .wait_text("[data-testid=my-application]", &number)
         .await;
@@ -1822,11 +1948,7 @@ async fn a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_
         let (_, back) = crate::deposits::notify(&app, body).await;
         assert_eq!(back["outcome"], "refund_confirmed", "{back}");
     }
-    browser
-        .client
-        .refresh()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    browser.reload().await;
     let refunds = browser
         .wait_text("[data-testid=my-refunds]", "已退还")
         .await;

@@ -4,13 +4,14 @@ import { api } from './api.js';
 
 let loaded = null;
 
-/** `{version, sha256, kinds: [{id, name, procedures: [{id, name, engine, participation}]}]}`. */
+/** `{version, sha256, kinds: [{id, name, procedures: [{id, name, engine, participation, reserve}]}]}`;
+ * `reserve` is a live procedure's reserve-price policy (`sealed`, `public`) or null. */
 export function rulebook() {
   loaded ??= api('/api/v1/rulebook').then((book) => {
     const kinds = new Map();
     for (const p of book.procedures) {
       if (!kinds.has(p.kind)) kinds.set(p.kind, { id: p.kind, name: p.kind_name, procedures: [] });
-      kinds.get(p.kind).procedures.push({ id: p.procedure, name: p.procedure_name, engine: p.engine, participation: p.participation ?? 'open' });
+      kinds.get(p.kind).procedures.push({ id: p.procedure, name: p.procedure_name, engine: p.engine, participation: p.participation ?? 'open', reserve: p.reserve_price?.policy ?? null });
     }
     return { version: book.version, sha256: book.sha256, kinds: [...kinds.values()] };
   });

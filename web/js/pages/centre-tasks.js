@@ -1,5 +1,5 @@
 // What a published trade asks of the trading centre, on its card of the centre's page:
-// questions to answer (澄清答复); applicants to qualify or reject (a sale); after the
+// questions to answer (澄清答复); a change notice (变更公告) before the deadline; a live sale's sealed reserve (底价) before it starts; applicants to qualify or reject (a sale); after the
 // opening, the expert draw; during the candidates' publicity, objections to answer; then
 // the award (中标通知) and the signed contract. Each step is the documented API call.
 import { useEffect, useState } from 'preact/hooks';
@@ -8,6 +8,9 @@ import { api, ApiError, serverNow } from '../api.js';
 import { t, formatInstant, formatMoney } from '../i18n.js';
 import { reportError } from '../app.js';
 import { TextForm } from '../text-form.js';
+import { bytesToBase64 } from '../bytes.js';
+import { rulebook } from '../rulebook.js';
+import { SealedReserve } from './centre-reserve.js';
 
 function Questions({ trade, token, onChange }) {
   const open = trade.clarifications.filter((c) => !c.answer);
@@ -18,6 +21,50 @@ function Questions({ trade, token, onChange }) {
       <${TextForm} inline id=${`answer-${c.id}`} label=${t('tasks.answer')} submit=${t('tasks.send_answer')}
         onSend=${(answer) => api(`/api/v1/trades/${trade.id}/clarifications/${c.id}/answer`, { method: 'POST', token, body: { answer } }).then(onChange)} />
     </div>`)}</div>`;
+}
+
+/** A change notice (变更公告): its text and the documents it adds or replaces, by name. */
+function ChangeNotice({ trade, token, onChange }) {
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [issued, setIssued] = useState(null);
+  const id = `notice-${trade.id}`;
+  const issue = async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    setBusy(true);
+    setError(null);
+    try {
+      const documents = await Promise.all(
+        [...form.elements.files.files].map(async (f) => ({
+          name: f.name,
+          media_type: f.type || 'application/octet-stream',
+          content: bytesToBase64(new Uint8Array(await f.arrayBuffer())),
+        })),
+      );
+      const answer = await api(`/api/v1/trades/${trade.id}/notices`, { method: 'POST', token, body: { notice: text.trim(), documents } });
+      setIssued(answer.notice);
+      setText('');
+      form.reset();
+      onChange();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<form class="text-form" onSubmit=${issue} data-testid="centre-notice">
+    <h3>${t('tasks.notice')}</h3>
+    <div class="field"><label for=${`${id}-text`}>${t('tasks.notice_text')}</label>
+      <textarea id=${`${id}-text`} rows="3" maxlength="4000" required value=${text} onInput=${(e) => setText(e.currentTarget.value)}></textarea>
+      <p class="small muted">${t('tasks.notice_hint')}</p></div>
+    <div class="field"><label for=${`${id}-files`}>${t('tasks.notice_files')}</label>
+      <input id=${`${id}-files`} name="files" type="file" multiple /></div>
+    <button type="submit" class="primary" disabled=${busy || text.trim() === ''}>${t('tasks.issue_notice')}</button>
+    ${issued ? html`<p class="notice ok" role="status" data-testid="notice-issued">${t('tasks.notice_issued', { n: issued.number })}${issued.new_deadline ? ` ${t('docs.deadline_moved', { at: formatInstant(issued.new_deadline) })}` : ''}</p>` : null}
+    ${error ? html`<p class="notice error" role="alert">${error.message} (${error.code})</p>` : null}
+  </form>`;
 }
 
 function Applicants({ trade, token }) {
@@ -160,7 +207,9 @@ function AwardAndContract({ trade, result, token, onChange }) {
 }
 
 /** The centre's tasks on a published trade, as its state asks for them. */
-export function CentreTasks({ trade, token, onChange }) {
+export function CentreTasks({ trade, session, onChange }) {
+  const token = session.token;
+  const [reserve, setReserve] = useState(null);
   const [result, setResult] = useState(null);
   const [drawn, setDrawn] = useState(null);
   const [version, setVersion] = useState(0);
@@ -168,6 +217,12 @@ export function CentreTasks({ trade, token, onChange }) {
     setVersion((v) => v + 1);
     onChange();
   };
+  useEffect(() => {
+    if (!trade.live) return;
+    rulebook()
+      .then((book) => setReserve(book.kinds.find((k) => k.id === trade.kind)?.procedures.find((p) => p.id === trade.procedure)?.reserve ?? null))
+      .catch(reportError);
+  }, [trade.kind, trade.procedure]);
   useEffect(() => {
     if (['publicity', 'awarded', 'contracted'].includes(trade.status)) {
       api(`/api/v1/trades/${trade.id}/result`).then(setResult).catch(reportError);
@@ -178,6 +233,8 @@ export function CentreTasks({ trade, token, onChange }) {
   }, [trade.id, trade.status, version]);
   return html`<div class="tasks" data-testid="centre-tasks">
     ${trade.clarifications ? html`<${Questions} trade=${trade} token=${token} onChange=${changed} />` : null}
+    ${trade.status === 'published' && new Date(trade.bid_deadline) > serverNow() ? html`<${ChangeNotice} trade=${trade} token=${token} onChange=${changed} />` : null}
+    ${trade.live && reserve === 'sealed' && trade.status === 'published' ? html`<${SealedReserve} trade=${trade} session=${session} />` : null}
     ${trade.live ? html`<${Applicants} trade=${trade} token=${token} />` : null}
     ${trade.status === 'opened' && drawn === false ? html`<${Draw} trade=${trade} token=${token} onChange=${changed} />` : null}
     ${trade.status === 'opened' && drawn ? html`<p class="small muted" data-testid="centre-evaluating">${t('tasks.evaluating')}</p>` : null}

@@ -311,7 +311,7 @@ export function CentrePage() {
                 <span class="small muted">${procedureName(kinds, tr.kind, tr.procedure)} · ${regionLabel(tr.region_code)} · ${formatMoney(tr.estimated_value)} · ${formatInstant(tr.bid_deadline)}</span></p>
               ${tr.status === 'draft'
                 ? html`<${Draft} trade=${tr} token=${token} onChange=${() => refresh(tr.id).catch(reportError)} />`
-                : html`<${CentreTasks} trade=${tr} token=${token} onChange=${() => refresh(tr.id).catch(reportError)} />`}
+                : html`<${CentreTasks} trade=${tr} session=${session} onChange=${() => refresh(tr.id).catch(reportError)} />`}
             </li>`)}</ul>
     </section>
     <section aria-labelledby="h-new"><h2 id="h-new">${t('centre.new')}</h2>

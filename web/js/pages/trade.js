@@ -1,15 +1,16 @@
-// One trade for the public: the announcement, its documents with their hashes, the answered
-// clarifications, the schedule on the working-day calendar, and afterwards the opening
+// One trade for the public: the announcement, its documents with their hashes and change
+// notices, the answered clarifications, the schedule on the working-day calendar, and afterwards the opening
 // record, the candidates and the result (or a live sale's outcome).
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { downloadJson } from '../download.js';
 import { api, query, ApiError } from '../api.js';
-import { t, statusName, formatInstant, formatMoney, formatBytes } from '../i18n.js';
+import { t, statusName, formatInstant, formatMoney } from '../i18n.js';
 import { rulebook, procedureName } from '../rulebook.js';
 import { reportError } from '../app.js';
 import { currentSession } from '../session.js';
 import { BidderPart, AwardNotice } from './trade-bidder.js';
+import { Documents } from './trade-documents.js';
 
 const RESULT_STATUSES = ['publicity', 'awarded', 'contracted'];
 
@@ -62,19 +63,6 @@ function Schedule({ trade, result }) {
       </li>`)}
     </ol>
     <p class="muted small">${t('trade.schedule_note')}</p>
-  </section>`;
-}
-
-function Documents({ documents }) {
-  return html`<section aria-labelledby="h-docs">
-    <h2 id="h-docs">${t('trade.documents')}</h2>
-    ${documents.length === 0
-      ? html`<p class="muted">${t('none')}</p>`
-      : html`<ul class="documents" data-testid="documents">${documents.map((d) => html`<li key=${d.sha256}>
-          <a href=${`/api/v1/documents/${d.sha256}`} download=${d.name}>${d.name}</a>
-          <span class="muted"> · ${formatBytes(d.size)}</span>
-          <div class="hash"><span class="muted">${t('trade.document_hash')}</span> <code>${d.sha256}</code></div>
-        </li>`)}</ul>`}
   </section>`;
 }
 
@@ -203,7 +191,7 @@ export function TradePage({ id }) {
       </dl>
     </section>
     <${Schedule} trade=${trade} result=${result} />
-    <${Documents} documents=${trade.documents} />
+    <${Documents} trade=${trade} session=${session} />
     <${Clarifications} items=${trade.clarifications} />
     ${trade.live ? html`<${Sale} sale=${sale} currency=${currency} />` : html`<${Opening} opening=${opening} />`}
     <${Result} result=${result} currency=${currency} />
