@@ -1954,11 +1954,49 @@ async fn a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_
         .await;
     assert!(refunds.contains("未成交"), "{refunds}");
     browser
+        .wait_text("[data-testid=sale-outcome]", "您未成交")
+        .await;
+    browser
         .wait_text("[data-testid=my-money]", "保证金已全部结清")
         .await;
     browser.scroll_to("[data-testid=my-part]").await;
     browser.screenshot("deposit-back").await;
     browser.finish().await;
+
+    // The winner's page: 成交 at its price, its deposit become part of the price.
+    let (winner, _) = &others[0];
+    let mut browser = Browser::open(&format!("land-winner-{}", label(backend))).await;
+    sign_in(&browser, &app.base, winner, dir.path()).await;
+    browser.goto(&page).await;
+    let outcome = browser
+        .wait_text("[data-testid=sale-outcome]", "您已成交")
+        .await;
+    let (_, closed) = app.get(&format!("/api/v1/trades/{id}/sale"), None).await;
+    let price = closed["result"]["amount"].as_i64().unwrap_or_default();
+    assert_eq!(closed["result"]["bidder_number"], others[0].1.as_str());
+    assert!(
+        outcome.contains(&format!("¥{}", thousands(price / 100))),
+        "{outcome} names the price {price}"
+    );
+    browser
+        .wait_text("[data-testid=my-money]", "转为成交价款")
+        .await;
+    browser.scroll_to("[data-testid=my-part]").await;
+    browser.screenshot("won").await;
+    browser.finish().await;
+}
+
+/// `n` with a comma between thousands, as the pages write yuan.
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watches(

@@ -128,12 +128,24 @@ function Money({ trade, token }) {
   </div>`;
 }
 
+/** A closed sale as it concerns the bidder with `number`: 成交, or what happens to its deposit. */
+function SaleOutcome({ sale, number, currency }) {
+  const result = sale?.result;
+  if (!result || !number) return null;
+  if (result.outcome === 'sold' && result.bidder_number === number) {
+    return html`<div class="notice ok" role="status" data-testid="sale-outcome">
+      <p><strong>${t('mine.sold_to_you', { amount: formatMoney(result.amount, currency) })}</strong></p>
+      <p class="small">${t('mine.sold_next')}</p></div>`;
+  }
+  return html`<p class="notice" data-testid="sale-outcome">${result.outcome === 'sold' ? t('mine.sold_to_other') : t('mine.unsold')}</p>`;
+}
+
 /**
  * A live sale's application (竞买申请): the form naming the account the deposit will come
  * from while applications are open, then the application's status, the deposit and the
  * bidder number as the centre and the bank move it on.
  */
-function Application({ trade, token, onChange }) {
+function Application({ trade, sale, token, onChange }) {
   const [application, setApplication] = useState(undefined);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
@@ -187,15 +199,16 @@ function Application({ trade, token, onChange }) {
       <dt>${t('room.bidder_number')}</dt><dd><strong>${application.bidder_number ?? '—'}</strong>
         ${application.bidder_number ? html` · <a href=${`#/trades/${trade.id}/auction`}>${t('room.title')}</a>` : null}</dd>
     </dl>
+    <${SaleOutcome} sale=${sale} number=${application.bidder_number} currency=${trade.currency ?? 'CNY'} />
   </div>`;
 }
 
 /** The bidder's part in a trade: its money; for a tender, its questions and objections. */
-export function BidderPart({ trade, result, session }) {
+export function BidderPart({ trade, result, sale, session }) {
   const token = session.token;
   return html`<section aria-labelledby="h-mine" data-testid="my-part">
     <h2 id="h-mine">${t('mine.title')}</h2>
-    ${trade.live ? html`<${Application} trade=${trade} token=${token} />` : null}
+    ${trade.live ? html`<${Application} trade=${trade} sale=${sale} token=${token} />` : null}
     <${Money} trade=${trade} token=${token} />
     ${trade.live ? null : html`<${Questions} trade=${trade} token=${token} />`}
     ${result && !trade.live ? html`<${Objections} trade=${trade} result=${result} token=${token} />` : null}

@@ -195,6 +195,6 @@ export function TradePage({ id }) {
     <${Clarifications} items=${trade.clarifications} />
     ${trade.live ? html`<${Sale} sale=${sale} currency=${currency} />` : html`<${Opening} opening=${opening} />`}
     <${Result} result=${result} currency=${currency} />
-    ${session?.identity.role === 'bidder' ? html`<${BidderPart} trade=${trade} result=${result} session=${session} />` : null}
+    ${session?.identity.role === 'bidder' ? html`<${BidderPart} trade=${trade} result=${result} sale=${sale} session=${session} />` : null}
   </article>`;
 }
