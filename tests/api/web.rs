@@ -2160,6 +2160,53 @@ async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watch
     // The charts count what the dashboard saw.
     supervisor.wait_text("[data-testid=chart-rules]", "1").await;
 
+    // The alert's own workflow from its row, each step with its note (no note, no step):
+    // assigned to this supervisor, handled, closed.
+    let (_, listed) = app.get("/api/v1/alerts", Some(&city.token)).await;
+    let alert_id = listed["alerts"][0]["id"].as_str().unwrap_or("-").to_owned();
+    let enabled = |css: &'static str| {
+        let supervisor = &supervisor;
+        async move {
+            supervisor
+                .find(css)
+                .await
+                .is_enabled()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    assert!(
+        !enabled("[data-testid=alert-assign]").await,
+        "a step needs a note"
+    );
+    for (button, note, status, shown) in [
+        (
+            "alert-assign",
+            "共用付款账户，由我核查。",
+            "assigned",
+            "处理中",
+        ),
+        (
+            "alert-handle",
+            "已约谈两家竞买人，移交纪检。",
+            "handled",
+            "已处理",
+        ),
+        ("alert-close", "核查完毕，交易已暂停。", "closed", "已关闭"),
+    ] {
+        supervisor.fill(&format!("#note-{alert_id}"), note).await;
+        supervisor.click(&format!("[data-testid={button}]")).await;
+        supervisor
+            .wait_text("[data-testid=alert] .alert-head", shown)
+            .await;
+        let (_, alert) = app
+            .get(&format!("/api/v1/alerts/{alert_id}"), Some(&city.token))
+            .await;
+        assert_eq!(alert["status"], status, "{alert}");
+    }
+    supervisor.scroll_to("[data-testid=alert]").await;
+    supervisor.screenshot("alert-closed").await;
+
     // The bidder's workspace shows its application, deposit and bidder number.
     let (_, mine) = app
         .get(

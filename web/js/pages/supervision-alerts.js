@@ -130,10 +130,23 @@ function Intervene({ alertId, trade, token, onDone }) {
 
 export function AlertRow({ alert, trade, titles, token, me, onChange }) {
   const [note, setNote] = useState('');
-  const step = (action, body) =>
-    api(`/api/v1/alerts/${alert.id}/${action}`, { method: 'POST', token, body: { note, ...body } })
-      .then(onChange)
-      .catch(reportError);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  // Each step needs a note (the record of what was done); a refusal shows beside it.
+  const step = async (action, body) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api(`/api/v1/alerts/${alert.id}/${action}`, { method: 'POST', token, body: { note: note.trim(), ...body } });
+      setNote('');
+      onChange();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const off = busy || note.trim() === '';
   const noteId = `note-${alert.id}`;
   return html`<li class=${`alert sev-${alert.severity}`} data-testid="alert">
     <div class="alert-head">
@@ -149,10 +162,12 @@ export function AlertRow({ alert, trade, titles, token, me, onChange }) {
     <div class="inline">
       <label for=${noteId} class="sr-only">${t('sup.note')}</label>
       <input id=${noteId} placeholder=${t('sup.note')} value=${note} maxlength="2000" onInput=${(e) => setNote(e.currentTarget.value)} />
-      ${alert.status === 'open' || alert.status === 'assigned' ? html`<button type="button" onClick=${() => step('assign', { assignee: me })}>${t('sup.assign_me')}</button>` : null}
-      ${alert.status === 'assigned' ? html`<button type="button" onClick=${() => step('handle', {})}>${t('sup.handle')}</button>` : null}
-      ${alert.status !== 'closed' ? html`<button type="button" onClick=${() => step('close', {})}>${t('sup.close')}</button>` : null}
+      ${alert.status === 'open' || alert.status === 'assigned' ? html`<button type="button" data-testid="alert-assign" disabled=${off} onClick=${() => step('assign', { assignee: me })}>${t('sup.assign_me')}</button>` : null}
+      ${alert.status === 'assigned' ? html`<button type="button" data-testid="alert-handle" disabled=${off} onClick=${() => step('handle', {})}>${t('sup.handle')}</button>` : null}
+      ${alert.status !== 'closed' ? html`<button type="button" data-testid="alert-close" disabled=${off} onClick=${() => step('close', {})}>${t('sup.close')}</button>` : null}
+      ${alert.status !== 'closed' ? html`<span class="small muted">${t('sup.note_needed')}</span>` : null}
     </div>
+    ${error ? html`<p class="notice error" role="alert">${error.message} (${error.code})</p>` : null}
     <${Intervene} alertId=${alert.id} trade=${trade} token=${token} onDone=${onChange} />
   </li>`;
 }
