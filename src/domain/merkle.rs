@@ -351,6 +351,14 @@ mod tests {
     use std::collections::HashMap;
 
     #[test]
+    fn an_empty_log_has_no_frontier_nodes() {
+        // The store, the log and a witness ask for the frontier of size 0 on a new log.
+        assert_eq!(range_nodes(0, 0), Vec::<NodeId>::new());
+        assert_eq!(range_nodes(4, 4), Vec::<NodeId>::new());
+        assert_eq!(range_nodes(0, 1), vec![NodeId { level: 0, index: 0 }]);
+    }
+
+    #[test]
     fn the_root_built_from_the_leaves_is_the_definition_s() {
         let leaves: Vec<Hash> = (0u32..70).map(|i| leaf_hash(&i.to_be_bytes())).collect();
         let mut builder = RootBuilder::default();
@@ -461,6 +469,55 @@ mod tests {
         }
         assert!(consistency_nodes(1000, 1_000_000).len() <= 2 * 64);
         assert_eq!(empty_root(), mth(&[]));
+    }
+
+    /// The log fetches `inclusion_nodes` and `consistency_nodes` in one query and builds
+    /// the proof from what it fetched: each must name exactly the nodes the proof reads.
+    #[test]
+    fn the_nodes_a_proof_names_are_the_nodes_it_reads() {
+        let (_, store) = build(70);
+        for n in 1..=70u64 {
+            for m in 0..n {
+                let read = std::cell::RefCell::new(Vec::new());
+                let node = |id: NodeId| {
+                    read.borrow_mut().push(id);
+                    store.get(&id).copied()
+                };
+                inclusion_proof(m, n, &node).expect("inclusion");
+                let mut read = read.into_inner();
+                read.sort_unstable();
+                read.dedup();
+                assert_eq!(inclusion_nodes(m, n), read, "inclusion of {m} in {n}");
+            }
+            for m in 1..n {
+                let read = std::cell::RefCell::new(Vec::new());
+                let node = |id: NodeId| {
+                    read.borrow_mut().push(id);
+                    store.get(&id).copied()
+                };
+                consistency_proof(m, n, &node).expect("consistency");
+                let mut read = read.into_inner();
+                read.sort_unstable();
+                read.dedup();
+                assert_eq!(consistency_nodes(m, n), read, "consistency of {m} and {n}");
+            }
+        }
+    }
+
+    /// No proof between an empty tree, or from a larger tree to a smaller one.
+    #[test]
+    fn consistency_needs_a_first_tree_no_larger_than_the_second() {
+        let (_, store) = build(8);
+        let node = |id: NodeId| store.get(&id).copied();
+        let root5 = root(5, &node).expect("root");
+        let root6 = root(6, &node).expect("root");
+        assert_eq!(consistency_proof(0, 5, &node), None);
+        assert_eq!(consistency_proof(6, 5, &node), None);
+        assert!(!verify_consistency(0, 5, &empty_root(), &root5, &[]));
+        let backwards = consistency_proof(5, 6, &node).expect("consistency");
+        assert!(verify_consistency(5, 6, &root5, &root6, &backwards));
+        assert!(!verify_consistency(6, 5, &root6, &root5, &backwards));
+        assert!(!verify_consistency(6, 5, &root6, &root5, &[]));
     }
 
     fn unhex(s: &str) -> Hash {

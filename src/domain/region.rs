@@ -59,9 +59,91 @@ impl<'de> Deserialize<'de> for RegionCode {
     }
 }
 
+/// The administrative divisions the platform names (`regions/xinjiang.json`, GB/T 2260):
+/// what pages show instead of a code. Served as it is by `GET /api/v1/regions`.
+pub const DIVISIONS_JSON: &str = include_str!("../../regions/xinjiang.json");
+
+/// One administrative division.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Division {
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    pub parent: Option<String>,
+    /// `region`, `prefecture` or `county`.
+    pub level: String,
+}
+
+/// The list and the date it is current to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Divisions {
+    pub version: String,
+    pub source: String,
+    pub regions: Vec<Division>,
+}
+
+impl Divisions {
+    /// The platform's list (empty if the embedded file were unreadable, which a unit
+    /// test rules out).
+    pub fn builtin() -> &'static Divisions {
+        static LIST: std::sync::LazyLock<Divisions> = std::sync::LazyLock::new(|| {
+            serde_json::from_str(DIVISIONS_JSON).unwrap_or_else(|_| Divisions {
+                version: String::new(),
+                source: String::new(),
+                regions: Vec::new(),
+            })
+        });
+        &LIST
+    }
+
+    /// The division with this code.
+    pub fn get(&self, code: &str) -> Option<&Division> {
+        self.regions.iter().find(|d| d.code == code)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_division_is_a_valid_code_under_a_listed_parent_and_named_in_both_languages() {
+        let list: Divisions =
+            serde_json::from_str(DIVISIONS_JSON).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(list, *Divisions::builtin());
+        assert!(list.regions.len() > 100, "{}", list.regions.len());
+        let mut seen = std::collections::HashSet::new();
+        for d in &list.regions {
+            let code = RegionCode::parse(&d.code).unwrap_or_else(|e| panic!("{e}"));
+            assert!(seen.insert(d.code.clone()), "{} twice", d.code);
+            assert!(!d.name.is_empty() && !d.name_en.is_empty(), "{d:?}");
+            assert!(
+                d.name_en.is_ascii() || d.name_en.contains('Ü'),
+                "an English name has no Chinese: {d:?}"
+            );
+            match d.level.as_str() {
+                "region" => assert_eq!(d.parent, None),
+                "prefecture" | "county" => {
+                    let parent = d.parent.as_deref().unwrap_or_default();
+                    let parent = list.get(parent).unwrap_or_else(|| panic!("{d:?}"));
+                    let within = RegionCode::parse(&parent.code)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                        .contains(&code);
+                    assert!(within, "{d:?} lies in its parent");
+                }
+                other => panic!("level {other}"),
+            }
+        }
+        for (code, name) in [
+            ("650000", "新疆维吾尔自治区"),
+            ("650100", "乌鲁木齐市"),
+            ("653229", "和安县"),
+        ] {
+            assert_eq!(list.get(code).map(|d| d.name.as_str()), Some(name));
+        }
+    }
 
     #[test]
     fn a_region_contains_its_prefectures_and_counties() {

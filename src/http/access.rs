@@ -45,6 +45,7 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/platform/keys", Public),
     ("GET", "/api/v1/trust/roots", Public),
     ("GET", "/api/v1/rulebook", Public),
+    ("GET", "/api/v1/regions", Public),
     ("GET", "/api/v1/rulebook/source", Public),
     // Identity
     ("POST", "/api/v1/auth/challenge", Public),

@@ -71,6 +71,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .route("/api/v1/platform/keys", get(platform_keys))
         .route("/api/v1/trust/roots", get(trust_roots))
         .route("/api/v1/rulebook", get(rulebook))
+        .route("/api/v1/regions", get(regions))
         .route("/api/v1/rulebook/source", get(rulebook_source))
         .merge(auth::router())
         .merge(trades::router(settings.max_document_bytes))
@@ -157,6 +158,19 @@ async fn bounded_request_id(mut req: Request) -> Request {
 /// the SHA-256 of the exact text it was loaded from. Public: the rules are the same for all.
 async fn rulebook(State(app): State<AppState>) -> Json<crate::domain::rulebook::Rulebook> {
     Json(app.platform.rulebook.clone())
+}
+
+/// The administrative divisions the platform names (regions/xinjiang.json), as stored.
+async fn regions() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )],
+        crate::domain::region::DIVISIONS_JSON,
+    )
+        .into_response()
 }
 
 /// The exact text of the rulebook in force, for the platforms that load it as their

@@ -182,6 +182,7 @@ const ROWS: &[Row] = &[
     row("GET", "/api/v1/platform/keys", anyone),
     row("GET", "/api/v1/rulebook", anyone),
     row("GET", "/api/v1/rulebook/source", anyone),
+    row("GET", "/api/v1/regions", anyone),
     row("POST", "/api/v1/auth/challenge", anyone),
     Row {
         body: Body::Json(

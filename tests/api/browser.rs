@@ -378,6 +378,24 @@ impl Browser {
             "ids used more than once on {} ({label})",
             self.name
         );
+        // A person reads divisions by name (web/js/regions.js); a bare 行政区划代码 on the
+        // screen (65xxxx standing alone, not inside a longer number or id) is a miss.
+        let codes = self
+            .client
+            .execute(
+                "const text = document.body.innerText;
+                 return [...text.matchAll(/(?<![0-9A-Za-z-])65[0-9]{4}(?![0-9A-Za-z-])/g)]
+                   .map(m => text.slice(Math.max(0, m.index - 30), m.index + 36).replace(/\\s+/g, ' '));",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("read the text of {label}: {e}"));
+        assert_eq!(
+            codes,
+            json!([]),
+            "region codes shown without their names on {} ({label})",
+            self.name
+        );
         assert!(
             list.is_empty(),
             "axe-core found {} accessibility violation(s) on {} ({label}):\n{}",

@@ -402,7 +402,7 @@ impl TestApp {
     /// A supervisor of `region` (e.g. `650000` the region, `650100` a city).
     pub async fn supervisor_of(&self, region: &str) -> User {
         let n = self.orgs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let org = format!("{region}公共资源交易监督管理局{n}");
+        let org = format!("公共资源交易监督管理局{n}（测试）");
         let code = usci(&format!("11650100JDGL{n:05}"));
         let issued = self
             .ca_a

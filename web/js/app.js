@@ -19,6 +19,7 @@ import { CustodianPage } from './pages/custodian.js';
 import { ExpertPage } from './pages/expert.js';
 import { CentrePage } from './pages/centre.js';
 import { currentSession, onSessionChange, signOut, restoreSigner } from './session.js';
+import { loadRegions } from './regions.js';
 
 const ROUTES = [
   { path: /^\/$/, nav: 'portal', page: (_, params) => html`<${Portal} params=${params} />` },
@@ -138,5 +139,6 @@ function App() {
 
 document.title = t('app.title');
 // The session's signing key, if this tab kept one, before any page asks for it.
-await restoreSigner();
+// The divisions' names too: no page shows a bare region code.
+await Promise.all([restoreSigner(), loadRegions().catch(() => {})]);
 render(html`<${App} />`, document.getElementById('app'));

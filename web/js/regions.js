@@ -1,38 +1,58 @@
-// Administrative divisions by their code (GB/T 2260) as the platform's trades and
-// supervisors name them: the Xinjiang Uygur Autonomous Region, its prefectures and the
-// cities of the Production and Construction Corps. A code not listed shows as itself.
-const NAMES = {
-  '650000': '新疆维吾尔自治区',
-  '650100': '乌鲁木齐市',
-  '650200': '克拉玛依市',
-  '650400': '吐鲁番市',
-  '650500': '哈密市',
-  '652300': '昌吉回族自治州',
-  '652700': '博尔塔拉蒙古自治州',
-  '652800': '巴音郭楞蒙古自治州',
-  '652900': '阿克苏地区',
-  '653000': '克孜勒苏柯尔克孜自治州',
-  '653100': '喀什地区',
-  '653200': '和田地区',
-  '654000': '伊犁哈萨克自治州',
-  '654200': '塔城地区',
-  '654300': '阿勒泰地区',
-  '659001': '石河子市',
-  '659002': '阿拉尔市',
-  '659003': '图木舒克市',
-  '659004': '五家渠市',
-  '659005': '北屯市',
-  '659006': '铁门关市',
-  '659007': '双河市',
-  '659008': '可克达拉市',
-  '659009': '昆玉市',
-  '659010': '胡杨河市',
-  '659011': '新星市',
-  '659012': '白杨市',
-};
+// Administrative divisions by their GB/T 2260 code, named as people name them: the
+// platform's list (GET /api/v1/regions, from regions/xinjiang.json) is loaded once before
+// the first page renders; a page shows a division's name in the page's language, never
+// its bare code (the code stays in a tooltip, for those who search by it). A code the
+// list does not know shows as the nearest division it lies in.
+import { api } from './api.js';
+import { lang } from './i18n.js';
 
-/** The region's name, or its code when the platform does not know it. */
-export const regionName = (code) => NAMES[code] ?? code ?? '—';
+let divisions = new Map();
 
-/** "乌鲁木齐市 (650100)": the name with the code people search by. */
-export const regionLabel = (code) => (NAMES[code] ? `${NAMES[code]}（${code}）` : code ?? '—');
+/** Loads the divisions; a page that renders before this resolves shows codes' enclosing names. */
+export async function loadRegions() {
+  const list = await api('/api/v1/regions');
+  divisions = new Map(list.regions.map((r) => [r.code, r]));
+  return list;
+}
+
+/** The division of `code`, or of the nearest enclosing code the list knows. */
+function known(code) {
+  if (!code) return null;
+  for (const c of [code, `${code.slice(0, 4)}00`, `${code.slice(0, 2)}0000`]) {
+    if (divisions.has(c)) return divisions.get(c);
+  }
+  return null;
+}
+
+const nameOf = (d) => (lang() === 'zh-CN' ? d.name : d.name_en);
+
+/** The division's name in the page's language: "乌鲁木齐市", or "Ürümqi". */
+export function regionName(code) {
+  const d = known(code);
+  if (!d) return code ?? '—';
+  return d.code === code ? nameOf(d) : `${nameOf(d)} · ${code}`;
+}
+
+/** The name, with the parent for a county: "天山区，乌鲁木齐市". */
+export function regionLabel(code) {
+  const d = known(code);
+  if (!d || d.code !== code) return regionName(code);
+  const parent = d.level === 'county' ? divisions.get(d.parent) : null;
+  return parent ? `${nameOf(d)}${lang() === 'zh-CN' ? '，' : ', '}${nameOf(parent)}` : nameOf(d);
+}
+
+/**
+ * The divisions as a tree for a picker: the region, then each prefecture-level division
+ * followed by its counties, each `{code, name, depth}`.
+ */
+export function regionTree() {
+  const all = [...divisions.values()];
+  const children = (parent) => all.filter((d) => d.parent === parent).sort((a, b) => a.code.localeCompare(b.code));
+  const out = [];
+  const walk = (d, depth) => {
+    out.push({ code: d.code, name: nameOf(d), depth });
+    for (const c of children(d.code)) walk(c, depth + 1);
+  };
+  for (const root of all.filter((d) => !d.parent)) walk(root, 0);
+  return out;
+}

@@ -270,6 +270,43 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn severities_are_written_as_the_api_spells_them() {
+        for (severity, name) in [
+            (Severity::Red, "red"),
+            (Severity::Orange, "orange"),
+            (Severity::Yellow, "yellow"),
+        ] {
+            assert_eq!(severity.as_str(), name);
+            assert_eq!(Severity::parse(name), Some(severity));
+        }
+        assert_eq!(Severity::parse("purple"), None);
+        assert_eq!(Severity::parse(""), None);
+    }
+
+    #[test]
+    fn the_provisional_winner_is_the_lowest_valid_priced_bid() {
+        let mut t = clean();
+        assert_eq!(t.lowest().map(|b| b.usci.as_str()), Some("BB"));
+        // A lower price on an invalid bid, and a valid bid without a price, never win.
+        t.bids[0].price = Some(1);
+        t.bids[0].valid = false;
+        t.bids[2].price = None;
+        assert_eq!(t.lowest().map(|b| b.usci.as_str()), Some("BB"));
+        t.bids[1].valid = false;
+        assert_eq!(t.lowest(), None);
+    }
+
+    #[test]
+    fn a_finding_is_keyed_by_rule_trade_and_bidders() {
+        let mut t = clean();
+        t.bids[1].machine = t.bids[0].machine.clone();
+        let found = evaluate(&t, &[], &thresholds());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key("t-1"), "same_machine:t-1:A,BB");
+        assert_ne!(found[0].key("t-1"), found[0].key("t-2"));
+    }
+
+    #[test]
     fn rule_ids_are_unique_and_cite_a_basis() {
         let ids: std::collections::BTreeSet<&str> = rules().iter().map(|r| r.info().id).collect();
         assert_eq!(ids.len(), rules().len());

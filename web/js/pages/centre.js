@@ -11,11 +11,10 @@ import { currentSession } from '../session.js';
 import { rulebook, procedureName } from '../rulebook.js';
 import { parseAmount } from '../money.js';
 import { AmountField } from '../price-guard.js';
-import { regionLabel } from '../regions.js';
+import { regionLabel, regionTree } from '../regions.js';
 import { reportError } from '../app.js';
 import { CentreTasks } from './centre-tasks.js';
 
-const REGIONS = ['650100', '650200', '650400', '650500', '652300', '652700', '652800', '652900', '653000', '653100', '653200', '654000', '654200', '654300'];
 
 /** "2026-12-28" and "10:00" in Beijing time → RFC 3339 with its offset; null if incomplete. */
 function beijing(date, time) {
@@ -165,7 +164,7 @@ function TradeForm({ token, onCreated }) {
       <div class="field"><label for="tf-principal">${t('centre.principal')}</label><input id="tf-principal" value=${f.principal} required onInput=${(e) => set({ principal: e.currentTarget.value })} /></div>
       <div class="field"><label for="tf-usci">${t('centre.principal_usci')}</label><input id="tf-usci" value=${f.principalUsci} maxlength="18" required onInput=${(e) => set({ principalUsci: e.currentTarget.value })} /></div>
       <div class="field"><label for="tf-region">${t('centre.region')}</label>
-        <select id="tf-region" value=${f.region} onChange=${(e) => set({ region: e.currentTarget.value })}>${REGIONS.map((r) => html`<option key=${r} value=${r}>${regionLabel(r)}</option>`)}</select></div>
+        <select id="tf-region" value=${f.region} onChange=${(e) => set({ region: e.currentTarget.value })}>${regionTree().filter((r) => r.depth > 0).map((r) => html`<option key=${r.code} value=${r.code}>${'\u3000'.repeat(r.depth - 1)}${r.name}</option>`)}</select></div>
     </div>
     <${AmountField} id="tf-estimate" label=${t('centre.estimate')} value=${f.estimate} onInput=${(v) => set({ estimate: v })} />
     <fieldset class="field"><legend>${t('centre.lots')}</legend>

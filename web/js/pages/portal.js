@@ -2,6 +2,7 @@
 // full-text search. The filters live in the URL, so a filtered list can be linked.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
+import { regionName, regionTree } from '../regions.js';
 import { api, query } from '../api.js';
 import { t, statusName, formatInstant, formatMoney } from '../i18n.js';
 import { navigate, reportError } from '../app.js';
@@ -54,7 +55,8 @@ function Filters({ filters, kinds }) {
       <select ...${field('status')}><option value="">${t('portal.any')}</option>
         ${STATUSES.map((s) => html`<option value=${s}>${statusName(s)}</option>`)}</select></div>
     <div class="field"><label for="f-region">${t('portal.region')}</label>
-      <input inputmode="numeric" pattern="[0-9]{1,6}" maxlength="6" placeholder=${t('portal.region_placeholder')} ...${field('region')} /></div>
+      <select ...${field('region')}><option value="">${t('portal.any')}</option>
+        ${regionTree().map((r) => html`<option key=${r.code} value=${r.code}>${'\u3000'.repeat(r.depth)}${r.name}</option>`)}</select></div>
     <div class="field"><label for="f-from">${t('portal.from')}</label><input type="date" ...${field('from')} /></div>
     <div class="field"><label for="f-to">${t('portal.to')}</label><input type="date" ...${field('to')} /></div>
     <div class="actions">
@@ -116,7 +118,7 @@ export function Portal({ params }) {
             : rows.map((r) => html`<tr key=${r.id}>
                 <td><a href=${`#/trades/${r.id}`}>${r.title}</a>${r.demo ? html` <span class="badge demo">DEMO</span>` : null}</td>
                 <td>${procedureName(kinds, r.kind, r.procedure)}</td>
-                <td>${r.region}</td>
+                <td>${regionName(r.region)}</td>
                 <td><span class=${`status s-${r.status}`}>${statusName(r.status)}</span></td>
                 <td>${formatInstant(r.published)}</td>
                 <td class="num">${formatMoney(r.estimate)}</td>

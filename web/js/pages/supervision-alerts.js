@@ -39,6 +39,7 @@ function Value({ name, value, titles }) {
   if (typeof value === 'string') {
     if (UUID.test(value)) return html`<a href=${`#/trades/${value}`}>${titles[value] ?? `${value.slice(0, 8)}…`}</a>`;
     if (INSTANT.test(value)) return formatInstant(value);
+    if (/region/.test(name) && /^\d{6}$/.test(value)) return html`<span title=${value}>${regionLabel(value)}</span>`;
     return value;
   }
   if (Array.isArray(value)) {

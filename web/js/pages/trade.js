@@ -11,6 +11,7 @@ import { reportError } from '../app.js';
 import { currentSession } from '../session.js';
 import { BidderPart, AwardNotice } from './trade-bidder.js';
 import { Documents } from './trade-documents.js';
+import { regionLabel } from '../regions.js';
 
 const RESULT_STATUSES = ['publicity', 'awarded', 'contracted'];
 
@@ -181,7 +182,7 @@ export function TradePage({ id }) {
       <h2 id="h-ann">${t('trade.announcement')}</h2>
       <dl class="facts">
         <dt>${t('trade.principal')}</dt><dd>${trade.principal.name} <span class="muted small">${trade.principal.usci}</span></dd>
-        <dt>${t('trade.region')}</dt><dd>${trade.region_code}</dd>
+        <dt>${t('trade.region')}</dt><dd title=${trade.region_code}>${regionLabel(trade.region_code)}</dd>
         <dt>${t('trade.estimate')}</dt><dd>${formatMoney(trade.estimated_value, currency)}</dd>
         ${trade.bond_amount ? html`<dt>${t('trade.bond')}</dt><dd>${formatMoney(trade.bond_amount, currency)}</dd>` : null}
         ${trade.lots?.length > 1

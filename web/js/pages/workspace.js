@@ -2,6 +2,7 @@
 // active bid with its receipt, verified here in the browser and downloadable.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
+import { regionLabel } from '../regions.js';
 import { downloadJson } from '../download.js';
 import { api } from '../api.js';
 import { t, statusName, formatInstant } from '../i18n.js';
@@ -103,7 +104,7 @@ export function Workspace() {
     <dl class="facts" data-testid="identity">
       <dt>${t('workspace.organization')}</dt><dd>${who.organization}</dd>
       <dt>${t('workspace.usci')}</dt><dd>${who.usci}</dd>
-      <dt>${t('workspace.role')}</dt><dd>${t(`role.${who.role}`)}${who.region ? ` · ${who.region}` : ''}</dd>
+      <dt>${t('workspace.role')}</dt><dd>${t(`role.${who.role}`)}${who.region ? ` · ${regionLabel(who.region)}` : ''}</dd>
       <dt>${t('workspace.certificate')}</dt><dd><code class="wrap small">${who.subject}</code><br /><code class="wrap small">${who.cert_fingerprint}</code></dd>
       <dt>${t('workspace.session_until')}</dt><dd>${formatInstant(session.expires_at)}</dd>
     </dl>
