@@ -89,5 +89,38 @@ mod tests {
         // Two bids are no pattern.
         let two = trade("t", vec![bid("A", 10_000_000), bid("BB", 10_000_001)]);
         assert!(ClosePrices.check(&two, &[], &thresholds()).is_empty());
+        // A spread of exactly the threshold (5‰) is not close; just under it is.
+        let at_threshold = trade(
+            "t",
+            vec![
+                bid("A", 10_000_000),
+                bid("BB", 10_010_000),
+                bid("CCC", 10_050_000),
+            ],
+        );
+        assert!(ClosePrices
+            .check(&at_threshold, &[], &thresholds())
+            .is_empty());
+        let under = trade(
+            "t",
+            vec![
+                bid("A", 10_000_000),
+                bid("BB", 10_010_000),
+                bid("CCC", 10_049_999),
+            ],
+        );
+        assert_eq!(ClosePrices.check(&under, &[], &thresholds()).len(), 1);
+        // Identical prices are close, but no progression (a step of zero is no step).
+        let same = trade(
+            "t",
+            vec![
+                bid("A", 10_000_000),
+                bid("BB", 10_000_000),
+                bid("CCC", 10_000_000),
+            ],
+        );
+        let found = ClosePrices.check(&same, &[], &thresholds());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].evidence["pattern"], "close");
     }
 }

@@ -78,5 +78,9 @@ mod tests {
             b.received_at = at(24 * 60 - 2);
         }
         assert!(LastMinute.check(&u, &[], &thresholds()).is_empty());
+        // The window ends before the deadline: a bid stamped at the deadline itself is not in
+        // it (the intake refuses it), so two related bids there are no cluster.
+        t.bids[0].received_at = at(24 * 60);
+        assert!(LastMinute.check(&t, &[], &thresholds()).is_empty());
     }
 }

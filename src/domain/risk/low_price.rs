@@ -80,5 +80,37 @@ mod tests {
             ],
         );
         assert!(LowPrice.check(&fine, &[], &thresholds()).is_empty());
+        // Two bids are enough to compare; one is not.
+        let two = trade("t", vec![bid("A", 5_000_000), bid("BB", 10_000_000)]);
+        assert_eq!(LowPrice.check(&two, &[], &thresholds()).len(), 1);
+        let one = trade("t", vec![bid("A", 5_000_000)]);
+        assert!(LowPrice.check(&one, &[], &thresholds()).is_empty());
+        // Below the mean of the others alone: the others average ¥100,000.00 and A is 41%
+        // under it (threshold 40%) but only 26% under the next (threshold 30%); exactly 40%
+        // under is not below.
+        let under_mean = trade(
+            "t",
+            vec![
+                bid("A", 5_900_000),
+                bid("BB", 8_000_000),
+                bid("CCC", 12_000_000),
+            ],
+        );
+        let found = LowPrice.check(&under_mean, &[], &thresholds());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].evidence["mean_of_others"], 10_000_000);
+        assert_eq!(found[0].evidence["below_mean"], true);
+        assert_eq!(found[0].evidence["below_next"], false);
+        let at_mean_threshold = trade(
+            "t",
+            vec![
+                bid("A", 6_000_000),
+                bid("BB", 8_000_000),
+                bid("CCC", 12_000_000),
+            ],
+        );
+        assert!(LowPrice
+            .check(&at_mean_threshold, &[], &thresholds())
+            .is_empty());
     }
 }

@@ -270,6 +270,14 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn per_mille_is_rounded_down_and_undefined_over_nothing() {
+        assert_eq!(per_mille(5, 1000), Some(5));
+        assert_eq!(per_mille(4_999, 1_000_000), Some(4));
+        assert_eq!(per_mille(1, 0), None);
+        assert_eq!(per_mille(1, -5), None);
+    }
+
+    #[test]
     fn severities_are_written_as_the_api_spells_them() {
         for (severity, name) in [
             (Severity::Red, "red"),

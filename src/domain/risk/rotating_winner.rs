@@ -101,5 +101,25 @@ mod tests {
         assert!(RotatingWinner
             .check(&round("t3", [1, 2, 3]), &steady, &thresholds())
             .is_empty());
+        // Only trades in which the whole group bid count, and this trade only once: a
+        // trade without CCC, and this trade again in the history, make no third.
+        let pair = trade("t0", vec![bid("A", 2), bid("BB", 1)]);
+        let history = vec![round("t1", [1, 2, 3]), pair, round("t3", [3, 2, 1])];
+        assert!(RotatingWinner
+            .check(&now, &history, &thresholds())
+            .is_empty());
+    }
+
+    #[test]
+    fn two_bidders_taking_turns_are_a_group() {
+        let pair = |id: &str, a: i64, b: i64| trade(id, vec![bid("A", a), bid("BB", b)]);
+        let history = vec![pair("t1", 1, 2), pair("t2", 2, 1)];
+        let found = RotatingWinner.check(&pair("t3", 1, 2), &history, &thresholds());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].subjects, vec!["A", "BB"]);
+        let alone = trade("t4", vec![bid("A", 1)]);
+        assert!(RotatingWinner
+            .check(&alone, &[alone.clone(), alone.clone()], &thresholds())
+            .is_empty());
     }
 }
