@@ -514,6 +514,7 @@ mod tests {
         assert_eq!(consistency_proof(0, 5, &node), None);
         assert_eq!(consistency_proof(6, 5, &node), None);
         assert!(!verify_consistency(0, 5, &empty_root(), &root5, &[]));
+        assert!(!verify_consistency(0, 5, &empty_root(), &root5, &[root5]));
         let backwards = consistency_proof(5, 6, &node).expect("consistency");
         assert!(verify_consistency(5, 6, &root5, &root6, &backwards));
         assert!(!verify_consistency(6, 5, &root6, &root5, &backwards));
