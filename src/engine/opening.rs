@@ -1095,3 +1095,65 @@ fn check_bid(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_price_stops_at_the_largest_integer_a_record_states_exactly() {
+        // RFC 8785 writes numbers as IEEE doubles: 2^53 − 1 is the last exact integer.
+        assert_eq!(MAX_EXACT_INTEGER, 9_007_199_254_740_991);
+    }
+
+    #[test]
+    fn base64_fields_are_standard_and_trimmed() {
+        assert_eq!(unb64("share", " AAEC\n").ok(), Some(vec![0, 1, 2]));
+        assert!(matches!(
+            unb64("share", "AA-_"),
+            Err(EngineError::Invalid {
+                code: "invalid_field",
+                ..
+            })
+        ));
+    }
+
+    /// ADR 0018: a session recorded by another process is taken over only if that
+    /// process is this instance before a restart (same id or same address), or was found
+    /// unreachable.
+    #[test]
+    fn a_session_is_taken_over_only_from_this_instance_or_an_unreachable_one() {
+        let here = Openings::default();
+        let other = Openings::default();
+        assert_ne!(here.instance_id(), other.instance_id());
+        assert!(uuid::Uuid::parse_str(here.instance_id()).is_ok());
+        here.set_instance_url("https://a.example:8443/");
+        assert_eq!(here.instance_url(), "https://a.example:8443");
+        let recorded = |instance_id: &str, instance_url: &str, key_id: &str| OpeningSession {
+            trade_id: "t".into(),
+            key_id: key_id.into(),
+            instance_id: instance_id.into(),
+            instance_url: instance_url.into(),
+            started_at: DateTime::default(),
+        };
+        assert!(here.replaceable(&recorded(here.instance_id(), "https://b", "k1")));
+        assert!(here.replaceable(&recorded(
+            other.instance_id(),
+            "https://a.example:8443",
+            "k1"
+        )));
+        assert!(!here.replaceable(&recorded(other.instance_id(), "https://b", "k1")));
+        here.mark_unreachable("k1");
+        assert!(here.replaceable(&recorded(other.instance_id(), "https://b", "k1")));
+        assert!(!here.replaceable(&recorded(other.instance_id(), "https://b", "k2")));
+    }
+
+    #[test]
+    fn forgetting_a_trade_drops_its_session_slot() {
+        let openings = Openings::default();
+        let slot = openings.slot("t");
+        assert!(Arc::ptr_eq(&slot, &openings.slot("t")));
+        openings.forget("t");
+        assert!(!Arc::ptr_eq(&slot, &openings.slot("t")));
+    }
+}
