@@ -9,6 +9,7 @@ import { t, formatInstant, statusName } from '../i18n.js';
 import { currentSession } from '../session.js';
 import { reportError } from '../app.js';
 import { regionLabel } from '../regions.js';
+import { kindName as tradeKindName } from '../rulebook.js';
 import { AlertRow, byUrgency } from './supervision-alerts.js';
 
 /** How many recent entries the stream keeps, and how far back the charts look. */
@@ -91,7 +92,7 @@ function Charts({ events, alerts, trades }) {
   return html`<section aria-labelledby="h-charts"><h2 id="h-charts">${t('sup.charts')}</h2>
     <div class="charts">
       <${Bars} title=${t('sup.chart_activity')} data=${activity} testid="chart-activity" />
-      <${Bars} title=${t('sup.chart_kinds')} data=${countBy(trades, (tr) => tr.kind_name)} testid="chart-kinds" />
+      <${Bars} title=${t('sup.chart_kinds')} data=${countBy(trades, (tr) => tradeKindName(tr.kind, tr.kind_name))} testid="chart-kinds" />
       <${Bars} title=${t('sup.chart_regions')} data=${countBy(trades, (tr) => regionLabel(tr.region_code))} testid="chart-regions" />
       <${Bars} title=${t('sup.chart_rules')} data=${countBy(alerts, (a) => a.finding?.rule?.name ?? a.rule)} testid="chart-rules" />
       <${Bars} title=${t('sup.chart_openings')} data=${countBy(trades.filter((tr) => ['opened', 'failed', 'publicity', 'awarded', 'contracted', 'sold'].includes(tr.status)), (tr) => statusName(tr.status))} testid="chart-openings" />
