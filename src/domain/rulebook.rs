@@ -981,6 +981,100 @@ mod tests {
         assert!(tender.check_participation(&invited).is_err());
     }
 
+    /// 询价: three working days from publication to the deadline (财政部令第74号 第四十五条),
+    /// counted on the calendar, or as scaled days in a demo.
+    #[test]
+    fn a_deadline_counted_in_working_days_is_held_to_the_calendar() {
+        let book = builtin();
+        let inquiry = book
+            .procedure("government_procurement", "inquiry")
+            .unwrap_or_else(|| panic!("inquiry"));
+        let cal = calendar();
+        // Friday 2026-12-04, 09:00 Beijing time: the weekend does not count.
+        let now = at("2026-12-04T01:00:00Z");
+        let earliest = cal.period(now, 3).unwrap_or_else(|e| panic!("{e}")).end;
+        assert!(earliest >= now + chrono::Duration::days(5), "{earliest}");
+        assert!(inquiry
+            .check_working_deadline(&cal, earliest, now, 1)
+            .is_ok());
+        let early = inquiry.check_working_deadline(
+            &cal,
+            earliest - chrono::Duration::milliseconds(1),
+            now,
+            1,
+        );
+        assert!(
+            matches!(&early, Err(ScheduleError::Rule(v)) if v.rule == "min_working_days_to_deadline"),
+            "{early:?}"
+        );
+        // At demo speed (a day a minute) three working days are three scaled days.
+        let demo = now + scaled_days(3, 1440);
+        assert!(inquiry
+            .check_working_deadline(&cal, demo, now, 1440)
+            .is_ok());
+        let short = demo - chrono::Duration::milliseconds(1);
+        assert!(inquiry
+            .check_working_deadline(&cal, short, now, 1440)
+            .is_err());
+    }
+
+    /// 招标投标法 第二十四条: twenty days from publication to the deadline, or twenty
+    /// scaled days in a demo.
+    #[test]
+    fn a_tender_deadline_is_at_least_the_statutory_days_after_publication() {
+        let book = builtin();
+        let tender = book
+            .procedure("construction_tender", "open_tender")
+            .unwrap_or_else(|| panic!("tender"));
+        let now = at("2026-12-04T01:00:00Z");
+        let ms = chrono::Duration::milliseconds(1);
+        for scale in [1, 1440] {
+            let earliest = now + scaled_days(20, scale);
+            assert!(tender.check_deadline(earliest, now, scale).is_ok());
+            let early = tender.check_deadline(earliest - ms, now, scale);
+            assert!(
+                matches!(&early, Err(v) if v.rule == "min_days_to_deadline"),
+                "{early:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_invitation_invites_at_least_its_minimum_and_a_single_source_exactly_one() {
+        let book = builtin();
+        let suppliers = |n: usize| {
+            let list: Vec<String> = (1..=n)
+                .map(|i| {
+                    crate::domain::usci::Usci::complete(&format!("11650100MB0BEN{i:03}"))
+                        .unwrap_or_else(|e| panic!("{e}"))
+                        .as_str()
+                        .to_owned()
+                })
+                .collect();
+            listing(|t| {
+                t["kind"] = serde_json::json!("government_procurement");
+                t["procedure"] = serde_json::json!("invitation");
+                t.as_object_mut().map(|o| o.remove("live"));
+                t["invited"] = serde_json::json!(list);
+            })
+        };
+        let invitation = book
+            .procedure("government_procurement", "invitation")
+            .unwrap_or_else(|| panic!("invitation"));
+        assert!(invitation.check_participation(&suppliers(3)).is_ok());
+        let refused = invitation.check_participation(&suppliers(2));
+        assert!(
+            matches!(&refused, Err(ScheduleError::Rule(v)) if v.rule == "min_invited"),
+            "{refused:?}"
+        );
+        let single = book
+            .procedure("government_procurement", "single_source")
+            .unwrap_or_else(|| panic!("single source"));
+        assert!(single.check_participation(&suppliers(1)).is_ok());
+        assert!(single.check_participation(&suppliers(2)).is_err());
+        assert!(single.check_participation(&suppliers(0)).is_err());
+    }
+
     #[test]
     fn a_prefecture_may_tighten_the_regions_rules_and_never_loosen_them() {
         let region = builtin();
