@@ -790,6 +790,12 @@ mod tests {
         let mut longest = scoring();
         longest.criteria[0].id = "a".repeat(32);
         assert!(longest.check().is_ok());
+        // Digits and underscores on their own terms, each beside letters.
+        for id in ["tech2", "tech_", "2025", "_"] {
+            let mut fine = scoring();
+            fine.criteria[0].id = id.into();
+            assert!(fine.check().is_ok(), "{id:?}");
+        }
         // A criterion with no weight (the others still add up to 100), or with no name.
         let mut weightless = scoring();
         weightless.criteria[0].weight = 0;
