@@ -127,6 +127,7 @@ pub(super) async fn auction(world: &World, title: &str) -> anyhow::Result<(Strin
         }),
         evaluation: None,
         retender_of: None,
+        announcement: None,
         invited: Vec::new(),
         previous_round: None,
     };

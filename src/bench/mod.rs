@@ -336,6 +336,7 @@ impl World {
             live: None,
             evaluation: None,
             retender_of: None,
+            announcement: None,
             invited: Vec::new(),
             previous_round: None,
         };

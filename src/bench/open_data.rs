@@ -165,6 +165,7 @@ pub async fn run(options: &OpenDataOptions) -> anyhow::Result<OpenDataReport> {
             live: None,
             evaluation: None,
             retender_of: None,
+            announcement: None,
             invited: Vec::new(),
             previous_round: None,
         });

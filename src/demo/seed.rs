@@ -12,6 +12,7 @@ use super::{listing_countdown_seconds, DEMO_TIME_SCALE};
 use crate::config::DemoArgs;
 use crate::crypto::pki::{DevIdentity, DevPkiLayout};
 use crate::crypto::signer::Signer;
+use crate::domain::announcement::{Announcement, Contact, Parcel};
 use crate::domain::clock::rfc3339;
 use crate::domain::identity::{Identity, Role};
 use crate::domain::money::{Currency, Money};
@@ -263,6 +264,7 @@ fn sealed_bid(
         retender_of: None,
         invited: Vec::new(),
         previous_round: None,
+        announcement: None,
     })
 }
 
@@ -287,6 +289,18 @@ fn tender(
         (now + scaled_days(30, scale), 24_000_000),
         committee,
     )
+    .map(|t| announced(t, words(
+        "河滩路（北京路至苏州路段）改造工程，全长 3.2 公里，含道路、排水、照明及一座跨线桥。\n\
+         招标范围：第一标段 道路工程（路基、路面、排水、照明）；第二标段 桥梁工程（跨线桥一座，长 186 米）。\n\
+         计划工期：365 日历天。质量要求：合格。",
+        "1. 具有独立法人资格，持有有效的营业执照；\n\
+         2. 第一标段须具备市政公用工程施工总承包二级及以上资质，第二标段须具备桥梁工程专业承包一级资质；\n\
+         3. 拟派项目经理具备市政公用工程专业一级注册建造师执业资格；\n\
+         4. 未被列入失信被执行人名单、重大税收违法失信主体名单、政府采购严重违法失信行为记录名单；\n\
+         5. 本项目不接受联合体投标。",
+        ("城投集团招标办 王工", "0991-4567890", "乌鲁木齐市天山区解放南路 88 号"),
+        None,
+    )))
 }
 
 /// The procurement a person can bid on in the browser: 45 minutes at 1,440×.
@@ -300,6 +314,14 @@ fn procurement(now: DateTime<Utc>, committee: &OpeningCommittee) -> anyhow::Resu
         (now + Duration::minutes(45), 7_000_000),
         committee,
     )
+    .map(|t| announced(t, words(
+        "采购医学影像设备一批：1.5T 磁共振成像系统 1 台、64 排 CT 1 台，含安装、调试、培训及五年保修。",
+        "1. 符合《中华人民共和国政府采购法》第二十二条规定的条件；\n\
+         2. 具有医疗器械经营许可证（第三类）；\n\
+         3. 本项目专门面向所有供应商采购，不专门面向中小企业。",
+        ("医院采购中心 李老师", "0991-8562000", "乌鲁木齐市天山区天池路 91 号"),
+        None,
+    )))
 }
 
 /// A live sale's terms: announced now, quoting from `starts_at` to `ends_at`,
@@ -340,6 +362,7 @@ fn live_sale(
         retender_of: None,
         invited: Vec::new(),
         previous_round: None,
+        announcement: None,
     })
 }
 
@@ -376,6 +399,19 @@ fn land(
         committee,
         scale,
     )
+    .map(|t| announced(t, words(
+        "DEMO-01 号宗地位于乌鲁木齐市天山区延安路以南、新华南路以东，四至清楚，已完成土地前期开发。\n\
+         规划指标：容积率不大于 2.5，建筑密度不大于 30%，绿地率不小于 35%。",
+        "中华人民共和国境内外的法人、非法人组织和自然人均可申请参加竞买，法律法规另有规定的除外。\n\
+         申请人须在报名截止前足额缴纳竞买保证金。",
+        ("乌鲁木齐市自然资源局 土地交易科", "0991-2345678", "乌鲁木齐市天山区人民路 1 号"),
+        Some(Parcel {
+            location: "乌鲁木齐市天山区延安路以南、新华南路以东".into(),
+            area_m2: "42000".into(),
+            land_use: "商住用地（城镇住宅用地、商务金融用地）".into(),
+            term_years: 70,
+        }),
+    )))
 }
 
 fn mining(
@@ -399,6 +435,17 @@ fn mining(
         committee,
         scale,
     )
+    .map(|t| announced(t, words(
+        "DEMO-02 铜矿探矿权位于哈密市伊州区，勘查面积 12.6 平方公里，勘查矿种为铜矿。",
+        "竞买人须为中华人民共和国境内注册的企业法人，具有相应的勘查资金能力，未被列入严重失信主体名单。",
+        ("自治区自然资源厅 矿业权管理处", "0991-2800000", "乌鲁木齐市沙依巴克区黄河路 71 号"),
+        Some(Parcel {
+            location: "哈密市伊州区".into(),
+            area_m2: "12600000".into(),
+            land_use: "铜矿勘查".into(),
+            term_years: 5,
+        }),
+    )))
 }
 
 /// The state-asset transfer: disclosed from now for 20 scaled working days, buyers apply
@@ -422,4 +469,45 @@ fn state_asset(
         committee,
         scale,
     )
+    .map(|t| {
+        announced(
+            t,
+            words(
+                "转让标的：新疆天山物流有限公司 35% 股权。标的企业主营道路货物运输与仓储，\n\
+         经审计的 2025 年末净资产 3.1 亿元。转让方为乌鲁木齐国有资产投资有限公司。",
+                "意向受让方须为依法设立并有效存续的企业法人，具有良好的财务状况和支付能力，\n\
+         未被列入失信被执行人名单。",
+                (
+                    "乌鲁木齐国有资产投资有限公司 产权部",
+                    "0991-3330000",
+                    "乌鲁木齐市水磨沟区南湖北路 6 号",
+                ),
+                None,
+            ),
+        )
+    })
+}
+
+/// The announcement's words for a demo trade.
+fn words(
+    overview: &str,
+    qualifications: &str,
+    (name, phone, address): (&str, &str, &str),
+    parcel: Option<Parcel>,
+) -> Announcement {
+    Announcement {
+        overview: overview.into(),
+        qualifications: qualifications.into(),
+        contact: Some(Contact {
+            name: name.into(),
+            phone: phone.into(),
+            address: address.into(),
+        }),
+        parcel,
+    }
+}
+
+fn announced(mut terms: TradeTerms, announcement: Announcement) -> TradeTerms {
+    terms.announcement = Some(announcement);
+    terms
 }

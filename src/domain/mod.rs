@@ -4,6 +4,7 @@
 //! cite and tested without a server.
 
 pub mod alert;
+pub mod announcement;
 pub mod application;
 pub mod auction;
 pub mod bank;

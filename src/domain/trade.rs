@@ -132,6 +132,10 @@ pub struct TradeTerms {
     /// `POST /trades/{id}/retender`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retender_of: Option<String>,
+    /// What the announcement says in words: overview, qualifications, contact, and a
+    /// right's parcel (ADR 0037).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcement: Option<super::announcement::Announcement>,
 }
 
 /// What a live sale states beyond a trade's terms.

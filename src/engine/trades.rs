@@ -169,6 +169,11 @@ impl Platform {
         now: DateTime<Utc>,
         time_scale: u32,
     ) -> Result<()> {
+        if let Some(announcement) = &mut terms.announcement {
+            announcement
+                .check(procedure.engine == "live")
+                .map_err(|m| EngineError::invalid("invalid_announcement", m))?;
+        }
         if let Some(evaluation) = &terms.evaluation {
             if procedure.engine != "sealed_bid" {
                 return Err(EngineError::invalid(

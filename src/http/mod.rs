@@ -35,8 +35,11 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower::ServiceExt;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::engine::Platform;
@@ -102,7 +105,15 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             settings.body_idle_timeout,
         ));
-    let web = ServeDir::new(&settings.web_dir);
+    // The pages' files: revalidated on every use (`Last-Modified` answers `304` when they
+    // have not changed), so a new release is seen at once and an unchanged file is not
+    // sent again.
+    let web = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-cache"),
+        ))
+        .service(ServeDir::new(&settings.web_dir));
     api.with_state(state)
         .fallback(move |req: Request| {
             let web = web.clone();
@@ -116,6 +127,10 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
                 }
             }
         })
+        // Text is sent compressed to a client that accepts it (br, else gzip): the pages,
+        // their scripts and the API's JSON. Uploads' answers, documents and envelopes are
+        // bytes, and a WebSocket upgrade has no body to compress.
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(compressible)))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The matched route, not the raw URI: low cardinality, no ids or tokens.
             let route = req
@@ -132,6 +147,23 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(axum::middleware::map_request(bounded_request_id))
+}
+
+/// Whether an answer is text worth compressing: JSON, HTML, CSS, JavaScript or SVG.
+fn compressible(
+    status: StatusCode,
+    _: axum::http::Version,
+    headers: &axum::http::HeaderMap,
+    _: &axum::http::Extensions,
+) -> bool {
+    let kind = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    status != StatusCode::SWITCHING_PROTOCOLS
+        && ["application/json", "text/", "javascript", "image/svg+xml"]
+            .iter()
+            .any(|t| kind.contains(t))
 }
 
 /// The longest client request id kept, and what it may hold.

@@ -90,6 +90,7 @@ pub struct TradeRow {
     pub retender_of: Option<String>,
     pub invited: Option<String>,
     pub previous_round: Option<String>,
+    pub announcement: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -180,6 +181,12 @@ impl TradeRow {
                     .map_err(|_| corrupt("invited suppliers"))?
                     .unwrap_or_default(),
                 previous_round: self.previous_round,
+                announcement: self
+                    .announcement
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .map_err(|_| corrupt("announcement"))?,
             },
             status: TradeStatus::parse(&self.status).ok_or_else(|| corrupt("trade status"))?,
             rulebook_version: self.rulebook_version,

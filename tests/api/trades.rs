@@ -828,7 +828,68 @@ async fn a_change_notice_replaces_documents_and_tells_each_bidder_what_changed(b
     );
 }
 
+/// The announcement's words (项目概况, 资格要求, 联系方式) are stored as the centre wrote them,
+/// trimmed, and published with the trade; each field is held to its form, and a parcel
+/// belongs to the sale of a right, never to a tender.
+async fn an_announcement_says_its_project_in_words_held_to_their_form(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (officer, custodians) = app.officer_and_committee().await;
+    let token = Some(officer.token.as_str());
+    let words = json!({
+        "overview": "  河滩路改造工程，全长 3.2 公里。\n招标范围：道路、桥梁。 ",
+        "qualifications": "具备市政公用工程施工总承包二级及以上资质。",
+        "contact": {"name": "城投集团招标办 王工", "phone": "0991-4567890"}
+    });
+    let mut terms = app.tender_terms(&custodians);
+    terms["announcement"] = words.clone();
+    let id = app.published_trade_with(&officer, &terms).await;
+    let (status, trade) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{trade}");
+    assert_eq!(
+        trade["announcement"],
+        json!({
+            "overview": "河滩路改造工程，全长 3.2 公里。\n招标范围：道路、桥梁。",
+            "qualifications": "具备市政公用工程施工总承包二级及以上资质。",
+            "contact": {"name": "城投集团招标办 王工", "phone": "0991-4567890"}
+        }),
+        "{trade}"
+    );
+    // A trade without them has none.
+    let plain = app.published_trade(&officer, &custodians).await;
+    let (_, trade) = app.get(&format!("/api/v1/trades/{plain}"), None).await;
+    assert_eq!(trade.get("announcement"), None, "{trade}");
+
+    let parcel =
+        json!({"location": "天山区", "area_m2": "42000", "land_use": "住宅用地", "term_years": 70});
+    for (patch, expect) in [
+        (json!({"parcel": parcel}), "invalid_announcement"),
+        (
+            json!({"contact": {"name": "王工", "phone": "call me"}}),
+            "invalid_announcement",
+        ),
+        (
+            json!({"overview": "坏\u{1b}[31m字"}),
+            "invalid_announcement",
+        ),
+        (
+            json!({"overview": "长".repeat(4001)}),
+            "invalid_announcement",
+        ),
+        (json!({"budget": 1}), "invalid_field"),
+    ] {
+        let mut terms = app.tender_terms(&custodians);
+        terms["announcement"] = patch.clone();
+        let (status, body) = app.post("/api/v1/trades", token, &terms).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNPROCESSABLE_ENTITY, expect),
+            "{patch}: {body}"
+        );
+    }
+}
+
 crate::on_both_backends!(
+    an_announcement_says_its_project_in_words_held_to_their_form,
     a_trade_that_breaks_a_statutory_rule_is_refused_naming_the_rule,
     publication_is_held_to_the_rules_at_the_moment_it_happens,
     a_clarification_answered_after_the_cutoff_pushes_the_deadline,
