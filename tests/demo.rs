@@ -5,6 +5,9 @@
 //! tender's evaluation, starts it again on the same data directory, and checks that the
 //! story goes on to its end with no step logged twice.
 
+#[allow(dead_code)]
+#[path = "api/browser.rs"]
+mod browser;
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -329,6 +332,8 @@ async fn the_whole_demo(database_url: Option<String>) {
     let trade = demo.get(&format!("/api/v1/trades/{procurement}")).await;
     assert_eq!(trade["committee_ready"], true, "{trade}");
 
+    notices_in_the_browser(&demo, database_url_label(&demo)).await;
+
     // Anyone can check it all.
     let verified = demo.cli(&["log", "verify"]);
     assert!(verified.contains("log OK"), "{verified}");
@@ -350,6 +355,96 @@ async fn the_whole_demo(database_url: Option<String>) {
         .filter(|e| e["kind"] != "identity.logged_in" && e["kind"] != "confidential.read")
         .collect();
     assert!(again.is_empty(), "a finished demo did more: {again:?}");
+}
+
+fn database_url_label(demo: &Demo) -> &'static str {
+    if demo.database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+/// Every notice of every demo trade, as the public reads them (issue 32): in Chinese and
+/// in English, on a desktop and on a 390 px phone. Each page is checked before its
+/// screenshot (axe-core, nothing wider than the window, no bare region code), the English
+/// ones for Chinese left untranslated, and the walk fails on any console error.
+async fn notices_in_the_browser(demo: &Demo, backend: &str) {
+    let mut browser = browser::Browser::open(&format!("demo-notices-{backend}")).await;
+    let trades = demo.get("/api/v1/trades?limit=50").await;
+    let mut pages = Vec::new();
+    for trade in trades["trades"].as_array().into_iter().flatten() {
+        let id = trade["id"].as_str().unwrap_or_default();
+        let title = trade["title"].as_str().unwrap_or_default();
+        browser.goto(&format!("{}/#/trades/{id}", demo.url)).await;
+        browser.wait_text("[data-testid=notice-list]", "公告").await;
+        let links = browser
+            .client
+            .execute(
+                "return [...document.querySelectorAll('[data-testid=notice-list] a')].map(a => a.getAttribute('href'));",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let links: Vec<String> = serde_json::from_value(links).unwrap_or_default();
+        assert!(!links.is_empty(), "{title} lists no notice");
+        pages.extend(links.into_iter().map(|l| (title.to_owned(), l)));
+    }
+    let kinds: std::collections::BTreeSet<&str> = trades["trades"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["kind"].as_str())
+        .collect();
+    assert_eq!(kinds.len(), 5, "every kind of the demo: {kinds:?}");
+    let shown: Vec<&str> = pages
+        .iter()
+        .map(|(_, l)| l.rsplit('/').next().unwrap_or_default())
+        .collect();
+    for key in ["announcement", "opening", "candidates", "award", "contract"] {
+        assert!(
+            shown.contains(&key),
+            "the tender's {key} notice is listed: {shown:?}"
+        );
+    }
+    for (english, phone) in [(false, false), (false, true), (true, true), (true, false)] {
+        browser
+            .set_size(
+                if phone { 390 } else { 1280 },
+                if phone { 844 } else { 900 },
+            )
+            .await;
+        let lang = browser
+            .client
+            .execute("return document.documentElement.lang;", vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        if (lang == "en") != english {
+            // The header's language button; the choice is kept for the next pages.
+            browser.click("header > button.lang").await;
+            browser
+                .wait_text("header", if english { "Sign in" } else { "登录" })
+                .await;
+        }
+        for (title, link) in &pages {
+            browser.goto(&format!("{}/{link}", demo.url)).await;
+            browser
+                .wait_text("[data-testid=notice-page] h1", title)
+                .await;
+            let key = link.rsplit('/').next().unwrap_or_default();
+            if english {
+                browser.assert_english(link).await;
+            }
+            browser
+                .screenshot(&format!(
+                    "{key}-{}-{}",
+                    if english { "en" } else { "zh" },
+                    if phone { "phone" } else { "desktop" }
+                ))
+                .await;
+        }
+    }
+    browser.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -316,9 +316,11 @@ impl Browser {
     }
 
     /// Records how fast the page came up and what it loaded (first contentful paint,
-    /// DOM ready, bytes of script and style) as `target/screenshots/<test>-metrics.json`:
-    /// a measurement for docs/benchmarks.md, never asserted on.
-    pub async fn save_page_metrics(&self, label: &str) {
+    /// DOM ready, bytes of script and style, and every request with the bytes it took over
+    /// the wire, compressed, headers included) as `target/screenshots/<test>-metrics.json`,
+    /// and returns them. The timings are a measurement for docs/benchmarks.md, never
+    /// asserted on; the bytes do not depend on the machine's load.
+    pub async fn save_page_metrics(&self, label: &str) -> Value {
         let metrics = self
             .client
             .execute(
@@ -330,7 +332,10 @@ impl Browser {
                  return { first_contentful_paint_ms: paint ? paint.startTime : null,
                           dom_content_loaded_ms: nav ? nav.domContentLoadedEventEnd : null,
                           resources: res.length, script_bytes: bytes('script'), style_bytes: bytes('css'),
-                          document_bytes: nav ? nav.encodedBodySize : null };",
+                          document_bytes: nav ? nav.encodedBodySize : null,
+                          requests: res.length + 1,
+                          transfer_bytes: res.reduce((n, r) => n + (r.transferSize || 0), nav ? nav.transferSize : 0),
+                          decoded_bytes: res.reduce((n, r) => n + (r.decodedBodySize || 0), nav ? nav.decodedBodySize : 0) };",
                 vec![],
             )
             .await
@@ -339,6 +344,7 @@ impl Browser {
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
         let path = dir.join(format!("{}-{label}-metrics.json", self.name));
         std::fs::write(&path, metrics.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        metrics
     }
 
     /// Runs axe-core (vendored in `tests/vendor/axe-core/`) on the page as it is now and
@@ -396,6 +402,28 @@ impl Browser {
             "region codes shown without their names on {} ({label})",
             self.name
         );
+        // Nothing makes the page wider than the window (a phone at 390 px included): the
+        // elements that stick out are named.
+        let wider = self
+            .client
+            .execute(
+                "const width = document.documentElement.clientWidth;
+                 if (document.documentElement.scrollWidth <= width) return [];
+                 return [...document.querySelectorAll('body *')]
+                   .filter(el => el.getBoundingClientRect().right > width + 1)
+                   .slice(-6)
+                   .map(el => `${el.tagName.toLowerCase()}${el.className ? '.' + String(el.className).split(' ').join('.') : ''}`
+                     + ` right=${Math.round(el.getBoundingClientRect().right)} of ${width}: ${(el.innerText ?? '').slice(0, 40)}`);",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("measure {label}: {e}"));
+        assert_eq!(
+            wider,
+            json!([]),
+            "the page is wider than the window on {} ({label})",
+            self.name
+        );
         assert!(
             list.is_empty(),
             "axe-core found {} accessibility violation(s) on {} ({label}):\n{}",
@@ -403,6 +431,43 @@ impl Browser {
             self.name,
             serde_json::to_string_pretty(&violations).unwrap_or_default()
         );
+    }
+
+    /// Fails if the English page shows Chinese outside what is marked as Chinese: names and
+    /// titles (an organisation, a trade, a law's article) carry `lang="zh-CN"`, and any
+    /// other Chinese text is a string left untranslated. Returns the page's text.
+    pub async fn assert_english(&self, label: &str) -> String {
+        let found = self
+            .client
+            .execute(
+                "if (document.documentElement.lang !== 'en') return ['the page is not in English'];
+                 const out = [];
+                 const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+                 for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+                   if (!/[\\u4e00-\\u9fff]/.test(n.textContent)) continue;
+                   const el = n.parentElement;
+                   if (el.closest('[lang]')?.getAttribute('lang') !== 'en') continue;
+                   if (el.closest('noscript, script, style, [hidden]')) continue;
+                   out.push(`${el.tagName.toLowerCase()}: ${n.textContent.trim().slice(0, 60)}`);
+                 }
+                 return out;",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("read {label}: {e}"));
+        assert_eq!(
+            found,
+            json!([]),
+            "Chinese left untranslated in the English page {} ({label})",
+            self.name
+        );
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default()
     }
 
     /// Every console message of level SEVERE (errors, failed loads) so far.

@@ -31,6 +31,7 @@ mod live;
 mod log_tree;
 mod ocds;
 mod opening;
+mod portal;
 mod procurement;
 mod quotes;
 mod region;

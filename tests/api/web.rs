@@ -56,7 +56,14 @@ async fn the_public_portal_finds_a_trade_and_shows_its_result(backend: Backend) 
         .wait_text("[data-testid=server-time]", "北京时间")
         .await;
     browser.screenshot("portal").await;
-    browser.save_page_metrics("portal").await;
+    // The first load with a cold cache (a new browser profile): the pages' files come
+    // compressed and only the portal's modules load (docs/web.md, "Weight").
+    let load = browser.save_page_metrics("portal").await;
+    let bytes = load["transfer_bytes"].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        bytes <= 120_000,
+        "the portal's first load took {bytes} bytes: {load}"
+    );
 
     // Keyboard only: the first Tab reaches the skip link, Enter moves to the page, the
     // next Tab to the search field; Enter searches; Tabs reach the trade's link.
@@ -153,6 +160,7 @@ async fn the_public_portal_finds_a_trade_and_shows_its_result(backend: Backend) 
     browser
         .wait_text("[data-testid=trade-status]", "Contracted")
         .await;
+    browser.assert_english("trade").await;
     browser.screenshot("trade-en").await;
     browser.reload().await;
     browser
@@ -251,7 +259,7 @@ async fn the_log_explorer_verifies_a_receipt_in_the_browser(backend: Backend) {
 }
 
 /// PEM of DER bytes, 64 characters a line.
-fn pem(label: &str, der: &[u8]) -> String {
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let lines: Vec<&str> = b64
@@ -364,7 +372,7 @@ async fn a_bidder_signs_in_with_a_certificate_and_checks_its_receipts(backend: B
 }
 
 /// Signs `user` in through the sign-in page with key files written to `dir`.
-async fn sign_in(
+pub(crate) async fn sign_in(
     browser: &Browser,
     base: &str,
     user: &crate::helpers::User,
@@ -1196,7 +1204,9 @@ async fn a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_
         .wait_text("[data-testid=rule-check]", "不符合交易规则")
         .await;
     assert!(
-        refused.contains("min_days_to_deadline") && refused.contains("招标投标法 第二十四条"),
+        refused.contains("自发布至投标截止的最短天数")
+            && refused.contains("min_days_to_deadline")
+            && refused.contains("招标投标法 第二十四条"),
         "{refused}"
     );
     let create = browser
@@ -1975,7 +1985,7 @@ async fn a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_
     let price = closed["result"]["amount"].as_i64().unwrap_or_default();
     assert_eq!(closed["result"]["bidder_number"], others[0].1.as_str());
     assert!(
-        outcome.contains(&format!("¥{}", thousands(price / 100))),
+        outcome.contains(&format!("{}.{:02} 元", thousands(price / 100), price % 100)),
         "{outcome} names the price {price}"
     );
     browser

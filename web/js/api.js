@@ -1,32 +1,42 @@
 // The HTTP API (docs/api.md) from the browser: one error shape, and the server's clock.
+import { errorText } from './errors.js';
 
-/** A refusal from the server, with its stable code (docs/api.md, "Errors"). */
+/** A refusal from the server, with its stable code (docs/api.md, "Errors"). `message` is
+ * what a person reads, in the page's language; `serverMessage` is the server's own words
+ * (English, for operators); `detail` the rest of the answer's `error` (a rule, its article). */
 export class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
+  constructor(status, code, serverMessage, detail = {}) {
+    super(errorText(code, { ...detail, status }));
     this.status = status;
     this.code = code;
+    this.serverMessage = serverMessage;
+    this.detail = detail;
+  }
+
+  /** The refusal from a JSON answer's body (`{"error": {…}}`) and its HTTP status. */
+  static from(status, body) {
+    const error = body?.error ?? {};
+    return new ApiError(status, error.code ?? 'http_' + status, error.message ?? String(body), error);
   }
 }
 
-/** Fetches `path` and returns the parsed JSON (or text for `text/plain`). */
-export async function api(path, { method = 'GET', body, token, signal } = {}) {
+/** Fetches `path` and returns the parsed JSON (or text for `text/plain`). `body` is sent as
+ * JSON; `bytes` (a Blob, File or Uint8Array) as they are, with `contentType`. */
+export async function api(path, { method = 'GET', body, bytes, contentType = 'application/octet-stream', token, signal } = {}) {
   const headers = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
+  if (bytes !== undefined) headers['content-type'] = contentType;
   if (token) headers.authorization = `Bearer ${token}`;
   let response;
   try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    response = await fetch(path, { method, headers, body: bytes ?? (body === undefined ? undefined : JSON.stringify(body)), signal });
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network', e.message);
   }
   const type = response.headers.get('content-type') ?? '';
   const payload = type.includes('json') ? await response.json() : await response.text();
-  if (!response.ok) {
-    const error = payload?.error ?? {};
-    throw new ApiError(response.status, error.code ?? 'http_' + response.status, error.message ?? String(payload));
-  }
+  if (!response.ok) throw ApiError.from(response.status, payload);
   return payload;
 }
 

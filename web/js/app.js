@@ -7,19 +7,42 @@ import { html } from './html.js';
 import { t, lang, setLang, formatInstant } from './i18n.js';
 import { syncClock, serverNow, isDemo } from './api.js';
 import { Portal } from './pages/portal.js';
-import { TradePage } from './pages/trade.js';
-import { LogExplorer } from './pages/log.js';
-import { SignIn } from './pages/signin.js';
-import { Workspace } from './pages/workspace.js';
-import { BidPage } from './pages/bid.js';
-import { OpeningHall } from './pages/opening.js';
-import { AuctionRoom } from './pages/auction.js';
-import { Supervision } from './pages/supervision.js';
-import { CustodianPage } from './pages/custodian.js';
-import { ExpertPage } from './pages/expert.js';
-import { CentrePage } from './pages/centre.js';
 import { currentSession, onSessionChange, signOut, restoreSigner } from './session.js';
 import { loadRegions } from './regions.js';
+import { labelTables } from './cards.js';
+
+/** A page whose module loads when it is first visited (the portal, the first page most
+ * people see, comes with this module): `load` imports it, `name` is its export. */
+function lazy(load, name) {
+  let component = null;
+  return function LazyPage(props) {
+    const [, setLoaded] = useState(false);
+    useEffect(() => {
+      if (!component) {
+        load()
+          .then((module) => {
+            component = module[name];
+            setLoaded(true);
+          })
+          .catch(reportError);
+      }
+    }, []);
+    return component ? html`<${component} ...${props} />` : html`<p class="muted">${t('loading')}</p>`;
+  };
+}
+
+const TradePage = lazy(() => import('./pages/trade.js'), 'TradePage');
+const BidPage = lazy(() => import('./pages/bid.js'), 'BidPage');
+const OpeningHall = lazy(() => import('./pages/opening.js'), 'OpeningHall');
+const AuctionRoom = lazy(() => import('./pages/auction.js'), 'AuctionRoom');
+const NoticePage = lazy(() => import('./pages/notice.js'), 'NoticePage');
+const CustodianPage = lazy(() => import('./pages/custodian.js'), 'CustodianPage');
+const LogExplorer = lazy(() => import('./pages/log.js'), 'LogExplorer');
+const SignIn = lazy(() => import('./pages/signin.js'), 'SignIn');
+const Supervision = lazy(() => import('./pages/supervision.js'), 'Supervision');
+const Workspace = lazy(() => import('./pages/workspace.js'), 'Workspace');
+const ExpertPage = lazy(() => import('./pages/expert.js'), 'ExpertPage');
+const CentrePage = lazy(() => import('./pages/centre.js'), 'CentrePage');
 
 const ROUTES = [
   { path: /^\/$/, nav: 'portal', page: (_, params) => html`<${Portal} params=${params} />` },
@@ -27,6 +50,7 @@ const ROUTES = [
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/bid$/, nav: 'portal', page: (m) => html`<${BidPage} id=${m[1]} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/opening$/, nav: 'portal', page: (m) => html`<${OpeningHall} id=${m[1]} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/auction$/, nav: 'portal', page: (m) => html`<${AuctionRoom} id=${m[1]} />` },
+  { path: /^\/trades\/([0-9a-fA-F-]{36})\/notices\/([a-z0-9-]+)$/, nav: 'portal', page: (m) => html`<${NoticePage} id=${m[1]} noticeKey=${m[2]} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/custodian$/, nav: 'portal', page: (m) => html`<${CustodianPage} id=${m[1]} />` },
   { path: /^\/log$/, nav: 'log', page: (_, params) => html`<${LogExplorer} params=${params} />` },
   { path: /^\/signin$/, nav: 'signin', page: (_, params) => html`<${SignIn} params=${params} />` },
@@ -122,14 +146,14 @@ function App() {
       <nav aria-label=${t('nav.label')}>${navLink('portal', '#/')}${navLink('log', '#/log')}${session ? navLink('workspace', '#/workspace') : null}${session?.identity.role === 'supervisor' ? navLink('supervision', '#/supervision') : null}${session?.identity.role === 'expert' ? navLink('expert', '#/expert') : null}${session?.identity.role === 'trading_centre' ? navLink('centre', '#/centre') : null}</nav>
       <${ServerClock} />
       ${session
-        ? html`<div class="who" data-testid="signed-in"><span>${session.identity.organization}</span>
+        ? html`<div class="who" data-testid="signed-in"><span lang="zh-CN">${session.identity.organization}</span>
             <button type="button" class="lang" onClick=${() => { signOut(); navigate('/'); }}>${t('nav.signout')}</button></div>`
         : html`<a class="signin" href="#/signin">${t('nav.signin')}</a>`}
       <button type="button" class="lang" lang=${lang() === 'zh-CN' ? 'en' : 'zh-CN'} aria-label=${t('lang.switch_label')} onClick=${switchLanguage}>${t('lang.switch')}</button>
     </header>
     ${error
       ? html`<div class="banner error" role="alert" data-testid="error-banner">
-          <strong>${t('error.title')}：</strong>${error.code === 'network' ? t('error.network') : error.message}
+          <strong>${t('error.title')}：</strong>${error.message}
           <button type="button" onClick=${() => setError(null)}>${t('error.dismiss')}</button>
         </div>`
       : null}
@@ -142,3 +166,4 @@ document.title = t('app.title');
 // The divisions' names too: no page shows a bare region code.
 await Promise.all([restoreSigner(), loadRegions().catch(() => {})]);
 render(html`<${App} />`, document.getElementById('app'));
+labelTables(document.getElementById('app'));

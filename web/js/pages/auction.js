@@ -123,7 +123,7 @@ function QuoteForm({ id, sale, title, token }) {
       setOutcome({ ok: true, text: answer.became_best ? t('room.quote_best', { amount: formatMoney(answer.amount) }) : t('room.quote_taken') });
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      setOutcome({ ok: false, text: `${t(`room.error.${err.code}`) === `room.error.${err.code}` ? err.message : t(`room.error.${err.code}`)} (${err.code})` });
+      setOutcome({ ok: false, text: `${err.message} (${err.code})` });
     } finally {
       setBusy(false);
       setPending(null);

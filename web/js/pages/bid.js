@@ -165,13 +165,7 @@ export function BidPage({ id }) {
         lots,
         files,
       });
-      const response = await fetch(`/api/v1/trades/${id}/bid`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/octet-stream' },
-        body: sealed.envelope,
-      });
-      const body = await response.json();
-      if (!response.ok) throw new Error(`${body.error?.message ?? response.status} (${body.error?.code ?? 'http'})`);
+      const body = await api(`/api/v1/trades/${id}/bid`, { method: 'PUT', token: session.token, bytes: sealed.envelope });
       const { keys } = await api('/api/v1/platform/keys');
       await verifyReceipt(body, keys);
       if (body.envelope_sha256 !== sealed.commitment) throw new Error(t('bid.receipt_mismatch'));

@@ -6,7 +6,7 @@
 // sale starts.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
-import { api, ApiError, serverNow } from '../api.js';
+import { api, serverNow } from '../api.js';
 import { t, formatInstant, formatMoney } from '../i18n.js';
 import { sessionSigner } from '../session.js';
 import { parseAmount } from '../money.js';
@@ -59,13 +59,7 @@ export function SealedReserve({ trade, session }) {
         price: pending.fen,
         lots: latest.lots.map((l) => l.id),
       });
-      const response = await fetch(`/api/v1/trades/${trade.id}/reserve`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/octet-stream' },
-        body: sealed.envelope,
-      });
-      const body = await response.json();
-      if (!response.ok) throw new ApiError(response.status, body.error?.code, body.error?.message);
+      const body = await api(`/api/v1/trades/${trade.id}/reserve`, { method: 'PUT', token: session.token, bytes: sealed.envelope });
       if (body.envelope_sha256 !== sealed.commitment) throw new Error(t('bid.receipt_mismatch'));
       setPending(null);
       setAmount('');

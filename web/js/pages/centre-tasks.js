@@ -179,13 +179,13 @@ function AwardAndContract({ trade, result, token, onChange }) {
     const file = form.elements.contract.files?.[0];
     const signedAt = `${form.elements.date.value}T${form.elements.time.value}:00+08:00`;
     step(async () => {
-      const response = await fetch(`/api/v1/trades/${trade.id}/contract/document/${encodeURIComponent(file.name)}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${token}`, 'content-type': file.type || 'application/pdf' },
-        body: file,
+      // A document already uploaded (a retry after a refused contract) is kept as it is.
+      const uploaded = await api(`/api/v1/trades/${trade.id}/contract/document/${encodeURIComponent(file.name)}`, {
+        method: 'PUT', token, bytes: file, contentType: file.type || 'application/pdf',
+      }).catch((err) => {
+        if (err instanceof ApiError && err.code === 'document_exists') return {};
+        throw err;
       });
-      const uploaded = await response.json();
-      if (!response.ok && uploaded.error?.code !== 'document_exists') throw new ApiError(response.status, uploaded.error?.code, uploaded.error?.message);
       const sha256 = uploaded.sha256 ?? [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))].map((b) => b.toString(16).padStart(2, '0')).join('');
       await api(`/api/v1/trades/${trade.id}/contract`, {
         method: 'POST',

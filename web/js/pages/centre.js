@@ -5,10 +5,11 @@
 // trade the tasks its state asks for (web/js/pages/centre-tasks.js).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
-import { api } from '../api.js';
-import { t, formatInstant, formatMoney, statusName } from '../i18n.js';
+import { api, ApiError } from '../api.js';
+import { t, formatInstant, formatMoney, statusName, principalLabel } from '../i18n.js';
 import { currentSession } from '../session.js';
 import { rulebook, procedureName } from '../rulebook.js';
+import { ruleName } from '../rule-names.js';
 import { parseAmount } from '../money.js';
 import { AmountField } from '../price-guard.js';
 import { regionLabel, regionTree } from '../regions.js';
@@ -81,10 +82,11 @@ function RuleCheck({ state }) {
   if (state.checking) return html`<p class="muted small" data-testid="rule-check">${t('centre.checking')}</p>`;
   if (state.ok) return html`<p class="ok small" data-testid="rule-check" role="status">✓ ${t('centre.rules_ok')}</p>`;
   if (state.error) {
+    const { rule } = state.error.detail;
     return html`<div class="notice error" data-testid="rule-check" role="alert">
-      <p><strong>${t('centre.rule_broken')}</strong>${state.error.rule ? html` <code>${state.error.rule}</code>` : null}</p>
-      <p class="small">${state.error.message}</p>
-      ${state.error.article ? html`<p class="small">${t('centre.article')}：${state.error.article}</p>` : null}
+      <p><strong>${t('centre.rule_broken')}</strong>${rule ? html`：${ruleName(rule)} <code>${rule}</code>` : null}</p>
+      ${rule ? null : html`<p class="small">${state.error.message} (${state.error.code})</p>`}
+      ${state.error.detail.article ? html`<p class="small">${t('centre.article')}：${state.error.detail.article}</p>` : null}
     </div>`;
   }
   return null;
@@ -125,7 +127,7 @@ function TradeForm({ token, onCreated }) {
         .then(async (r) => {
           const body = await r.json();
           if (sent !== keyRef.current) return;
-          setCheck(body.ok ? { ok: true } : { error: body.error ?? { message: String(r.status) } });
+          setCheck(body.ok ? { ok: true } : { error: ApiError.from(r.status, body) });
         })
         .catch(reportError);
     }, 400);
@@ -161,7 +163,7 @@ function TradeForm({ token, onCreated }) {
     </div>
     <div class="field"><label for="tf-title">${t('centre.title_field')}</label><input id="tf-title" value=${f.title} required onInput=${(e) => set({ title: e.currentTarget.value })} /></div>
     <div class="grid">
-      <div class="field"><label for="tf-principal">${t('centre.principal')}</label><input id="tf-principal" value=${f.principal} required onInput=${(e) => set({ principal: e.currentTarget.value })} /></div>
+      <div class="field"><label for="tf-principal">${f.kind ? principalLabel(f.kind) : t('centre.principal')}</label><input id="tf-principal" value=${f.principal} required onInput=${(e) => set({ principal: e.currentTarget.value })} /></div>
       <div class="field"><label for="tf-usci">${t('centre.principal_usci')}</label><input id="tf-usci" value=${f.principalUsci} maxlength="18" required onInput=${(e) => set({ principalUsci: e.currentTarget.value })} /></div>
       <div class="field"><label for="tf-region">${t('centre.region')}</label>
         <select id="tf-region" value=${f.region} onChange=${(e) => set({ region: e.currentTarget.value })}>${regionTree().filter((r) => r.depth > 0).map((r) => html`<option key=${r.code} value=${r.code}>${'\u3000'.repeat(r.depth - 1)}${r.name}</option>`)}</select></div>
@@ -228,15 +230,9 @@ function Draft({ trade, token, onChange }) {
     setBusy(true);
     setError(null);
     try {
-      const response = await fetch(`/api/v1/trades/${trade.id}/documents/${encodeURIComponent(file.name)}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${token}`, 'content-type': file.type || 'application/octet-stream' },
-        body: file,
+      await api(`/api/v1/trades/${trade.id}/documents/${encodeURIComponent(file.name)}`, {
+        method: 'PUT', token, bytes: file, contentType: file.type || 'application/octet-stream',
       });
-      if (!response.ok) {
-        const body = await response.json().catch(() => ({}));
-        throw new Error(`${body.error?.message ?? response.status} (${body.error?.code ?? 'http'})`);
-      }
       e.target.reset();
       onChange();
     } catch (err) {

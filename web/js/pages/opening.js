@@ -37,7 +37,7 @@ function Reveal({ hall }) {
       <tbody>${record.bids.map((b) => html`<tr key=${b.log_index} class=${b.valid ? '' : 'invalid'}>
         <td>${b.log_index}</td>
         <td>${b.organization.name}<br /><span class="small muted">${b.organization.usci}</span></td>
-        <td class="num">${b.price === null ? '—' : formatMoney(b.price, b.currency ?? 'CNY')}</td>
+        <td class="num">${b.price === null ? '—' : formatMoney(b.price)}</td>
         <td>${b.lots.join(', ')}</td>
         <td>${b.valid ? t('trade.valid') : html`${t('trade.invalid')}<br /><span class="small">${b.reason}</span>`}</td>
       </tr>`)}</tbody>

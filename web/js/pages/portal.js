@@ -105,28 +105,33 @@ export function Portal({ params }) {
     <h1>${t('portal.title')}</h1>
     <${Filters} filters=${filters} kinds=${kinds} />
     ${error ? html`<p class="notice error" role="alert">${error.message}</p>` : null}
+    <nav class="tabs" aria-label=${t('portal.kind_tabs')} data-testid="kind-tabs">
+      ${[{ id: '', name: t('portal.all_kinds') }, ...kinds].map((k) => html`<a key=${k.id || 'all'} href=${`#/${query({ ...filters, kind: k.id })}`}
+        aria-current=${filters.kind === k.id ? 'page' : undefined}>${k.name}</a>`)}
+    </nav>
     <div class="table-wrap">
     <table class="trades" data-testid="trade-list" aria-busy=${rows === null}>
       <caption class="sr-only">${t('portal.results')}</caption>
       <thead><tr><th scope="col">${t('col.title')}</th><th scope="col">${t('col.kind')}</th><th scope="col">${t('col.region')}</th>
-        <th scope="col">${t('col.status')}</th><th scope="col">${t('col.published')}</th><th scope="col" class="num">${t('col.estimate')}</th></tr></thead>
+        <th scope="col">${t('col.status')}</th><th scope="col">${t('col.published')}</th><th scope="col">${t('col.deadline')}</th><th scope="col" class="num">${t('col.estimate')}</th></tr></thead>
       <tbody>
         ${rows === null
-          ? html`<tr><td colspan="6" class="muted">${t('loading')}</td></tr>`
+          ? html`<tr><td colspan="7" class="muted">${t('loading')}</td></tr>`
           : rows.length === 0
-            ? html`<tr><td colspan="6" class="muted">${t('portal.empty')}</td></tr>`
+            ? html`<tr><td colspan="7" class="muted">${t('portal.empty')}</td></tr>`
             : rows.map((r) => html`<tr key=${r.id}>
-                <td><a href=${`#/trades/${r.id}`}>${r.title}</a>${r.demo ? html` <span class="badge demo">DEMO</span>` : null}</td>
+                <td><a href=${`#/trades/${r.id}`} lang="zh-CN">${r.title}</a>${r.demo ? html` <span class="badge demo">DEMO</span>` : null}</td>
                 <td>${procedureName(kinds, r.kind, r.procedure)}</td>
                 <td>${regionName(r.region)}</td>
                 <td><span class=${`status s-${r.status}`}>${statusName(r.status)}</span></td>
                 <td>${formatInstant(r.published)}</td>
+                <td>${r.deadline ? formatInstant(r.deadline) : '—'}</td>
                 <td class="num">${formatMoney(r.estimate)}</td>
               </tr>`)}
       </tbody>
     </table>
     </div>
     ${next ? html`<p><button type="button" onClick=${more}>${t('more')}</button></p>` : null}
-    <p class="muted">${t('portal.open_data')}: <a href="/api/v1/ocds/releases">OCDS releases</a> · <a href="/api/v1/events">/api/v1/events</a> · <a href="#/log">${t('nav.log')}</a></p>
+    <p class="muted">${t('portal.open_data')}: <a href="/api/v1/ocds/releases">${t('portal.ocds')}</a> · <a href="/api/v1/events">${t('portal.events')}</a> · <a href="#/log">${t('nav.log')}</a></p>
   </section>`;
 }

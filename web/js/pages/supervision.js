@@ -132,14 +132,22 @@ function useTradesById(ids, token) {
   return { byId, reload: (id) => load([id]).catch(reportError) };
 }
 
+/** The supervision desk; it asks the server for nothing before the caller is known to be a
+ * supervisor (a bidder who opens it sees a refusal and sends no request). */
 export function Supervision() {
   const session = currentSession();
+  if (!session) return html`<section><p><a href="#/signin?next=/supervision">${t('signin.title')}</a></p></section>`;
+  if (session.identity.role !== 'supervisor') return html`<section><p class="notice error">${t('sup.supervisors_only')}</p></section>`;
+  return html`<${Desk} session=${session} />`;
+}
+
+function Desk({ session }) {
   const [alerts, setAlerts] = useState([]);
   const [trades, setTrades] = useState([]);
   const [filter, setFilter] = useState('all');
   const [showOwn, setShowOwn] = useState(false);
-  const token = session?.token;
-  const me = session?.identity.id;
+  const token = session.token;
+  const me = session.identity.id;
   const loadAlerts = () => api('/api/v1/alerts?limit=100', { token }).then((page) => setAlerts(page.alerts)).catch(reportError);
   const loadTrades = () =>
     api(`/api/v1/trades?limit=100&region=${session.identity.region}`, { token }).then((page) => setTrades(page.trades)).catch(reportError);
@@ -153,13 +161,9 @@ export function Supervision() {
     }
   });
   useEffect(() => {
-    if (session?.identity.role === 'supervisor') {
-      loadAlerts();
-      loadTrades();
-    }
+    loadAlerts();
+    loadTrades();
   }, []);
-  if (!session) return html`<section><p><a href="#/signin?next=/supervision">${t('signin.title')}</a></p></section>`;
-  if (session.identity.role !== 'supervisor') return html`<section><p class="notice error">${t('sup.supervisors_only')}</p></section>`;
   const titles = Object.fromEntries([...trades, ...Object.values(byId)].map((tr) => [tr.id, tr.title]));
   const shown = events.filter((e) => STREAM_FILTERS[filter](e.entry.kind) && (showOwn || !ownRead(e, me)));
   const recent = shown.slice(-STREAM_KEEP).reverse();

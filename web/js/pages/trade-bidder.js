@@ -78,13 +78,13 @@ function Objections({ trade, result, token }) {
 }
 
 /** The award as it concerns the signed-in bidder: its award notice, or who won. */
-export function AwardNotice({ result, usci, currency }) {
+export function AwardNotice({ result, usci }) {
   const award = result.award;
   if (!award) return null;
   if (award.winner.organization.usci === usci) {
     return html`<div class="notice ok" role="status" data-testid="award-notice">
       <p><strong>${t('mine.won')}</strong></p>
-      <p>${t('mine.won_detail', { price: formatMoney(award.winner.price, currency), at: formatInstant(award.awarded_at) })}</p>
+      <p>${t('mine.won_detail', { price: formatMoney(award.winner.price), at: formatInstant(award.awarded_at) })}</p>
       ${award.contract_due && !result.contract ? html`<p>${t('mine.contract_due', { at: formatInstant(award.contract_due) })}</p>` : null}
       ${result.contract ? html`<p>${t('mine.contract_signed', { at: formatInstant(result.contract.signed_at) })}</p>` : null}
     </div>`;
@@ -99,17 +99,16 @@ function Money({ trade, token }) {
     api(`/api/v1/trades/${trade.id}/money/mine`, { token }).then(setMoney).catch(reportError);
   }, [trade.id]);
   if (!money || trade.bond_amount === 0) return null;
-  const currency = trade.currency ?? 'CNY';
   const received = money.ledger.filter((e) => e.kind === 'deposit_received');
   return html`<div data-testid="my-money">
     <h3>${t(`money.${money.kind}`)}</h3>
     <dl class="facts">
-      <dt>${t('money.due')}</dt><dd>${formatMoney(money.due, currency)}</dd>
+      <dt>${t('money.due')}</dt><dd>${formatMoney(money.due)}</dd>
       <dt>${t('money.received')}</dt><dd>${received.length
-        ? received.map((e) => html`<div key=${e.id}>${formatMoney(e.amount, currency)} · ${formatInstant(e.at)} · <span class="small muted">${e.account}</span></div>`)
+        ? received.map((e) => html`<div key=${e.id}>${formatMoney(e.amount)} · ${formatInstant(e.at)} · <span class="small muted">${e.account}</span></div>`)
         : html`<span class="muted">${t('workspace.deposit_none')}</span>`}</dd>
       ${money.ledger.some((e) => e.kind === 'converted_to_payment')
-        ? html`<dt>${t('money.converted')}</dt><dd>${formatMoney(money.balance.converted, currency)}</dd>`
+        ? html`<dt>${t('money.converted')}</dt><dd>${formatMoney(money.balance.converted)}</dd>`
         : null}
     </dl>
     ${money.refunds.length
@@ -118,7 +117,7 @@ function Money({ trade, token }) {
           <thead><tr><th scope="col">${t('money.refund')}</th><th scope="col" class="num">${t('money.amount')}</th><th scope="col">${t('col.status')}</th><th scope="col">${t('money.due_at')}</th></tr></thead>
           <tbody>${money.refunds.map((r) => html`<tr key=${r.id}>
             <td>${t(`money.reason.${r.reason}`)}<br /><span class="small muted">${r.account}</span></td>
-            <td class="num">${formatMoney(r.amount, currency)}</td>
+            <td class="num">${formatMoney(r.amount)}</td>
             <td>${t(`money.status.${r.status}`)}${r.confirmed_at ? html`<br /><span class="small muted">${formatInstant(r.confirmed_at)}</span>` : null}</td>
             <td>${r.due_at ? formatInstant(r.due_at) : '—'}</td>
           </tr>`)}</tbody>
@@ -129,12 +128,12 @@ function Money({ trade, token }) {
 }
 
 /** A closed sale as it concerns the bidder with `number`: 成交, or what happens to its deposit. */
-function SaleOutcome({ sale, number, currency }) {
+function SaleOutcome({ sale, number }) {
   const result = sale?.result;
   if (!result || !number) return null;
   if (result.outcome === 'sold' && result.bidder_number === number) {
     return html`<div class="notice ok" role="status" data-testid="sale-outcome">
-      <p><strong>${t('mine.sold_to_you', { amount: formatMoney(result.amount, currency) })}</strong></p>
+      <p><strong>${t('mine.sold_to_you', { amount: formatMoney(result.amount) })}</strong></p>
       <p class="small">${t('mine.sold_next')}</p></div>`;
   }
   return html`<p class="notice" data-testid="sale-outcome">${result.outcome === 'sold' ? t('mine.sold_to_other') : t('mine.unsold')}</p>`;
@@ -181,7 +180,7 @@ function Application({ trade, sale, token, onChange }) {
     if (!open) return html`<p class="muted" data-testid="my-application">${t('apply.closed')}</p>`;
     return html`<form class="text-form" onSubmit=${apply} data-testid="apply">
       <h3>${t('apply.title')}</h3>
-      <p class="small muted">${t('apply.intro', { deposit: formatMoney(trade.bond_amount, trade.currency ?? 'CNY'), at: formatInstant(trade.bid_deadline) })}</p>
+      <p class="small muted">${t('apply.intro', { deposit: formatMoney(trade.bond_amount), at: formatInstant(trade.bid_deadline) })}</p>
       <div class="field"><label for="apply-account">${t('apply.account')}</label>
         <input id="apply-account" name="account" inputmode="numeric" autocomplete="off" required pattern="[0-9A-Za-z ]{8,40}" /></div>
       <div class="field"><label for="apply-payer">${t('apply.payer')}</label>
@@ -199,7 +198,7 @@ function Application({ trade, sale, token, onChange }) {
       <dt>${t('room.bidder_number')}</dt><dd><strong>${application.bidder_number ?? '—'}</strong>
         ${application.bidder_number ? html` · <a href=${`#/trades/${trade.id}/auction`}>${t('room.title')}</a>` : null}</dd>
     </dl>
-    <${SaleOutcome} sale=${sale} number=${application.bidder_number} currency=${trade.currency ?? 'CNY'} />
+    <${SaleOutcome} sale=${sale} number=${application.bidder_number} />
   </div>`;
 }
 

@@ -12,8 +12,7 @@ import { reportError } from '../app.js';
 async function downloadAsBidder(d, token) {
   const response = await fetch(`/api/v1/documents/${d.sha256}`, { headers: { authorization: `Bearer ${token}` } });
   if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, body.error?.code ?? `http_${response.status}`, body.error?.message ?? response.statusText);
+    throw ApiError.from(response.status, await response.json().catch(() => ({})));
   }
   const a = document.createElement('a');
   a.href = URL.createObjectURL(await response.blob());
@@ -38,11 +37,11 @@ function Notices({ notices, since }) {
       <p><strong>${t('docs.notice_number', { n: n.number })}</strong>
         <span class="muted small"> · ${formatInstant(n.issued_at)}</span>
         ${isNew(n) ? html` <span class="badge warn" data-testid="notice-new">${t('docs.notice_new')}</span>` : null}</p>
-      <p class="notice-text">${n.notice}</p>
+      <p class="notice-text" lang="zh-CN">${n.notice}</p>
       ${n.new_deadline ? html`<p class="small"><strong>${t('docs.deadline_moved', { at: formatInstant(n.new_deadline) })}</strong></p>` : null}
       ${n.documents.length
         ? html`<ul class="plain small">${n.documents.map((d) => html`<li key=${d.name}>
-            ${d.previous_sha256 ? t('docs.replaced') : t('docs.added')}：${d.name}
+            ${d.previous_sha256 ? t('docs.replaced') : t('docs.added')}：<span lang="zh-CN">${d.name}</span>
             ${d.previous_sha256 ? html` <a href=${`/api/v1/documents/${d.previous_sha256}`} download=${d.name}>${t('docs.previous_version')}</a>` : null}
           </li>`)}</ul>`
         : null}
@@ -77,7 +76,7 @@ export function Documents({ trade, session }) {
     ${trade.documents.length === 0
       ? html`<p class="muted">${t('none')}</p>`
       : html`<ul class="documents" data-testid="documents">${trade.documents.map((d) => html`<li key=${d.sha256}>
-          <a href=${`/api/v1/documents/${d.sha256}`} download=${d.name} onClick=${bidder ? download(d) : undefined}>${d.name}</a>
+          <a href=${`/api/v1/documents/${d.sha256}`} download=${d.name} onClick=${bidder ? download(d) : undefined} lang="zh-CN">${d.name}</a>
           <span class="muted"> · ${formatBytes(d.size)}</span>
           ${bidder ? html` <${Standing} mine=${standing(d)} />` : null}
           <div class="hash"><span class="muted">${t('trade.document_hash')}</span> <code>${d.sha256}</code></div>

@@ -4,8 +4,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { downloadJson } from '../download.js';
-import { api, query, ApiError } from '../api.js';
-import { t, statusName, formatInstant, formatMoney } from '../i18n.js';
+import { api, query } from '../api.js';
+import { loadTradeRecord, noticesOf, scheduleSteps } from '../notices.js';
+import { t, statusName, formatInstant, formatMoney, principalLabel } from '../i18n.js';
 import { rulebook, procedureName } from '../rulebook.js';
 import { reportError } from '../app.js';
 import { currentSession } from '../session.js';
@@ -13,14 +14,6 @@ import { BidderPart, AwardNotice } from './trade-bidder.js';
 import { Documents } from './trade-documents.js';
 import { regionLabel } from '../regions.js';
 
-const RESULT_STATUSES = ['publicity', 'awarded', 'contracted'];
-
-/** GET that answers `null` for the documented 404 of something that does not exist yet. */
-const optional = (path, code) =>
-  api(path).catch((e) => {
-    if (e instanceof ApiError && e.status === 404 && e.code === code) return null;
-    throw e;
-  });
 
 /** Working days after `from` up to and including the day of `to`, on the platform calendar. */
 async function workingDays(from, to) {
@@ -34,14 +27,10 @@ async function workingDays(from, to) {
 
 function Schedule({ trade, result }) {
   const [counts, setCounts] = useState({});
-  const live = trade.live;
   const steps = [
-    { key: 'published_at', at: trade.published_at },
-    live ? { key: 'cutoff', at: trade.bid_deadline } : { key: 'deadline', at: trade.bid_deadline },
-    live ? { key: 'sale_starts', at: live.starts_at } : null,
-    live?.ends_at ? { key: 'sale_ends', at: live.ends_at } : null,
-    result?.publicity_until ? { key: 'publicity_until', at: result.publicity_until, from: result.publicity_from } : null,
-  ].filter((s) => s && s.at);
+    ...scheduleSteps(trade),
+    ...(result?.publicity_until ? [{ key: 'publicity_until', at: result.publicity_until, from: result.publicity_from }] : []),
+  ];
 
   useEffect(() => {
     const ctl = { live: true };
@@ -67,13 +56,26 @@ function Schedule({ trade, result }) {
   </section>`;
 }
 
+/** The trade's notices (公告) by category, each a page of its own. */
+function NoticeList({ record }) {
+  const list = noticesOf(record);
+  if (list.length === 0) return null;
+  return html`<section aria-labelledby="h-notice-list" data-testid="notice-list">
+    <h2 id="h-notice-list">${t('notice.list')}</h2>
+    <ul class="notice-list">${list.map((n) => html`<li key=${n.key}>
+      <a href=${`#/trades/${record.trade.id}/notices/${n.key}`}>${n.category}</a>
+      ${n.at ? html` <time class="muted small" datetime=${n.at}>${formatInstant(n.at)}</time>` : null}
+    </li>`)}</ul>
+  </section>`;
+}
+
 function Clarifications({ items }) {
   if (items.length === 0) return null;
   return html`<section aria-labelledby="h-clar">
     <h2 id="h-clar">${t('trade.clarifications')}</h2>
     <dl class="clarifications">${items.map((c) => html`
-      <dt key=${`q${c.id}`}><span class="badge">${t('trade.question')}</span> ${c.question}</dt>
-      <dd key=${`a${c.id}`}><span class="badge">${t('trade.answer')}</span> ${c.answer} <span class="muted small">${formatInstant(c.answered_at)}</span></dd>`)}</dl>
+      <dt key=${`q${c.id}`}><span class="badge">${t('trade.question')}</span> <span lang="zh-CN">${c.question}</span></dt>
+      <dd key=${`a${c.id}`}><span class="badge">${t('trade.answer')}</span> <span lang="zh-CN">${c.answer}</span> <span class="muted small">${formatInstant(c.answered_at)}</span></dd>`)}</dl>
   </section>`;
 }
 
@@ -92,15 +94,15 @@ function Opening({ opening }) {
           <thead><tr><th scope="col">#</th><th scope="col">${t('trade.bidder')}</th><th scope="col" class="num">${t('trade.price')}</th><th scope="col">${t('col.status')}</th></tr></thead>
           <tbody>${signed.record.bids.map((b) => html`<tr key=${b.log_index}>
             <td><a href=${`#/log?entry=${b.log_index}`} title=${t('trade.log_link')}>${b.log_index}</a></td>
-            <td>${b.organization.name}</td>
-            <td class="num">${b.price === null ? '—' : formatMoney(b.price, b.currency ?? 'CNY')}</td>
+            <td lang="zh-CN">${b.organization.name}</td>
+            <td class="num">${b.price === null ? '—' : formatMoney(b.price)}</td>
             <td>${b.valid ? t('trade.valid') : html`${t('trade.invalid')} <span class="muted small">${b.reason}</span>`}</td>
           </tr>`)}</tbody>
         </table></div>`}
   </section>`;
 }
 
-function Result({ result, currency }) {
+function Result({ result }) {
   if (!result) return null;
   return html`<section aria-labelledby="h-result" data-testid="result">
     <h2 id="h-result">${t('trade.result')}</h2>
@@ -108,29 +110,29 @@ function Result({ result, currency }) {
     <div class="table-wrap"><table>
       <thead><tr><th scope="col">${t('trade.rank')}</th><th scope="col">${t('trade.bidder')}</th><th scope="col" class="num">${t('trade.price')}</th><th scope="col" class="num">${t('trade.total')}</th></tr></thead>
       <tbody>${result.candidates.map((c) => html`<tr key=${c.rank}>
-        <td>${c.rank}</td><td>${c.organization.name}</td><td class="num">${formatMoney(c.price, currency)}</td><td class="num">${c.total ?? '—'}</td>
+        <td>${c.rank}</td><td lang="zh-CN">${c.organization.name}</td><td class="num">${formatMoney(c.price)}</td><td class="num">${c.total ?? '—'}</td>
       </tr>`)}</tbody>
     </table></div>
     ${result.award
-      ? html`<p data-testid="award"><strong>${t('trade.winner')}：</strong>${result.award.winner.organization.name}
-          · ${formatMoney(result.award.winner.price, currency)} <span class="muted">${formatInstant(result.award.awarded_at)}</span></p>`
+      ? html`<p data-testid="award"><strong>${t('trade.winner')}：</strong><span lang="zh-CN">${result.award.winner.organization.name}</span>
+          · ${formatMoney(result.award.winner.price)} <span class="muted">${formatInstant(result.award.awarded_at)}</span></p>`
       : null}
     ${result.contract
-      ? html`<p><strong>${t('trade.contract')}：</strong>${formatMoney(result.contract.amount, currency)} · ${formatInstant(result.contract.signed_at)}</p>`
+      ? html`<p><strong>${t('trade.contract')}：</strong>${formatMoney(result.contract.amount)} · ${formatInstant(result.contract.signed_at)}</p>`
       : null}
   </section>`;
 }
 
-function Sale({ sale, currency }) {
+function Sale({ sale }) {
   if (!sale) return null;
   const outcome = sale.result;
   return html`<section aria-labelledby="h-sale" data-testid="sale">
     <h2 id="h-sale">${t('trade.sale')}</h2>
     ${outcome
       ? html`<p>${outcome.outcome === 'sold'
-          ? html`<strong>${t('trade.sold_to', { n: outcome.bidder_number })}</strong> · ${formatMoney(outcome.amount, currency)}`
+          ? html`<strong>${t('trade.sold_to', { n: outcome.bidder_number })}</strong> · ${formatMoney(outcome.amount)}`
           : html`<strong>${t('trade.sale_failed')}</strong> · ${outcome.reason}`}</p>`
-      : html`<p>${t('trade.best')}：${sale.best ? formatMoney(sale.best.amount, currency) : '—'}</p>`}
+      : html`<p>${t('trade.best')}：${sale.best ? formatMoney(sale.best.amount) : '—'}</p>`}
   </section>`;
 }
 
@@ -146,16 +148,9 @@ export function TradePage({ id }) {
     const ctl = { live: true };
     setState(null);
     setError(null);
-    (async () => {
-      const trade = await api(`/api/v1/trades/${id}`);
-      const [opening, result, sale] = await Promise.all([
-        trade.live ? null : optional(`/api/v1/trades/${id}/opening`, 'trade_not_found'),
-        // The result exists from the candidates' publicity on; asking earlier is a 404.
-        !trade.live && RESULT_STATUSES.includes(trade.status) ? optional(`/api/v1/trades/${id}/result`, 'result_not_found') : null,
-        trade.live ? api(`/api/v1/trades/${id}/sale`) : null,
-      ]);
-      if (ctl.live) setState({ trade, opening, result, sale });
-    })().catch((e) => ctl.live && setError(e));
+    loadTradeRecord(id)
+      .then((record) => ctl.live && setState(record))
+      .catch((e) => ctl.live && setError(e));
     return () => {
       ctl.live = false;
     };
@@ -164,12 +159,11 @@ export function TradePage({ id }) {
   if (error) return html`<section><p class="notice error" role="alert">${error.message}</p><p><a href="#/">${t('trade.back')}</a></p></section>`;
   if (!state) return html`<p class="muted" aria-busy="true">${t('loading')}</p>`;
   const { trade, opening, result, sale } = state;
-  const currency = trade.currency ?? 'CNY';
   const phase = trade.phase ?? trade.status;
   const session = currentSession();
   return html`<article class="trade" data-testid="trade">
     <p><a href="#/">← ${t('trade.back')}</a></p>
-    <h1>${trade.title} ${trade.demo ? html`<span class="badge demo">DEMO</span>` : null}</h1>
+    <h1><span lang="zh-CN">${trade.title}</span> ${trade.demo ? html`<span class="badge demo">DEMO</span>` : null}</h1>
     <p><span class=${`status s-${phase}`} data-testid="trade-status">${statusName(phase)}</span>
       <span class="muted"> · ${procedureName(kinds, trade.kind, trade.procedure)}</span>
       ${phase === 'bidding' && session?.identity.role === 'bidder'
@@ -177,16 +171,17 @@ export function TradePage({ id }) {
         : null}
       ${!trade.live ? html` <a class="button" href=${`#/trades/${trade.id}/opening`} data-testid="hall-link">${t('hall.link')}</a>` : null}
       ${trade.live ? html` <a class="button" href=${`#/trades/${trade.id}/auction`} data-testid="room-link">${t('room.link')}</a>` : null}</p>
-    ${result?.award && session?.identity.role === 'bidder' ? html`<${AwardNotice} result=${result} usci=${session.identity.usci} currency=${currency} />` : null}
+    ${result?.award && session?.identity.role === 'bidder' ? html`<${AwardNotice} result=${result} usci=${session.identity.usci} />` : null}
+    <${NoticeList} record=${state} />
     <section aria-labelledby="h-ann">
       <h2 id="h-ann">${t('trade.announcement')}</h2>
       <dl class="facts">
-        <dt>${t('trade.principal')}</dt><dd>${trade.principal.name} <span class="muted small">${trade.principal.usci}</span></dd>
+        <dt>${principalLabel(trade.kind)}</dt><dd><span lang="zh-CN">${trade.principal.name}</span> <span class="muted small">${trade.principal.usci}</span></dd>
         <dt>${t('trade.region')}</dt><dd title=${trade.region_code}>${regionLabel(trade.region_code)}</dd>
-        <dt>${t('trade.estimate')}</dt><dd>${formatMoney(trade.estimated_value, currency)}</dd>
-        ${trade.bond_amount ? html`<dt>${t('trade.bond')}</dt><dd>${formatMoney(trade.bond_amount, currency)}</dd>` : null}
+        <dt>${t('trade.estimate')}</dt><dd>${formatMoney(trade.estimated_value)}</dd>
+        ${trade.bond_amount ? html`<dt>${t('trade.bond')}</dt><dd>${formatMoney(trade.bond_amount)}</dd>` : null}
         ${trade.lots?.length > 1
-          ? html`<dt>${t('trade.lots')}</dt><dd><ul class="plain">${trade.lots.map((l) => html`<li key=${l.id}>${l.id}. ${l.title} · ${formatMoney(l.estimated_value, currency)}</li>`)}</ul></dd>`
+          ? html`<dt>${t('trade.lots')}</dt><dd><ul class="plain">${trade.lots.map((l) => html`<li key=${l.id}>${l.id}. <span lang="zh-CN">${l.title}</span> · ${formatMoney(l.estimated_value)}</li>`)}</ul></dd>`
           : null}
         <dt>${t('trade.rulebook')}</dt><dd>${trade.rulebook_version} <code class="small">${trade.rulebook_sha256.slice(0, 16)}…</code></dd>
       </dl>
@@ -194,8 +189,8 @@ export function TradePage({ id }) {
     <${Schedule} trade=${trade} result=${result} />
     <${Documents} trade=${trade} session=${session} />
     <${Clarifications} items=${trade.clarifications} />
-    ${trade.live ? html`<${Sale} sale=${sale} currency=${currency} />` : html`<${Opening} opening=${opening} />`}
-    <${Result} result=${result} currency=${currency} />
+    ${trade.live ? html`<${Sale} sale=${sale} />` : html`<${Opening} opening=${opening} />`}
+    <${Result} result=${result} />
     ${session?.identity.role === 'bidder' ? html`<${BidderPart} trade=${trade} result=${result} sale=${sale} session=${session} />` : null}
   </article>`;
 }

@@ -1,0 +1,230 @@
+// What the pages say for each refusal the server can answer: one table of every code in
+// docs/api.md, Chinese then English. tests/error_codes.rs holds it to docs/api.md (every
+// code there has both texts, and nothing here is stale), and the browser tests render each
+// code through a page in both languages. The server's own message is English for
+// operators and clients; people read these.
+import { lang } from './i18n.js';
+import { ruleName } from './rule-names.js';
+
+const TEXT = {
+  // Requests
+  malformed_json: ['请求内容不是有效的 JSON', 'The request is not valid JSON'],
+  invalid_body: ['无法读取请求内容', 'The request body could not be read'],
+  invalid_id: ['编号格式不正确', 'The identifier is malformed'],
+  invalid_query: ['查询条件格式不正确', 'The search terms are malformed'],
+  invalid_field: ['提交的内容有字段缺失或格式不正确', 'A field is missing, unknown or malformed'],
+  unsupported_media_type: ['请求格式不受支持', 'The request format is not supported'],
+  body_too_large: ['提交的内容超过了大小上限', 'What was sent is larger than the limit'],
+  upload_interrupted: ['上传中断，请重新上传', 'The upload broke off; upload again'],
+  route_not_found: ['没有这个功能地址', 'No such address'],
+  websocket_required: ['需要实时连接（WebSocket）', 'A live (WebSocket) connection is needed'],
+  rate_limited: ['操作过于频繁，请稍后再试', 'Too many attempts; wait a moment and try again'],
+  too_many_subscriptions: ['打开的实时页面过多，请先关闭一些', 'Too many live pages are open; close some first'],
+  invalid_cursor: ['分页位置无效，请从第一页重新查看', 'The page position is invalid; start from the first page'],
+  invalid_limit: ['每页条数超出允许范围', 'The page size is out of range'],
+  invalid_status: ['状态筛选条件无效', 'The status filter is invalid'],
+  invalid_log_range: ['日志范围超出当前日志', 'The log range is outside the current log'],
+  feed_unavailable: ['实时动态暂时不可用，正在重新连接', 'The live feed is unavailable for a moment; reconnecting'],
+  // Sign-in and identities
+  unauthenticated: ['请先登录（登录已过期或无效）', 'Please sign in (the session is missing or has expired)'],
+  certificate_malformed: ['证书格式不正确', 'The certificate is malformed'],
+  certificate_unknown_ca: ['证书不是平台认可的 CA 签发的', 'The certificate was not issued by a recognised CA'],
+  certificate_expired: ['证书已过期', 'The certificate has expired'],
+  certificate_not_yet_valid: ['证书尚未生效', 'The certificate is not yet valid'],
+  certificate_revoked: ['证书已被吊销', 'The certificate has been revoked'],
+  certificate_revocation_unknown: ['无法确认证书是否已被吊销，暂不能使用', 'Whether the certificate is revoked cannot be checked now, so it is not accepted'],
+  certificate_wrong_key_usage: ['证书用途不允许用于登录签名', 'The certificate may not be used for signing in'],
+  signature_invalid: ['签名验证失败：签名与证书或内容不符', 'The signature does not verify against the certificate'],
+  invalid_signature_encoding: ['签名编码不正确', 'The signature is not encoded correctly'],
+  nonce_unknown: ['登录挑战无效，请重新登录', 'The sign-in challenge is unknown; sign in again'],
+  nonce_expired: ['登录挑战已过期，请重新登录', 'The sign-in challenge has expired; sign in again'],
+  nonce_replayed: ['登录挑战已被使用，请重新登录', 'The sign-in challenge was already used; sign in again'],
+  identity_not_registered: ['该证书尚未注册，请先注册', 'This certificate is not registered; register first'],
+  identity_not_found: ['找不到该用户', 'No such identity'],
+  identity_not_pending: ['该用户不在待审核状态', 'This identity is not waiting for approval'],
+  already_registered: ['该证书已注册', 'This certificate is already registered'],
+  organization_name_mismatch: ['该统一社会信用代码已以另一单位名称注册', 'This credit code is registered under another organisation name'],
+  invalid_usci: ['统一社会信用代码格式或校验位不正确', 'The unified social credit code is malformed or its check digit is wrong'],
+  usci_not_in_certificate: ['证书中没有所填的统一社会信用代码', 'The certificate does not carry the declared credit code'],
+  invalid_organization_name: ['单位名称无效', 'The organisation name is invalid'],
+  forbidden: ['您当前的身份无权进行此操作', 'Your role may not do this'],
+  not_invited: ['本项目为邀请招标，您未被邀请', 'This trade is by invitation and you were not invited'],
+  admin_not_configured: ['该证书未被设为平台管理员', 'This certificate is not configured as an administrator'],
+  region_required: ['授予监管角色时须指定行政区划', 'A supervisor needs a region'],
+  region_not_applicable: ['只有监管角色需要行政区划', 'Only a supervisor has a region'],
+  demo_mode_required: ['只有演示模式下才能加速时间', 'Time can be sped up only in demo mode'],
+  // Trades
+  trade_not_found: ['找不到该交易项目', 'No such trade'],
+  trade_not_draft: ['项目已发布，不能再修改', 'The trade is published and can no longer be edited'],
+  trade_not_published: ['项目不在已发布状态', 'The trade is not in its published state'],
+  trade_suspended: ['交易已暂停，暂不能办理', 'The trade is suspended'],
+  trade_terminated: ['交易已终止', 'The trade has been terminated'],
+  trade_not_active: ['该交易当前不能暂停或终止', 'The trade cannot be suspended or terminated now'],
+  trade_not_suspended: ['交易未暂停', 'The trade is not suspended'],
+  unknown_kind: ['交易规则中没有这个交易类别', 'The rulebook has no such kind of trade'],
+  unknown_procedure: ['交易规则中没有这种交易方式', 'The rulebook has no such procedure'],
+  rule_violation: ['不符合交易规则', 'This breaks the trading rules'],
+  invalid_terms: ['交易条件无效', 'The trade terms are invalid'],
+  invalid_live_terms: ['挂牌或拍卖条件无效（起始价、增价幅度、时间安排）', 'The sale terms are invalid (start price, increment or schedule)'],
+  invalid_participation: ['参与方式无效：公开方式不能邀请，邀请或单一来源须列明对象', 'The participation is invalid: an open procedure invites no one, an invited one names whom'],
+  invalid_evaluation: ['评标办法设置无效', 'The evaluation method is invalid'],
+  invalid_announcement: ['公告内容无效（项目概况、资格要求、联系方式或宗地信息）', 'The announcement is invalid (overview, qualifications, contact or parcel)'],
+  invalid_lots: ['标段设置无效', 'The lots are invalid'],
+  invalid_committee: ['委员会设置无效', 'The committee is invalid'],
+  invalid_title: ['项目名称无效', 'The title is invalid'],
+  invalid_principal: ['招标人（出让人）信息无效', 'The principal is invalid'],
+  invalid_amount: ['金额无效', 'The amount is invalid'],
+  invalid_time_scale: ['时间倍率无效', 'The time scale is invalid'],
+  invalid_date: ['日期无效', 'The date is invalid'],
+  deadline_not_in_future: ['截止时间必须晚于现在', 'The deadline must be in the future'],
+  calendar_year_unknown: ['工作日历中没有该年份', 'The working-day calendar has no table for that year'],
+  wrong_engine: ['该交易方式不支持此操作', 'This procedure does not have this step'],
+  no_rounds: ['该项目没有多轮报价', 'This trade has no rounds'],
+  next_round_exists: ['下一轮已经发起', 'The next round already exists'],
+  not_opened: ['尚未开标', 'The bids have not been opened'],
+  // Documents and notices
+  documents_required: ['发布前须上传招标（出让）文件', 'Upload the documents before publishing'],
+  document_exists: ['已有同名文件', 'A document of that name is already attached'],
+  document_not_found: ['找不到该文件', 'No such document'],
+  document_too_large: ['文件超过大小上限', 'The file is larger than the limit'],
+  empty_document: ['文件是空的', 'The file is empty'],
+  invalid_document_name: ['文件名无效', 'The file name is invalid'],
+  document_unchanged: ['文件与现行版本相同，无需替换', 'The file is the same as the current version'],
+  duplicate_document_name: ['同一公告中有两个同名文件', 'Two files in the notice have the same name'],
+  too_many_documents: ['一份公告附带的文件过多', 'A notice carries too many files'],
+  invalid_base64: ['文件编码不正确', 'The file is not encoded correctly'],
+  invalid_notice: ['公告内容无效（不能为空，最多 4000 字）', 'The notice text is invalid (1 to 4,000 characters)'],
+  notice_conflict: ['同一时刻已发布了另一份公告，请重新发布', 'Another notice was issued at the same moment; issue it again'],
+  // Clarifications
+  after_deadline: ['已过截止时间', 'The deadline has passed'],
+  clarification_not_found: ['找不到该澄清问题', 'No such clarification'],
+  clarification_already_answered: ['该问题已答复', 'The question is already answered'],
+  invalid_question: ['问题内容无效', 'The question is invalid'],
+  invalid_answer: ['答复内容无效', 'The answer is invalid'],
+  // Bids and the opening
+  bid_after_deadline: ['投标截止时间已到，不能再投标或撤回', 'The bid deadline has passed; no bid or withdrawal now'],
+  bid_not_found: ['您在本项目没有有效投标', 'You have no active bid on this trade'],
+  committee_not_ready: ['开标委员会成员尚未全部登记密钥', 'Not every committee member has registered a key yet'],
+  envelope_invalid: ['投标文件不是有效的加密封装', 'The bid is not a well-formed sealed envelope'],
+  envelope_wrong_trade: ['投标文件是为另一个项目封装的', 'The envelope is for another trade'],
+  envelope_wrong_organization: ['投标文件是为另一家单位封装的', 'The envelope is for another organisation'],
+  envelope_wrong_signer: ['投标文件的签名证书不是您的登录证书', 'The envelope is signed with another certificate'],
+  envelope_wrong_committee: ['投标文件是封装给另一个开标委员会的', 'The envelope is sealed to another committee'],
+  custodian_key_registered: ['您在本项目的开标密钥已登记', 'Your opening key for this trade is already registered'],
+  custodian_key_missing: ['有开标人未登记密钥', 'A committee member registered no key'],
+  invalid_public_key: ['开标公钥无效', 'The opening key is invalid'],
+  opening_not_started: ['尚未到开标时间', 'The opening has not begun'],
+  opening_window_closed: ['开标时间窗口已结束', 'The opening window has closed'],
+  opening_completed: ['已经开标', 'The opening is complete'],
+  opening_key_stale: ['开标密钥已更换，请重新获取份额后再提交', 'The opening key changed; fetch the shares again'],
+  opening_elsewhere: ['开标由另一台服务器主持，请稍后重试', 'The opening is held by another server; retry shortly'],
+  contribution_invalid: ['提交的开标份额无效', 'The opening contribution is invalid'],
+  // Applications, deposits and bank
+  already_applied: ['您已报名', 'You have already applied'],
+  applications_closed: ['报名已截止', 'Applications have closed'],
+  application_not_found: ['找不到该报名', 'No such application'],
+  application_not_pending: ['该报名已审核', 'This application has already been decided'],
+  invalid_payer_account: ['付款账号无效', 'The payer account is invalid'],
+  invalid_reason: ['请填写理由（最多 500 字）', 'Give a reason (up to 500 characters)'],
+  bank_headers_missing: ['银行通知缺少签名信息', 'The bank notification lacks its signature headers'],
+  bank_unknown: ['不是平台登记的银行', 'Not a bank the platform knows'],
+  bank_signature_invalid: ['银行签名验证失败', 'The bank signature does not verify'],
+  bank_timestamp_malformed: ['银行通知时间格式不正确', 'The bank timestamp is malformed'],
+  bank_timestamp_stale: ['银行通知时间已过期', 'The bank timestamp is too old or too new'],
+  bank_txn_conflict: ['同一银行流水号已以不同内容登记', 'This bank transaction was recorded with other contents'],
+  invalid_notification: ['银行通知内容无效', 'The bank notification is invalid'],
+  invalid_claim: ['退款认领内容无效', 'The refund claim is invalid'],
+  // Quotes and the reserve
+  no_bidder_number: ['您还没有竞买号（须审核通过并缴纳保证金）', 'You have no bidder number yet (qualification and deposit)'],
+  quote_price_taken: ['此价格已有人报出', 'Someone already quoted this price'],
+  quote_below_increment: ['报价低于当前最高价加增价幅度', 'Below the best quote plus the increment'],
+  quote_already_best: ['您已是当前最高价', 'You already hold the best quote'],
+  quote_not_multiple: ['报价须为增价幅度的整数倍', 'A quote is a whole multiple of the increment'],
+  quote_below_start: ['首次报价不得低于起始价', 'The first quote may not be below the start price'],
+  quoting_not_open: ['尚未开始报价', 'Quoting has not begun'],
+  quoting_frozen: ['限时竞价即将开始，暂不能报价', 'Timed bidding is about to begin; no quotes now'],
+  quoting_closed: ['报价已结束', 'Quoting has ended'],
+  invalid_client_quote_id: ['报价编号无效', 'The quote id is invalid'],
+  reserve_locked: ['出让活动已开始，底价不能再更改', 'The sale has begun; the reserve can no longer change'],
+  reserve_not_sealed: ['该交易方式公开底价，无需密封', 'This procedure publishes its reserve; nothing to seal'],
+  reserve_too_large: ['密封底价文件过大', 'The sealed reserve is too large'],
+  reserve_missing: ['没有密封的底价', 'No reserve is sealed'],
+  // Experts and evaluation
+  profile_not_found: ['您还没有填写专家资料', 'You have no expert profile yet'],
+  invalid_profile: ['专家资料无效', 'The expert profile is invalid'],
+  already_drawn: ['评标专家已抽取', 'The experts have already been drawn'],
+  expert_pool_too_small: ['符合条件的专家人数不足', 'Too few eligible experts'],
+  draw_not_found: ['尚未抽取评标专家', 'No experts have been drawn yet'],
+  evaluation_closed: ['评标已结束', 'The evaluation is closed'],
+  evaluation_reported: ['评标报告已生成，不能再提交评分', 'The report is made; no more score sheets'],
+  sheet_submitted: ['您已提交评分表', 'You have already submitted your score sheet'],
+  invalid_sheet: ['评分表无效', 'The score sheet is invalid'],
+  sheet_bids_mismatch: ['评分表中的投标与本项目的有效投标不符', 'The score sheet does not cover exactly the valid bids'],
+  invalid_scores: ['评分超出评分标准的范围', 'A score is outside its criterion'],
+  report_not_found: ['评标报告尚未生成', 'The evaluation report is not made yet'],
+  report_not_ready: ['评标报告尚未生成', 'The evaluation report is not ready'],
+  report_mismatch: ['签署的不是当前的评标报告', 'That is not the current evaluation report'],
+  report_signed: ['您已签署评标报告', 'You have already signed the report'],
+  invalid_dissent: ['不同意见内容无效', 'The dissent is invalid'],
+  // Results, objections, complaints, award, contract
+  result_not_found: ['尚未公示中标候选人', 'The candidates are not published yet'],
+  not_publicity: ['不在公示期内', 'The trade is not in its publicity period'],
+  invalid_text: ['内容无效（1 至 4000 字）', 'The text is invalid (1 to 4,000 characters)'],
+  objection_not_found: ['找不到该异议', 'No such objection'],
+  objection_answered: ['该异议已答复', 'The objection is already answered'],
+  objection_first: ['须先就本项目提出异议', 'File an objection on this trade first'],
+  objection_unanswered: ['异议尚未答复', 'The objection is not answered yet'],
+  objection_pending: ['有异议尚未答复', 'An objection is still unanswered'],
+  complaint_too_late: ['已过投诉期限', 'The time for a complaint has passed'],
+  complaint_filed: ['该异议已投诉', 'A complaint on this objection is already filed'],
+  complaint_not_found: ['找不到该投诉', 'No such complaint'],
+  complaint_ruled: ['该投诉已处理', 'The complaint has been ruled on'],
+  complaint_pending: ['有投诉尚未处理', 'A complaint is still open'],
+  publicity_running: ['公示期尚未结束', 'The publicity period is still running'],
+  award_reason_required: ['不确定第一中标候选人的，须说明理由', 'Choosing another candidate than the first needs a reason'],
+  unknown_candidate: ['没有这个名次的中标候选人', 'No candidate of that rank'],
+  not_awarded: ['尚未确定中标人', 'The trade is not awarded'],
+  contract_document_missing: ['请先上传已签署的合同文本', 'Upload the signed contract first'],
+  contract_price_mismatch: ['合同金额与中标价不一致', 'The contract amount is not the winning price'],
+  invalid_signed_at: ['签订日期无效', 'The signing date is invalid'],
+  not_failed: ['该项目没有流标', 'The trade did not fail'],
+  already_retendered: ['该项目已重新招标', 'The trade was already tendered again'],
+  // Supervision
+  alert_not_found: ['找不到该预警', 'No such alert'],
+  alert_status: ['预警当前状态不允许这一步', 'The alert’s status does not allow this step'],
+  invalid_note: ['请填写处理说明（最多 2000 字）', 'Write a note (up to 2,000 characters)'],
+  invalid_assignee: ['只能指派给本区域的监管人员', 'Assign only to a supervisor of the alert’s region'],
+  // Open data and interconnection
+  record_not_found: ['找不到该开放数据记录', 'No such open-data record'],
+  platform_not_followed: ['本平台未关注该平台', 'That platform is not followed'],
+  unknown_witness: ['不是平台登记的见证方', 'Not a configured witness'],
+  checkpoint_invalid: ['不是本平台签发的检查点', 'Not a checkpoint this platform signed'],
+  cosignature_invalid: ['见证签名验证失败', 'The cosignature does not verify'],
+  // The platform
+  internal: ['服务器内部错误', 'Internal server error'],
+  database_unavailable: ['数据库暂时不可用，未作任何更改，请稍后重试', 'The database is unavailable for a moment; nothing was done, retry shortly'],
+  storage_full: ['平台存储已满，未作任何更改，运维人员已收到通知', 'The platform’s storage is full; nothing was done, and the operators are told'],
+  log_halted: ['透明日志已停止写入，未作任何更改，运维人员已收到通知', 'The transparency log has halted; nothing was done, and the operators are told'],
+};
+
+/** Every code this table has words for (the tests compare it with docs/api.md). */
+export const CODES = Object.keys(TEXT);
+
+const index = () => (lang() === 'zh-CN' ? 0 : 1);
+
+/** What a page says for a refusal `code`; `detail` is the server's answer (for a rule, its
+ * `rule` and `article`). A code the table lacks shows the HTTP status in the page's words. */
+export function errorText(code, detail = {}) {
+  if (code === 'network') return ['无法连接服务器', 'Cannot reach the server'][index()];
+  const words = TEXT[code]?.[index()];
+  if (!words) return [`服务器拒绝了请求（${detail.status ?? code}）`, `The server refused (${detail.status ?? code})`][index()];
+  if (code === 'rule_violation' && detail.rule) {
+    const rule = ruleName(detail.rule);
+    const article = detail.article ? (lang() === 'zh-CN' ? `（${detail.article}）` : ` (${detail.article})`) : '';
+    return lang() === 'zh-CN' ? `${words}：${rule}${article}` : `${words}: ${rule}${article}`;
+  }
+  if (code === 'rate_limited' && detail.retry_after) {
+    return lang() === 'zh-CN' ? `${words}（${detail.retry_after} 秒后）` : `${words} (in ${detail.retry_after} s)`;
+  }
+  return words;
+}
