@@ -397,6 +397,13 @@ async fn notices_in_the_browser(demo: &Demo, backend: &str) {
         .filter_map(|t| t["kind"].as_str())
         .collect();
     assert_eq!(kinds.len(), 5, "every kind of the demo: {kinds:?}");
+    let procurement = trades["trades"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["kind"] == "government_procurement")
+        .and_then(|t| t["title"].as_str())
+        .unwrap_or_default();
     let shown: Vec<&str> = pages
         .iter()
         .map(|(_, l)| l.rsplit('/').next().unwrap_or_default())
@@ -426,6 +433,21 @@ async fn notices_in_the_browser(demo: &Demo, backend: &str) {
                 .wait_text("header", if english { "Sign in" } else { "登录" })
                 .await;
         }
+        // The calendar of openings and auctions: the procurement opens today.
+        browser.goto(&format!("{}/#/calendar", demo.url)).await;
+        browser
+            .wait_text("[data-testid=calendar]", procurement)
+            .await;
+        if english {
+            browser.assert_english("calendar").await;
+        }
+        browser
+            .screenshot(&format!(
+                "calendar-{}-{}",
+                if english { "en" } else { "zh" },
+                if phone { "phone" } else { "desktop" }
+            ))
+            .await;
         for (title, link) in &pages {
             browser.goto(&format!("{}/{link}", demo.url)).await;
             browser

@@ -88,6 +88,28 @@ fn party(name: &str, usci: &str, roles: &[&str]) -> Value {
     })
 }
 
+/// The OCDS address of a trade's region by name (GB/T 2260, regions/xinjiang.json): the
+/// autonomous region as `region`, and below it the prefecture or city as `locality` (a
+/// county's with the county first, "天山区，乌鲁木齐市"); None for a code the list lacks.
+fn address(code: &str) -> Option<Value> {
+    let list = super::region::Divisions::builtin();
+    let division = list.get(code)?;
+    let mut chain = vec![division];
+    while let Some(parent) = chain.last().and_then(|d| d.parent.as_deref()) {
+        chain.push(list.get(parent)?);
+    }
+    let top = chain.last()?;
+    let mut address = json!({ "region": top.name, "countryName": "中国" });
+    let below: Vec<&str> = chain[..chain.len() - 1]
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    if !below.is_empty() {
+        address["locality"] = json!(below.join("，"));
+    }
+    Some(address)
+}
+
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or_default()
 }
@@ -321,7 +343,11 @@ fn tender_release(data: &Value, cx: Context<'_>) -> Option<Map<String, Value>> {
             }]),
         );
     }
-    body.insert("parties".into(), json!([party(name, usci, &roles)]));
+    let mut entity = party(name, usci, &roles);
+    if let Some(address) = address(str_of(trade, "region_code")) {
+        entity["address"] = address;
+    }
+    body.insert("parties".into(), json!([entity]));
     if !cx.live {
         body.insert("buyer".into(), org_ref(name, usci));
     }
@@ -486,6 +512,27 @@ mod tests {
         assert_eq!(compiled["id"], "o-compiled");
         assert_eq!(compiled["date"], "d2");
         assert_eq!(compiled["tag"], json!(["compiled"]));
+    }
+
+    #[test]
+    fn a_region_is_addressed_by_its_names_from_the_autonomous_region_down() {
+        assert_eq!(
+            address("650102"),
+            Some(
+                json!({"region": "新疆维吾尔自治区", "locality": "天山区，乌鲁木齐市", "countryName": "中国"})
+            )
+        );
+        assert_eq!(
+            address("650100"),
+            Some(
+                json!({"region": "新疆维吾尔自治区", "locality": "乌鲁木齐市", "countryName": "中国"})
+            )
+        );
+        assert_eq!(
+            address("650000"),
+            Some(json!({"region": "新疆维吾尔自治区", "countryName": "中国"}))
+        );
+        assert_eq!(address("640100"), None);
     }
 
     #[test]

@@ -63,6 +63,10 @@ pub struct TradeFilter {
     pub published_from: Option<chrono::DateTime<chrono::Utc>>,
     /// Published before this instant.
     pub published_to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Opening (a tender's bid deadline, a sale's start) at or after this instant.
+    pub opening_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Opening before this instant.
+    pub opening_to: Option<chrono::DateTime<chrono::Utc>>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
 }
@@ -518,6 +522,8 @@ impl Platform {
             include_drafts: officer,
             published_from: filter.published_from.map(|t| t.timestamp_millis()),
             published_to: filter.published_to.map(|t| t.timestamp_millis()),
+            opening_from: filter.opening_from.map(|t| t.timestamp_millis()),
+            opening_to: filter.opening_to.map(|t| t.timestamp_millis()),
             after: filter.cursor.as_deref().map(decode_cursor).transpose()?,
             limit: limit + 1,
         };

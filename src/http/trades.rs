@@ -74,6 +74,10 @@ struct ListQuery {
     from: Option<String>,
     /// RFC 3339: published before.
     to: Option<String>,
+    /// RFC 3339: opening (a tender's bid deadline, a sale's start) at or after.
+    opening_from: Option<String>,
+    /// RFC 3339: opening before.
+    opening_to: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
 }
@@ -110,6 +114,8 @@ async fn list(
         region,
         published_from: instant("from", q.from.as_deref())?,
         published_to: instant("to", q.to.as_deref())?,
+        opening_from: instant("opening_from", q.opening_from.as_deref())?,
+        opening_to: instant("opening_to", q.opening_to.as_deref())?,
         cursor: q.cursor,
         limit: q.limit,
     };

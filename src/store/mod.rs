@@ -225,6 +225,11 @@ pub struct TradeQuery {
     pub published_from: Option<i64>,
     /// Published before this instant (ms).
     pub published_to: Option<i64>,
+    /// Opening (a sealed-bid trade's bid deadline, a live sale's start) at or after this
+    /// instant (ms).
+    pub opening_from: Option<i64>,
+    /// Opening before this instant (ms).
+    pub opening_to: Option<i64>,
     /// Continue after this (created_at ms, id).
     pub after: Option<(i64, String)>,
     pub limit: i64,

@@ -631,6 +631,8 @@ macro_rules! impl_store {
                     " AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6))",
                     " AND ($8 IS NULL OR published_at >= $8)",
                     " AND ($9 IS NULL OR published_at < $9)",
+                    " AND ($10 IS NULL OR COALESCE((SELECT l.starts_at FROM trade_live_terms l WHERE l.trade_id = trades.id), bid_deadline) >= $10)",
+                    " AND ($11 IS NULL OR COALESCE((SELECT l.starts_at FROM trade_live_terms l WHERE l.trade_id = trades.id), bid_deadline) < $11)",
                     " ORDER BY created_at DESC, id DESC LIMIT $7"
                 ))
                 .bind(q.include_drafts)
@@ -642,6 +644,8 @@ macro_rules! impl_store {
                 .bind(q.limit)
                 .bind(q.published_from)
                 .bind(q.published_to)
+                .bind(q.opening_from)
+                .bind(q.opening_to)
                 .fetch_all(&self.pool)
                 .await?;
                 self.load_trades(rows).await

@@ -373,6 +373,65 @@ async fn the_public_listing_filters_and_pages(backend: Backend) {
     let text = source.bytes().await.unwrap_or_default();
     assert_eq!(digest, tradehall::crypto::digest::sha256_hex(&text));
     assert_eq!(all["trades"][0]["rulebook_sha256"], json!(digest));
+
+    // The calendar's question: what opens in a window. A tender opens at its deadline, a
+    // sale when its bidding starts (not at its applications' cut-off).
+    let (_, second) = app.get(&format!("/api/v1/trades/{}", ids[1]), None).await;
+    let opens =
+        chrono::DateTime::parse_from_rfc3339(second["bid_deadline"].as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}: {second}"));
+    let window =
+        |from: &str, to: &str| format!("/api/v1/trades?opening_from={from}&opening_to={to}");
+    let (_, one) = app
+        .get(
+            &window(
+                &rfc3339(opens.into()),
+                &rfc3339((opens + Duration::seconds(1)).into()),
+            ),
+            None,
+        )
+        .await;
+    let listed: Vec<&Value> = one["trades"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| &t["id"])
+        .collect();
+    assert_eq!(listed, [&json!(ids[1])], "{one}");
+    let sale = app
+        .published_trade_with(
+            &officer,
+            &crate::live::with(
+                crate::live::listing(&app, &custodians),
+                "/live/starts_at",
+                json!("2026-12-18T02:00:00Z"),
+            ),
+        )
+        .await;
+    let (_, starts) = app
+        .get(
+            &window("2026-12-18T00:00:00Z", "2026-12-19T00:00:00Z"),
+            None,
+        )
+        .await;
+    assert_eq!(starts["trades"][0]["id"], json!(sale), "{starts}");
+    assert_eq!(
+        starts["trades"].as_array().map(Vec::len),
+        Some(1),
+        "{starts}"
+    );
+    let (_, cut_off) = app
+        .get(
+            &window("2026-12-30T00:00:00Z", "2027-01-01T00:00:00Z"),
+            None,
+        )
+        .await;
+    assert_eq!(cut_off["trades"], json!([]), "{cut_off}");
+    let (status, body) = app.get("/api/v1/trades?opening_from=tomorrow", None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_query")
+    );
 }
 
 fn urlencoding(text: &str) -> String {
