@@ -5,8 +5,87 @@ use crate::browser::Browser;
 use crate::helpers::Backend;
 
 crate::on_both_backends!(
-    every_refusal_reads_in_the_pages_language_and_role_pages_ask_nothing_they_may_not
+    every_refusal_reads_in_the_pages_language_and_role_pages_ask_nothing_they_may_not,
+    the_guides_and_the_rulebook_read_in_both_languages_on_a_desktop_and_a_phone
 );
+
+/// 办事指南 for every role, certificates, questions, complaints, and the rulebook with each
+/// rule's number and article: in Chinese and in English, at 1280 and at 390 px.
+async fn the_guides_and_the_rulebook_read_in_both_languages_on_a_desktop_and_a_phone(
+    backend: Backend,
+) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let name = match backend {
+        Backend::Sqlite => "help-sqlite",
+        Backend::Postgres => "help-postgres",
+    };
+    let mut browser = Browser::open(name).await;
+    browser.goto(&format!("{}/#/help", app.base)).await;
+    let topics = [
+        ("bidder", "投标人", "bidders"),
+        ("centre", "交易中心", "trading centres"),
+        ("expert", "评标专家", "experts"),
+        ("custodian", "开标人", "custodians"),
+        ("supervisor", "监督人员", "supervisors"),
+        ("certificates", "数字证书", "Certificates"),
+        ("faq", "常见问题", "Questions"),
+        ("contact", "投诉", "complaints"),
+    ];
+    for (english, phone) in [(false, false), (false, true), (true, true), (true, false)] {
+        browser
+            .set_size(
+                if phone { 390 } else { 1280 },
+                if phone { 844 } else { 900 },
+            )
+            .await;
+        let label = |what: &str| {
+            format!(
+                "{what}-{}-{}",
+                if english { "en" } else { "zh" },
+                if phone { "phone" } else { "desktop" }
+            )
+        };
+        for (topic, zh, en) in topics {
+            browser.goto(&format!("{}/#/help/{topic}", app.base)).await;
+            browser
+                .wait_text("[data-testid=help-topic] h2", if english { en } else { zh })
+                .await;
+            if english {
+                browser.assert_english(topic).await;
+            }
+            if topic == "bidder" || topic == "certificates" {
+                browser.screenshot(&label(topic)).await;
+            }
+        }
+        browser.goto(&format!("{}/#/rules", app.base)).await;
+        let rules = browser
+            .wait_text(
+                "[data-testid=rules]",
+                if english {
+                    "Least days from publication to the bid deadline"
+                } else {
+                    "自发布至投标截止的最短天数"
+                },
+            )
+            .await;
+        assert!(
+            rules.contains("中华人民共和国招标投标法 第二十四条"),
+            "the article is cited"
+        );
+        if english {
+            browser.assert_english("rules").await;
+        }
+        browser.screenshot(&label("rules")).await;
+        if !english {
+            // The next passes read in English.
+            if phone {
+                browser.click("header > button.lang").await;
+                browser.wait_text("header", "Help").await;
+            }
+        }
+    }
+    browser.finish().await;
+}
 
 /// Whether `text` has a Chinese character.
 fn han(text: &str) -> bool {

@@ -35,6 +35,8 @@ const TradePage = lazy(() => import('./pages/trade.js'), 'TradePage');
 const BidPage = lazy(() => import('./pages/bid.js'), 'BidPage');
 const OpeningHall = lazy(() => import('./pages/opening.js'), 'OpeningHall');
 const AuctionRoom = lazy(() => import('./pages/auction.js'), 'AuctionRoom');
+const HelpPage = lazy(() => import('./pages/help.js'), 'HelpPage');
+const RulesPage = lazy(() => import('./pages/rules.js'), 'RulesPage');
 const CalendarPage = lazy(() => import('./pages/calendar.js'), 'CalendarPage');
 const NoticePage = lazy(() => import('./pages/notice.js'), 'NoticePage');
 const CustodianPage = lazy(() => import('./pages/custodian.js'), 'CustodianPage');
@@ -53,6 +55,8 @@ const ROUTES = [
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/auction$/, nav: 'portal', page: (m) => html`<${AuctionRoom} id=${m[1]} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/notices\/([a-z0-9-]+)$/, nav: 'portal', page: (m) => html`<${NoticePage} id=${m[1]} noticeKey=${m[2]} />` },
   { path: /^\/trades\/([0-9a-fA-F-]{36})\/custodian$/, nav: 'portal', page: (m) => html`<${CustodianPage} id=${m[1]} />` },
+  { path: /^\/help(?:\/([a-z]+))?$/, nav: 'help', page: (m) => html`<${HelpPage} topic=${m[1]} />` },
+  { path: /^\/rules$/, nav: 'help', page: () => html`<${RulesPage} />` },
   { path: /^\/calendar$/, nav: 'calendar', page: () => html`<${CalendarPage} />` },
   { path: /^\/log$/, nav: 'log', page: (_, params) => html`<${LogExplorer} params=${params} />` },
   { path: /^\/signin$/, nav: 'signin', page: (_, params) => html`<${SignIn} params=${params} />` },
@@ -145,7 +149,7 @@ function App() {
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>${t('app.skip')}</a>
     <header class="top">
       <a class="brand" href="#/">${t('app.title')}</a>
-      <nav aria-label=${t('nav.label')}>${navLink('portal', '#/')}${navLink('calendar', '#/calendar')}${navLink('log', '#/log')}${session ? navLink('workspace', '#/workspace') : null}${session?.identity.role === 'supervisor' ? navLink('supervision', '#/supervision') : null}${session?.identity.role === 'expert' ? navLink('expert', '#/expert') : null}${session?.identity.role === 'trading_centre' ? navLink('centre', '#/centre') : null}</nav>
+      <nav aria-label=${t('nav.label')}>${navLink('portal', '#/')}${navLink('calendar', '#/calendar')}${navLink('log', '#/log')}${navLink('help', '#/help')}${session ? navLink('workspace', '#/workspace') : null}${session?.identity.role === 'supervisor' ? navLink('supervision', '#/supervision') : null}${session?.identity.role === 'expert' ? navLink('expert', '#/expert') : null}${session?.identity.role === 'trading_centre' ? navLink('centre', '#/centre') : null}</nav>
       <${ServerClock} />
       ${session
         ? html`<div class="who" data-testid="signed-in"><span lang="zh-CN">${session.identity.organization}</span>

@@ -36,6 +36,9 @@ function local(group, id, zh) {
 /** A kind of trade by its id, in the page's language (`zh` is the rulebook's name). */
 export const kindName = (id, zh) => local('kind', id, zh);
 
+/** A procedure by its id, in the page's language (`zh` is the rulebook's name). */
+export const procedureLabel = (id, zh) => local('procedure', id, zh);
+
 /** "kind · procedure" in the rulebook's words, or the ids while it loads. */
 export function procedureName(kinds, kind, procedure) {
   const k = kinds.find((x) => x.id === kind);
