@@ -255,6 +255,9 @@ async fn the_log_explorer_verifies_a_receipt_in_the_browser(backend: Backend) {
         .await;
     assert!(entry.contains("✓"), "{entry}");
     browser.screenshot("entry").await;
+    // The same screen on a phone (nothing wider than 390 px).
+    browser.set_size(390, 844).await;
+    browser.screenshot("phone").await;
     browser.finish().await;
 }
 
@@ -368,6 +371,9 @@ async fn a_bidder_signs_in_with_a_certificate_and_checks_its_receipts(backend: B
     // The session lasts for the tab; signing out ends it.
     browser.click("[data-testid=signed-in] button").await;
     browser.wait_text("header.top", "登录").await;
+    // The same screen on a phone (nothing wider than 390 px).
+    browser.set_size(390, 844).await;
+    browser.screenshot("phone").await;
     browser.finish().await;
 }
 
@@ -730,6 +736,9 @@ async fn a_bidder_prices_with_the_guard_replaces_and_withdraws_keeping_its_key_o
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // The same screen on a phone (nothing wider than 390 px).
+    browser.set_size(390, 844).await;
+    browser.screenshot("phone").await;
     browser.finish().await;
 }
 
@@ -962,6 +971,9 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
         .await;
     assert!(notice.contains("签订书面合同"), "{notice}");
     won.screenshot("award-notice").await;
+    // The same screen on a phone (nothing wider than 390 px).
+    won.set_size(390, 844).await;
+    won.screenshot("phone").await;
     won.finish().await;
 
     // The contract, then the bonds go back: the runner-up follows its own on the page.
@@ -1012,6 +1024,9 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
         .await;
     browser.scroll_to("[data-testid=my-money]").await;
     browser.screenshot("bond-refunded").await;
+    // The same screen on a phone (nothing wider than 390 px).
+    browser.set_size(390, 844).await;
+    browser.screenshot("phone").await;
     browser.finish().await;
 }
 
@@ -1150,6 +1165,9 @@ async fn an_expert_scores_and_signs_the_report_with_a_dissent_from_the_browser(b
         .unwrap_or_default();
     assert_eq!(bid_b["failed_by"], 1, "{bid_b}");
     browser.screenshot("signed").await;
+    // The same screen on a phone (nothing wider than 390 px).
+    browser.set_size(390, 844).await;
+    browser.screenshot("phone").await;
     browser.finish().await;
 }
 
@@ -1289,6 +1307,9 @@ async fn a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_
         "{published}"
     );
     browser.screenshot("published").await;
+    // The same screen on a phone (nothing wider than 390 px).
+    browser.set_size(390, 844).await;
+    browser.screenshot("phone").await;
     browser.finish().await;
 }
 
@@ -1493,6 +1514,9 @@ async fn a_centre_answers_draws_answers_objections_awards_and_records_the_contra
         listed["objections"][0]["answer"], "经评标委员会复核，报价不低于成本。",
         "{listed}"
     );
+    // The same screen on a phone (nothing wider than 390 px).
+    browser.set_size(390, 844).await;
+    browser.screenshot("phone").await;
     browser.finish().await;
 }
 
@@ -1640,6 +1664,9 @@ async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: 
         .wait_text("[data-testid=opening]", "98,700,000.01")
         .await;
     browser.screenshot("opened").await;
+    // The same screen on a phone (nothing wider than 390 px).
+    custodian.set_size(390, 844).await;
+    custodian.screenshot("phone").await;
     browser.finish().await;
     custodian.finish().await;
 }
@@ -1737,6 +1764,9 @@ async fn a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends(backen
             .await;
     }
     a.screenshot("closed").await;
+    // The same screen on a phone (nothing wider than 390 px).
+    a.set_size(390, 844).await;
+    a.screenshot("phone").await;
     a.finish().await;
     b.finish().await;
 }
@@ -1839,6 +1869,9 @@ async fn a_centre_seals_a_land_sales_reserve_and_qualifies_its_applicant_on_its_
     let signed = crate::reserve::open(&round).await;
     assert_eq!(signed.record.bids[0].price, Some(36_050_000_000));
     assert_eq!(signed.record.outcome, "sold", "{:?}", signed.record);
+    // The same screen on a phone (nothing wider than 390 px).
+    browser.set_size(390, 844).await;
+    browser.screenshot("phone").await;
     browser.finish().await;
 }
 
@@ -1971,6 +2004,9 @@ async fn a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_
         .await;
     browser.scroll_to("[data-testid=my-part]").await;
     browser.screenshot("deposit-back").await;
+    // The same screen on a phone (nothing wider than 390 px).
+    browser.set_size(390, 844).await;
+    browser.screenshot("phone").await;
     browser.finish().await;
 
     // The winner's page: 成交 at its price, its deposit become part of the price.
@@ -2234,6 +2270,12 @@ async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watch
         "{applications}"
     );
     bidder.screenshot("workspace").await;
+    // The same screen on a phone (nothing wider than 390 px).
+    supervisor.set_size(390, 844).await;
+    supervisor.screenshot("phone").await;
     supervisor.finish().await;
+    // The same screen on a phone (nothing wider than 390 px).
+    bidder.set_size(390, 844).await;
+    bidder.screenshot("phone").await;
     bidder.finish().await;
 }
