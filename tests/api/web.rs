@@ -1204,6 +1204,20 @@ async fn a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_
     browser.fill("#tf-lot-1-estimate", "4,000,000.00万").await;
     browser.fill("#tf-lot-1-estimate", "4000万").await;
     browser.fill("#tf-bond", "200万").await;
+    // What the announcement says in words (项目概况, 资格要求, 联系方式).
+    browser
+        .fill("#tf-overview", "西山路排水管网改造，全长 2.4 公里。")
+        .await;
+    browser
+        .fill(
+            "#tf-qualifications",
+            "具备市政公用工程施工总承包三级及以上资质。",
+        )
+        .await;
+    browser
+        .fill("#tf-contact-name", "城投集团招标办 赵工")
+        .await;
+    browser.fill("#tf-contact-phone", "0991-4567891").await;
     for id in &custodians {
         browser
             .click(&format!("[data-testid=tf-custodians] input[value='{id}']"))
@@ -1306,7 +1320,28 @@ async fn a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_
         published["documents"][0]["name"], "招标文件.pdf",
         "{published}"
     );
+    assert_eq!(
+        published["announcement"]["contact"],
+        serde_json::json!({"name": "城投集团招标办 赵工", "phone": "0991-4567891"}),
+        "{published}"
+    );
     browser.screenshot("published").await;
+    // The public reads it as the 招标公告, its words in their parts.
+    browser
+        .goto(&format!("{}/#/trades/{id}/notices/announcement", app.base))
+        .await;
+    let notice = browser
+        .wait_text("[data-testid=notice-page]", "全长 2.4 公里")
+        .await;
+    for part in [
+        "招标公告",
+        "二、投标人资格要求",
+        "三级及以上资质",
+        "六、联系方式",
+        "0991-4567891",
+    ] {
+        assert!(notice.contains(part), "{part}: {notice}");
+    }
     // The same screen on a phone (nothing wider than 390 px).
     browser.set_size(390, 844).await;
     browser.screenshot("phone").await;

@@ -29,7 +29,24 @@ const EMPTY = {
   lots: [{ title: '', estimate: '' }], invited: '', method: 'lowest_evaluated_price', priceWeight: '30',
   criteria: [{ id: 'technical', name: '技术', weight: '60' }, { id: 'business', name: '商务', weight: '10' }],
   startPrice: '', increment: '', startDate: '', startTime: '10:00', endDate: '', endTime: '10:00',
+  overview: '', qualifications: '', contactName: '', contactPhone: '', contactAddress: '',
+  parcelLocation: '', parcelArea: '', parcelUse: '', parcelTerm: '',
 };
+
+/** The announcement's words as the terms take them (ADR 0037), or undefined if none. */
+function announcementOf(f, live) {
+  const a = {};
+  if (f.overview.trim()) a.overview = f.overview.trim();
+  if (f.qualifications.trim()) a.qualifications = f.qualifications.trim();
+  if (f.contactName.trim() || f.contactPhone.trim()) {
+    a.contact = { name: f.contactName.trim(), phone: f.contactPhone.trim() };
+    if (f.contactAddress.trim()) a.contact.address = f.contactAddress.trim();
+  }
+  if (live && (f.parcelLocation.trim() || f.parcelArea.trim())) {
+    a.parcel = { location: f.parcelLocation.trim(), area_m2: f.parcelArea.trim().replace(/,/g, ''), land_use: f.parcelUse.trim(), term_years: Number(f.parcelTerm) };
+  }
+  return Object.keys(a).length ? a : undefined;
+}
 
 /** The terms the form states, as POST /api/v1/trades takes them; `missing` names what is not filled in yet. */
 function termsOf(f, procedure) {
@@ -68,6 +85,8 @@ function termsOf(f, procedure) {
       criteria: f.criteria.map((c) => ({ id: c.id.trim(), name: c.name.trim(), weight: Number(c.weight) })),
     };
   }
+  const announcement = announcementOf(f, live);
+  if (announcement) terms.announcement = announcement;
   if (procedure && procedure.participation !== 'open') {
     terms.invited = f.invited.split(/[\s,，;；]+/).map((s) => s.trim().toUpperCase()).filter(Boolean);
   }
@@ -168,6 +187,23 @@ function TradeForm({ token, onCreated }) {
       <div class="field"><label for="tf-region">${t('centre.region')}</label>
         <select id="tf-region" value=${f.region} onChange=${(e) => set({ region: e.currentTarget.value })}>${regionTree().filter((r) => r.depth > 0).map((r) => html`<option key=${r.code} value=${r.code}>${'\u3000'.repeat(r.depth - 1)}${r.name}</option>`)}</select></div>
     </div>
+    <fieldset class="field" data-testid="tf-announcement"><legend>${t('centre.announcement')}</legend>
+      <div class="field"><label for="tf-overview">${t('notice.overview')}</label><textarea id="tf-overview" rows="4" maxlength="4000" value=${f.overview} onInput=${(e) => set({ overview: e.currentTarget.value })}></textarea></div>
+      <div class="field"><label for="tf-qualifications">${live ? t('notice.qualifications_sale') : t('notice.qualifications')}</label><textarea id="tf-qualifications" rows="3" maxlength="4000" value=${f.qualifications} onInput=${(e) => set({ qualifications: e.currentTarget.value })}></textarea></div>
+      <div class="grid">
+        <div class="field"><label for="tf-contact-name">${t('notice.contact_name')}</label><input id="tf-contact-name" maxlength="200" value=${f.contactName} onInput=${(e) => set({ contactName: e.currentTarget.value })} /></div>
+        <div class="field"><label for="tf-contact-phone">${t('notice.contact_phone')}</label><input id="tf-contact-phone" type="tel" maxlength="32" value=${f.contactPhone} onInput=${(e) => set({ contactPhone: e.currentTarget.value })} /></div>
+        <div class="field"><label for="tf-contact-address">${t('notice.contact_address')}</label><input id="tf-contact-address" maxlength="200" value=${f.contactAddress} onInput=${(e) => set({ contactAddress: e.currentTarget.value })} /></div>
+      </div>
+      ${live
+        ? html`<div class="grid">
+            <div class="field"><label for="tf-parcel-location">${t('notice.parcel.location')}</label><input id="tf-parcel-location" maxlength="200" value=${f.parcelLocation} onInput=${(e) => set({ parcelLocation: e.currentTarget.value })} /></div>
+            <div class="field"><label for="tf-parcel-area">${t('centre.parcel_area')}</label><input id="tf-parcel-area" inputmode="decimal" value=${f.parcelArea} onInput=${(e) => set({ parcelArea: e.currentTarget.value })} /></div>
+            <div class="field"><label for="tf-parcel-use">${t('notice.parcel.use')}</label><input id="tf-parcel-use" maxlength="200" value=${f.parcelUse} onInput=${(e) => set({ parcelUse: e.currentTarget.value })} /></div>
+            <div class="field"><label for="tf-parcel-term">${t('centre.parcel_term')}</label><input id="tf-parcel-term" inputmode="numeric" size="4" value=${f.parcelTerm} onInput=${(e) => set({ parcelTerm: e.currentTarget.value })} /></div>
+          </div>`
+        : null}
+    </fieldset>
     <${AmountField} id="tf-estimate" label=${t('centre.estimate')} value=${f.estimate} onInput=${(v) => set({ estimate: v })} />
     <fieldset class="field"><legend>${t('centre.lots')}</legend>
       ${f.lots.map((l, i) => html`<div class="lot" key=${i}>
