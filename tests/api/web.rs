@@ -348,6 +348,10 @@ async fn a_bidder_signs_in_with_a_certificate_and_checks_its_receipts(backend: B
         .wait_text("[data-testid=my-questions]", "是否允许分包")
         .await;
     assert!(questions.contains("待答复"), "{questions}");
+    // Each question names its trade by title, never by an id.
+    browser
+        .wait_text("[data-testid=my-questions]", "河滩路改造工程施工招标")
+        .await;
     browser.screenshot("workspace").await;
 
     // Only the bidder's own bids are listed, and only to a signed-in bidder.
@@ -2304,6 +2308,14 @@ async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watch
         applications.contains("已通过") && applications.contains(account),
         "{applications}"
     );
+    // The application names its trade by title, never by an id.
+    let (_, sale) = app.get(&format!("/api/v1/trades/{id}"), None).await;
+    bidder
+        .wait_text(
+            "[data-testid=my-applications]",
+            sale["title"].as_str().unwrap_or("-"),
+        )
+        .await;
     bidder.screenshot("workspace").await;
     // The same screen on a phone (nothing wider than 390 px).
     supervisor.set_size(390, 844).await;

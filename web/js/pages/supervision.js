@@ -7,6 +7,7 @@ import { html } from '../html.js';
 import { api, noteServerTime } from '../api.js';
 import { t, formatInstant, statusName } from '../i18n.js';
 import { currentSession } from '../session.js';
+import { useTrades } from '../titles.js';
 import { reportError } from '../app.js';
 import { regionLabel } from '../regions.js';
 import { kindName as tradeKindName } from '../rulebook.js';
@@ -118,19 +119,6 @@ function kindName(kind) {
   return text === `kind.${kind}` ? kind : text;
 }
 
-/** The trades the page shows alerts for, by id, fetched once each and on changes. */
-function useTradesById(ids, token) {
-  const [byId, setById] = useState({});
-  const key = [...new Set(ids)].sort().join(',');
-  const load = (only) =>
-    Promise.all(only.map((id) => api(`/api/v1/trades/${id}`, { token }).catch(() => null))).then((loaded) =>
-      setById((prev) => ({ ...prev, ...Object.fromEntries(loaded.filter(Boolean).map((tr) => [tr.id, tr])) })),
-    );
-  useEffect(() => {
-    load([...new Set(ids)].filter((id) => !byId[id])).catch(reportError);
-  }, [key]);
-  return { byId, reload: (id) => load([id]).catch(reportError) };
-}
 
 /** The supervision desk; it asks the server for nothing before the caller is known to be a
  * supervisor (a bidder who opens it sees a refusal and sends no request). */
@@ -151,7 +139,7 @@ function Desk({ session }) {
   const loadAlerts = () => api('/api/v1/alerts?limit=100', { token }).then((page) => setAlerts(page.alerts)).catch(reportError);
   const loadTrades = () =>
     api(`/api/v1/trades?limit=100&region=${session.identity.region}`, { token }).then((page) => setTrades(page.trades)).catch(reportError);
-  const { byId, reload } = useTradesById(alerts.map((a) => a.trade_id), token);
+  const { byId, reload } = useTrades(alerts.map((a) => a.trade_id), token);
   const { events, view } = useFeed((m) => {
     const kind = m.entry.kind;
     if (kind.startsWith('alert.')) loadAlerts();

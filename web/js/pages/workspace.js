@@ -9,6 +9,7 @@ import { t, statusName, formatInstant } from '../i18n.js';
 import { currentSession } from '../session.js';
 import { reportError } from '../app.js';
 import { verifyReceipt, VerifyError } from '../verify.js';
+import { useTrades } from '../titles.js';
 
 
 function ReceiptCell({ receipt }) {
@@ -57,6 +58,7 @@ function MyBids({ token }) {
 
 function MyApplications({ token }) {
   const [items, setItems] = useState(null);
+  const { byId } = useTrades((items ?? []).map((a) => a.trade_id));
   useEffect(() => {
     api('/api/v1/applications/mine', { token }).then((page) => setItems(page.applications)).catch(reportError);
   }, [token]);
@@ -69,7 +71,7 @@ function MyApplications({ token }) {
       <tbody>${items === null
         ? html`<tr><td colspan="4" class="muted">${t('loading')}</td></tr>`
         : items.map((a) => html`<tr key=${a.id}>
-            <td><a href=${`#/trades/${a.trade_id}`}>${a.trade_id.slice(0, 8)}…</a> · <a href=${`#/trades/${a.trade_id}/auction`}>${t('room.title')}</a></td>
+            <td><a href=${`#/trades/${a.trade_id}`} lang="zh-CN">${byId[a.trade_id]?.title ?? t('loading')}</a> · <a href=${`#/trades/${a.trade_id}/auction`}>${t('room.title')}</a></td>
             <td>${t(`workspace.application.${a.status}`)}${a.reason ? html`<br /><span class="small muted">${a.reason}</span>` : null}</td>
             <td>${a.deposit_at ? formatInstant(a.deposit_at) : t('workspace.deposit_none')}<br /><span class="small muted">${a.payer_account}</span></td>
             <td><strong>${a.bidder_number ?? '—'}</strong></td>
@@ -80,6 +82,7 @@ function MyApplications({ token }) {
 
 function MyQuestions({ token }) {
   const [items, setItems] = useState(null);
+  const { byId } = useTrades((items ?? []).map((c) => c.trade_id));
   useEffect(() => {
     api('/api/v1/clarifications/mine', { token }).then((page) => setItems(page.clarifications)).catch(reportError);
   }, [token]);
@@ -88,7 +91,7 @@ function MyQuestions({ token }) {
     <h2 id="h-questions">${t('workspace.questions')}</h2>
     <dl class="clarifications" data-testid="my-questions">${(items ?? []).map((c) => html`
       <dt key=${`q${c.id}`}><span class="badge">${t('trade.question')}</span> ${c.question}
-        <span class="small muted"> · <a href=${`#/trades/${c.trade_id}`}>${c.trade_id.slice(0, 8)}…</a> · ${formatInstant(c.asked_at)}</span></dt>
+        <span class="small muted"> · <a href=${`#/trades/${c.trade_id}`} lang="zh-CN">${byId[c.trade_id]?.title ?? t('loading')}</a> · ${formatInstant(c.asked_at)}</span></dt>
       <dd key=${`a${c.id}`}><span class="badge">${t('trade.answer')}</span> ${c.answer ?? html`<span class="muted">${t('workspace.unanswered')}</span>`}</dd>`)}</dl>
   </section>`;
 }
