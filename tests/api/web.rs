@@ -166,6 +166,18 @@ async fn the_public_portal_finds_a_trade_and_shows_its_result(backend: Backend) 
     browser
         .wait_text("[data-testid=result]", "Candidates")
         .await;
+    // The list in English: kinds, regions, statuses and the footer's open data in words,
+    // Chinese only in the titles.
+    browser.goto(&format!("{}/#/", app.base)).await;
+    browser.wait_text("[data-testid=trade-list]", &title).await;
+    browser.assert_english("portal").await;
+    browser.screenshot("portal-en").await;
+    browser
+        .goto(&format!("{}/#/trades/{}", app.base, e.r.trade))
+        .await;
+    browser
+        .wait_text("[data-testid=result]", "Candidates")
+        .await;
 
     // A phone-width screen: the page reflows instead of scrolling sideways.
     browser.set_size(390, 844).await;
@@ -2291,6 +2303,12 @@ async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watch
     }
     supervisor.scroll_to("[data-testid=alert]").await;
     supervisor.screenshot("alert-closed").await;
+    // The desk in English: alerts, evidence, workflow and stream in words; Chinese only in
+    // names, titles and the articles of law.
+    supervisor.click("header > button.lang").await;
+    supervisor.wait_text("header", "Supervision").await;
+    supervisor.assert_english("supervision").await;
+    supervisor.screenshot("supervision-en").await;
 
     // The bidder's workspace shows its application, deposit and bidder number.
     let (_, mine) = app

@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
-import { t, formatInstant, formatMoney, statusName } from '../i18n.js';
+import { t, lang, formatInstant, formatMoney, statusName } from '../i18n.js';
 import { regionLabel } from '../regions.js';
 import { reportError } from '../app.js';
 
@@ -22,6 +22,25 @@ const MONEY = /price|amount|mean|lowest|deposit/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 
+/** A risk rule's name: the platform's own (Chinese) in Chinese pages, ours in English. */
+export function ruleTitle(alert) {
+  const id = alert.finding?.rule?.id ?? alert.rule;
+  const name = alert.finding?.rule?.name ?? id;
+  if (lang() === 'zh-CN') return name;
+  const key = `risk.rule.${id}`;
+  return t(key) === key ? name : t(key);
+}
+
+/** What the rule found: the server's words in Chinese pages; in English, ours with the
+ * number of bidders it concerns (the evidence below has the particulars). */
+function summaryOf(alert) {
+  if (lang() === 'zh-CN') return alert.summary;
+  const id = alert.finding?.rule?.id ?? alert.rule;
+  const key = `risk.summary.${id}`;
+  const text = t(key, { n: alert.finding?.subjects?.length ?? '' });
+  return text === key ? alert.summary : text;
+}
+
 /** A label for an evidence field: ours when we have one, else the field's own name. */
 function label(key) {
   const text = t(`evidence.${key}`);
@@ -37,10 +56,11 @@ function Value({ name, value, titles }) {
     return MONEY.test(name) ? formatMoney(value) : String(value);
   }
   if (typeof value === 'string') {
-    if (UUID.test(value)) return html`<a href=${`#/trades/${value}`}>${titles[value] ?? `${value.slice(0, 8)}…`}</a>`;
+    if (UUID.test(value)) return html`<a href=${`#/trades/${value}`} lang="zh-CN">${titles[value] ?? `${value.slice(0, 8)}…`}</a>`;
     if (INSTANT.test(value)) return formatInstant(value);
     if (/region/.test(name) && /^\d{6}$/.test(value)) return html`<span title=${value}>${regionLabel(value)}</span>`;
-    return value;
+    // Text in Chinese is data (a name, an address), marked as such in English pages.
+    return /[\u4e00-\u9fff]/.test(value) ? html`<span lang="zh-CN">${value}</span>` : value;
   }
   if (Array.isArray(value)) {
     if (value.every((v) => v === null || typeof v !== 'object')) {
@@ -85,12 +105,12 @@ function Intervene({ alertId, trade, token, onDone }) {
     try {
       const after = await api(`/api/v1/trades/${trade.id}/${pending}`, { method: 'POST', token, body: { reason: reason.trim() } });
       const done = { suspend: 'sup.suspended', resume: 'sup.resumed', terminate: 'sup.terminated' }[pending];
-      setOutcome({ ok: true, text: `${t(done)} · ${statusName(after.status)}` });
+      setOutcome({ ok: true, done, status: after.status });
       setPending(null);
       setReason('');
       onDone();
     } catch (e) {
-      setOutcome({ ok: false, text: `${e.message} (${e.code})` });
+      setOutcome({ ok: false, error: e });
       setPending(null);
     } finally {
       setBusy(false);
@@ -100,7 +120,7 @@ function Intervene({ alertId, trade, token, onDone }) {
   const ask = (action) => {
     setOutcome(null);
     if (reason.trim() === '') {
-      setOutcome({ ok: false, text: t('sup.reason_required') });
+      setOutcome({ ok: false, key: 'sup.reason_required' });
       document.getElementById(id)?.focus();
       return;
     }
@@ -125,7 +145,11 @@ function Intervene({ alertId, trade, token, onDone }) {
           </div>
         </div>`
       : null}
-    ${outcome ? html`<span class=${outcome.ok ? 'ok small' : 'error-text small'} role="status">${outcome.text}</span>` : null}
+    ${outcome
+      ? html`<span class=${outcome.ok ? 'ok small' : 'error-text small'} role="status">${outcome.ok
+          ? `${t(outcome.done)} · ${statusName(outcome.status)}`
+          : outcome.error ? `${outcome.error.message} (${outcome.error.code})` : t(outcome.key)}</span>`
+      : null}
   </div>`;
 }
 
@@ -152,13 +176,13 @@ export function AlertRow({ alert, trade, titles, token, me, onChange }) {
   return html`<li class=${`alert sev-${alert.severity}`} data-testid="alert">
     <div class="alert-head">
       <span class=${`badge sev-${alert.severity}`}>${t(`sup.severity.${alert.severity}`)}</span>
-      <strong>${alert.finding?.rule?.name ?? alert.rule}</strong>
+      <strong>${ruleTitle(alert)}</strong>
       <span class="muted small">${formatInstant(alert.raised_at)} · ${t(`sup.alert_status.${alert.status}`)}</span>
     </div>
-    <p>${alert.summary}</p>
-    <p class="small"><a href=${`#/trades/${alert.trade_id}`} data-testid="alert-trade">${trade?.title ?? `${t('sup.trade')} ${alert.trade_id.slice(0, 8)}…`}</a>
+    <p>${summaryOf(alert)}</p>
+    <p class="small"><a href=${`#/trades/${alert.trade_id}`} data-testid="alert-trade" lang="zh-CN">${trade?.title ?? `${t('sup.trade')} ${alert.trade_id.slice(0, 8)}…`}</a>
       · <span data-testid="alert-region">${regionLabel(alert.region_code)}</span>
-      ${alert.finding?.rule?.basis ? html` · <span class="muted">${alert.finding.rule.basis}</span>` : null}</p>
+      ${alert.finding?.rule?.basis ? html` · <span class="muted" lang="zh-CN">${alert.finding.rule.basis}</span>` : null}</p>
     <details><summary>${t('sup.evidence')}</summary><div data-testid="evidence"><${Evidence} evidence=${alert.finding?.evidence} titles=${titles} /></div></details>
     <div class="inline">
       <label for=${noteId} class="sr-only">${t('sup.note')}</label>

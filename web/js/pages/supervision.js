@@ -11,7 +11,7 @@ import { useTrades } from '../titles.js';
 import { reportError } from '../app.js';
 import { regionLabel } from '../regions.js';
 import { kindName as tradeKindName } from '../rulebook.js';
-import { AlertRow, byUrgency } from './supervision-alerts.js';
+import { AlertRow, byUrgency, ruleTitle } from './supervision-alerts.js';
 
 /** How many recent entries the stream keeps, and how far back the charts look. */
 const STREAM_KEEP = 60;
@@ -95,7 +95,7 @@ function Charts({ events, alerts, trades }) {
       <${Bars} title=${t('sup.chart_activity')} data=${activity} testid="chart-activity" />
       <${Bars} title=${t('sup.chart_kinds')} data=${countBy(trades, (tr) => tradeKindName(tr.kind, tr.kind_name))} testid="chart-kinds" />
       <${Bars} title=${t('sup.chart_regions')} data=${countBy(trades, (tr) => regionLabel(tr.region_code))} testid="chart-regions" />
-      <${Bars} title=${t('sup.chart_rules')} data=${countBy(alerts, (a) => a.finding?.rule?.name ?? a.rule)} testid="chart-rules" />
+      <${Bars} title=${t('sup.chart_rules')} data=${countBy(alerts, ruleTitle)} testid="chart-rules" />
       <${Bars} title=${t('sup.chart_openings')} data=${countBy(trades.filter((tr) => ['opened', 'failed', 'publicity', 'awarded', 'contracted', 'sold'].includes(tr.status)), (tr) => statusName(tr.status))} testid="chart-openings" />
     </div></section>`;
 }
@@ -179,7 +179,7 @@ function Desk({ session }) {
           : recent.map((e) => html`<li key=${e.seq}>
           <span class="muted small"><a href=${`#/log?entry=${e.seq}`}>#${e.seq}</a> ${formatInstant(e.entry.at).slice(11, 19)}</span>
           <span title=${e.entry.kind}>${kindName(e.entry.kind)}</span>
-          ${e.entry.trade ? html` <a class="small" href=${`#/trades/${e.entry.trade}`}>${titles[e.entry.trade] ?? `${e.entry.trade.slice(0, 8)}…`}</a>` : null}
+          ${e.entry.trade ? html` <a class="small" href=${`#/trades/${e.entry.trade}`} lang="zh-CN">${titles[e.entry.trade] ?? `${e.entry.trade.slice(0, 8)}…`}</a>` : null}
         </li>`)}</ol>
       </section>
     </div>
