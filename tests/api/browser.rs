@@ -390,7 +390,11 @@ impl Browser {
             .client
             .execute(
                 "const text = document.body.innerText;
+                 // A bidder number (竞买号) is six digits too: marked where it stands alone,
+                 // named where a sentence carries it.
+                 const numbers = new Set([...document.querySelectorAll('[data-number]')].map(e => e.textContent.trim()));
                  return [...text.matchAll(/(?<![0-9A-Za-z-])65[0-9]{4}(?![0-9A-Za-z-])/g)]
+                   .filter(m => !numbers.has(m[0]) && !/(竞买号|bidder no\\.|number)\\s*[:：]?\\s*$/i.test(text.slice(Math.max(0, m.index - 14), m.index)))
                    .map(m => text.slice(Math.max(0, m.index - 30), m.index + 36).replace(/\\s+/g, ' '));",
                 vec![],
             )
@@ -468,6 +472,27 @@ impl Browser {
             .text()
             .await
             .unwrap_or_default()
+    }
+
+    /// Switches the page to English with the header's button, then checks it as
+    /// `assert_english` does and takes its screenshot.
+    pub async fn switch_to_english(&mut self, label: &str) {
+        self.click("header > button.lang").await;
+        for _ in 0..50 {
+            let lang = self
+                .client
+                .execute("return document.documentElement.lang;", vec![])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            if lang == "en" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Let the page render its words again (and anything it loads for them).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.assert_english(label).await;
+        self.screenshot(&format!("{label}-en")).await;
     }
 
     /// Every console message of level SEVERE (errors, failed loads) so far.

@@ -267,6 +267,8 @@ async fn the_log_explorer_verifies_a_receipt_in_the_browser(backend: Backend) {
         .await;
     assert!(entry.contains("✓"), "{entry}");
     browser.screenshot("entry").await;
+    // The same screen in English: only names and titles in Chinese.
+    browser.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     browser.set_size(390, 844).await;
     browser.screenshot("phone").await;
@@ -387,6 +389,8 @@ async fn a_bidder_signs_in_with_a_certificate_and_checks_its_receipts(backend: B
     // The session lasts for the tab; signing out ends it.
     browser.click("[data-testid=signed-in] button").await;
     browser.wait_text("header.top", "登录").await;
+    // The same screen in English: only names and titles in Chinese.
+    browser.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     browser.set_size(390, 844).await;
     browser.screenshot("phone").await;
@@ -752,6 +756,8 @@ async fn a_bidder_prices_with_the_guard_replaces_and_withdraws_keeping_its_key_o
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // The same screen in English: only names and titles in Chinese.
+    browser.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     browser.set_size(390, 844).await;
     browser.screenshot("phone").await;
@@ -987,6 +993,8 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
         .await;
     assert!(notice.contains("签订书面合同"), "{notice}");
     won.screenshot("award-notice").await;
+    // The same screen in English: only names and titles in Chinese.
+    won.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     won.set_size(390, 844).await;
     won.screenshot("phone").await;
@@ -1040,6 +1048,8 @@ async fn a_bidder_asks_objects_complains_and_reads_its_award_notice_on_the_trade
         .await;
     browser.scroll_to("[data-testid=my-money]").await;
     browser.screenshot("bond-refunded").await;
+    // The same screen in English: only names and titles in Chinese.
+    browser.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     browser.set_size(390, 844).await;
     browser.screenshot("phone").await;
@@ -1181,6 +1191,8 @@ async fn an_expert_scores_and_signs_the_report_with_a_dissent_from_the_browser(b
         .unwrap_or_default();
     assert_eq!(bid_b["failed_by"], 1, "{bid_b}");
     browser.screenshot("signed").await;
+    // The same screen in English: only names and titles in Chinese.
+    browser.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     browser.set_size(390, 844).await;
     browser.screenshot("phone").await;
@@ -1358,6 +1370,8 @@ async fn a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_
     ] {
         assert!(notice.contains(part), "{part}: {notice}");
     }
+    // The same screen in English: only names and titles in Chinese.
+    browser.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     browser.set_size(390, 844).await;
     browser.screenshot("phone").await;
@@ -1565,6 +1579,8 @@ async fn a_centre_answers_draws_answers_objections_awards_and_records_the_contra
         listed["objections"][0]["answer"], "经评标委员会复核，报价不低于成本。",
         "{listed}"
     );
+    // The same screen in English: only names and titles in Chinese.
+    browser.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     browser.set_size(390, 844).await;
     browser.screenshot("phone").await;
@@ -1715,6 +1731,8 @@ async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: 
         .wait_text("[data-testid=opening]", "98,700,000.01")
         .await;
     browser.screenshot("opened").await;
+    // The same screen in English: only names and titles in Chinese.
+    custodian.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     custodian.set_size(390, 844).await;
     custodian.screenshot("phone").await;
@@ -1815,6 +1833,8 @@ async fn a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends(backen
             .await;
     }
     a.screenshot("closed").await;
+    // The same screen in English: only names and titles in Chinese.
+    a.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     a.set_size(390, 844).await;
     a.screenshot("phone").await;
@@ -1920,6 +1940,8 @@ async fn a_centre_seals_a_land_sales_reserve_and_qualifies_its_applicant_on_its_
     let signed = crate::reserve::open(&round).await;
     assert_eq!(signed.record.bids[0].price, Some(36_050_000_000));
     assert_eq!(signed.record.outcome, "sold", "{:?}", signed.record);
+    // The same screen in English: only names and titles in Chinese.
+    browser.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     browser.set_size(390, 844).await;
     browser.screenshot("phone").await;
@@ -2055,6 +2077,8 @@ async fn a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_
         .await;
     browser.scroll_to("[data-testid=my-part]").await;
     browser.screenshot("deposit-back").await;
+    // The same screen in English: only names and titles in Chinese.
+    browser.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     browser.set_size(390, 844).await;
     browser.screenshot("phone").await;
@@ -2303,12 +2327,6 @@ async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watch
     }
     supervisor.scroll_to("[data-testid=alert]").await;
     supervisor.screenshot("alert-closed").await;
-    // The desk in English: alerts, evidence, workflow and stream in words; Chinese only in
-    // names, titles and the articles of law.
-    supervisor.click("header > button.lang").await;
-    supervisor.wait_text("header", "Supervision").await;
-    supervisor.assert_english("supervision").await;
-    supervisor.screenshot("supervision-en").await;
 
     // The bidder's workspace shows its application, deposit and bidder number.
     let (_, mine) = app
@@ -2335,10 +2353,14 @@ async fn a_supervisor_sees_an_alert_live_and_suspends_the_trade_the_bidder_watch
         )
         .await;
     bidder.screenshot("workspace").await;
+    // The same screen in English: only names and titles in Chinese.
+    supervisor.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     supervisor.set_size(390, 844).await;
     supervisor.screenshot("phone").await;
     supervisor.finish().await;
+    // The same screen in English: only names and titles in Chinese.
+    bidder.switch_to_english("last").await;
     // The same screen on a phone (nothing wider than 390 px).
     bidder.set_size(390, 844).await;
     bidder.screenshot("phone").await;

@@ -6,11 +6,16 @@ import { errorText } from './errors.js';
  * (English, for operators); `detail` the rest of the answer's `error` (a rule, its article). */
 export class ApiError extends Error {
   constructor(status, code, serverMessage, detail = {}) {
-    super(errorText(code, { ...detail, status }));
+    super();
     this.status = status;
     this.code = code;
     this.serverMessage = serverMessage;
     this.detail = detail;
+  }
+
+  /** What a person reads, in the page's language as it is when read. */
+  get message() {
+    return errorText(this.code, { ...this.detail, status: this.status });
   }
 
   /** The refusal from a JSON answer's body (`{"error": {…}}`) and its HTTP status. */

@@ -110,7 +110,7 @@ function QuoteForm({ id, sale, title, token }) {
     e.preventDefault();
     const fen = parseAmount(amount);
     if (fen === null) {
-      setOutcome({ ok: false, text: t('bid.price_invalid') });
+      setOutcome({ ok: false, text: () => t('bid.price_invalid') });
       return;
     }
     setOutcome(null);
@@ -120,10 +120,10 @@ function QuoteForm({ id, sale, title, token }) {
     setBusy(true);
     try {
       const answer = await api(`/api/v1/trades/${id}/quotes`, { method: 'POST', token, body: { client_quote_id: crypto.randomUUID(), amount: pending.fen } });
-      setOutcome({ ok: true, text: answer.became_best ? t('room.quote_best', { amount: formatMoney(answer.amount) }) : t('room.quote_taken') });
+      setOutcome({ ok: true, text: () => (answer.became_best ? t('room.quote_best', { amount: formatMoney(answer.amount) }) : t('room.quote_taken')) });
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      setOutcome({ ok: false, text: `${err.message} (${err.code})` });
+      setOutcome({ ok: false, text: () => `${err.message} (${err.code})` });
     } finally {
       setBusy(false);
       setPending(null);
@@ -145,7 +145,7 @@ function QuoteForm({ id, sale, title, token }) {
       <button type="submit" class="primary" disabled=${busy}>${t('room.quote')}</button>
     </div>
     <p class="small muted">${t('room.increment', { amount: formatMoney(sale.rules.increment) })} · ${t('room.minimum', { amount: formatMoney(minimum) })}</p>
-    ${outcome ? html`<p class=${outcome.ok ? 'notice ok' : 'notice error'} role="status" data-testid="quote-outcome">${outcome.text}</p>` : null}
+    ${outcome ? html`<p class=${outcome.ok ? 'notice ok' : 'notice error'} role="status" data-testid="quote-outcome">${outcome.text()}</p>` : null}
   </form>`;
 }
 
@@ -172,7 +172,7 @@ export function AuctionRoom({ id }) {
   const mine = number && sale.best?.bidder_number === number;
   const canQuote = number && !sale.suspended && ['listing', 'free_quote', 'timed'].includes(sale.phase);
   return html`<article class="room" data-testid="room">
-    <p><a href=${`#/trades/${id}`}>← ${trade.title}</a></p>
+    <p><a href=${`#/trades/${id}`}>← <span lang="zh-CN">${trade.title}</span></a></p>
     <h1>${t('room.title')}</h1>
     <p><span class=${`status s-${sale.phase}`} data-testid="room-phase">${t(`room.phase.${sale.phase}`)}</span>
       ${sale.suspended ? html` <span class="status s-suspended" data-testid="room-suspended">${t('status.suspended')}</span>` : null}
@@ -199,7 +199,7 @@ export function AuctionRoom({ id }) {
     <div class="table-wrap"><table data-testid="room-history">
       <thead><tr><th scope="col">${t('room.bidder_number')}</th><th scope="col" class="num">${t('trade.price')}</th><th scope="col">${t('room.at')}</th></tr></thead>
       <tbody>${[...sale.quotes].reverse().map((q) => html`<tr key=${q.seq} class=${q.bidder_number === number ? 'mine' : ''}>
-        <td>${q.bidder_number}${q.bidder_number === number ? ` (${t('room.me')})` : ''}</td><td class="num">${formatMoney(q.amount)}</td><td>${formatInstant(q.at)}</td></tr>`)}</tbody>
+        <td><span data-number>${q.bidder_number}</span>${q.bidder_number === number ? ` (${t('room.me')})` : ''}</td><td class="num">${formatMoney(q.amount)}</td><td>${formatInstant(q.at)}</td></tr>`)}</tbody>
     </table></div>
     <button type="button" class="link" onClick=${() => refresh()}>${t('log.refresh')}</button>
   </article>`;

@@ -3,7 +3,7 @@
 // opening, the expert draw; during the candidates' publicity, objections to answer; then
 // the award (中标通知) and the signed contract. Each step is the documented API call.
 import { useEffect, useState } from 'preact/hooks';
-import { html } from '../html.js';
+import { html, written, tNames } from '../html.js';
 import { api, ApiError, serverNow } from '../api.js';
 import { t, formatInstant, formatMoney } from '../i18n.js';
 import { reportError } from '../app.js';
@@ -17,7 +17,7 @@ function Questions({ trade, token, onChange }) {
   if (open.length === 0) return null;
   return html`<div data-testid="centre-questions"><h3>${t('tasks.questions', { n: open.length })}</h3>
     ${open.map((c) => html`<div key=${c.id} class="task">
-      <p><span class="badge">${t('trade.question')}</span> ${c.question} <span class="small muted">${formatInstant(c.asked_at)}</span></p>
+      <p><span class="badge">${t('trade.question')}</span> ${written(c.question)} <span class="small muted">${formatInstant(c.asked_at)}</span></p>
       <${TextForm} inline id=${`answer-${c.id}`} label=${t('tasks.answer')} submit=${t('tasks.send_answer')}
         onSend=${(answer) => api(`/api/v1/trades/${trade.id}/clarifications/${c.id}/answer`, { method: 'POST', token, body: { answer } }).then(onChange)} />
     </div>`)}</div>`;
@@ -81,10 +81,10 @@ function Applicants({ trade, token }) {
     <div class="table-wrap"><table>
       <thead><tr><th scope="col">${t('trade.bidder')}</th><th scope="col">${t('apply.account')}</th><th scope="col">${t('workspace.deposit')}</th><th scope="col">${t('col.status')}</th><th scope="col">${t('tasks.decision')}</th></tr></thead>
       <tbody>${items.map((a) => html`<tr key=${a.id}>
-        <td>${a.organization}<br /><span class="small muted">${a.usci}</span></td>
-        <td>${a.payer_account}<br /><span class="small muted">${a.payer_name}</span></td>
+        <td>${written(a.organization)}<br /><span class="small muted">${a.usci}</span></td>
+        <td>${a.payer_account}<br /><span class="small muted" lang="zh-CN">${a.payer_name}</span></td>
         <td>${a.deposit_at ? formatInstant(a.deposit_at) : t('workspace.deposit_none')}</td>
-        <td>${t(`workspace.application.${a.status}`)}${a.bidder_number ? html`<br /><span class="small muted">${t('room.bidder_number')} ${a.bidder_number}</span>` : null}</td>
+        <td>${t(`workspace.application.${a.status}`)}${a.bidder_number ? html`<br /><span class="small muted">${t('room.bidder_number')} <span data-number>${a.bidder_number}</span></span>` : null}</td>
         <td>${a.status === 'pending'
           ? html`<button type="button" data-testid="qualify" onClick=${() => decide(a, 'qualify').catch(reportError)}>${t('tasks.qualify')}</button>
               <${TextForm} inline id=${`reject-${a.id}`} label=${t('tasks.reject_reason')} submit=${t('tasks.reject')} onSend=${(reason) => decide(a, 'reject', reason)} />`
@@ -158,7 +158,7 @@ function AwardAndContract({ trade, result, token, onChange }) {
   if (result.status === 'publicity') {
     const over = new Date(result.publicity_until) <= serverNow();
     return html`<div data-testid="centre-award"><h3>${t('tasks.award')}</h3>
-      <p class="small">${t('tasks.first_candidate', { name: first?.organization.name ?? '—', price: first ? formatMoney(first.price) : '—' })}</p>
+      <p class="small">${tNames('tasks.first_candidate', { name: first?.organization.name ?? '—', price: first ? formatMoney(first.price) : '—' }, ['name'])}</p>
       ${over
         ? html`<button type="button" class="primary" data-testid="award" disabled=${busy || result.objections_open > 0 || result.complaints_open > 0}
             onClick=${() => step(() => api(`/api/v1/trades/${trade.id}/award`, { method: 'POST', token, body: {} }))}>${t('tasks.do_award')}</button>`
@@ -195,7 +195,7 @@ function AwardAndContract({ trade, result, token, onChange }) {
     });
   };
   return html`<form onSubmit=${record} data-testid="centre-contract"><h3>${t('tasks.contract')}</h3>
-    <p class="small">${t('tasks.contract_due', { name: result.award.winner.organization.name, price: formatMoney(result.award.winner.price), at: formatInstant(result.award.contract_due) })}</p>
+    <p class="small">${tNames('tasks.contract_due', { name: result.award.winner.organization.name, price: formatMoney(result.award.winner.price), at: formatInstant(result.award.contract_due) }, ['name'])}</p>
     <div class="field inline"><label for=${`contract-${trade.id}`}>${t('tasks.contract_file')}</label><input id=${`contract-${trade.id}`} name="contract" type="file" required /></div>
     <div class="field inline">
       <label for=${`contract-date-${trade.id}`}>${t('tasks.signed_on')}</label><input id=${`contract-date-${trade.id}`} name="date" type="date" required defaultValue=${today.date} />

@@ -4,7 +4,7 @@
 // trades; for a draft its documents and its publication, confirmed; for a published
 // trade the tasks its state asks for (web/js/pages/centre-tasks.js).
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { html } from '../html.js';
+import { html, written } from '../html.js';
 import { api, ApiError } from '../api.js';
 import { t, formatInstant, formatMoney, statusName, principalLabel } from '../i18n.js';
 import { currentSession } from '../session.js';
@@ -245,7 +245,7 @@ function TradeForm({ token, onCreated }) {
       : null}
     <fieldset class="field" data-testid="tf-custodians"><legend>${t('centre.custodians')}</legend>
       ${custodians.length === 0 ? html`<p class="muted small">${t('none')}</p>` : null}
-      ${custodians.map((c) => html`<label class="check" key=${c.id}><input type="checkbox" value=${c.id} checked=${f.custodians.includes(c.id)} onChange=${() => toggleCustodian(c.id)} /> ${c.organization} <span class="small muted">${c.subject}</span></label>`)}
+      ${custodians.map((c) => html`<label class="check" key=${c.id}><input type="checkbox" value=${c.id} checked=${f.custodians.includes(c.id)} onChange=${() => toggleCustodian(c.id)} /> ${written(c.organization)} <span class="small muted" lang="zh-CN">${c.subject}</span></label>`)}
       <div class="field inline"><label for="tf-threshold">${t('centre.threshold')}</label><input id="tf-threshold" size="3" inputmode="numeric" value=${f.threshold} onInput=${(e) => set({ threshold: e.currentTarget.value })} /></div>
     </fieldset>
     <${RuleCheck} state=${check} />
@@ -338,7 +338,7 @@ export function CentrePage() {
         : trades.length === 0
           ? html`<li class="muted">${t('none')}</li>`
           : trades.map((tr) => html`<li key=${tr.id} data-testid="centre-trade">
-              <p><a href=${`#/trades/${tr.id}`}>${tr.title}</a> <span class=${`status s-${tr.status}`}>${statusName(tr.status)}</span>
+              <p><a href=${`#/trades/${tr.id}`} lang="zh-CN">${tr.title}</a> <span class=${`status s-${tr.status}`}>${statusName(tr.status)}</span>
                 <span class="small muted">${procedureName(kinds, tr.kind, tr.procedure)} · ${regionLabel(tr.region_code)} · ${formatMoney(tr.estimated_value)} · ${formatInstant(tr.bid_deadline)}</span></p>
               ${tr.status === 'draft'
                 ? html`<${Draft} trade=${tr} token=${token} onChange=${() => refresh(tr.id).catch(reportError)} />`

@@ -85,7 +85,7 @@ export function CustodianPage({ id }) {
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState(null);
   useEffect(() => {
-    api(`/api/v1/trades/${id}`).then(setTrade).catch((e) => setOutcome({ ok: false, text: e.message }));
+    api(`/api/v1/trades/${id}`).then(setTrade).catch((e) => setOutcome({ ok: false, text: () => e.message }));
   }, [id]);
   if (!session) return html`<section><p><a href=${`#/signin?next=/trades/${id}/custodian`}>${t('signin.title')}</a></p></section>`;
   if (session.identity.role !== 'custodian') return html`<section><p class="notice error">${t('custodian.only')}</p></section>`;
@@ -104,9 +104,9 @@ export function CustodianPage({ id }) {
       const keyFile = form.elements.tradekey.files?.[0];
       if (!keyFile) throw new Error(t('custodian.key_required'));
       const done = await contribute({ trade: id, token: session.token, keyPem: await keyFile.text(), signingKey: signer.key });
-      setOutcome({ ok: true, text: t('custodian.done', { opened: done.opened, shares: done.shares, n: done.answer.contributions, k: done.answer.threshold }) });
+      setOutcome({ ok: true, text: () => t('custodian.done', { opened: done.opened, shares: done.shares, n: done.answer.contributions, k: done.answer.threshold }) });
     } catch (err) {
-      setOutcome({ ok: false, text: err instanceof SignInError ? t(`signin.${err.code}`) : `${err.message}${err.code ? ` (${err.code})` : ''}` });
+      setOutcome({ ok: false, text: () => (err instanceof SignInError ? t(`signin.${err.code}`) : `${err.message}${err.code ? ` (${err.code})` : ''}`) });
     } finally {
       setBusy(false);
     }
@@ -114,7 +114,7 @@ export function CustodianPage({ id }) {
   return html`<section class="narrow wide">
     <p><a href=${`#/trades/${id}/opening`}>← ${t('hall.title')}</a></p>
     <h1>${t('custodian.title')}</h1>
-    ${trade ? html`<p class="muted">${trade.title}</p>` : null}
+    ${trade ? html`<p class="muted" lang="zh-CN">${trade.title}</p>` : null}
     <p class="muted small">${t('custodian.intro')}</p>
     <form onSubmit=${submit} data-testid="custodian-form">
       <div class="field"><label for="custodian-key">${t('custodian.key')}</label>
@@ -125,6 +125,6 @@ export function CustodianPage({ id }) {
         : html`<div class="field"><label for="custodian-identity">${t('signin.key')}</label><input id="custodian-identity" name="identity" type="file" accept=".pem,.key" required /></div>`}
       <button type="submit" class="primary" disabled=${busy}>${busy ? t('loading') : t('custodian.submit')}</button>
     </form>
-    ${outcome ? html`<p class=${outcome.ok ? 'notice ok' : 'notice error'} role="status" data-testid="custodian-outcome">${outcome.ok ? '✓ ' : '✗ '}${outcome.text}</p>` : null}
+    ${outcome ? html`<p class=${outcome.ok ? 'notice ok' : 'notice error'} role="status" data-testid="custodian-outcome">${outcome.ok ? '✓ ' : '✗ '}${outcome.text()}</p>` : null}
   </section>`;
 }

@@ -5,7 +5,7 @@
 // once every sheet is in, the report, checked here against its digest and signed, with a
 // dissent if the expert disagrees (docs/protocol.md, "Evaluation").
 import { useEffect, useState } from 'preact/hooks';
-import { html } from '../html.js';
+import { html, written } from '../html.js';
 import { api } from '../api.js';
 import { t, formatInstant, formatMoney, statusName } from '../i18n.js';
 import { currentSession, sessionSigner, importPrivateKey } from '../session.js';
@@ -182,12 +182,12 @@ function AssignmentCard({ assignment, token, onChange }) {
   const scoring = a.stage === 'scoring' && !a.sheet_submitted_at && a.trade_status === 'opened';
   const signing = a.stage === 'signing' && !a.signed_at;
   return html`<li class="assignment" data-testid="assignment">
-    <h2><a href=${`#/trades/${a.trade_id}`}>${a.title}</a></h2>
+    <h2><a href=${`#/trades/${a.trade_id}`} lang="zh-CN">${a.title}</a></h2>
     <dl class="facts">
       <dt>${t('col.status')}</dt><dd>${statusName(a.trade_status)} · ${t(`expert.stage.${a.stage}`)}</dd>
       <dt>${t('expert.committee')}</dt><dd>${t('expert.members', { n: a.committee_size })}</dd>
       <dt>${t('expert.my_sheet')}</dt><dd data-testid="my-sheet">${a.sheet_submitted_at ? `✓ ${formatInstant(a.sheet_submitted_at)}` : t('expert.not_yet')}</dd>
-      <dt>${t('expert.my_signature')}</dt><dd data-testid="my-signature">${a.signed_at ? `✓ ${formatInstant(a.signed_at)}${a.dissent ? ` · ${t('expert.with_dissent')}：${a.dissent}` : ''}` : t('expert.not_yet')}</dd>
+      <dt>${t('expert.my_signature')}</dt><dd data-testid="my-signature">${a.signed_at ? html`✓ ${formatInstant(a.signed_at)}${a.dissent ? html` · ${t('expert.with_dissent')}：${written(a.dissent)}` : ''}` : t('expert.not_yet')}</dd>
     </dl>
     ${scoring ? html`<${ScoreSheet} assignment=${a} token=${token} onDone=${onChange} />` : null}
     ${signing ? html`<${ReportSigning} assignment=${a} token=${token} onDone=${onChange} />` : null}

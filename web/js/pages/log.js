@@ -162,15 +162,15 @@ function ReceiptCheck({ state }) {
     try {
       receipt = JSON.parse(source);
     } catch {
-      setOutcome({ ok: false, message: t('verify.malformed') });
+      setOutcome({ ok: false, message: () => t('verify.malformed') });
       return;
     }
     try {
       const ok = await verify.verifyReceipt(receipt, state.keys);
-      setOutcome({ ok: true, message: t('log.receipt_ok', { n: ok.logIndex, size: String(ok.size), key: ok.keyId.slice(0, 16) + '…' }), receivedAt: ok.receivedAt });
+      setOutcome({ ok: true, message: () => t('log.receipt_ok', { n: ok.logIndex, size: String(ok.size), key: ok.keyId.slice(0, 16) + '…' }), receivedAt: ok.receivedAt });
     } catch (e) {
       if (!(e instanceof verify.VerifyError)) throw e;
-      setOutcome({ ok: false, message: t(`verify.${e.code}`) });
+      setOutcome({ ok: false, message: () => t(`verify.${e.code}`) });
     }
   };
   const onFile = async (e) => {
@@ -197,7 +197,7 @@ function ReceiptCheck({ state }) {
     </form>
     ${outcome
       ? html`<p class=${outcome.ok ? 'notice ok' : 'notice error'} role=${outcome.ok ? 'status' : 'alert'} data-testid="receipt-outcome">
-          ${outcome.ok ? '✓ ' : '✗ '}${outcome.message}
+          ${outcome.ok ? '✓ ' : '✗ '}${outcome.message()}
           ${outcome.receivedAt ? html`<br /><span class="small">${t('log.receipt_received')}: ${formatInstant(outcome.receivedAt)}</span>` : null}</p>`
       : null}
   </section>`;

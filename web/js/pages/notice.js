@@ -150,7 +150,7 @@ const Contract = ({ result }) => facts([
 ]);
 
 const Sold = ({ sale }) => facts([
-  [t('notice.bidder_number'), sale.result.bidder_number],
+  [t('notice.bidder_number'), html`<span data-number>${sale.result.bidder_number}</span>`],
   [t('notice.deal_price'), formatMoney(sale.result.amount, { wan: true })],
 ]);
 

@@ -4,7 +4,7 @@
 // (异议) with their answers and the complaint (投诉) that may follow; and the award notice
 // (中标通知) when it is the winner, shown at the top of the page.
 import { useEffect, useState } from 'preact/hooks';
-import { html } from '../html.js';
+import { html, tNames, written } from '../html.js';
 import { api, serverNow } from '../api.js';
 import { t, formatInstant, formatMoney } from '../i18n.js';
 import { reportError } from '../app.js';
@@ -27,8 +27,8 @@ function Questions({ trade, token }) {
     <h3>${t('mine.questions')}</h3>
     ${mine?.length
       ? html`<dl class="clarifications" data-testid="my-trade-questions">${mine.map((c) => html`
-          <dt key=${`q${c.id}`}><span class="badge">${t('trade.question')}</span> ${c.question} <span class="small muted">· ${formatInstant(c.asked_at)}</span></dt>
-          <dd key=${`a${c.id}`}><span class="badge">${t('trade.answer')}</span> ${c.answer ?? html`<span class="muted">${t('workspace.unanswered')}</span>`}</dd>`)}</dl>`
+          <dt key=${`q${c.id}`}><span class="badge">${t('trade.question')}</span> ${written(c.question)} <span class="small muted">· ${formatInstant(c.asked_at)}</span></dt>
+          <dd key=${`a${c.id}`}><span class="badge">${t('trade.answer')}</span> ${c.answer ? written(c.answer) : html`<span class="muted">${t('workspace.unanswered')}</span>`}</dd>`)}</dl>`
       : null}
     ${trade.phase === 'bidding'
       ? html`<${TextForm} id="ask" label=${t('mine.ask')} hint=${t('mine.ask_hint')} submit=${t('mine.ask_submit')} onSend=${ask} />`
@@ -58,14 +58,14 @@ function Objections({ trade, result, token }) {
     <h3>${t('mine.objections')}</h3>
     ${inPublicity ? html`<p class="small muted">${t('mine.publicity_until', { at: formatInstant(result.publicity_until) })}</p>` : null}
     ${(mine ?? []).map((o) => html`<div class="objection" key=${o.id} data-testid="my-objection">
-      <p><span class="badge">${t('mine.objection')}</span> ${o.text} <span class="small muted">· ${formatInstant(o.filed_at)}</span></p>
+      <p><span class="badge">${t('mine.objection')}</span> ${written(o.text)} <span class="small muted">· ${formatInstant(o.filed_at)}</span></p>
       <p>${o.answer
-        ? html`<span class="badge">${t('mine.answer')}</span> ${o.answer} <span class="small muted">· ${formatInstant(o.answered_at)}</span>`
+        ? html`<span class="badge">${t('mine.answer')}</span> ${written(o.answer)} <span class="small muted">· ${formatInstant(o.answered_at)}</span>`
         : html`<span class="muted">${t('mine.answer_due', { at: formatInstant(o.answer_due) })}</span>`}</p>
       ${o.complaint
-        ? html`<p><span class="badge">${t('mine.complaint')}</span> ${o.complaint.text} <span class="small muted">· ${formatInstant(o.complaint.filed_at)}</span><br />
+        ? html`<p><span class="badge">${t('mine.complaint')}</span> ${written(o.complaint.text)} <span class="small muted">· ${formatInstant(o.complaint.filed_at)}</span><br />
             ${o.complaint.ruling
-              ? html`<strong>${o.complaint.upheld ? t('mine.upheld') : t('mine.dismissed')}</strong>：${o.complaint.ruling}`
+              ? html`<strong>${o.complaint.upheld ? t('mine.upheld') : t('mine.dismissed')}</strong>：${written(o.complaint.ruling)}`
               : html`<span class="muted">${t('mine.ruling_pending')}</span>`}</p>`
         : inPublicity && (o.answer || new Date(o.answer_due) < new Date())
           ? html`<${TextForm} id=${`complain-${o.id}`} label=${t('mine.complain')} hint=${t('mine.complain_hint')} submit=${t('mine.complain_submit')} onSend=${complain(o)} />`
@@ -89,7 +89,7 @@ export function AwardNotice({ result, usci }) {
       ${result.contract ? html`<p>${t('mine.contract_signed', { at: formatInstant(result.contract.signed_at) })}</p>` : null}
     </div>`;
   }
-  return html`<p class="notice" data-testid="award-notice">${t('mine.not_won', { winner: award.winner.organization.name })}</p>`;
+  return html`<p class="notice" data-testid="award-notice">${tNames('mine.not_won', { winner: award.winner.organization.name }, ['winner'])}</p>`;
 }
 
 /** The bidder's deposit (a sale) or bond (a tender): due, received, and each refund. */
@@ -193,9 +193,9 @@ function Application({ trade, sale, token, onChange }) {
     <h3>${t('apply.mine')}</h3>
     <dl class="facts">
       <dt>${t('workspace.application_status')}</dt><dd>${t(`workspace.application.${application.status}`)}${application.reason ? html` · <span class="small">${application.reason}</span>` : null}</dd>
-      <dt>${t('apply.account')}</dt><dd>${application.payer_account} · ${application.payer_name}</dd>
+      <dt>${t('apply.account')}</dt><dd>${application.payer_account} · ${written(application.payer_name)}</dd>
       <dt>${t('workspace.deposit')}</dt><dd>${application.deposit_at ? formatInstant(application.deposit_at) : t('workspace.deposit_none')}</dd>
-      <dt>${t('room.bidder_number')}</dt><dd><strong>${application.bidder_number ?? '—'}</strong>
+      <dt>${t('room.bidder_number')}</dt><dd><strong data-number>${application.bidder_number ?? '—'}</strong>
         ${application.bidder_number ? html` · <a href=${`#/trades/${trade.id}/auction`}>${t('room.title')}</a>` : null}</dd>
     </dl>
     <${SaleOutcome} sale=${sale} number=${application.bidder_number} />

@@ -1,7 +1,7 @@
 // The signed-in user's workspace: who the platform knows them as, and for a bidder every
 // active bid with its receipt, verified here in the browser and downloadable.
 import { useEffect, useState } from 'preact/hooks';
-import { html } from '../html.js';
+import { html, written } from '../html.js';
 import { regionLabel } from '../regions.js';
 import { downloadJson } from '../download.js';
 import { api } from '../api.js';
@@ -18,16 +18,16 @@ function ReceiptCell({ receipt }) {
     const { keys } = await api('/api/v1/platform/keys');
     try {
       await verifyReceipt(receipt, keys);
-      setOutcome({ ok: true, text: `✓ ${t('workspace.receipt_ok')}` });
+      setOutcome({ ok: true, text: () => `✓ ${t('workspace.receipt_ok')}` });
     } catch (e) {
       if (!(e instanceof VerifyError)) throw e;
-      setOutcome({ ok: false, text: `✗ ${t(`verify.${e.code}`)}` });
+      setOutcome({ ok: false, text: () => `✗ ${t(`verify.${e.code}`)}` });
     }
   };
   return html`<td>
     <button type="button" onClick=${() => check().catch(reportError)}>${t('workspace.verify')}</button>
     <button type="button" onClick=${() => downloadJson(`receipt-${receipt.log_index}.json`, receipt)}>${t('workspace.download')}</button>
-    ${outcome ? html` <span class=${outcome.ok ? 'ok' : 'error-text'} role="status">${outcome.text}</span>` : null}
+    ${outcome ? html` <span class=${outcome.ok ? 'ok' : 'error-text'} role="status">${outcome.text()}</span>` : null}
   </td>`;
 }
 
@@ -46,7 +46,7 @@ function MyBids({ token }) {
         : bids.length === 0
           ? html`<tr><td colspan="5" class="muted">${t('workspace.no_bids')}</td></tr>`
           : bids.map((b) => html`<tr key=${b.receipt.log_index}>
-              <td><a href=${`#/trades/${b.trade_id}`}>${b.title}</a></td>
+              <td><a href=${`#/trades/${b.trade_id}`} lang="zh-CN">${b.title}</a></td>
               <td><span class=${`status s-${b.phase}`}>${statusName(b.phase)}</span></td>
               <td>${formatInstant(b.bid_deadline)}</td>
               <td>${formatInstant(b.receipt.received_at)}<br /><span class="small muted">${t('workspace.log_index')} ${b.receipt.log_index}</span></td>
@@ -74,7 +74,7 @@ function MyApplications({ token }) {
             <td><a href=${`#/trades/${a.trade_id}`} lang="zh-CN">${byId[a.trade_id]?.title ?? t('loading')}</a> · <a href=${`#/trades/${a.trade_id}/auction`}>${t('room.title')}</a></td>
             <td>${t(`workspace.application.${a.status}`)}${a.reason ? html`<br /><span class="small muted">${a.reason}</span>` : null}</td>
             <td>${a.deposit_at ? formatInstant(a.deposit_at) : t('workspace.deposit_none')}<br /><span class="small muted">${a.payer_account}</span></td>
-            <td><strong>${a.bidder_number ?? '—'}</strong></td>
+            <td><strong data-number>${a.bidder_number ?? '—'}</strong></td>
           </tr>`)}</tbody>
     </table></div>
   </section>`;
@@ -90,9 +90,9 @@ function MyQuestions({ token }) {
   return html`<section aria-labelledby="h-questions">
     <h2 id="h-questions">${t('workspace.questions')}</h2>
     <dl class="clarifications" data-testid="my-questions">${(items ?? []).map((c) => html`
-      <dt key=${`q${c.id}`}><span class="badge">${t('trade.question')}</span> ${c.question}
+      <dt key=${`q${c.id}`}><span class="badge">${t('trade.question')}</span> ${written(c.question)}
         <span class="small muted"> · <a href=${`#/trades/${c.trade_id}`} lang="zh-CN">${byId[c.trade_id]?.title ?? t('loading')}</a> · ${formatInstant(c.asked_at)}</span></dt>
-      <dd key=${`a${c.id}`}><span class="badge">${t('trade.answer')}</span> ${c.answer ?? html`<span class="muted">${t('workspace.unanswered')}</span>`}</dd>`)}</dl>
+      <dd key=${`a${c.id}`}><span class="badge">${t('trade.answer')}</span> ${c.answer ? written(c.answer) : html`<span class="muted">${t('workspace.unanswered')}</span>`}</dd>`)}</dl>
   </section>`;
 }
 
@@ -105,10 +105,10 @@ export function Workspace() {
   return html`<section>
     <h1>${t('workspace.title')}</h1>
     <dl class="facts" data-testid="identity">
-      <dt>${t('workspace.organization')}</dt><dd>${who.organization}</dd>
+      <dt>${t('workspace.organization')}</dt><dd>${written(who.organization)}</dd>
       <dt>${t('workspace.usci')}</dt><dd>${who.usci}</dd>
       <dt>${t('workspace.role')}</dt><dd>${t(`role.${who.role}`)}${who.region ? ` · ${regionLabel(who.region)}` : ''}</dd>
-      <dt>${t('workspace.certificate')}</dt><dd><code class="wrap small">${who.subject}</code><br /><code class="wrap small">${who.cert_fingerprint}</code></dd>
+      <dt>${t('workspace.certificate')}</dt><dd><code class="wrap small" lang="zh-CN">${who.subject}</code><br /><code class="wrap small">${who.cert_fingerprint}</code></dd>
       <dt>${t('workspace.session_until')}</dt><dd>${formatInstant(session.expires_at)}</dd>
     </dl>
     ${who.role === 'bidder'
