@@ -406,6 +406,33 @@ impl Browser {
             "region codes shown without their names on {} ({label})",
             self.name
         );
+        // A Chinese page says nothing in English: no run of three lower-case English words
+        // outside code and what is marked as another language (a server's message left
+        // untranslated would be one; a name in capitals, "tradehall DEV ONLY", is not).
+        let english = self
+            .client
+            .execute(
+                "if (document.documentElement.lang !== 'zh-CN') return [];
+                 const out = [];
+                 const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+                 for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+                   if (!/[a-z]{3,}[ ,.'’]+[a-z]{3,}[ ,.'’]+[a-z]{3,}/.test(n.textContent)) continue;
+                   const el = n.parentElement;
+                   if (el.closest('code, pre, noscript, script, style, [hidden], option')) continue;
+                   if ((el.closest('[lang]')?.getAttribute('lang') ?? 'zh-CN') !== 'zh-CN') continue;
+                   out.push(`${el.tagName.toLowerCase()}: ${n.textContent.trim().slice(0, 80)}`);
+                 }
+                 return out;",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("read {label}: {e}"));
+        assert_eq!(
+            english,
+            json!([]),
+            "English left in the Chinese page {} ({label})",
+            self.name
+        );
         // Nothing makes the page wider than the window (a phone at 390 px included): the
         // elements that stick out are named.
         let wider = self

@@ -1458,6 +1458,40 @@ async fn a_centre_answers_draws_answers_objections_awards_and_records_the_contra
         view["notices"][0]["documents"][0]["sha256"],
         tradehall::crypto::digest::sha256_hex(b"%PDF-1.7 addendum")
     );
+    // The public reads them as notices of their own: the change notice with its file,
+    // the clarifications, and the announcement's versions naming the change.
+    browser
+        .goto(&format!("{}/#/trades/{trade}/notices/change-1", r.app.base))
+        .await;
+    let change = browser
+        .wait_text("[data-testid=notice-page]", "增加补充说明，开标地点不变。")
+        .await;
+    assert!(
+        change.contains("变更公告（第 1 号）") && change.contains("补充说明.pdf"),
+        "{change}"
+    );
+    browser.screenshot("change-notice-page").await;
+    browser
+        .goto(&format!(
+            "{}/#/trades/{trade}/notices/clarifications",
+            r.app.base
+        ))
+        .await;
+    browser
+        .wait_text("[data-testid=notice-page]", "工期不得顺延。")
+        .await;
+    browser.screenshot("clarifications-page").await;
+    browser
+        .goto(&format!(
+            "{}/#/trades/{trade}/notices/announcement",
+            r.app.base
+        ))
+        .await;
+    let versions = browser
+        .wait_text("[data-testid=versions]", "变更公告（第 1 号）")
+        .await;
+    assert!(versions.contains("原公告"), "{versions}");
+    browser.goto(&page).await;
 
     // Bids and the opening; the centre draws the experts from its page.
     Evaluation::bid_and_open(&r, &bidders).await;
