@@ -6,6 +6,7 @@
 //! `./test.sh` (the README's test command) installs `chromium`, `chromium-driver` and
 //! `fonts-noto-cjk`. A test never installs anything: without them it fails and says so.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -75,7 +76,15 @@ pub struct Browser {
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver and the Chromium it started, also when the test failed before
+    /// closing its session: they run in a process group of their own, killed as one, so
+    /// no browser outlives its test to slow down the ones after it.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(format!("-{}", self.driver.id()))
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -87,6 +96,7 @@ impl Browser {
         ensure_installed();
         let port = free_port();
         let mut driver = Command::new(CHROMEDRIVER)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
