@@ -110,6 +110,20 @@ async fn the_public_portal_finds_a_trade_and_shows_its_result(backend: Backend) 
         browser.wait_text("[data-testid=trade-list]", &title).await;
     }
 
+    // Tabs by notice category: the contracted trade is under 合同公告, not under 流标.
+    browser
+        .click("[data-testid=category-tabs] a[href*='status=contracted']")
+        .await;
+    browser.wait_text("[data-testid=trade-list]", &title).await;
+    browser
+        .click("[data-testid=category-tabs] a[href*='status=failed']")
+        .await;
+    browser
+        .wait_text("[data-testid=trade-list]", "没有符合条件的交易")
+        .await;
+    browser.goto(&format!("{}/#/", app.base)).await;
+    browser.wait_text("[data-testid=trade-list]", &title).await;
+
     // Search by words of the title: the query goes into the link and the list.
     browser.fill("#f-q", "河滩路").await;
     browser.click("form.filters button[type=submit]").await;

@@ -8,6 +8,18 @@ import { t, statusName, formatInstant, formatMoney } from '../i18n.js';
 import { navigate, reportError } from '../app.js';
 import { rulebook, procedureName } from '../rulebook.js';
 
+/** The notice categories people look for, each the trades at the stage that publishes it. */
+const CATEGORIES = [
+  ['', 'portal.category.all'],
+  ['published', 'portal.category.announcements'],
+  ['publicity', 'portal.category.candidates'],
+  ['awarded', 'portal.category.awards'],
+  ['contracted', 'portal.category.contracts'],
+  ['sold', 'portal.category.sold'],
+  ['failed', 'portal.category.failed'],
+  ['terminated', 'portal.category.terminated'],
+];
+
 const STATUSES = ['published', 'opened', 'publicity', 'awarded', 'contracted', 'sold', 'failed', 'suspended', 'terminated'];
 const FIELDS = ['q', 'kind', 'status', 'region', 'from', 'to'];
 
@@ -105,6 +117,10 @@ export function Portal({ params }) {
     <h1>${t('portal.title')}</h1>
     <${Filters} filters=${filters} kinds=${kinds} />
     ${error ? html`<p class="notice error" role="alert">${error.message}</p>` : null}
+    <nav class="tabs" aria-label=${t('portal.category_tabs')} data-testid="category-tabs">
+      ${CATEGORIES.map(([status, key]) => html`<a key=${status || 'all'} href=${`#/${query({ ...filters, status })}`}
+        aria-current=${filters.status === status ? 'page' : undefined}>${t(key)}</a>`)}
+    </nav>
     <nav class="tabs" aria-label=${t('portal.kind_tabs')} data-testid="kind-tabs">
       ${[{ id: '', name: t('portal.all_kinds') }, ...kinds].map((k) => html`<a key=${k.id || 'all'} href=${`#/${query({ ...filters, kind: k.id })}`}
         aria-current=${filters.kind === k.id ? 'page' : undefined}>${k.name}</a>`)}
