@@ -1156,4 +1156,383 @@ mod tests {
         openings.forget("t");
         assert!(!Arc::ptr_eq(&slot, &openings.slot("t")));
     }
+
+    // What the opening does with each bid (`open_bid`): a real envelope sealed to a
+    // committee of three, opened with the custodians' shares.
+
+    const TRADE: &str = "01a2205e-3040-76cf-abb9-cd45eedc8466";
+
+    fn rng() -> impl hpke::rand_core::CryptoRng {
+        hpke::rand_core::UnwrapErr(getrandom::SysRng)
+    }
+
+    /// A published tender with lot "1", k = 2 of 3 and no bond; `patch` changes its terms'
+    /// JSON first.
+    fn tender(patch: impl FnOnce(&mut serde_json::Value)) -> Trade {
+        let mut terms = serde_json::json!({
+            "kind": "construction_tender", "procedure": "open_tender", "title": "工程",
+            "principal": { "name": "招标人", "usci": "11650100MB0BEN001X" },
+            "estimated_value": 100_000_000_i64,
+            "lots": [{ "id": "1", "title": "全部", "estimated_value": 100_000_000_i64 }],
+            "region_code": "650100", "bid_deadline": "2026-12-31T08:00:00Z",
+            "bond_amount": 0,
+            "committee": { "custodians": ["a", "b", "c"], "threshold": 2 }
+        });
+        patch(&mut terms);
+        Trade {
+            id: TRADE.into(),
+            terms: serde_json::from_value(terms).unwrap_or_else(|e| panic!("{e}")),
+            status: TradeStatus::Published,
+            rulebook_version: "test".into(),
+            rulebook_sha256: String::new(),
+            time_scale: 1,
+            created_at: DateTime::default(),
+            published_at: None,
+            suspended_at: None,
+        }
+    }
+
+    /// A bidder with its certificate, and the trade's three custodians.
+    struct Sealing {
+        bidder: crate::crypto::pki::IssuedIdentity,
+        custodians: Vec<(
+            CustodianSecretKey,
+            crate::crypto::threshold::CustodianPublicKey,
+        )>,
+    }
+
+    fn sealing() -> Sealing {
+        use crate::crypto::pki::{DevCa, IdentitySpec, KeyUsageProfile};
+        let now = Utc::now();
+        let ca = DevCa::new(
+            "Opening Test",
+            now - Duration::days(1),
+            now + Duration::days(30),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let spec = IdentitySpec {
+            common_name: "bidder".into(),
+            organization: "新疆测试建设有限公司".into(),
+            usci: Some(
+                crate::domain::usci::Usci::complete("91650100ENQLP0001")
+                    .unwrap_or_else(|e| panic!("{e}")),
+            ),
+            not_before: now - Duration::days(1),
+            not_after: now + Duration::days(30),
+            key_usage: KeyUsageProfile::Signing,
+        };
+        Sealing {
+            bidder: ca.issue(&spec).unwrap_or_else(|e| panic!("{e}")),
+            custodians: (0..3).map(|_| CustodianSecretKey::generate()).collect(),
+        }
+    }
+
+    /// A bid of `price` 分 for lot "1" of the tender.
+    fn manifest(price: i64) -> envelope::Manifest {
+        envelope::Manifest {
+            v: 1,
+            trade: TRADE.into(),
+            lots: vec!["1".into()],
+            price,
+            currency: "CNY".into(),
+            organization: envelope::Organization {
+                name: "新疆测试建设有限公司".into(),
+                usci: "91650100ENQLP0001".into(),
+            },
+            machine: "machine-fingerprint".into(),
+            files: Vec::new(),
+        }
+    }
+
+    impl Sealing {
+        /// `manifest` sealed to the committee (k = 2) with one attached file, under
+        /// `content_key`, the manifest signed with the PKCS#8 key `signing_key`.
+        fn seal_signed(
+            &self,
+            mut manifest: envelope::Manifest,
+            content_key: [u8; 32],
+            signing_key: &[u8],
+        ) -> Vec<u8> {
+            let content = b"technical offer".to_vec();
+            let (sha256, size) =
+                envelope::hash_reader(content.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+            let entry = envelope::FileEntry {
+                name: "技术标.pdf".into(),
+                sha256,
+                size,
+            };
+            manifest.files = vec![entry.clone()];
+            let request = envelope::SealRequest {
+                manifest,
+                attachments: vec![envelope::Attachment {
+                    entry,
+                    content: Box::new(content.as_slice()),
+                }],
+                certificate_chain: vec![self.bidder.cert_der.clone()],
+                committee: self.custodians.iter().map(|(_, pk)| pk.clone()).collect(),
+                threshold: 2,
+            };
+            let signer = crate::crypto::signer::Signer::from_pkcs8_der(signing_key)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut out = Vec::new();
+            envelope::seal(request, &signer, &content_key, &mut rng(), &mut out)
+                .unwrap_or_else(|e| panic!("{e}"));
+            out
+        }
+
+        /// `manifest` sealed and signed by the bidder.
+        fn seal(&self, manifest: envelope::Manifest) -> Vec<u8> {
+            self.seal_signed(manifest, [0x42; 32], &self.bidder.key_pkcs8_der)
+        }
+
+        /// The key shares of `sealed` that custodians `which` open.
+        fn shares(&self, sealed: &[u8], which: &[usize]) -> Vec<Zeroizing<Vec<u8>>> {
+            let header = envelope::read_header(sealed).unwrap_or_else(|e| panic!("{e}"));
+            let fingerprint = sha256_hex(&self.bidder.cert_der);
+            which
+                .iter()
+                .map(|&i| {
+                    let (secret, public) = &self.custodians[i];
+                    let key_id = public.key_id();
+                    let binding = crate::crypto::threshold::ShareBinding {
+                        trade_id: &header.trade,
+                        custodian_key_id: &key_id,
+                        bidder_cert_fingerprint: &fingerprint,
+                    };
+                    let share = header.share_for(&key_id).unwrap_or_else(|e| panic!("{e}"));
+                    crate::crypto::threshold::open_share(secret, &binding, &share)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+                .collect()
+        }
+    }
+
+    /// `sealed` as the store keeps it: received 42nd in the log, with its SHA-256.
+    fn stored(sealed: &[u8]) -> StoredBid {
+        StoredBid {
+            id: "bid".into(),
+            trade_id: TRADE.into(),
+            bidder_id: "bidder".into(),
+            envelope_sha256: sha256_hex(sealed),
+            envelope_len: sealed.len() as i64,
+            storage_path: INLINE_STORAGE.into(),
+            salt: [7; 32],
+            blinded_commitment: "commitment".into(),
+            received_at: DateTime::default(),
+            seq: 42,
+            status: "active".into(),
+        }
+    }
+
+    /// The record's entry for `sealed`, opened with `shares`.
+    fn open_entry(trade: &Trade, sealed: &[u8], shares: &[Zeroizing<Vec<u8>>]) -> RecordBid {
+        open_bid(
+            trade,
+            Ok(Source::Inline(sealed.to_vec())),
+            &stored(sealed),
+            shares,
+        )
+    }
+
+    fn reason(entry: &RecordBid) -> Option<&str> {
+        assert_eq!(entry.valid, entry.reason_code.is_none());
+        entry.reason_code.as_deref()
+    }
+
+    #[test]
+    fn a_bid_opened_with_k_shares_is_valid_and_its_entry_states_what_it_offers() {
+        let f = sealing();
+        let sealed = f.seal(manifest(123_456));
+        let entry = open_entry(&tender(|_| {}), &sealed, &f.shares(&sealed, &[0, 2]));
+        assert_eq!(reason(&entry), None);
+        assert!(entry.valid && entry.reason.is_none());
+        assert_eq!(entry.organization.name, "新疆测试建设有限公司");
+        assert_eq!(entry.organization.usci, "91650100ENQLP0001");
+        assert_eq!(entry.price, Some(123_456));
+        assert_eq!(entry.currency.as_deref(), Some("CNY"));
+        assert_eq!(entry.lots, ["1"]);
+        assert_eq!(entry.machine.as_deref(), Some("machine-fingerprint"));
+        assert_eq!(entry.files.len(), 1);
+        assert_eq!(entry.files[0].name, "技术标.pdf");
+        assert_eq!(entry.files[0].size, 15);
+        assert_eq!(entry.bond, "not_required");
+        assert_eq!(entry.envelope_sha256, sha256_hex(&sealed));
+        assert_eq!(entry.salt, "07".repeat(32));
+        assert_eq!(entry.commitment, "commitment");
+        assert_eq!(entry.log_index, 42);
+        // Every custodian's share opens it too.
+        let all = open_entry(&tender(|_| {}), &sealed, &f.shares(&sealed, &[0, 1, 2]));
+        assert!(all.valid);
+    }
+
+    #[test]
+    fn a_bid_with_fewer_than_k_shares_is_invalid_for_missing_shares_and_shows_no_price() {
+        let f = sealing();
+        let sealed = f.seal(manifest(123_456));
+        let entry = open_entry(&tender(|_| {}), &sealed, &f.shares(&sealed, &[1]));
+        assert_eq!(reason(&entry), Some("key_shares_missing"));
+        assert_eq!(entry.price, None);
+        // The envelope's header names its bidder even so.
+        assert_eq!(entry.organization.name, "新疆测试建设有限公司");
+        let none = open_entry(&tender(|_| {}), &sealed, &[]);
+        assert_eq!(reason(&none), Some("key_shares_missing"));
+    }
+
+    #[test]
+    fn a_bid_whose_shares_do_not_rebuild_its_key_is_invalid() {
+        let f = sealing();
+        let sealed = f.seal(manifest(123_456));
+        // Shares of another envelope of the same bidder, under another content key.
+        let other = f.seal_signed(manifest(123_456), [0x24; 32], &f.bidder.key_pkcs8_der);
+        let entry = open_entry(&tender(|_| {}), &sealed, &f.shares(&other, &[0, 1]));
+        assert_eq!(reason(&entry), Some("does_not_authenticate"));
+        assert_eq!(entry.price, None);
+        // The same share twice is one share.
+        let twice = [f.shares(&sealed, &[0]), f.shares(&sealed, &[0])].concat();
+        assert_eq!(
+            reason(&open_entry(&tender(|_| {}), &sealed, &twice)),
+            Some("key_shares_invalid")
+        );
+    }
+
+    #[test]
+    fn a_bond_is_unverified_in_the_record_when_the_trade_requires_one() {
+        let f = sealing();
+        let sealed = f.seal(manifest(123_456));
+        let trade = tender(|t| t["bond_amount"] = serde_json::json!(2_000_000));
+        let entry = open_entry(&trade, &sealed, &f.shares(&sealed, &[0, 1]));
+        assert!(entry.valid);
+        assert_eq!(entry.bond, "unverified");
+    }
+
+    #[test]
+    fn an_envelope_that_is_not_the_one_received_or_cannot_be_read_is_invalid() {
+        let f = sealing();
+        let sealed = f.seal(manifest(123_456));
+        let shares = f.shares(&sealed, &[0, 1]);
+        let trade = tender(|_| {});
+        let mut bid = stored(&sealed);
+        bid.envelope_sha256 = sha256_hex(b"another envelope");
+        let altered = open_bid(&trade, Ok(Source::Inline(sealed.clone())), &bid, &shares);
+        assert_eq!(reason(&altered), Some("envelope_altered"));
+        assert_eq!(altered.price, None);
+        let damaged = open_bid(
+            &trade,
+            Ok(Source::Inline(sealed[..sealed.len() / 2].to_vec())),
+            &stored(&sealed),
+            &shares,
+        );
+        assert_eq!(reason(&damaged), Some("envelope_unreadable"));
+        let missing = open_bid(
+            &trade,
+            Err(std::io::Error::other("gone")),
+            &stored(&sealed),
+            &shares,
+        );
+        assert_eq!(reason(&missing), Some("envelope_unreadable"));
+    }
+
+    #[test]
+    fn a_price_must_be_positive_and_at_most_the_largest_integer_a_record_states_exactly() {
+        let f = sealing();
+        let trade = tender(|_| {});
+        for (price, valid) in [
+            (0, false),
+            (-1, false),
+            (1, true),
+            (MAX_EXACT_INTEGER, true),
+            (MAX_EXACT_INTEGER + 1, false),
+        ] {
+            let sealed = f.seal(manifest(price));
+            let entry = open_entry(&trade, &sealed, &f.shares(&sealed, &[0, 1]));
+            assert_eq!(entry.valid, valid, "{price}");
+            if !valid {
+                assert_eq!(reason(&entry), Some("invalid_price"));
+                assert_eq!(entry.price, None);
+            }
+        }
+    }
+
+    #[test]
+    fn a_bid_signed_by_another_key_than_its_certificates_is_invalid() {
+        let f = sealing();
+        let other = sealing();
+        let sealed = f.seal_signed(manifest(123_456), [0x42; 32], &other.bidder.key_pkcs8_der);
+        let entry = open_entry(&tender(|_| {}), &sealed, &f.shares(&sealed, &[0, 1]));
+        assert_eq!(reason(&entry), Some("manifest_signature_invalid"));
+    }
+
+    #[test]
+    fn a_bid_for_another_trade_or_in_another_currency_is_invalid() {
+        let f = sealing();
+        let sealed = f.seal(manifest(123_456));
+        let mut trade = tender(|_| {});
+        trade.id = "another-trade".into();
+        let entry = open_entry(&trade, &sealed, &f.shares(&sealed, &[0, 1]));
+        assert_eq!(reason(&entry), Some("manifest_wrong_trade"));
+
+        let mut usd = manifest(123_456);
+        usd.currency = "USD".into();
+        let sealed = f.seal(usd);
+        let entry = open_entry(&tender(|_| {}), &sealed, &f.shares(&sealed, &[0, 1]));
+        assert_eq!(reason(&entry), Some("wrong_currency"));
+    }
+
+    #[test]
+    fn a_bid_must_name_lots_of_the_trade_and_at_least_one_when_the_trade_has_lots() {
+        let f = sealing();
+        let with_lots = tender(|_| {});
+        let without_lots = tender(|t| t["lots"] = serde_json::json!([]));
+        for (lots, with_lots_reason) in [
+            (vec![], Some("unknown_lot")),
+            (vec!["2"], Some("unknown_lot")),
+            (vec!["1", "2"], Some("unknown_lot")),
+            (vec!["1"], None),
+        ] {
+            let mut m = manifest(123_456);
+            m.lots = lots.iter().map(|l| (*l).to_owned()).collect();
+            let sealed = f.seal(m);
+            let shares = f.shares(&sealed, &[0, 1]);
+            let entry = open_entry(&with_lots, &sealed, &shares);
+            assert_eq!(reason(&entry), with_lots_reason, "{lots:?}");
+            // A trade without lots takes a bid whatever lots it names.
+            assert!(
+                open_entry(&without_lots, &sealed, &shares).valid,
+                "{lots:?}"
+            );
+        }
+    }
+
+    /// A tender's bid is read from its file under the bid directory, or from the
+    /// database; a live sale's reserve from the database.
+    #[test]
+    fn a_bids_envelope_is_read_from_its_file_and_one_missing_from_the_database_is_an_error() {
+        use std::io::Read as _;
+        let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = runtime
+            .block_on(crate::store::connect(
+                &format!("sqlite:{}", dir.path().join("store.db").display()),
+                Arc::new(crate::domain::clock::SystemClock),
+            ))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("bid.env"), b"sealed").unwrap_or_else(|e| panic!("{e}"));
+        let mut bid = stored(b"sealed");
+        bid.storage_path = "bid.env".into();
+        let source = Source::of(runtime.handle(), &store, dir.path(), &bid)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut bytes = Vec::new();
+        source
+            .reader()
+            .and_then(|mut r| r.read_to_end(&mut bytes))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bytes, b"sealed");
+        for path in [INLINE_STORAGE, RESERVE_STORAGE] {
+            bid.storage_path = path.into();
+            assert!(
+                Source::of(runtime.handle(), &store, dir.path(), &bid).is_err(),
+                "{path}"
+            );
+        }
+    }
 }
