@@ -80,8 +80,10 @@ impl Drop for Browser {
     /// closing its session: they run in a process group of their own, killed as one, so
     /// no browser outlives its test to slow down the ones after it.
     fn drop(&mut self) {
+        // `--` before the negative id: without it procps-ng's kill does not take `-PGID`
+        // for a process group, and signals far more than the group.
         let _ = Command::new("kill")
-            .arg("-KILL")
+            .args(["-s", "KILL", "--"])
             .arg(format!("-{}", self.driver.id()))
             .stderr(Stdio::null())
             .status();
