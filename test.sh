@@ -5,7 +5,8 @@
 # 1. Installs the Debian packages the suites drive, if any is missing: openssl and curl
 #    (OpenSSL-made CAs, HTTPS), nodejs (the independent receipt verifier), chromium,
 #    chromium-driver and fonts-noto-cjk (the web pages in a real browser), faketime (the
-#    host clock stepping back). As root with apt-get, otherwise through sudo.
+#    host clock stepping back), softhsm2 (a PKCS#11 token for keys that stay on it). As
+#    root with apt-get, otherwise through sudo.
 # 2. Starts the machine's PostgreSQL if it is installed and not running; the PostgreSQL
 #    suite uses TRADEHALL_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/postgres).
 # 3. Runs `cargo test --no-fail-fast`, passing on any arguments (e.g. a test name).
@@ -14,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(openssl curl nodejs chromium chromium-driver fonts-noto-cjk faketime)
+packages=(openssl curl nodejs chromium chromium-driver fonts-noto-cjk faketime softhsm2)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -257,6 +257,10 @@ pub enum BenchCommand {
     /// The subscriber side of `bench feed`, run by it as a child process.
     #[command(hide = true)]
     FeedSubscribers(crate::bench::feed::SubscriberOptions),
+    /// The primitives of the two envelope suites on one core each, in the same run: SM2
+    /// against ECDSA P-256 signing and verifying, SM4-GCM against AES-256-GCM, SM3
+    /// against SHA-256, and a custodian's share opening (SM2 against HPKE X25519).
+    Crypto(crate::bench::primitives::CryptoOptions),
     /// Sealed bids submitted over HTTP by concurrent clients: accepted bids/s, latency
     /// p50/p99, peak memory, and the per-bid cryptography ceiling in the same run.
     Intake(crate::bench::intake::IntakeOptions),
@@ -326,7 +330,9 @@ pub enum BidCommand {
         /// Your certificate (PEM chain, end-entity first).
         #[arg(long)]
         cert: PathBuf,
-        /// The certificate's private key (PKCS#8 PEM or DER).
+        /// The certificate's private key: a PKCS#8 file (PEM or DER; P-256 or SM2), or a
+        /// key on a PKCS#11 token as `pkcs11:token=..;object=..?module-path=..` (PIN in
+        /// TRADEHALL_PKCS11_PIN).
         #[arg(long)]
         key: PathBuf,
         /// Server URL, e.g. https://ggzy.example.cn
@@ -376,7 +382,9 @@ pub struct BidderLogin {
     /// Your certificate (PEM chain, end-entity first).
     #[arg(long)]
     pub cert: PathBuf,
-    /// The certificate's private key (PKCS#8 PEM or DER).
+    /// The certificate's private key: a PKCS#8 file (PEM or DER; P-256 or SM2), or a key
+    /// on a PKCS#11 token as `pkcs11:token=..;object=..?module-path=..` (PIN in
+    /// TRADEHALL_PKCS11_PIN).
     #[arg(long)]
     pub key: PathBuf,
     /// Server URL, e.g. https://ggzy.example.cn
@@ -396,7 +404,9 @@ pub struct CustodianArgs {
     /// The custodian's certificate (PEM chain, end-entity first).
     #[arg(long)]
     pub cert: PathBuf,
-    /// The certificate's private key (PKCS#8 PEM or DER).
+    /// The certificate's private key: a PKCS#8 file (PEM or DER; P-256 or SM2), or a key
+    /// on a PKCS#11 token as `pkcs11:token=..;object=..?module-path=..` (PIN in
+    /// TRADEHALL_PKCS11_PIN).
     #[arg(long)]
     pub key: PathBuf,
     /// The per-trade key store: created by `keygen`, read by `open`

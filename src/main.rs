@@ -294,6 +294,9 @@ async fn main() -> anyhow::Result<()> {
                 BenchCommand::Log(o) => {
                     serde_json::to_value(tradehall::bench::log::run(&o).await?)?
                 }
+                BenchCommand::Crypto(o) => {
+                    serde_json::to_value(tradehall::bench::primitives::run(&o)?)?
+                }
                 BenchCommand::Intake(o) => {
                     serde_json::to_value(tradehall::bench::intake::run(&o).await?)?
                 }
@@ -356,13 +359,19 @@ async fn main() -> anyhow::Result<()> {
             use std::os::unix::fs::OpenOptionsExt as _;
             let passphrase = tradehall::client::custodian::passphrase(false)?;
             let (key_id, secret, _) = tradehall::client::keystore::open(&keystore, &passphrase)?;
+            let Some(pem) = secret.to_pkcs8_pem() else {
+                anyhow::bail!(
+                    "custodian key {key_id} is an SM2 key (suite 2): a browser cannot import it; \
+                     open with `tradehall custodian open` instead"
+                );
+            };
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
                 .open(&out)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
-            file.write_all(secret.to_pkcs8_pem().as_bytes())?;
+            file.write_all(pem.as_bytes())?;
             file.sync_all()?;
             println!("wrote the private key of custodian key {key_id} to {} (mode 0600); delete it after the opening", out.display());
             Ok(())

@@ -1,8 +1,10 @@
-//! The committed test vector of the sealed-bid envelope (tests/vectors/envelope-v1.json):
-//! fixed keys and randomness must give exactly the committed envelope bytes and
-//! commitment. docs/protocol.md explains every field. Regenerate (only when the format
-//! version changes) with `cargo test --test envelope_vector -- --ignored write_`: the
-//! writing is a test of its own, so the check below never reads what it just wrote.
+//! The committed test vectors of the sealed-bid envelope, one per suite
+//! (tests/vectors/envelope-v1.json, tests/vectors/envelope-v1-suite2.json): fixed keys and
+//! randomness must give exactly the committed envelope bytes and commitment.
+//! docs/protocol.md explains every field. Regenerate (only when the format version
+//! changes) with `cargo test --test envelope_vector -- --ignored write_`: the writing is a
+//! test of its own, so the check below never reads what it just wrote. The suite-2 writer
+//! makes its SM2 bidder with the `openssl` command line.
 
 use serde_json::{json, Value};
 use std::convert::Infallible;
@@ -12,11 +14,16 @@ use tradehall::crypto::envelope::{
     self, Attachment, FileEntry, Manifest, Organization, SealRequest,
 };
 use tradehall::crypto::signer::Signer;
-use tradehall::crypto::threshold::{recover_key, CustodianSecretKey};
+use tradehall::crypto::threshold::{recover_key, CustodianPublicKey, CustodianSecretKey};
+use tradehall::domain::suite::Suite;
 
 const VECTOR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/vectors/envelope-v1.json"
+);
+const VECTOR_SUITE_2: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/vectors/envelope-v1-suite2.json"
 );
 
 /// The vector's randomness: block `i` = SHA-256(seed ‖ u32be(i)), consumed in order, and
@@ -103,12 +110,7 @@ fn generate_identity() -> (Vec<u8>, Vec<u8>) {
 fn seal(inputs: &Value) -> (Vec<u8>, [u8; 32], Vec<Vec<u8>>) {
     let signer = Signer::from_pkcs8_der(&unhex(&inputs["bidder_key_pkcs8"]))
         .unwrap_or_else(|e| panic!("{e}"));
-    let committee = inputs["custodian_ikm"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|ikm| CustodianSecretKey::derive(&unhex(ikm)).1)
-        .collect();
+    let committee = custodians(inputs).into_iter().map(|(_, pk)| pk).collect();
     let files: Vec<(String, Vec<u8>)> = inputs["files"]
         .as_array()
         .into_iter()
@@ -173,6 +175,93 @@ fn seal(inputs: &Value) -> (Vec<u8>, [u8; 32], Vec<Vec<u8>>) {
     (out, sealed.commitment, drbg.draws)
 }
 
+/// The vector's suite: 1 unless it says 2.
+fn suite(inputs: &Value) -> Suite {
+    serde_json::from_value(inputs["suite"].clone()).unwrap_or_default()
+}
+
+/// The custodians' key pairs: X25519 keys derived from `custodian_ikm` (suite 1), or SM2
+/// keys given as private scalars in `custodian_sm2_private` (suite 2).
+fn custodians(inputs: &Value) -> Vec<(CustodianSecretKey, CustodianPublicKey)> {
+    let list = |name: &str| inputs[name].as_array().cloned().unwrap_or_default();
+    match suite(inputs) {
+        Suite::Hpke => list("custodian_ikm")
+            .iter()
+            .map(|ikm| CustodianSecretKey::derive(&unhex(ikm)))
+            .collect(),
+        Suite::Gm => list("custodian_sm2_private")
+            .iter()
+            .map(|d| {
+                let sk = CustodianSecretKey::from_bytes_for(Suite::Gm, &unhex(d))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let pk = sk.public_key();
+                (sk, pk)
+            })
+            .collect(),
+    }
+}
+
+/// An SM2 bidder certificate and key (PKCS#8 DER) from a throwaway SM2 CA made with the
+/// `openssl` command line.
+fn generate_sm2_identity() -> (Vec<u8>, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let run = |args: &str| {
+        let out = std::process::Command::new("openssl")
+            .args(args.split(' '))
+            .current_dir(dir.path())
+            .output()
+            .unwrap_or_else(|e| panic!("openssl: {e}"));
+        assert!(
+            out.status.success(),
+            "openssl {args}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let id = "-sigopt distid:1234567812345678";
+    run("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2 -out ca.key");
+    run(&format!(
+        "req -new -x509 -key ca.key -sm3 {id} -days 3650 -subj /CN=Test-Vector-SM2-CA \
+         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+         -out ca.pem"
+    ));
+    run("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2 -out bidder.key");
+    run(&format!(
+        "req -new -key bidder.key -sm3 {id} -subj /CN=test-vector-sm2-bidder -out bidder.csr"
+    ));
+    std::fs::write(
+        dir.path().join("ext.cnf"),
+        "keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=critical,CA:FALSE\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    run(&format!(
+        "x509 -req -in bidder.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -sm3 \
+         {id} -vfyopt distid:1234567812345678 -extfile ext.cnf -outform DER -out bidder.der"
+    ));
+    run("pkcs8 -topk8 -nocrypt -in bidder.key -outform DER -out bidder.pk8");
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap_or_else(|e| panic!("{e}"));
+    (read("bidder.der"), read("bidder.pk8"))
+}
+
+fn fresh_inputs_suite_2() -> Value {
+    let (cert, key) = generate_sm2_identity();
+    let mut inputs = fresh_inputs();
+    inputs["suite"] = json!(2);
+    inputs["bidder_key_pkcs8"] = json!(hex::encode(key));
+    inputs["bidder_cert_der"] = json!(hex::encode(cert));
+    inputs["drbg_seed"] = json!(hex::encode(sha256(
+        b"tradehall envelope v1 suite 2 test vector"
+    )));
+    if let Some(o) = inputs.as_object_mut() {
+        o.remove("custodian_ikm");
+    }
+    inputs["custodian_sm2_private"] = json!([
+        hex::encode([0x11; 32]),
+        hex::encode([0x22; 32]),
+        hex::encode([0x33; 32])
+    ]);
+    inputs
+}
+
 fn fresh_inputs() -> Value {
     let (cert, key) = generate_identity();
     json!({
@@ -199,13 +288,15 @@ fn fresh_inputs() -> Value {
     })
 }
 
-/// Opens the share of each listed custodian (by ikm) from the envelope.
-fn open_shares(vector: &Value, bytes: &[u8], ikms: &[Value]) -> Vec<zeroize::Zeroizing<Vec<u8>>> {
+/// Opens the share of each listed custodian (by position) from the envelope.
+fn open_shares(vector: &Value, bytes: &[u8], which: &[usize]) -> Vec<zeroize::Zeroizing<Vec<u8>>> {
     let inspected = envelope::inspect(bytes).unwrap_or_else(|e| panic!("{e}"));
     let fingerprint = tradehall::crypto::digest::sha256_hex(&unhex(&vector["bidder_cert_der"]));
-    ikms.iter()
-        .map(|ikm| {
-            let (sk, pk) = CustodianSecretKey::derive(&unhex(ikm));
+    let keys = custodians(vector);
+    which
+        .iter()
+        .map(|&i| {
+            let (sk, pk) = &keys[i];
             let id = pk.key_id();
             let binding = tradehall::crypto::threshold::ShareBinding {
                 trade_id: &inspected.header.trade,
@@ -213,7 +304,7 @@ fn open_shares(vector: &Value, bytes: &[u8], ikms: &[Value]) -> Vec<zeroize::Zer
                 bidder_cert_fingerprint: &fingerprint,
             };
             let sealed = inspected.share_for(&id).unwrap_or_else(|e| panic!("{e}"));
-            tradehall::crypto::threshold::open_share(&sk, &binding, &sealed)
+            tradehall::crypto::threshold::open_share(sk, &binding, &sealed)
                 .unwrap_or_else(|e| panic!("{e}"))
         })
         .collect()
@@ -224,34 +315,59 @@ fn open_shares(vector: &Value, bytes: &[u8], ikms: &[Value]) -> Vec<zeroize::Zer
 #[test]
 #[ignore = "writes tests/vectors/envelope-v1.json; run by hand when the format changes"]
 fn write_the_envelope_test_vector() {
-    let mut vector = fresh_inputs();
+    write_vector(fresh_inputs(), VECTOR);
+}
+
+/// As [`write_the_envelope_test_vector`], for suite 2.
+#[test]
+#[ignore = "writes tests/vectors/envelope-v1-suite2.json; run by hand when the format changes"]
+fn write_the_suite_2_envelope_test_vector() {
+    write_vector(fresh_inputs_suite_2(), VECTOR_SUITE_2);
+}
+
+/// The name of the last n draws: each custodian's HPKE ephemeral or SM2 k.
+fn ephemeral_name(vector: &Value) -> &'static str {
+    match suite(vector) {
+        Suite::Hpke => "hpke_ephemeral_ikm",
+        Suite::Gm => "sm2_ephemeral_k",
+    }
+}
+
+fn write_vector(mut vector: Value, path: &str) {
     let (bytes, commitment, draws) = seal(&vector);
-    let n = vector["custodian_ikm"].as_array().map_or(0, Vec::len);
+    let n = custodians(&vector).len();
     let (shamir, ephemeral) = draws.split_at(draws.len() - n);
-    let ikms = vector["custodian_ikm"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let shares: Vec<String> = open_shares(&vector, &bytes, &ikms)
+    let shares: Vec<String> = open_shares(&vector, &bytes, &(0..n).collect::<Vec<_>>())
         .iter()
         .map(|s| hex::encode(s.as_slice()))
         .collect();
-    vector["expected"] = json!({
+    let mut expected = json!({
         "shamir_draws_hex": hex::encode(shamir.concat()),
         "shares": shares,
-        "hpke_ephemeral_ikm": ephemeral.iter().map(hex::encode).collect::<Vec<_>>(),
         "envelope_len": bytes.len(),
         "envelope_hex": hex::encode(&bytes),
         "commitment": hex::encode(commitment),
     });
+    expected[ephemeral_name(&vector)] =
+        json!(ephemeral.iter().map(hex::encode).collect::<Vec<_>>());
+    vector["expected"] = expected;
     let text = serde_json::to_string_pretty(&vector).unwrap_or_default();
-    std::fs::write(VECTOR, text + "\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(path, text + "\n").unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 fn the_committed_envelope_test_vector_reproduces() {
+    reproduces(VECTOR);
+}
+
+#[test]
+fn the_committed_suite_2_envelope_test_vector_reproduces() {
+    reproduces(VECTOR_SUITE_2);
+}
+
+fn reproduces(path: &str) {
     let vector: Value = serde_json::from_str(
-        &std::fs::read_to_string(VECTOR).unwrap_or_else(|e| panic!("{VECTOR}: {e}")),
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}")),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let (bytes, commitment, draws) = seal(&vector);
@@ -270,22 +386,19 @@ fn the_committed_envelope_test_vector_reproduces() {
         expected["commitment"].as_str().unwrap_or_default(),
         "commitment = SHA-256(envelope)"
     );
-    let n = vector["custodian_ikm"].as_array().map_or(0, Vec::len);
+    let n = custodians(&vector).len();
     let ephemeral: Vec<String> = draws[draws.len() - n..].iter().map(hex::encode).collect();
-    assert_eq!(json!(ephemeral), expected["hpke_ephemeral_ikm"]);
+    assert_eq!(json!(ephemeral), expected[ephemeral_name(&vector)]);
 
     // Every custodian's share is the committed one, and any two rebuild the content key.
-    let ikms = vector["custodian_ikm"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let all: Vec<String> = open_shares(&vector, &bytes, &ikms)
+    let all: Vec<String> = open_shares(&vector, &bytes, &(0..n).collect::<Vec<_>>())
         .iter()
         .map(|s| hex::encode(s.as_slice()))
         .collect();
     assert_eq!(json!(all), expected["shares"]);
     let inspected = envelope::inspect(bytes.as_slice()).unwrap_or_else(|e| panic!("{e}"));
-    let shares = open_shares(&vector, &bytes, &ikms[1..]);
+    assert_eq!(inspected.header.suite(), suite(&vector));
+    let shares = open_shares(&vector, &bytes, &(1..n).collect::<Vec<_>>());
     let key = recover_key(&shares, 2).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         hex::encode(*key),

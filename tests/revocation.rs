@@ -90,7 +90,10 @@ fn code(body: &Value) -> &str {
 async fn proof(base: &str, user: &User, purpose: &str) -> Value {
     let (_, challenge) = post(base, "/api/v1/auth/challenge", None, &json!({})).await;
     let nonce = challenge["nonce"].as_str().unwrap_or_default().to_owned();
-    let signature = user.signer.sign(auth_message(purpose, &nonce).as_bytes());
+    let signature = user
+        .signer
+        .sign(auth_message(purpose, &nonce).as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
     json!({
         "certificate_chain": user.cert_pem,
         "nonce": nonce,

@@ -117,6 +117,7 @@ pub(super) async fn auction(world: &World, title: &str) -> anyhow::Result<(Strin
         committee: OpeningCommittee {
             custodians: world.custodian_ids.clone(),
             threshold: 2,
+            suite: Default::default(),
         },
         live: Some(LiveTerms {
             start_price: Money::new(START)?,

@@ -24,6 +24,10 @@ pub struct IntakeOptions {
     /// Size of the attached file in each bid, KiB.
     #[arg(long, default_value_t = 8)]
     pub payload_kib: usize,
+    /// The envelope suite of the trade: 1 (HPKE, AES-256-GCM, SHA-256) or 2 (国密: SM2,
+    /// SM4-GCM, SM3). Bidders sign with P-256 either way (see `bench crypto` for SM2).
+    #[arg(long, default_value_t = crate::domain::suite::Suite::Hpke)]
+    pub suite: crate::domain::suite::Suite,
 }
 
 /// Measured numbers.
@@ -69,7 +73,7 @@ fn crypto_ceiling(world: &World, envelopes: &[Vec<u8>], rounds: usize) -> f64 {
 }
 
 pub async fn run(options: &IntakeOptions) -> anyhow::Result<IntakeReport> {
-    let world = World::new(64 * 1024 * 1024).await?;
+    let world = World::with_suite(64 * 1024 * 1024, options.suite).await?;
     let clients = options.clients.max(1);
     let (pools, tokens): (Vec<_>, Vec<_>) = world
         .bidding_clients(clients, options.payload_kib)

@@ -13,6 +13,7 @@ pub mod log;
 pub mod open_data;
 pub mod opening;
 pub mod pg;
+pub mod primitives;
 mod raw_http;
 
 use anyhow::Context as _;
@@ -30,6 +31,7 @@ use crate::domain::clock::ManualClock;
 use crate::domain::identity::{Identity, Role};
 use crate::domain::money::{Currency, Money};
 use crate::domain::region::RegionCode;
+use crate::domain::suite::Suite;
 use crate::domain::trade::{Lot, OpeningCommittee, Principal, TradeTerms};
 use crate::domain::usci::Usci;
 use crate::engine::{
@@ -151,9 +153,22 @@ impl World {
         Self::on(max_envelope_bytes, None).await
     }
 
+    /// [`World::new`] with a tender whose committee seals with `suite`.
+    pub async fn with_suite(max_envelope_bytes: u64, suite: Suite) -> anyhow::Result<Self> {
+        Self::on_with(max_envelope_bytes, None, suite).await
+    }
+
     /// [`World::new`] on the database at `database_url` (SQLite in the directory when
     /// `None`).
     pub async fn on(max_envelope_bytes: u64, database_url: Option<String>) -> anyhow::Result<Self> {
+        Self::on_with(max_envelope_bytes, database_url, Suite::Hpke).await
+    }
+
+    async fn on_with(
+        max_envelope_bytes: u64,
+        database_url: Option<String>,
+        suite: Suite,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("tradehall-bench")
             .tempdir()?;
@@ -237,7 +252,7 @@ impl World {
             identity: Some(admin),
             ..Caller::default()
         };
-        world.publish_tender().await?;
+        world.publish_tender(suite).await?;
         Ok(world)
     }
 
@@ -250,7 +265,7 @@ impl World {
     ) -> anyhow::Result<Identity> {
         let signer = Signer::from_pkcs8_der(&issued.key_pkcs8_der)?;
         let (nonce, _) = self.platform.challenge().await?;
-        let signature = b64(&signer.sign(auth_message("register", &nonce).as_bytes()));
+        let signature = b64(&signer.sign(auth_message("register", &nonce).as_bytes())?);
         let identity = self
             .platform
             .register(
@@ -300,7 +315,7 @@ impl World {
         self.clock.now()
     }
 
-    async fn publish_tender(&mut self) -> anyhow::Result<()> {
+    async fn publish_tender(&mut self, suite: Suite) -> anyhow::Result<()> {
         let (officer, _) = self.member(Role::TradingCentre).await?;
         let officer = Caller {
             identity: Some(officer),
@@ -332,6 +347,7 @@ impl World {
             committee: OpeningCommittee {
                 custodians: custodians.iter().map(|(i, _)| i.id.clone()).collect(),
                 threshold: 2,
+                suite,
             },
             live: None,
             evaluation: None,
@@ -358,7 +374,7 @@ impl World {
         self.custodian_ids = custodians.iter().map(|(i, _)| i.id.clone()).collect();
         for (identity, issued) in custodians {
             let signer = Signer::from_pkcs8_der(&issued.key_pkcs8_der)?;
-            let (sk, pk) = CustodianSecretKey::generate();
+            let (sk, pk) = CustodianSecretKey::generate_for(suite);
             let caller = Caller {
                 identity: Some(identity),
                 ..Caller::default()
@@ -369,7 +385,7 @@ impl World {
                     &trade,
                     KeyRegistration {
                         public_key: b64(pk.as_bytes()),
-                        signature: b64(&signer.sign(&custodian_key_message(&trade, &pk))),
+                        signature: b64(&signer.sign(&custodian_key_message(&trade, &pk))?),
                     },
                 )
                 .await?;
@@ -479,7 +495,7 @@ impl World {
     pub async fn token(&self, issued: &IssuedIdentity) -> anyhow::Result<String> {
         let signer = Signer::from_pkcs8_der(&issued.key_pkcs8_der)?;
         let (nonce, _) = self.platform.challenge().await?;
-        let signature = b64(&signer.sign(auth_message("login", &nonce).as_bytes()));
+        let signature = b64(&signer.sign(auth_message("login", &nonce).as_bytes())?);
         Ok(self
             .platform
             .login(

@@ -161,6 +161,7 @@ pub async fn run(options: &OpenDataOptions) -> anyhow::Result<OpenDataReport> {
             committee: OpeningCommittee {
                 custodians: world.custodian_ids.clone(),
                 threshold: 2,
+                suite: Default::default(),
             },
             live: None,
             evaluation: None,

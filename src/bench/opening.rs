@@ -22,6 +22,10 @@ pub struct OpeningOptions {
     /// Size of the attached file in each bid, KiB.
     #[arg(long, default_value_t = 64)]
     pub payload_kib: usize,
+    /// The envelope suite of the trade: 1 (HPKE, AES-256-GCM, SHA-256) or 2 (国密: SM2,
+    /// SM4-GCM, SM3). Bidders sign with P-256 either way (see `bench crypto` for SM2).
+    #[arg(long, default_value_t = crate::domain::suite::Suite::Hpke)]
+    pub suite: crate::domain::suite::Suite,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -66,7 +70,7 @@ fn ceiling(paths: &[(std::path::PathBuf, [u8; 32])]) -> anyhow::Result<f64> {
 
 pub async fn run(options: &OpeningOptions) -> anyhow::Result<OpeningReport> {
     let setup = Instant::now();
-    let world = World::new(64 * 1024 * 1024).await?;
+    let world = World::with_suite(64 * 1024 * 1024, options.suite).await?;
     let bidders = world.bidders(options.bids).await?;
     let payload: Vec<u8> = (0..options.payload_kib * 1024)
         .map(|i| (i * 7 % 253) as u8)

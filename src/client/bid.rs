@@ -55,13 +55,8 @@ fn progress(total: u64) -> indicatif::ProgressBar {
 
 /// Seals the bid to `options.out` (written to a temporary file, synced, then renamed).
 pub async fn seal(options: &SealOptions) -> anyhow::Result<SealedEnvelope> {
-    let cert_pem = std::fs::read_to_string(&options.cert)
-        .with_context(|| format!("reading {}", options.cert.display()))?;
+    let (cert_pem, signer) = super::session::read_credentials(&options.cert, &options.key)?;
     let chain = parse_pem_certificates(&cert_pem)?;
-    let signer = Signer::from_pkcs8(
-        &std::fs::read(&options.key)
-            .with_context(|| format!("reading {}", options.key.display()))?,
-    )?;
     let session = Session::login(&options.server, &cert_pem, &signer).await?;
     let me = session.get("/api/v1/auth/me").await?;
     let trade = session

@@ -25,6 +25,7 @@ use crate::crypto::cert::TrustStore;
 use crate::crypto::checkpoint::Checkpoint;
 use crate::crypto::threshold::{custodian_key_message, CustodianPublicKey};
 use crate::domain::merkle;
+use crate::domain::suite::Suite;
 
 fn b64(what: &str, v: &Value) -> anyhow::Result<Vec<u8>> {
     base64::engine::general_purpose::STANDARD
@@ -65,6 +66,8 @@ pub async fn checked_keys(
     let note = session.get_text("/api/v1/log/checkpoint").await?;
     let checkpoint = Checkpoint::verify(&note, &platform_keys)
         .map_err(|e| anyhow!("the log's checkpoint does not verify: {e}"))?;
+    let suite: Suite = serde_json::from_value(trade["committee"]["suite"].clone())
+        .map_err(|e| anyhow!("the trade's envelope suite: {e}"))?;
     let keys = trade["custodian_keys"]
         .as_array()
         .cloned()
@@ -79,7 +82,7 @@ pub async fn checked_keys(
             .iter()
             .find(|k| k["custodian"] == *custodian)
             .ok_or_else(|| anyhow!("no key for custodian {custodian}"))?;
-        let checked = check_key(session, trade_id, key, &trust, &checkpoint)
+        let checked = check_key(session, trade_id, suite, key, &trust, &checkpoint)
             .await
             .with_context(|| {
                 format!("refusing to seal: the committee key of custodian {custodian} does not check out")
@@ -102,12 +105,14 @@ pub async fn checked_keys(
 async fn check_key(
     session: &Session,
     trade_id: &str,
+    suite: Suite,
     key: &Value,
     trust: &TrustStore,
     checkpoint: &Checkpoint,
 ) -> anyhow::Result<CustodianPublicKey> {
-    let public = CustodianPublicKey::from_bytes(&b64("the public key", &key["public_key"])?)
-        .map_err(|e| anyhow!("custodian key: {e}"))?;
+    let public =
+        CustodianPublicKey::from_bytes_for(suite, &b64("the public key", &key["public_key"])?)
+            .map_err(|e| anyhow!("custodian key (suite {suite}): {e}"))?;
     let certificate = b64("the certificate", &key["certificate"])?;
     let signature = b64("the signature", &key["signature"])?;
     let registered_at =

@@ -20,6 +20,7 @@ use crate::crypto::threshold::{
     ShareBinding,
 };
 use crate::domain::opening::{Contribution, ShareBundle};
+use crate::domain::suite::Suite;
 
 /// Environment variable that may carry the key store passphrase (for scripted use).
 pub const PASSPHRASE_ENV: &str = "TRADEHALL_KEYSTORE_PASSPHRASE";
@@ -48,15 +49,18 @@ pub async fn keygen(
 ) -> anyhow::Result<String> {
     let (cert_pem, signer) = read_credentials(cert_path, key_path)?;
     let session = Session::login(server, &cert_pem, &signer).await?;
-    session
+    let view = session
         .get(&format!("/api/v1/trades/{trade}"))
         .await
         .context("fetching the trade")?;
-    let public = keystore::create(keystore_path, trade, passphrase)?;
+    // The trade's committee says the suite, and so the kind of key to make.
+    let suite: Suite =
+        serde_json::from_value(view["committee"]["suite"].clone()).unwrap_or_default();
+    let public = keystore::create(keystore_path, trade, passphrase, suite)?;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let body = json!({
         "public_key": b64(public.as_bytes()),
-        "signature": b64(&signer.sign(&custodian_key_message(trade, &public))),
+        "signature": b64(&signer.sign(&custodian_key_message(trade, &public))?),
     });
     if let Err(e) = session
         .put(&format!("/api/v1/trades/{trade}/custodian-key"), &body)
@@ -94,8 +98,10 @@ pub fn build_contribution(
             public.key_id()
         );
     }
-    let opening_key =
-        CustodianPublicKey::from_bytes(&unb64("opening key", &bundle.opening_key.public_key)?)?;
+    let opening_key = CustodianPublicKey::from_bytes_for(
+        Suite::Hpke,
+        &unb64("opening key", &bundle.opening_key.public_key)?,
+    )?;
     let platform = platform_keys
         .iter()
         .find(|k| k.key_id == bundle.opening_key.platform_key_id)
@@ -114,8 +120,12 @@ pub fn build_contribution(
         .par_iter()
         .map(|s| {
             let sealed = (|| {
+                let enc = match &s.enc {
+                    Some(enc) => Some(unb64("enc", enc).ok()?.try_into().ok()?),
+                    None => None,
+                };
                 Some(SealedShare {
-                    enc: unb64("enc", &s.enc).ok()?.try_into().ok()?,
+                    enc,
                     ciphertext: unb64("ct", &s.ct).ok()?,
                 })
             })();
@@ -142,12 +152,12 @@ pub fn build_contribution(
         &bundle.trade,
         &bundle.opening_key.key_id,
         &sha256_hex(&sealed.ciphertext),
-    ));
+    ))?;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     Ok((
         Contribution {
             opening_key: bundle.opening_key.key_id.clone(),
-            enc: b64(&sealed.enc),
+            enc: b64(&sealed.enc.unwrap_or_default()),
             ct: b64(&sealed.ciphertext),
             signature: b64(&signature),
         },

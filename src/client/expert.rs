@@ -28,7 +28,7 @@ pub async fn submit_sheet(
     }
     let (cert_pem, signer) = read_credentials(credentials.cert, credentials.key)?;
     let bytes = serde_json_canonicalizer::to_vec(&sheet)?;
-    let signature = signer.sign(&sheet_message(&bytes));
+    let signature = signer.sign(&sheet_message(&bytes))?;
     let session = Session::login(credentials.server, &cert_pem, &signer).await?;
     session
         .post(
@@ -58,7 +58,7 @@ pub async fn sign_report(
         );
     }
     let dissent = dissent.map(str::trim).unwrap_or_default();
-    let signature = signer.sign(&report_message(trade, sha256, dissent));
+    let signature = signer.sign(&report_message(trade, sha256, dissent))?;
     session
         .post(
             &format!("/api/v1/trades/{trade}/evaluation/report/signatures"),

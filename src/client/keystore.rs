@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::digest::random_bytes;
 use crate::crypto::threshold::{CustodianPublicKey, CustodianSecretKey};
+use crate::domain::suite::Suite;
 
 /// Argon2id cost: 64 MiB, 3 passes, 1 lane (OWASP's recommendation for interactive use).
 const M_COST_KIB: u32 = 64 * 1024;
@@ -89,16 +90,18 @@ fn aad(trade: &str, public_key: &str) -> Vec<u8> {
     format!("{AAD_LABEL}\0{trade}\0{public_key}").into_bytes()
 }
 
-/// Generates a per-trade key pair and writes it to `path` (new file, mode 0600).
+/// Generates a per-trade key pair of `suite` (X25519 or SM2) and writes it to `path`
+/// (new file, mode 0600).
 pub fn create(
     path: &Path,
     trade: &str,
     passphrase: &str,
+    suite: Suite,
 ) -> Result<CustodianPublicKey, KeyStoreError> {
     if passphrase.chars().count() < 12 {
         return Err(KeyStoreError::WeakPassphrase);
     }
-    let (secret, public) = CustodianSecretKey::generate();
+    let (secret, public) = CustodianSecretKey::generate_for(suite);
     let salt = random_bytes::<16>();
     let nonce = random_bytes::<12>();
     let key = derive(passphrase, &salt, M_COST_KIB, T_COST, P_COST)?;
@@ -191,10 +194,14 @@ pub fn open(
             &mut sealed,
         )
         .map_err(|_| KeyStoreError::Passphrase)?;
-    let secret = CustodianSecretKey::from_bytes(plain)
-        .map_err(|_| KeyStoreError::Format("private key".into()))?;
+    // The public key says the suite (32 bytes X25519, 65 bytes SM2); the private key
+    // must be its other half.
     let public = CustodianPublicKey::from_bytes(&unb64(&file.public_key)?)
         .map_err(|_| KeyStoreError::Format("public key".into()))?;
+    let secret = CustodianSecretKey::from_bytes_for(public.suite(), plain)
+        .ok()
+        .filter(|secret| secret.public_key() == public)
+        .ok_or_else(|| KeyStoreError::Format("private key".into()))?;
     Ok((file.trade, secret, public))
 }
 
@@ -204,22 +211,31 @@ mod tests {
 
     #[test]
     fn a_key_store_opens_with_its_passphrase_only_and_stays_private() {
+        for suite in Suite::ALL {
+            opens_with_its_passphrase_only(suite);
+        }
+    }
+
+    fn opens_with_its_passphrase_only(suite: Suite) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("trade.key");
         assert!(matches!(
-            create(&path, "t1", "short"),
+            create(&path, "t1", "short", suite),
             Err(KeyStoreError::WeakPassphrase)
         ));
-        let public = create(&path, "t1", "correct horse battery").unwrap_or_else(|e| panic!("{e}"));
-        let (trade, _secret, again) =
+        let public =
+            create(&path, "t1", "correct horse battery", suite).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(public.suite(), suite);
+        let (trade, secret, again) =
             open(&path, "correct horse battery").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(secret.public_key(), public);
         assert_eq!((trade.as_str(), again), ("t1", public));
         assert!(matches!(
             open(&path, "wrong horse battery"),
             Err(KeyStoreError::Passphrase)
         ));
         assert!(matches!(
-            create(&path, "t1", "correct horse battery"),
+            create(&path, "t1", "correct horse battery", suite),
             Err(KeyStoreError::Exists(_))
         ));
         let text = std::fs::read_to_string(&path).unwrap_or_default();

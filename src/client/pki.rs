@@ -168,7 +168,7 @@ async fn register(server: &str, who: &DevIdentity, role: Role) -> anyhow::Result
         "proof": {
             "certificate_chain": cert_pem,
             "nonce": nonce,
-            "signature": base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes())),
+            "signature": base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes())?),
         },
         "organization": { "name": who.organization, "usci": who.usci.as_str() },
         "role": role.as_str(),

@@ -14,9 +14,7 @@ pub fn read_credentials(
 ) -> anyhow::Result<(String, Signer)> {
     let cert_pem =
         std::fs::read_to_string(cert).with_context(|| format!("reading {}", cert.display()))?;
-    let signer = Signer::from_pkcs8(
-        &std::fs::read(key).with_context(|| format!("reading {}", key.display()))?,
-    )?;
+    let signer = Signer::open(key).with_context(|| format!("the key {}", key.display()))?;
     Ok((cert_pem, signer))
 }
 
@@ -102,7 +100,7 @@ impl Session {
         let proof = json!({
             "certificate_chain": certificate_chain_pem,
             "nonce": nonce,
-            "signature": base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes())),
+            "signature": base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes())?),
         });
         let login = body_of(
             http.post(format!("{base}/api/v1/auth/login"))

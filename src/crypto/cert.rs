@@ -22,6 +22,8 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::pem::Pem;
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
+mod algorithms;
+
 /// Why a certificate, a signature or the trust configuration was refused.
 ///
 /// [`CertError::code`] is part of the API: clients branch on it, so codes never change.
@@ -246,7 +248,7 @@ impl TrustStore {
         let no_crl = with_crls && revocation.is_none();
         end_entity
             .verify_for_usage(
-                webpki::ALL_VERIFICATION_ALGS,
+                &algorithms::ALL,
                 &self.inner.anchors,
                 &intermediates,
                 time,
@@ -383,7 +385,7 @@ fn map_webpki_error(err: webpki::Error) -> CertError {
         E::InvalidSignatureForPublicKey => {
             CertError::UnknownCa("the issuer's signature on the certificate is invalid".into())
         }
-        // Everything else (distrusted keys, unsupported signature algorithms such as SM2,
+        // Everything else (distrusted keys, unsupported signature algorithms,
         // path and name constraints, budget exhaustion) means no acceptable path exists.
         other => CertError::UnknownCa(other.to_string()),
     }
@@ -458,7 +460,8 @@ impl VerifiedCertificate {
     /// Verifies `signature` over `message` with the certificate's public key.
     ///
     /// Accepts ECDSA P-256/SHA-256 and P-384/SHA-384 in ASN.1 DER form and in the fixed
-    /// r‖s form WebCrypto produces, Ed25519, RSA PKCS#1 v1.5 SHA-256 and RSA-PSS SHA-256.
+    /// r‖s form WebCrypto produces, SM2/SM3 with the default distinguishing ID in either
+    /// form, Ed25519, RSA PKCS#1 v1.5 SHA-256 and RSA-PSS SHA-256.
     pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), CertError> {
         verify_with_certificate(&self.der, message, signature)
     }
@@ -483,7 +486,8 @@ pub fn verify_with_certificate(
     verify(der, message, signature, true)
 }
 
-/// [`verify_with_certificate`] for a bidder's signatures: ECDSA only in the DER form.
+/// [`verify_with_certificate`] for a bidder's signatures: ECDSA and SM2 only in the DER
+/// form.
 pub fn verify_der_with_certificate(
     der: &[u8],
     message: &[u8],
@@ -492,8 +496,8 @@ pub fn verify_der_with_certificate(
     verify(der, message, signature, false)
 }
 
-/// Verifies with the certificate's key; `fixed`: ECDSA signatures may also come in the
-/// fixed-width r‖s form.
+/// Verifies with the certificate's key; `fixed`: ECDSA and SM2 signatures may also come
+/// in the fixed-width r‖s form.
 fn verify(der: &[u8], message: &[u8], signature: &[u8], fixed: bool) -> Result<(), CertError> {
     {
         let (_, cert) = x509_parser::parse_x509_certificate(der)
@@ -508,6 +512,9 @@ fn verify(der: &[u8], message: &[u8], signature: &[u8], fixed: bool) -> Result<(
             .and_then(|p| p.as_oid().ok())
             .map(|o| o.to_id_string());
 
+        if key_alg == "1.2.840.10045.2.1" && curve.as_deref() == Some(SM2_CURVE) {
+            return verify_sm2(key, message, signature, fixed);
+        }
         type Alg = &'static dyn VerificationAlgorithm;
         let candidates: Vec<Alg> = match (key_alg.as_str(), curve.as_deref()) {
             // The fixed form is tried first only when the length fits it; a DER signature of
@@ -551,6 +558,26 @@ fn verify(der: &[u8], message: &[u8], signature: &[u8], fixed: bool) -> Result<(
         } else {
             Err(CertError::SignatureInvalid("verification failed".into()))
         }
+    }
+}
+
+/// The named curve of SM2 keys (GB/T 32918.5).
+const SM2_CURVE: &str = "1.2.156.10197.1.301";
+
+/// An SM2 signature with the default distinguishing ID: DER, or r‖s when `fixed` (tried
+/// first when the length fits, as for ECDSA).
+fn verify_sm2(key: &[u8], message: &[u8], signature: &[u8], fixed: bool) -> Result<(), CertError> {
+    use crate::crypto::gm::{verify, DEFAULT_DISTID};
+    let as_fixed = || {
+        sm2::dsa::Signature::from_slice(signature)
+            .is_ok_and(|s| verify(key, DEFAULT_DISTID, message, &s.to_der().to_vec()))
+    };
+    if (fixed && signature.len() == 64 && as_fixed())
+        || verify(key, DEFAULT_DISTID, message, signature)
+    {
+        Ok(())
+    } else {
+        Err(CertError::SignatureInvalid("verification failed".into()))
     }
 }
 

@@ -10,6 +10,10 @@
 //! its certificate chain, and carries the k-of-n key shares sealed to the custodians. The
 //! payload's plaintext is `u32 M ‖ manifest ‖ u16 T ‖ manifest signature ‖ files…`. The
 //! outer signature covers everything before it; the envelope's SHA-256 is its commitment.
+//!
+//! The header's `suite` says how shares, payload and digests are made (crypto::suite):
+//! suite 1 with HPKE, AES-256-GCM and SHA-256, suite 2 (国密) with SM2, SM4-GCM and SM3.
+//! The commitment is SHA-256 under both.
 
 use base64::Engine as _;
 use ring::digest::{Context, SHA256};
@@ -17,13 +21,15 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 use zeroize::Zeroizing;
 
+use super::gm;
 use super::signer::Signer;
 use super::stream::{self, StreamOpener, StreamSealer, CHUNK_LEN};
 use super::threshold::{self, CustodianPublicKey, SealedShare, ShareBinding, ThresholdError};
+use crate::domain::suite::Suite;
 
 pub const MAGIC: &[u8; 8] = b"THSEALED";
 pub const VERSION: u16 = 1;
-/// The one suite of version 1 (docs/adr/0004).
+/// Suite 1's name (docs/adr/0004).
 pub const SUITE: &str = "DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM";
 /// Prefix of the message the outer signature signs: label ‖ SHA-256(body).
 pub const ENVELOPE_SIGNATURE_LABEL: &[u8] = b"tradehall-envelope-v1\0";
@@ -51,6 +57,8 @@ pub enum EnvelopeError {
     Unauthentic(String),
     #[error("manifest version {0} is not supported (this is version 1)")]
     ManifestVersion(u8),
+    #[error("signing: {0}")]
+    Sign(#[from] super::signer::SignerError),
 }
 
 fn format_error(what: impl Into<String>) -> EnvelopeError {
@@ -69,11 +77,13 @@ pub struct Organization {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderShare {
-    /// Hex SHA-256 of the custodian's X25519 public key.
+    /// Hex SHA-256 of the custodian's public key (X25519 or SM2).
     pub custodian_key: String,
-    /// Base64 of the 32-byte HPKE encapsulated key.
-    pub enc: String,
-    /// Base64 of the 49-byte HPKE ciphertext of the 33-byte share.
+    /// Suite 1: base64 of the 32-byte HPKE encapsulated key. Absent in suite 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enc: Option<String>,
+    /// Base64 of the sealed share: the 49-byte HPKE ciphertext (suite 1) or the 162-byte
+    /// SM2 ciphertext C1 ‖ C3 ‖ C2 (suite 2).
     pub ct: String,
 }
 
@@ -156,29 +166,61 @@ pub fn hash_reader(mut reader: impl Read) -> io::Result<(String, u64)> {
     }
 }
 
+/// The digests of an envelope's bytes so far: SHA-256 (the commitment) and, in suite 2,
+/// SM3 (the header and body digests).
+struct Digests {
+    sha256: Context,
+    sm3: Option<gm::Sm3>,
+}
+
+impl Digests {
+    fn new(suite: Suite) -> Self {
+        Self {
+            sha256: Context::new(&SHA256),
+            sm3: (suite == Suite::Gm).then(gm::Sm3::default),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        self.sha256.update(bytes);
+        if let Some(sm3) = &mut self.sm3 {
+            sm3.update(bytes);
+        }
+    }
+
+    /// SHA-256 so far.
+    fn commitment(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(self.sha256.clone().finish().as_ref());
+        out
+    }
+
+    /// The suite's digest so far: SHA-256 (suite 1) or SM3 (suite 2).
+    fn suite_digest(&self) -> [u8; 32] {
+        match &self.sm3 {
+            Some(sm3) => sm3.clone().finish(),
+            None => self.commitment(),
+        }
+    }
+}
+
 /// A writer that hashes what passes through it.
 struct Hashing<W> {
     inner: W,
-    ctx: Context,
+    digests: Digests,
     len: u64,
 }
 
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.ctx.update(&buf[..n]);
+        self.digests.update(&buf[..n]);
         self.len += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-fn digest(ctx: &Context) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.clone().finish().as_ref());
-    out
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -201,8 +243,9 @@ pub fn manifest_signature_message(manifest: &[u8]) -> Vec<u8> {
     [MANIFEST_SIGNATURE_LABEL, manifest].concat()
 }
 
-/// Seals a bid into `out`, entirely on the bidder's machine. `content_key` must be fresh
-/// random for every envelope; `rng` supplies the Shamir coefficients and HPKE ephemerals.
+/// Seals a bid into `out`, entirely on the bidder's machine, with the suite of the
+/// committee's keys (all of one suite). `content_key` must be fresh random for every
+/// envelope; `rng` supplies the Shamir coefficients and the HPKE or SM2 ephemerals.
 pub fn seal<W: Write>(
     request: SealRequest<'_>,
     signer: &Signer,
@@ -222,6 +265,13 @@ pub fn seal<W: Write>(
         .ok_or_else(|| format_error("no certificate"))?;
     let fingerprint = super::digest::sha256_hex(end_entity);
     let n = u8::try_from(committee.len()).map_err(|_| format_error("more than 255 custodians"))?;
+    let suite = committee
+        .first()
+        .map(CustodianPublicKey::suite)
+        .ok_or_else(|| format_error("no custodian keys"))?;
+    if committee.iter().any(|k| k.suite() != suite) {
+        return Err(format_error("the custodian keys are of different suites"));
+    }
     let shares = threshold::split_key(content_key, threshold, n, rng)?;
     let mut header_shares = Vec::with_capacity(committee.len());
     for (custodian, share) in committee.iter().zip(&shares) {
@@ -234,7 +284,7 @@ pub fn seal<W: Write>(
         let sealed = threshold::seal_share(custodian, &binding, share, rng)?;
         header_shares.push(HeaderShare {
             custodian_key: key_id,
-            enc: b64(&sealed.enc),
+            enc: sealed.enc.map(|enc| b64(&enc)),
             ct: b64(&sealed.ciphertext),
         });
     }
@@ -242,14 +292,14 @@ pub fn seal<W: Write>(
         trade: manifest.trade.clone(),
         organization: manifest.organization.clone(),
         certificate_chain: certificate_chain.iter().map(|c| b64(c)).collect(),
-        suite: SUITE.to_owned(),
+        suite: suite.name().to_owned(),
         threshold,
         shares: header_shares,
         chunk_len: CHUNK_LEN as u32,
     };
     let header_bytes = serde_json::to_vec(&header).map_err(|e| format_error(e.to_string()))?;
     let manifest_bytes = serde_json::to_vec(&manifest).map_err(|e| format_error(e.to_string()))?;
-    let manifest_signature = signer.sign(&manifest_signature_message(&manifest_bytes));
+    let manifest_signature = signer.sign(&manifest_signature_message(&manifest_bytes))?;
     if manifest.files.len() != attachments.len()
         || manifest
             .files
@@ -267,7 +317,7 @@ pub fn seal<W: Write>(
 
     let mut w = Hashing {
         inner: out,
-        ctx: Context::new(&SHA256),
+        digests: Digests::new(suite),
         len: 0,
     };
     w.write_all(MAGIC)?;
@@ -280,10 +330,10 @@ pub fn seal<W: Write>(
             .to_be_bytes(),
     )?;
     w.write_all(&header_bytes)?;
-    let header_digest = digest(&w.ctx);
+    let header_digest = w.digests.suite_digest();
     w.write_all(&stream::ciphertext_len(plaintext_len).to_be_bytes())?;
 
-    let mut sealer = StreamSealer::new(content_key, header_digest, w);
+    let mut sealer = StreamSealer::new(suite, content_key, header_digest, w);
     let m = u32::try_from(manifest_bytes.len())
         .ok()
         .filter(|m| *m <= MAX_MANIFEST_LEN);
@@ -313,14 +363,14 @@ pub fn seal<W: Write>(
         }
     }
     let mut w = sealer.finish()?;
-    let body_digest = digest(&w.ctx);
-    let signature = signer.sign(&envelope_signature_message(&body_digest));
+    let body_digest = w.digests.suite_digest();
+    let signature = signer.sign(&envelope_signature_message(&body_digest))?;
     let s = u16::try_from(signature.len()).map_err(|_| format_error("signature too large"))?;
     w.write_all(&s.to_be_bytes())?;
     w.write_all(&signature)?;
     w.flush()?;
     Ok(SealedEnvelope {
-        commitment: digest(&w.ctx),
+        commitment: w.digests.commitment(),
         len: w.len,
     })
 }
@@ -340,17 +390,34 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// A reader that hashes what passes through it into an envelope's digests.
+struct DigestingReader<R> {
+    inner: R,
+    digests: Digests,
+    len: u64,
+}
+
+impl<R: Read> Read for DigestingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.digests.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
 /// An envelope read end to end without any key: its header, where its payload lies, the
 /// digests and the outer signature. The server checks this before acknowledging a bid.
 #[derive(Debug, Clone)]
 pub struct Inspected {
     pub header: Header,
-    /// SHA-256 of magic ‖ version ‖ H ‖ header: the payload's associated data.
+    /// The suite's digest (SHA-256 or SM3) of magic ‖ version ‖ H ‖ header: the payload's
+    /// associated data.
     pub header_digest: [u8; 32],
     /// Offset of the payload's first byte.
     pub payload_offset: u64,
     pub payload_len: u64,
-    /// SHA-256 of everything before the signature length.
+    /// The suite's digest of everything before the signature length.
     pub body_digest: [u8; 32],
     pub signature: Vec<u8>,
     /// SHA-256 of the whole envelope.
@@ -371,6 +438,11 @@ impl Inspected {
 }
 
 impl Header {
+    /// The suite the header names (checked when it was read).
+    pub fn suite(&self) -> Suite {
+        Suite::from_name(&self.suite).unwrap_or_default()
+    }
+
     /// DER certificates of the chain, end-entity first.
     pub fn certificate_chain(&self) -> Result<Vec<Vec<u8>>, EnvelopeError> {
         self.certificate_chain
@@ -386,9 +458,14 @@ impl Header {
             .iter()
             .find(|s| s.custodian_key == key_id)
             .ok_or_else(|| format_error("no share for this custodian key"))?;
-        let enc: [u8; 32] = unb64(&share.enc, "enc")?
-            .try_into()
-            .map_err(|_| format_error("enc is 32 bytes"))?;
+        let enc = match &share.enc {
+            Some(enc) => Some(
+                unb64(enc, "enc")?
+                    .try_into()
+                    .map_err(|_| format_error("enc is 32 bytes"))?,
+            ),
+            None => None,
+        };
         Ok(SealedShare {
             enc,
             ciphertext: unb64(&share.ct, "share")?,
@@ -408,10 +485,11 @@ fn read_array<const N: usize>(r: &mut impl Read) -> Result<[u8; N], EnvelopeErro
 /// Reads only the header of an envelope (magic, version, header) and checks it, without
 /// reading the payload: what the opening needs to hand custodians their sealed shares.
 pub fn read_header(mut input: impl Read) -> Result<Header, EnvelopeError> {
-    read_header_part(&mut input)
+    read_header_part(&mut input).map(|(header, _)| header)
 }
 
-fn read_header_part(r: &mut impl Read) -> Result<Header, EnvelopeError> {
+/// The header, and the bytes it was read from (magic to the header's end).
+fn read_header_part(r: &mut impl Read) -> Result<(Header, Vec<u8>), EnvelopeError> {
     if &read_array::<8>(r)? != MAGIC {
         return Err(format_error(
             "missing THSEALED magic: not a sealed envelope",
@@ -432,8 +510,18 @@ fn read_header_part(r: &mut impl Read) -> Result<Header, EnvelopeError> {
         .map_err(|_| format_error("envelope ends in the header"))?;
     let header: Header =
         serde_json::from_slice(&header_bytes).map_err(|e| format_error(format!("header: {e}")))?;
-    if header.suite != SUITE || header.chunk_len != CHUNK_LEN as u32 {
+    let Some(suite) =
+        Suite::from_name(&header.suite).filter(|_| header.chunk_len == CHUNK_LEN as u32)
+    else {
         return Err(format_error("unsupported suite or chunk length"));
+    };
+    // Suite 1 shares carry an HPKE `enc`; suite 2 shares carry none.
+    if header
+        .shares
+        .iter()
+        .any(|s| s.enc.is_some() != (suite == Suite::Hpke))
+    {
+        return Err(format_error("a share is not sealed as the suite says"));
     }
     if header.shares.is_empty()
         || header.threshold == 0
@@ -443,20 +531,29 @@ fn read_header_part(r: &mut impl Read) -> Result<Header, EnvelopeError> {
             "an envelope carries k-of-n key shares: it is not encrypted to the committee",
         ));
     }
-    Ok(header)
+    let prefix = [
+        MAGIC.as_slice(),
+        &version.to_be_bytes(),
+        &h.to_be_bytes(),
+        &header_bytes,
+    ]
+    .concat();
+    Ok((header, prefix))
 }
 
 /// Reads and hashes a whole envelope in constant memory, checking its structure: magic,
 /// version, header, a payload length a stream can have, a signature, nothing after it.
 /// It checks no signature or certificate; the caller does that with the chain in the header.
-pub fn inspect(input: impl Read) -> Result<Inspected, EnvelopeError> {
-    let mut r = HashingReader {
+pub fn inspect(mut input: impl Read) -> Result<Inspected, EnvelopeError> {
+    let (header, prefix) = read_header_part(&mut input)?;
+    let mut digests = Digests::new(header.suite());
+    digests.update(&prefix);
+    let header_digest = digests.suite_digest();
+    let mut r = DigestingReader {
         inner: input,
-        ctx: Context::new(&SHA256),
-        len: 0,
+        digests,
+        len: prefix.len() as u64,
     };
-    let header = read_header_part(&mut r)?;
-    let header_digest = digest(&r.ctx);
     let payload_len = u64::from_be_bytes(read_array(&mut r)?);
     if stream::plaintext_len(payload_len).is_none() {
         return Err(format_error(
@@ -468,7 +565,7 @@ pub fn inspect(input: impl Read) -> Result<Inspected, EnvelopeError> {
     if copied != payload_len {
         return Err(format_error("envelope ends in the payload"));
     }
-    let body_digest = digest(&r.ctx);
+    let body_digest = r.digests.suite_digest();
     let s = u16::from_be_bytes(read_array(&mut r)?);
     let mut signature = vec![0u8; usize::from(s)];
     r.read_exact(&mut signature)
@@ -483,7 +580,7 @@ pub fn inspect(input: impl Read) -> Result<Inspected, EnvelopeError> {
         payload_len,
         body_digest,
         signature,
-        commitment: digest(&r.ctx),
+        commitment: r.digests.commitment(),
         len: r.len,
     })
 }
@@ -526,6 +623,7 @@ fn open_payload(
     )?;
     let payload = (&mut input).take(inspected.payload_len);
     let mut plain = StreamOpener::new(
+        inspected.header.suite(),
         content_key,
         inspected.header_digest,
         payload,

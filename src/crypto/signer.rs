@@ -1,7 +1,9 @@
-//! A certificate holder's signing key (ECDSA P-256 with SHA-256, PKCS#8), as used by the
-//! bidder client, custodians and the demo. Signatures are deterministic (RFC 6979), so a
-//! sealed envelope is reproducible from its inputs (tests/vectors) and signing never
-//! depends on a random source; they are DER-encoded.
+//! A certificate holder's signing key: ECDSA P-256 with SHA-256, or SM2 with SM3 and the
+//! default distinguishing ID (GB/T 32918.2), from a PKCS#8 file, or a P-256 key that stays
+//! on a PKCS#11 token (crypto::token), as used by the bidder client, custodians and the
+//! demo. Signatures are deterministic (RFC 6979), so a sealed envelope
+//! is reproducible from its inputs (tests/vectors) and signing never depends on a random
+//! source; they are DER-encoded.
 
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
@@ -21,25 +23,40 @@ pub fn auth_message(purpose: &str, nonce: &str) -> String {
 pub enum SignerError {
     #[error("key file is not PEM or DER PKCS#8: {0}")]
     Encoding(String),
-    #[error("only ECDSA P-256 PKCS#8 keys are supported here")]
+    #[error("only ECDSA P-256 and SM2 PKCS#8 keys are supported here")]
     Unsupported,
+    #[error("{0}")]
+    Token(#[from] super::token::TokenError),
 }
 
-/// An ECDSA P-256 key. Wiped from memory when dropped (the p256 crate zeroizes it).
-pub struct Signer {
-    key: SigningKey,
+/// A private key that signs. Wiped from memory when dropped (the p256 and sm2 crates
+/// zeroize their keys).
+pub enum Signer {
+    P256(SigningKey),
+    Sm2(super::gm::SigningKey),
+    /// A key on a PKCS#11 token: the token signs.
+    Token(super::token::TokenKey),
 }
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Signer(ECDSA P-256, key redacted)")
+        f.write_str(match self {
+            Signer::P256(_) => "Signer(ECDSA P-256, key redacted)",
+            Signer::Sm2(_) => "Signer(SM2, key redacted)",
+            Signer::Token(_) => "Signer(ECDSA P-256 on a PKCS#11 token)",
+        })
     }
 }
 
 impl Signer {
+    /// A P-256 or an SM2 key (`id-ecPublicKey` with the `sm2` curve, as OpenSSL writes it).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, SignerError> {
-        let key = SigningKey::from_pkcs8_der(der).map_err(|_| SignerError::Unsupported)?;
-        Ok(Self { key })
+        if let Ok(key) = SigningKey::from_pkcs8_der(der) {
+            return Ok(Signer::P256(key));
+        }
+        super::gm::SigningKey::from_pkcs8_der(der)
+            .map(Signer::Sm2)
+            .map_err(|_| SignerError::Unsupported)
     }
 
     /// Accepts a `-----BEGIN PRIVATE KEY-----` PEM block (comment lines around it are
@@ -57,10 +74,28 @@ impl Signer {
         }
     }
 
-    /// DER-encoded ECDSA P-256/SHA-256 signature over `message`.
-    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        let signature: Signature = self.key.sign(message);
-        signature.to_der().as_bytes().to_vec()
+    /// The key `--key` names: a PKCS#11 URI (`pkcs11:…`, crypto::token), or a PKCS#8 file.
+    pub fn open(key: &std::path::Path) -> Result<Self, SignerError> {
+        if let Some(uri) = key.to_str().filter(|k| super::token::TokenUri::is_uri(k)) {
+            let uri = super::token::TokenUri::parse(uri)?;
+            return Ok(Signer::Token(super::token::TokenKey::open(&uri)?));
+        }
+        let bytes = std::fs::read(key)
+            .map_err(|e| SignerError::Encoding(format!("{}: {e}", key.display())))?;
+        Self::from_pkcs8(&bytes)
+    }
+
+    /// DER-encoded signature over `message`: ECDSA P-256/SHA-256 or SM2/SM3. Only a token
+    /// can fail (removed, locked).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError> {
+        Ok(match self {
+            Signer::P256(key) => {
+                let signature: Signature = key.sign(message);
+                signature.to_der().as_bytes().to_vec()
+            }
+            Signer::Sm2(key) => key.sign(message),
+            Signer::Token(key) => key.sign(message)?,
+        })
     }
 }
 
@@ -79,10 +114,10 @@ mod tests {
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
             .unwrap_or_else(|e| panic!("{e}"));
         let signer = Signer::from_pkcs8_der(pkcs8.as_ref()).unwrap_or_else(|e| panic!("{e}"));
-        let sig = signer.sign(b"tradehall");
+        let sig = signer.sign(b"tradehall").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             sig,
-            signer.sign(b"tradehall"),
+            signer.sign(b"tradehall").unwrap_or_else(|e| panic!("{e}")),
             "RFC 6979: same key and message, same signature"
         );
         ring::signature::UnparsedPublicKey::new(

@@ -1,5 +1,5 @@
-//! The streamed AEAD of a sealed bid's payload: AES-256-GCM over fixed-size chunks, with
-//! the STREAM nonce construction (Hoang, Reyhanitabar, Rogaway, Vizár 2015) so a multi-GB
+//! The streamed AEAD of a sealed bid's payload: AES-256-GCM (suite 1) or SM4-GCM (suite 2)
+//! over fixed-size chunks, with the STREAM nonce construction (Hoang, Reyhanitabar, Rogaway, Vizár 2015) so a multi-GB
 //! file seals and opens in constant memory and chunks cannot be reordered, dropped or
 //! truncated unnoticed. Byte format: docs/protocol.md ("Payload stream").
 //!
@@ -9,27 +9,102 @@
 //! otherwise. Every chunk is authenticated with the same associated data (the envelope's
 //! header digest) and carries a 16-byte tag.
 
+use aes_gcm::aead::{AeadInOut as _, KeyInit as _};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use std::io::{self, Read, Write};
 use zeroize::Zeroizing;
+
+use super::gm;
+use crate::domain::suite::Suite;
 
 /// Plaintext bytes per chunk (64 KiB).
 pub const CHUNK_LEN: usize = 64 * 1024;
 /// AES-GCM tag length.
 pub const TAG_LEN: usize = 16;
 
-fn nonce(index: u32, last: bool) -> Nonce {
+/// Domain separation of suite 2's SM4 key: SM3(label ‖ 0x00 ‖ content key), first 16 bytes.
+pub const SM4_KEY_LABEL: &[u8] = b"tradehall-sm4-key-v2";
+
+fn nonce(index: u32, last: bool) -> [u8; 12] {
     let mut n = [0u8; 12];
     n[7..11].copy_from_slice(&index.to_be_bytes());
     n[11] = u8::from(last);
-    Nonce::assume_unique_for_key(n)
+    n
 }
 
-fn aead_key(key: &[u8; 32]) -> LessSafeKey {
-    // A 32-byte key is always a valid AES-256 key.
-    LessSafeKey::new(
-        UnboundKey::new(&AES_256_GCM, key).unwrap_or_else(|_| unreachable!("32-byte AES-256 key")),
-    )
+/// The SM4 key suite 2 derives from a content key.
+pub fn sm4_key(content_key: &[u8; 32]) -> Zeroizing<[u8; 16]> {
+    let digest = Zeroizing::new(gm::sm3(&[SM4_KEY_LABEL, &[0], content_key].concat()));
+    let mut key = Zeroizing::new([0u8; 16]);
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+/// The chunk cipher of a suite, keyed. One lives per stream, so the variants' sizes
+/// (544 and 272 bytes) do not matter.
+#[allow(clippy::large_enum_variant)]
+enum ChunkCipher {
+    Aes(LessSafeKey),
+    Sm4(gm::Sm4Gcm),
+}
+
+impl ChunkCipher {
+    fn new(suite: Suite, key: &[u8; 32]) -> Self {
+        match suite {
+            // A 32-byte key is always a valid AES-256 key, and 16 bytes an SM4 key.
+            Suite::Hpke => ChunkCipher::Aes(LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM, key)
+                    .unwrap_or_else(|_| unreachable!("32-byte AES-256 key")),
+            )),
+            Suite::Gm => ChunkCipher::Sm4(
+                gm::Sm4Gcm::new_from_slice(sm4_key(key).as_slice())
+                    .unwrap_or_else(|_| unreachable!("16-byte SM4 key")),
+            ),
+        }
+    }
+
+    /// Encrypts `chunk` in place; returns its tag.
+    fn seal(&self, nonce: [u8; 12], aad: &[u8; 32], chunk: &mut [u8]) -> io::Result<[u8; TAG_LEN]> {
+        let failed = |_| io::Error::other("chunk seal failed");
+        match self {
+            ChunkCipher::Aes(key) => key
+                .seal_in_place_separate_tag(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::from(aad),
+                    chunk,
+                )
+                .map(|tag| {
+                    let mut out = [0u8; TAG_LEN];
+                    out.copy_from_slice(tag.as_ref());
+                    out
+                })
+                .map_err(|_| io::Error::other("chunk seal failed")),
+            ChunkCipher::Sm4(key) => key
+                .encrypt_inout_detached(&nonce.into(), aad, chunk.into())
+                .map(Into::into)
+                .map_err(failed),
+        }
+    }
+
+    /// Decrypts `chunk` (ciphertext ‖ tag) in place; returns the plaintext length.
+    fn open(&self, nonce: [u8; 12], aad: &[u8; 32], chunk: &mut [u8]) -> io::Result<usize> {
+        let unauthentic = || invalid("payload chunk does not authenticate");
+        match self {
+            ChunkCipher::Aes(key) => key
+                .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), chunk)
+                .map(|plain| plain.len())
+                .map_err(|_| unauthentic()),
+            ChunkCipher::Sm4(key) => {
+                let at = chunk.len().checked_sub(TAG_LEN).ok_or_else(unauthentic)?;
+                let (body, tag) = chunk.split_at_mut(at);
+                let tag = aes_gcm::Tag::<aes_gcm::aead::consts::U16>::try_from(&*tag)
+                    .map_err(|_| unauthentic())?;
+                key.decrypt_inout_detached(&nonce.into(), aad, body.into(), &tag)
+                    .map_err(|_| unauthentic())?;
+                Ok(at)
+            }
+        }
+    }
 }
 
 fn chunks_for(plaintext_len: u64) -> u64 {
@@ -55,7 +130,7 @@ fn too_long() -> io::Error {
 
 /// Encrypts everything written to it into `out`; call [`StreamSealer::finish`] at the end.
 pub struct StreamSealer<W: Write> {
-    key: LessSafeKey,
+    key: ChunkCipher,
     aad: [u8; 32],
     out: W,
     /// At most one chunk of plaintext not yet sealed (wiped when dropped).
@@ -64,9 +139,9 @@ pub struct StreamSealer<W: Write> {
 }
 
 impl<W: Write> StreamSealer<W> {
-    pub fn new(key: &[u8; 32], aad: [u8; 32], out: W) -> Self {
+    pub fn new(suite: Suite, key: &[u8; 32], aad: [u8; 32], out: W) -> Self {
         Self {
-            key: aead_key(key),
+            key: ChunkCipher::new(suite, key),
             aad,
             out,
             pending: Zeroizing::new(Vec::with_capacity(CHUNK_LEN)),
@@ -77,14 +152,9 @@ impl<W: Write> StreamSealer<W> {
     fn seal_pending(&mut self, last: bool) -> io::Result<()> {
         let tag = self
             .key
-            .seal_in_place_separate_tag(
-                nonce(self.index, last),
-                Aad::from(self.aad),
-                &mut self.pending,
-            )
-            .map_err(|_| io::Error::other("AES-GCM seal failed"))?;
+            .seal(nonce(self.index, last), &self.aad, &mut self.pending)?;
         self.out.write_all(&self.pending)?;
-        self.out.write_all(tag.as_ref())?;
+        self.out.write_all(&tag)?;
         self.pending.clear();
         self.index = self.index.checked_add(1).ok_or_else(too_long)?;
         Ok(())
@@ -124,7 +194,7 @@ impl<W: Write> Write for StreamSealer<W> {
 /// `InvalidData` on any tampering, including truncation and reordering; plaintext is only
 /// ever released one authenticated chunk at a time.
 pub struct StreamOpener<R: Read> {
-    key: LessSafeKey,
+    key: ChunkCipher,
     aad: [u8; 32],
     input: R,
     remaining_chunks: u64,
@@ -139,13 +209,19 @@ fn invalid(what: &str) -> io::Error {
 }
 
 impl<R: Read> StreamOpener<R> {
-    pub fn new(key: &[u8; 32], aad: [u8; 32], input: R, ciphertext_len: u64) -> io::Result<Self> {
+    pub fn new(
+        suite: Suite,
+        key: &[u8; 32],
+        aad: [u8; 32],
+        input: R,
+        ciphertext_len: u64,
+    ) -> io::Result<Self> {
         let plain =
             plaintext_len(ciphertext_len).ok_or_else(|| invalid("impossible payload length"))?;
         let chunks = chunks_for(plain);
         let last_plain = plain - (chunks - 1) * CHUNK_LEN as u64;
         Ok(Self {
-            key: aead_key(key),
+            key: ChunkCipher::new(suite, key),
             aad,
             input,
             remaining_chunks: chunks,
@@ -168,13 +244,7 @@ impl<R: Read> StreamOpener<R> {
         self.input.read_exact(&mut self.chunk)?;
         let plain = self
             .key
-            .open_in_place(
-                nonce(self.index, last),
-                Aad::from(self.aad),
-                &mut self.chunk,
-            )
-            .map_err(|_| invalid("payload chunk does not authenticate"))?
-            .len();
+            .open(nonce(self.index, last), &self.aad, &mut self.chunk)?;
         self.chunk.truncate(plain);
         self.offset = 0;
         self.remaining_chunks -= 1;

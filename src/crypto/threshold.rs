@@ -14,6 +14,8 @@ use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
 use zeroize::Zeroizing;
 
 use super::digest::sha256_hex;
+use super::gm;
+use crate::domain::suite::Suite;
 
 type Kem = X25519HkdfSha256;
 
@@ -31,7 +33,7 @@ pub const PUBLIC_KEY_LEN: usize = 32;
 pub enum ThresholdError {
     #[error("a {threshold}-of-{n} committee is not possible (need 1 ≤ k ≤ n ≤ 255)")]
     Committee { threshold: u8, n: u8 },
-    #[error("a custodian public key is 32 bytes")]
+    #[error("a custodian public key is a 32-byte X25519 key or a 65-byte SM2 point of the trade's suite")]
     PublicKey,
     #[error("the share does not open with this key for this trade, custodian and bidder")]
     Open,
@@ -41,33 +43,73 @@ pub enum ThresholdError {
     NotEnoughShares,
 }
 
-/// A custodian's per-trade public key (X25519).
+/// A custodian's per-trade public key: X25519 (suite 1) or SM2 (suite 2, uncompressed
+/// SEC1). The server's one-time opening key is always X25519.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustodianPublicKey([u8; PUBLIC_KEY_LEN]);
+pub enum CustodianPublicKey {
+    X25519([u8; PUBLIC_KEY_LEN]),
+    Sm2([u8; gm::PUBLIC_KEY_LEN]),
+}
 
 impl CustodianPublicKey {
+    /// A key by its length: 32 bytes are X25519, 65 bytes an SM2 point.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ThresholdError> {
-        let raw: [u8; PUBLIC_KEY_LEN] = bytes.try_into().map_err(|_| ThresholdError::PublicKey)?;
-        <Kem as hpke::Kem>::PublicKey::from_bytes(&raw).map_err(|_| ThresholdError::PublicKey)?;
-        Ok(Self(raw))
+        if let Ok(raw) = <[u8; PUBLIC_KEY_LEN]>::try_from(bytes) {
+            <Kem as hpke::Kem>::PublicKey::from_bytes(&raw)
+                .map_err(|_| ThresholdError::PublicKey)?;
+            return Ok(Self::X25519(raw));
+        }
+        let raw: [u8; gm::PUBLIC_KEY_LEN] =
+            bytes.try_into().map_err(|_| ThresholdError::PublicKey)?;
+        gm::check_public_key(&raw).map_err(|_| ThresholdError::PublicKey)?;
+        Ok(Self::Sm2(raw))
     }
 
-    pub fn as_bytes(&self) -> &[u8; PUBLIC_KEY_LEN] {
-        &self.0
+    /// A key of `suite`, refusing one of the other suite.
+    pub fn from_bytes_for(suite: Suite, bytes: &[u8]) -> Result<Self, ThresholdError> {
+        Self::from_bytes(bytes)?
+            .of_suite(suite)
+            .ok_or(ThresholdError::PublicKey)
     }
 
-    /// The key's id: lower-case hex SHA-256 of its 32 bytes.
+    fn of_suite(self, suite: Suite) -> Option<Self> {
+        (self.suite() == suite).then_some(self)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::X25519(raw) => raw,
+            Self::Sm2(raw) => raw,
+        }
+    }
+
+    /// The suite whose shares are sealed to this kind of key.
+    pub fn suite(&self) -> Suite {
+        match self {
+            Self::X25519(_) => Suite::Hpke,
+            Self::Sm2(_) => Suite::Gm,
+        }
+    }
+
+    /// The key's id: lower-case hex SHA-256 of its bytes (32 or 65).
     pub fn key_id(&self) -> String {
-        sha256_hex(&self.0)
+        sha256_hex(self.as_bytes())
     }
 
     fn hpke(&self) -> Result<<Kem as hpke::Kem>::PublicKey, ThresholdError> {
-        <Kem as hpke::Kem>::PublicKey::from_bytes(&self.0).map_err(|_| ThresholdError::PublicKey)
+        match self {
+            Self::X25519(raw) => <Kem as hpke::Kem>::PublicKey::from_bytes(raw)
+                .map_err(|_| ThresholdError::PublicKey),
+            Self::Sm2(_) => Err(ThresholdError::PublicKey),
+        }
     }
 }
 
 /// A custodian's per-trade private key. Never leaves the custodian's machine; wiped on drop.
-pub struct CustodianSecretKey(<Kem as hpke::Kem>::PrivateKey);
+pub enum CustodianSecretKey {
+    X25519(<Kem as hpke::Kem>::PrivateKey),
+    Sm2(gm::DecryptionKey),
+}
 
 impl std::fmt::Debug for CustodianSecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -76,48 +118,102 @@ impl std::fmt::Debug for CustodianSecretKey {
 }
 
 impl CustodianSecretKey {
-    /// A fresh key pair from the operating system's random source.
+    /// A fresh X25519 key pair from the operating system's random source.
     pub fn generate() -> (Self, CustodianPublicKey) {
-        let (sk, pk) = Kem::gen_keypair();
-        (Self(sk), CustodianPublicKey(pk.to_bytes().into()))
+        Self::generate_for(Suite::Hpke)
     }
 
-    /// RFC 9180 DeriveKeyPair(ikm): deterministic, for test vectors and key stores.
+    /// A fresh key pair of `suite`.
+    pub fn generate_for(suite: Suite) -> (Self, CustodianPublicKey) {
+        match suite {
+            Suite::Hpke => {
+                let (sk, pk) = Kem::gen_keypair();
+                (
+                    Self::X25519(sk),
+                    CustodianPublicKey::X25519(pk.to_bytes().into()),
+                )
+            }
+            Suite::Gm => {
+                let key = gm::DecryptionKey::generate();
+                let public = CustodianPublicKey::Sm2(key.public_key());
+                (Self::Sm2(key), public)
+            }
+        }
+    }
+
+    /// RFC 9180 DeriveKeyPair(ikm) for X25519: deterministic, for test vectors.
     pub fn derive(ikm: &[u8]) -> (Self, CustodianPublicKey) {
         let (sk, pk) = Kem::derive_keypair(ikm);
-        (Self(sk), CustodianPublicKey(pk.to_bytes().into()))
+        (
+            Self::X25519(sk),
+            CustodianPublicKey::X25519(pk.to_bytes().into()),
+        )
+    }
+
+    /// The key's public half.
+    pub fn public_key(&self) -> CustodianPublicKey {
+        match self {
+            Self::X25519(sk) => CustodianPublicKey::X25519(Kem::sk_to_pk(sk).to_bytes().into()),
+            Self::Sm2(key) => CustodianPublicKey::Sm2(key.public_key()),
+        }
     }
 
     /// The private key as an unencrypted PKCS#8 (RFC 8410) PEM, the form a browser's
-    /// WebCrypto imports: for a custodian who opens its shares in the web page.
-    pub fn to_pkcs8_pem(&self) -> Zeroizing<String> {
+    /// WebCrypto imports: for a custodian who opens its shares in the web page. Only an
+    /// X25519 key has one; WebCrypto knows no SM2.
+    pub fn to_pkcs8_pem(&self) -> Option<Zeroizing<String>> {
         use base64::Engine as _;
         const X25519_PKCS8_PREFIX: [u8; 16] = [
             0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22,
             0x04, 0x20,
         ];
+        let Self::X25519(_) = self else {
+            return None;
+        };
         let mut der = Zeroizing::new(X25519_PKCS8_PREFIX.to_vec());
         der.extend_from_slice(&self.to_bytes());
         let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*der));
-        Zeroizing::new(format!(
+        Some(Zeroizing::new(format!(
             "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
             b64.as_bytes()
                 .chunks(64)
                 .map(|c| std::str::from_utf8(c).unwrap_or_default())
                 .collect::<Vec<_>>()
                 .join("\n")
-        ))
+        )))
     }
 
-    /// The raw 32-byte private key, for the passphrase-protected key store only.
+    /// The raw 32-byte private key (an X25519 key or an SM2 scalar), for the
+    /// passphrase-protected key store only.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(self.0.to_bytes().to_vec())
+        match self {
+            Self::X25519(sk) => Zeroizing::new(sk.to_bytes().to_vec()),
+            Self::Sm2(key) => key.to_bytes(),
+        }
     }
 
+    /// An X25519 private key from its 32 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ThresholdError> {
-        <Kem as hpke::Kem>::PrivateKey::from_bytes(bytes)
-            .map(Self)
-            .map_err(|_| ThresholdError::PublicKey)
+        Self::from_bytes_for(Suite::Hpke, bytes)
+    }
+
+    /// A private key of `suite` from its 32 bytes.
+    pub fn from_bytes_for(suite: Suite, bytes: &[u8]) -> Result<Self, ThresholdError> {
+        match suite {
+            Suite::Hpke => <Kem as hpke::Kem>::PrivateKey::from_bytes(bytes)
+                .map(Self::X25519)
+                .map_err(|_| ThresholdError::PublicKey),
+            Suite::Gm => gm::DecryptionKey::from_bytes(bytes)
+                .map(Self::Sm2)
+                .map_err(|_| ThresholdError::PublicKey),
+        }
+    }
+
+    fn hpke(&self) -> Result<&<Kem as hpke::Kem>::PrivateKey, ThresholdError> {
+        match self {
+            Self::X25519(sk) => Ok(sk),
+            Self::Sm2(_) => Err(ThresholdError::Open),
+        }
     }
 }
 
@@ -125,7 +221,7 @@ impl CustodianSecretKey {
 pub const CUSTODIAN_KEY_LABEL: &[u8] = b"tradehall-custodian-key-v1";
 
 /// What a custodian signs with its certificate to register its key for a trade:
-/// label ‖ 0x00 ‖ trade id ‖ 0x00 ‖ the 32-byte public key.
+/// label ‖ 0x00 ‖ trade id ‖ 0x00 ‖ the public key (32 or 65 bytes).
 pub fn custodian_key_message(trade_id: &str, key: &CustodianPublicKey) -> Vec<u8> {
     let mut m = CUSTODIAN_KEY_LABEL.to_vec();
     m.push(0);
@@ -161,11 +257,12 @@ impl ShareBinding<'_> {
     }
 }
 
-/// One share sealed to one custodian: the HPKE encapsulated key and the AEAD ciphertext
-/// of the 33-byte share (49 bytes with its tag).
+/// One share sealed to one custodian. Suite 1: the 32-byte HPKE encapsulated key and the
+/// AEAD ciphertext of the 33-byte share (49 bytes with its tag). Suite 2: no `enc`, and
+/// the SM2 ciphertext `C1 ‖ C3 ‖ C2` of SM3(info) ‖ share (162 bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedShare {
-    pub enc: [u8; PUBLIC_KEY_LEN],
+    pub enc: Option<[u8; PUBLIC_KEY_LEN]>,
     pub ciphertext: Vec<u8>,
 }
 
@@ -235,7 +332,7 @@ pub fn hpke_seal(
     )
     .map_err(|_| ThresholdError::PublicKey)?;
     Ok(SealedShare {
-        enc: enc.to_bytes().into(),
+        enc: Some(enc.to_bytes().into()),
         ciphertext,
     })
 }
@@ -246,11 +343,11 @@ pub fn hpke_open(
     info: &[u8],
     sealed: &SealedShare,
 ) -> Result<Zeroizing<Vec<u8>>, ThresholdError> {
-    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
-        .map_err(|_| ThresholdError::Open)?;
+    let enc = sealed.enc.as_ref().ok_or(ThresholdError::Open)?;
+    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| ThresholdError::Open)?;
     hpke::single_shot_open::<AesGcm256, HkdfSha256, Kem>(
         &OpModeR::Base,
-        &key.0,
+        key.hpke()?,
         &enc,
         info,
         &sealed.ciphertext,
@@ -260,14 +357,26 @@ pub fn hpke_open(
     .map_err(|_| ThresholdError::Open)
 }
 
-/// Seals one share to a custodian's key (HPKE base mode, empty `aad`).
+/// Seals one share to a custodian's key: HPKE base mode with the binding as `info` and an
+/// empty `aad` (suite 1), or SM2 encryption of SM3(info) ‖ share (suite 2).
 pub fn seal_share(
     recipient: &CustodianPublicKey,
     binding: &ShareBinding<'_>,
     share: &[u8],
     rng: &mut impl hpke::rand_core::CryptoRng,
 ) -> Result<SealedShare, ThresholdError> {
-    hpke_seal(recipient, &binding.info(), share, rng)
+    match recipient {
+        CustodianPublicKey::X25519(_) => hpke_seal(recipient, &binding.info(), share, rng),
+        CustodianPublicKey::Sm2(key) => {
+            let plaintext = Zeroizing::new([&gm::sm3(&binding.info())[..], share].concat());
+            let ciphertext =
+                gm::encrypt(key, &plaintext, rng).map_err(|_| ThresholdError::PublicKey)?;
+            Ok(SealedShare {
+                enc: None,
+                ciphertext,
+            })
+        }
+    }
 }
 
 /// Opens a share sealed to `key` under the same binding.
@@ -276,7 +385,24 @@ pub fn open_share(
     binding: &ShareBinding<'_>,
     sealed: &SealedShare,
 ) -> Result<Zeroizing<Vec<u8>>, ThresholdError> {
-    let share = hpke_open(key, &binding.info(), sealed)?;
+    let share = match key {
+        CustodianSecretKey::X25519(_) => hpke_open(key, &binding.info(), sealed)?,
+        CustodianSecretKey::Sm2(key) => {
+            if sealed.enc.is_some() {
+                return Err(ThresholdError::Open);
+            }
+            let plain = key
+                .decrypt(&sealed.ciphertext)
+                .map_err(|_| ThresholdError::Open)?;
+            let (bound, share) = plain
+                .split_at_checked(gm::SM3_LEN)
+                .ok_or(ThresholdError::Open)?;
+            if bound != gm::sm3(&binding.info()) {
+                return Err(ThresholdError::Open);
+            }
+            Zeroizing::new(share.to_vec())
+        }
+    };
     if share.len() != SHARE_LEN {
         return Err(ThresholdError::Share);
     }

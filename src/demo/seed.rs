@@ -87,7 +87,7 @@ async fn register(platform: &Platform, who: &DevIdentity) -> anyhow::Result<Iden
     let (nonce, _) = platform.challenge().await?;
     let message = crate::engine::auth_message("register", &nonce);
     let signature =
-        base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes()));
+        base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes())?);
     let role = Role::parse(&who.role).with_context(|| format!("unknown role {}", who.role))?;
     let reg = Registration {
         proof: AuthProof {
@@ -154,6 +154,7 @@ pub async fn seed(
     let committee = OpeningCommittee {
         custodians,
         threshold: 2,
+        suite: Default::default(),
     };
     let now = Utc::now();
     let sales = args.listing_time_scale;

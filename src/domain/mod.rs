@@ -24,6 +24,7 @@ pub mod replay;
 pub mod risk;
 pub mod rulebook;
 pub mod search;
+pub mod suite;
 pub mod text;
 pub mod trade;
 pub mod usci;

@@ -127,9 +127,11 @@ pub struct OpeningKey {
 #[serde(deny_unknown_fields)]
 pub struct BidShare {
     pub bid: String,
-    /// Hex SHA-256 of the bidder's certificate: part of the share's HPKE `info`.
+    /// Hex SHA-256 of the bidder's certificate: part of the share's binding (`info`).
     pub bidder_certificate: String,
-    pub enc: String,
+    /// The HPKE encapsulated key (suite 1); absent in suite 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enc: Option<String>,
     pub ct: String,
 }
 

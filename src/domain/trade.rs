@@ -92,6 +92,10 @@ pub struct Principal {
 pub struct OpeningCommittee {
     pub custodians: Vec<String>,
     pub threshold: u8,
+    /// The envelope suite bids are sealed with, and so the kind of key each custodian
+    /// registers: 1 (X25519) unless the centre asks for 2 (国密, SM2).
+    #[serde(default)]
+    pub suite: crate::domain::suite::Suite,
 }
 
 /// Everything the trading centre states when it creates a trade.

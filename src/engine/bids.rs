@@ -222,7 +222,10 @@ impl Platform {
             .iter()
             .map(|s| s.custodian_key.as_str())
             .collect();
-        if shares != committee.key_ids || header.threshold != committee.threshold {
+        if shares != committee.key_ids
+            || header.threshold != committee.threshold
+            || header.suite() != committee.suite
+        {
             return Err(refused(
                 "envelope_wrong_committee",
                 "the envelope is not sealed to this trade's opening committee",
@@ -289,6 +292,7 @@ impl Platform {
         Ok(SealingCommittee {
             key_ids,
             threshold: trade.terms.committee.threshold,
+            suite: trade.terms.committee.suite,
             invited: trade
                 .terms
                 .invited

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::{event, Caller, EngineError, Platform, Result};
 use crate::crypto::threshold::{custodian_key_message, CustodianPublicKey};
 use crate::domain::identity::Role;
+use crate::domain::suite::Suite;
 use crate::domain::trade::{CustodianKey, TradeStatus};
 use crate::store::StoreError;
 
@@ -59,14 +60,20 @@ impl Platform {
                 "the bid deadline has passed",
             ));
         }
-        let public_key =
-            CustodianPublicKey::from_bytes(&decode("public_key", &registration.public_key)?)
-                .map_err(|_| {
-                    EngineError::invalid(
-                        "invalid_public_key",
-                        "a custodian key is a 32-byte X25519 public key",
-                    )
-                })?;
+        let suite = trade.terms.committee.suite;
+        let public_key = CustodianPublicKey::from_bytes_for(
+            suite,
+            &decode("public_key", &registration.public_key)?,
+        )
+        .map_err(|_| {
+            EngineError::invalid(
+                "invalid_public_key",
+                match suite {
+                    Suite::Hpke => "this trade seals with suite 1: a custodian key is a 32-byte X25519 public key",
+                    Suite::Gm => "this trade seals with suite 2 (国密): a custodian key is a 65-byte uncompressed SM2 public key",
+                },
+            )
+        })?;
         let signature = decode("signature", &registration.signature)?;
         let der = self
             .store

@@ -17,6 +17,8 @@ type Answer = crate::store::Result<StoredBid>;
 pub struct SealingCommittee {
     pub key_ids: Vec<String>,
     pub threshold: u8,
+    /// The envelope suite bids are sealed with.
+    pub suite: crate::domain::suite::Suite,
     /// The 统一社会信用代码 of the suppliers the trade invites; empty when it is open.
     pub invited: Vec<String>,
 }

@@ -416,7 +416,7 @@ impl Platform {
                     Some(BidShare {
                         bid: bid.id.clone(),
                         bidder_certificate: sha256_hex(&cert),
-                        enc: b64(&share.enc),
+                        enc: share.enc.map(|enc| b64(&enc)),
                         ct: b64(&share.ciphertext),
                     })
                 })
@@ -493,7 +493,7 @@ impl Platform {
             &session.secret,
             &binding,
             &SealedShare {
-                enc,
+                enc: Some(enc),
                 ciphertext: ct,
             },
         )

@@ -91,6 +91,7 @@ pub struct TradeRow {
     pub invited: Option<String>,
     pub previous_round: Option<String>,
     pub announcement: Option<String>,
+    pub suite: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -164,6 +165,10 @@ impl TradeRow {
                 committee: OpeningCommittee {
                     custodians,
                     threshold: u8::try_from(self.threshold).map_err(|_| corrupt("threshold"))?,
+                    suite: u8::try_from(self.suite)
+                        .ok()
+                        .and_then(|n| n.try_into().ok())
+                        .ok_or_else(|| corrupt("envelope suite"))?,
                 },
                 live: live.map(LiveRow::into_terms).transpose()?,
                 evaluation: self

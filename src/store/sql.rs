@@ -510,8 +510,8 @@ macro_rules! impl_store {
                     "INSERT INTO trades (id, kind, procedure, title, principal_name, principal_usci, estimated_value, \
                      currency, region_code, bid_deadline, bond_amount, threshold, status, rulebook_version, \
                      rulebook_sha256, time_scale, created_by, created_at, published_at, evaluation, retender_of, \
-                     invited, previous_round, announcement) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+                     invited, previous_round, announcement, suite) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
                 )
                 .bind(&trade.id)
                 .bind(&t.kind)
@@ -537,6 +537,7 @@ macro_rules! impl_store {
                 .bind((!t.invited.is_empty()).then(|| serde_json::to_string(&t.invited).unwrap_or_default()))
                 .bind(&t.previous_round)
                 .bind(t.announcement.as_ref().map(|a| serde_json::to_string(a).unwrap_or_default()))
+                .bind(i64::from(t.committee.suite.number()))
                 .execute(&mut *tx)
                 .await?;
                 for (position, lot) in (0_i64..).zip(&t.lots) {
@@ -1525,7 +1526,7 @@ macro_rules! trade_select {
         "SELECT id, kind, procedure, title, principal_name, principal_usci, estimated_value, currency, \
          region_code, bid_deadline, bond_amount, threshold, status, rulebook_version, rulebook_sha256, \
          time_scale, created_at, published_at, suspended_at, evaluation, retender_of, invited, previous_round, \
-         announcement FROM trades"
+         announcement, suite FROM trades"
     };
 }
 

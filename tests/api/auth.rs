@@ -6,7 +6,7 @@ use serde_json::json;
 use std::collections::BTreeSet;
 
 use crate::helpers::{code, spawn_app, spawn_app_with, spec, usci, write, Backend};
-use crate::openssl_pki::make_openssl_pki;
+use crate::openssl_pki::{make_openssl_pki, make_openssl_sm2_pki};
 use tradehall::config::Mode;
 use tradehall::crypto::pki::{DevCa, KeyUsageProfile};
 use tradehall::crypto::signer::Signer;
@@ -40,6 +40,113 @@ async fn a_bidder_certificate_from_an_openssl_made_ca_registers_and_logs_in(back
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["usci"], code_.as_str());
     assert_eq!(me["role"], "bidder");
+}
+
+async fn sm2_certificates_sign_in_beside_p256_and_the_revoked_and_encryption_ones_do_not(
+    backend: Backend,
+) {
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let org = "伊犁州国密建设工程有限公司";
+    let code_ = usci("91654000GMCA00001");
+    let revoked_org = "伊犁州已吊销建设有限公司";
+    let revoked_code = usci("91654000GMCA00002");
+    let pki = make_openssl_sm2_pki(
+        scratch.path(),
+        org,
+        code_.as_str(),
+        revoked_org,
+        revoked_code.as_str(),
+    );
+    // The SM2 CA joins the dev P-256 CAs in one trust store.
+    let app = spawn_app_with(backend, Mode::Demo, |args| {
+        args.trust_ca.push(pki.base.ca_pem_path.clone());
+        args.crl.push(pki.base.crl_pem_path.clone());
+    })
+    .await;
+    let sm2 = |der: &[u8]| {
+        let signer = Signer::from_pkcs8_der(der).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(signer, Signer::Sm2(_)), "an SM2 key: {signer:?}");
+        signer
+    };
+
+    // The encryption certificate of the pair never signs: not to register, not to log in.
+    let encryption = sm2(&pki.encryption.key_pkcs8_der);
+    let (status, body) = app
+        .try_register(
+            &pki.encryption.cert_pem,
+            &encryption,
+            org,
+            code_.as_str(),
+            "bidder",
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "certificate_wrong_key_usage"),
+        "{body}"
+    );
+
+    let signer = sm2(&pki.base.bidder_key_pkcs8_der);
+    let (status, identity) = app
+        .try_register(
+            &pki.base.bidder_cert_pem,
+            &signer,
+            org,
+            code_.as_str(),
+            "bidder",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{identity}");
+    let (status, login) = app.try_login(&pki.base.bidder_cert_pem, &signer).await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    let token = login["token"].as_str().unwrap_or_default();
+    let (status, me) = app.get("/api/v1/auth/me", Some(token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (me["usci"].as_str(), me["role"].as_str()),
+        (Some(code_.as_str()), Some("bidder"))
+    );
+    let (status, body) = app.try_login(&pki.encryption.cert_pem, &encryption).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "certificate_wrong_key_usage"),
+        "{body}"
+    );
+    // A signature by the encryption key under the signing certificate is someone else's.
+    let (status, body) = app.try_login(&pki.base.bidder_cert_pem, &encryption).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "signature_invalid"),
+        "{body}"
+    );
+
+    // The CA revoked the second bidder's certificate before it made the CRL.
+    let revoked = sm2(&pki.revoked.key_pkcs8_der);
+    let (status, body) = app
+        .try_register(
+            &pki.revoked.cert_pem,
+            &revoked,
+            revoked_org,
+            revoked_code.as_str(),
+            "bidder",
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "certificate_revoked"),
+        "{body}"
+    );
+    let (status, body) = app.try_login(&pki.revoked.cert_pem, &revoked).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "certificate_revoked"),
+        "{body}"
+    );
+
+    // A P-256 bidder of the dev CA signs in beside them.
+    let p256 = app.user("bidder").await;
+    let (status, _) = app.get("/api/v1/auth/me", Some(&p256.token)).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 async fn bad_certificates_are_refused_with_distinct_codes(backend: Backend) {
@@ -373,6 +480,7 @@ async fn officers_find_the_custodians_for_a_committee(backend: Backend) {
 crate::on_both_backends!(
     officers_find_the_custodians_for_a_committee,
     a_bidder_certificate_from_an_openssl_made_ca_registers_and_logs_in,
+    sm2_certificates_sign_in_beside_p256_and_the_revoked_and_encryption_ones_do_not,
     bad_certificates_are_refused_with_distinct_codes,
     a_login_nonce_works_once_and_only_before_it_expires,
     a_signature_by_another_key_is_refused,

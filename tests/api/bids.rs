@@ -31,7 +31,7 @@ async fn round_on(app: TestApp) -> Round {
     for c in &custodians {
         let (_, pk) = CustodianSecretKey::generate();
         let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-        let body = serde_json::json!({ "public_key": b64(pk.as_bytes()), "signature": b64(&c.signer.sign(&custodian_key_message(&trade, &pk))) });
+        let body = serde_json::json!({ "public_key": b64(pk.as_bytes()), "signature": b64(&c.signer.sign(&custodian_key_message(&trade, &pk)).unwrap_or_else(|e| panic!("{e}"))) });
         let resp = app
             .http
             .put(app.url(&format!("/api/v1/trades/{trade}/custodian-key")))

@@ -259,7 +259,7 @@ impl Evaluation {
     fn sheet(&self, expert: &User, bids: &[Value]) -> Value {
         let sheet = json!({ "v": 1, "trade": self.r.trade, "bids": bids });
         let bytes = serde_json_canonicalizer::to_vec(&sheet).unwrap_or_default();
-        json!({ "sheet": sheet, "signature": b64(&expert.signer.sign(&sheet_message(&bytes))) })
+        json!({ "sheet": sheet, "signature": b64(&expert.signer.sign(&sheet_message(&bytes)).unwrap_or_else(|e| panic!("{e}"))) })
     }
 
     pub(crate) async fn submit(&self, expert: &User, bids: &[Value]) -> (StatusCode, Value) {
@@ -314,7 +314,7 @@ impl Evaluation {
             let dissent = "";
             let body = json!({
                 "report_sha256": sha,
-                "signature": b64(&expert.signer.sign(&report_message(&self.r.trade, &sha, dissent))),
+                "signature": b64(&expert.signer.sign(&report_message(&self.r.trade, &sha, dissent)).unwrap_or_else(|e| panic!("{e}"))),
                 "dissent": dissent,
             });
             let (status, body) = app

@@ -263,7 +263,11 @@ pub fn usci(first17: &str) -> Usci {
 }
 
 pub fn sign_b64(signer: &Signer, message: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(signer.sign(message.as_bytes()))
+    base64::engine::general_purpose::STANDARD.encode(
+        signer
+            .sign(message.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
 }
 
 impl TestApp {
@@ -391,6 +395,25 @@ impl TestApp {
             cert_pem: issued.cert_pem.clone(),
             signer,
             key_pkcs8: issued.key_pkcs8_der.clone(),
+        }
+    }
+
+    /// A bidder whose certificate (`cert_pem`) and PKCS#8 key come from another PKI (an
+    /// OpenSSL-made CA), registered as `org` and logged in.
+    pub async fn bidder_from(&self, cert_pem: &str, key: &[u8], org: &str, usci: &Usci) -> User {
+        let signer = Signer::from_pkcs8_der(key).unwrap_or_else(|e| panic!("{e}"));
+        let (status, identity) = self
+            .try_register(cert_pem, &signer, org, usci.as_str(), "bidder")
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{identity}");
+        let (status, login) = self.try_login(cert_pem, &signer).await;
+        assert_eq!(status, StatusCode::OK, "{login}");
+        User {
+            identity,
+            token: login["token"].as_str().unwrap_or_default().to_owned(),
+            cert_pem: cert_pem.to_owned(),
+            signer,
+            key_pkcs8: key.to_vec(),
         }
     }
 
@@ -550,6 +573,14 @@ impl TestApp {
 /// checked with relative paths; the tests that start the binary themselves give
 /// absolute ones.
 pub async fn run_cli(args: Vec<std::ffi::OsString>) -> std::process::Output {
+    run_cli_with(args, Vec::new()).await
+}
+
+/// [`run_cli`] with environment variables `env` set for the process.
+pub async fn run_cli_with(
+    args: Vec<std::ffi::OsString>,
+    env: Vec<(String, String)>,
+) -> std::process::Output {
     let base = std::env::temp_dir();
     let args: Vec<std::ffi::OsString> = args
         .into_iter()
@@ -562,6 +593,7 @@ pub async fn run_cli(args: Vec<std::ffi::OsString>) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_tradehall"))
             .current_dir(&base)
             .args(args)
+            .envs(env)
             .output()
             .unwrap_or_else(|e| panic!("{e}"))
     })

@@ -10,6 +10,7 @@ mod helpers;
 mod openssl_pki;
 #[path = "../common/private_pg.rs"]
 mod private_pg;
+mod softhsm;
 
 mod alerts;
 mod archive;

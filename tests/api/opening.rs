@@ -10,18 +10,19 @@ use serde_json::{json, Value};
 use crate::helpers::{
     code, platform_keys, put_bid, spawn_app, spawn_app_with, usci, Backend, TestApp, User,
 };
-use crate::openssl_pki::make_openssl_pki;
+use crate::openssl_pki::{make_openssl_pki, make_openssl_sm2_pki};
 use tradehall::config::Mode;
 use tradehall::crypto::cert::parse_pem_certificates;
 use tradehall::crypto::envelope::{self, Manifest, Organization, SealRequest};
 use tradehall::crypto::opening::opening_record_message;
 use tradehall::crypto::receipt::blinded_commitment;
-use tradehall::crypto::signer::Signer;
 use tradehall::crypto::threshold::{custodian_key_message, CustodianPublicKey, CustodianSecretKey};
 use tradehall::domain::opening::{OpeningStatus, ShareBundle, SignedRecord};
+use tradehall::domain::suite::Suite;
 
 crate::on_both_backends!(
-    three_bidders_from_two_cas_one_made_with_openssl_open_together,
+    four_bidders_from_four_cas_two_made_with_openssl_open_together,
+    a_suite_2_trade_is_sealed_with_the_cli_and_opened_by_sm2_custodians,
     a_certificate_revoked_before_submission_is_refused,
     shares_and_contributions_are_refused_before_the_deadline,
     a_full_round_reveals_every_bid_at_once_in_a_signed_record,
@@ -75,12 +76,15 @@ pub async fn round_with(app: TestApp, patch: impl FnOnce(&mut Value)) -> Round {
     }
 }
 
-/// Each custodian registers a fresh per-trade key for `trade`.
+/// Each custodian registers a fresh per-trade key for `trade`, of the trade's suite.
 pub async fn register_committee(app: &TestApp, trade: &str, custodians: Vec<User>) -> Committee {
+    let (_, view) = app.get(&format!("/api/v1/trades/{trade}"), None).await;
+    let suite: Suite = serde_json::from_value(view["committee"]["suite"].clone())
+        .unwrap_or_else(|e| panic!("the trade's suite: {e}"));
     let mut secrets = Vec::new();
     for c in &custodians {
-        let (sk, pk) = CustodianSecretKey::generate();
-        let body = json!({ "public_key": b64(pk.as_bytes()), "signature": b64(&c.signer.sign(&custodian_key_message(trade, &pk))) });
+        let (sk, pk) = CustodianSecretKey::generate_for(suite);
+        let body = json!({ "public_key": b64(pk.as_bytes()), "signature": b64(&c.signer.sign(&custodian_key_message(trade, &pk)).unwrap_or_else(|e| panic!("{e}"))) });
         let resp = app
             .http
             .put(app.url(&format!("/api/v1/trades/{trade}/custodian-key")))
@@ -106,6 +110,24 @@ impl Round {
     /// [`Round::seal`] with an attached file.
     pub fn seal_with_file(
         &self,
+        bidder: &User,
+        price: i64,
+        lots: &[&str],
+        file: Option<&[u8]>,
+    ) -> Vec<u8> {
+        let committee = self
+            .committee
+            .secrets
+            .iter()
+            .map(|(_, pk)| pk.clone())
+            .collect();
+        self.seal_to(committee, bidder, price, lots, file)
+    }
+
+    /// [`Round::seal_with_file`] to the keys `committee`.
+    pub fn seal_to(
+        &self,
+        committee: Vec<CustodianPublicKey>,
         bidder: &User,
         price: i64,
         lots: &[&str],
@@ -148,12 +170,7 @@ impl Round {
             attachments,
             certificate_chain: parse_pem_certificates(&bidder.cert_pem)
                 .unwrap_or_else(|e| panic!("{e}")),
-            committee: self
-                .committee
-                .secrets
-                .iter()
-                .map(|(_, pk)| pk.clone())
-                .collect(),
+            committee,
             threshold: 2,
         };
         let mut out = Vec::new();
@@ -565,37 +582,47 @@ async fn a_stalled_opening_resumes_after_a_supervisors_extension(backend: Backen
             && e["entry"]["data"]["reason"] == "开标人网络故障，延长开标窗口"));
 }
 
-async fn three_bidders_from_two_cas_one_made_with_openssl_open_together(backend: Backend) {
+/// Bidders of four CAs: the two dev CAs, a P-256 CA and an SM2 CA made with openssl. The SM2
+/// bidder's outer and manifest signatures are SM2 with SM3.
+async fn four_bidders_from_four_cas_two_made_with_openssl_open_together(backend: Backend) {
     let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let org = "昌吉州建筑安装工程有限公司";
     let code_ = usci("91650100QPEN00002");
-    let pki = make_openssl_pki(scratch.path(), org, code_.as_str());
+    let pki = make_openssl_pki(&scratch.path().join("p256"), org, code_.as_str());
+    let sm2_org = "博州国密路桥有限公司";
+    let sm2_code = usci("91652700GMCA00003");
+    let sm2 = make_openssl_sm2_pki(
+        &scratch.path().join("sm2"),
+        sm2_org,
+        sm2_code.as_str(),
+        "博州已吊销路桥有限公司",
+        usci("91652700GMCA00004").as_str(),
+    );
     let app = spawn_app_with(backend, Mode::Demo, |args| {
         args.trust_ca.push(pki.ca_pem_path.clone());
         args.crl.push(pki.crl_pem_path.clone());
+        args.trust_ca.push(sm2.base.ca_pem_path.clone());
+        args.crl.push(sm2.base.crl_pem_path.clone());
     })
     .await;
-    let signer =
-        Signer::from_pkcs8_der(&pki.bidder_key_pkcs8_der).unwrap_or_else(|e| panic!("{e}"));
-    let (status, identity) = app
-        .try_register(&pki.bidder_cert_pem, &signer, org, code_.as_str(), "bidder")
+    let openssl_bidder = app
+        .bidder_from(&pki.bidder_cert_pem, &pki.bidder_key_pkcs8_der, org, &code_)
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{identity}");
-    let (status, login) = app.try_login(&pki.bidder_cert_pem, &signer).await;
-    assert_eq!(status, StatusCode::OK, "{login}");
-    let openssl_bidder = User {
-        identity,
-        token: login["token"].as_str().unwrap_or_default().to_owned(),
-        cert_pem: pki.bidder_cert_pem.clone(),
-        signer,
-        key_pkcs8: pki.bidder_key_pkcs8_der.clone(),
-    };
+    let sm2_bidder = app
+        .bidder_from(
+            &sm2.base.bidder_cert_pem,
+            &sm2.base.bidder_key_pkcs8_der,
+            sm2_org,
+            &sm2_code,
+        )
+        .await;
     let r = round_on(app).await;
     let from_a = r.app.user("bidder").await;
     let from_b = r.app.user_from(&r.app.ca_b, "bidder").await;
     r.bid(&from_a, 550_000_000).await;
     r.bid(&from_b, 540_000_000).await;
     r.bid(&openssl_bidder, 530_000_000).await;
+    r.bid(&sm2_bidder, 520_000_000).await;
 
     r.app.clock.set(r.deadline);
     assert_eq!(r.contribute(1).await.0, StatusCode::OK);
@@ -604,11 +631,172 @@ async fn three_bidders_from_two_cas_one_made_with_openssl_open_together(backend:
     let signed: SignedRecord =
         serde_json::from_value(done["opening"].clone()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(signed.record.outcome, "opened");
-    assert_eq!(signed.record.valid_bids, 3);
+    assert_eq!(signed.record.valid_bids, 4);
     let opened = &signed.record.bids[2];
     assert_eq!(
         (opened.organization.name.as_str(), opened.price),
         (org, Some(530_000_000))
+    );
+    let opened = &signed.record.bids[3];
+    assert_eq!(
+        (opened.organization.name.as_str(), opened.price),
+        (sm2_org, Some(520_000_000))
+    );
+    verify_record(&r.app, &signed).await;
+}
+
+/// A 国密 trade (its committee seals with suite 2): a bidder of an SM2 CA made with
+/// openssl, a P-256 bidder and a bidder whose P-256 key is on a PKCS#11 token (SoftHSM2)
+/// each seal with `tradehall bid seal` and submit with `tradehall bid submit`; custodians
+/// holding SM2 keys open; all three bids are valid.
+async fn a_suite_2_trade_is_sealed_with_the_cli_and_opened_by_sm2_custodians(backend: Backend) {
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let org = "塔城地区国密建设有限公司";
+    let code_ = usci("91654200GMCA00005");
+    let sm2 = make_openssl_sm2_pki(
+        &scratch.path().join("sm2"),
+        org,
+        code_.as_str(),
+        "塔城地区已吊销建设有限公司",
+        usci("91654200GMCA00006").as_str(),
+    );
+    let app = spawn_app_with(backend, Mode::Demo, |args| {
+        args.trust_ca.push(sm2.base.ca_pem_path.clone());
+        args.crl.push(sm2.base.crl_pem_path.clone());
+    })
+    .await;
+    let sm2_bidder = app
+        .bidder_from(
+            &sm2.base.bidder_cert_pem,
+            &sm2.base.bidder_key_pkcs8_der,
+            org,
+            &code_,
+        )
+        .await;
+    let r = round_with(app, |terms| terms["committee"]["suite"] = json!(2)).await;
+    let (_, view) = r
+        .app
+        .get(&format!("/api/v1/trades/{}", r.trade), None)
+        .await;
+    assert_eq!(view["committee"]["suite"], 2);
+    for key in view["custodian_keys"].as_array().into_iter().flatten() {
+        let public = base64::engine::general_purpose::STANDARD
+            .decode(key["public_key"].as_str().unwrap_or_default())
+            .unwrap_or_default();
+        assert_eq!((public.len(), public[0]), (65, 4), "an SM2 point: {key}");
+    }
+    // An X25519 key is not a suite-2 custodian key.
+    let outsider = &r.committee.custodians[0];
+    let (_, x25519) = CustodianSecretKey::generate();
+    let response = r
+        .app
+        .http
+        .put(r.app.url(&format!("/api/v1/trades/{}/custodian-key", r.trade)))
+        .bearer_auth(&outsider.token)
+        .json(&json!({
+            "public_key": b64(x25519.as_bytes()),
+            "signature": b64(&outsider.signer.sign(&custodian_key_message(&r.trade, &x25519)).unwrap_or_else(|e| panic!("{e}"))),
+        }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or_default();
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_public_key"),
+        "{body}"
+    );
+
+    let p256_bidder = r.app.user("bidder").await;
+    let dir = scratch.path();
+    crate::web::cli_bid(&r, &sm2_bidder, "5,200,000.00", dir).await;
+    crate::web::cli_bid(&r, &p256_bidder, "5,300,000.00", dir).await;
+    // The third bidder's key lives on a token; the CLI signs in and seals through it.
+    let token_bidder = r.app.user("bidder").await;
+    let hsm = crate::softhsm::SoftHsm::new(dir, "tradehall-ukey");
+    hsm.import(&token_bidder.key_pkcs8, "bidder-signing", "01");
+    let wrong_pin = crate::helpers::run_cli_with(
+        vec![
+            "bid".into(),
+            "seal".into(),
+            "--trade".into(),
+            r.trade.clone().into(),
+            "--price".into(),
+            "5,400,000.00".into(),
+            "--lot".into(),
+            "1".into(),
+            "--out".into(),
+            dir.join("never.sealed").into_os_string(),
+            "--cert".into(),
+            crate::helpers::write(dir, "token-bidder.pem", token_bidder.cert_pem.as_bytes())
+                .into_os_string(),
+            "--key".into(),
+            hsm.uri("bidder-signing").into(),
+            "--server".into(),
+            r.app.base.clone().into(),
+        ],
+        hsm.env("000000"),
+    )
+    .await;
+    assert!(!wrong_pin.status.success());
+    let said = String::from_utf8_lossy(&wrong_pin.stderr);
+    assert!(said.contains("PIN"), "{said}");
+    assert!(!dir.join("never.sealed").exists());
+    crate::web::cli_bid_with_key(
+        &r,
+        &token_bidder,
+        "5,400,000.00",
+        dir,
+        hsm.uri("bidder-signing").into(),
+        hsm.env(&hsm.pin),
+    )
+    .await;
+    let sealed = std::fs::read(dir.join(format!("{}.sealed", sm2_bidder.id())))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let header = envelope::read_header(sealed.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(header.suite(), Suite::Gm);
+    // A suite-1 envelope is refused by a suite-2 trade.
+    let x25519_keys = (0..3).map(|_| CustodianSecretKey::generate().1).collect();
+    let (status, body) = put_bid(
+        &r.app,
+        &p256_bidder.token,
+        &r.trade,
+        r.seal_to(x25519_keys, &p256_bidder, 530_000_000, &["1"], None),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "envelope_wrong_committee"),
+        "{body}"
+    );
+
+    r.app.clock.set(r.deadline);
+    assert_eq!(r.contribute(0).await.0, StatusCode::OK);
+    let (status, done) = r.contribute(2).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let signed: SignedRecord =
+        serde_json::from_value(done["opening"].clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (signed.record.outcome.as_str(), signed.record.valid_bids),
+        ("opened", 3)
+    );
+    let prices: Vec<(String, Option<i64>)> = signed
+        .record
+        .bids
+        .iter()
+        .map(|b| (b.organization.name.clone(), b.price))
+        .collect();
+    assert!(
+        prices.contains(&(org.to_owned(), Some(520_000_000))),
+        "{prices:?}"
+    );
+    let token_org = token_bidder.identity["organization"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        prices.contains(&(token_org.to_owned(), Some(540_000_000))),
+        "{prices:?}"
     );
     verify_record(&r.app, &signed).await;
 }

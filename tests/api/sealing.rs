@@ -70,7 +70,7 @@ async fn a_bid_sealed_by_the_cli_opens_with_two_of_three_custodians(backend: Bac
     for c in &custodians {
         let (sk, pk) = CustodianSecretKey::generate();
         let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-        let body = json!({ "public_key": b64(pk.as_bytes()), "signature": b64(&c.signer.sign(&custodian_key_message(&id, &pk))) });
+        let body = json!({ "public_key": b64(pk.as_bytes()), "signature": b64(&c.signer.sign(&custodian_key_message(&id, &pk)).unwrap_or_else(|e| panic!("{e}"))) });
         let resp = app
             .http
             .put(app.url(&format!("/api/v1/trades/{id}/custodian-key")))

@@ -463,7 +463,7 @@ async fn the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database(
         ),
         &[
             theirs.as_bytes().to_vec(),
-            insider.signer.sign(&custodian_key_message(&r.trade, &theirs)),
+            insider.signer.sign(&custodian_key_message(&r.trade, &theirs)).unwrap_or_else(|e| panic!("{e}")),
             certificate,
         ],
     )
@@ -506,15 +506,27 @@ async fn the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database(
 }
 
 /// `tradehall bid seal` then `tradehall bid submit`, as a bidder does on its own machine.
-async fn cli_bid(
+pub async fn cli_bid(
     r: &crate::opening::Round,
     bidder: &crate::helpers::User,
     yuan: &str,
     dir: &std::path::Path,
 ) {
+    let key = crate::helpers::write(dir, &format!("{}.der", bidder.id()), &bidder.key_pkcs8);
+    cli_bid_with_key(r, bidder, yuan, dir, key.into_os_string(), Vec::new()).await;
+}
+
+/// [`cli_bid`] with `--key key` (a file, or a PKCS#11 URI) and environment `env`.
+pub async fn cli_bid_with_key(
+    r: &crate::opening::Round,
+    bidder: &crate::helpers::User,
+    yuan: &str,
+    dir: &std::path::Path,
+    key: std::ffi::OsString,
+    env: Vec<(String, String)>,
+) {
     let name = bidder.id();
     let cert = crate::helpers::write(dir, &format!("{name}.pem"), bidder.cert_pem.as_bytes());
-    let key = crate::helpers::write(dir, &format!("{name}.der"), &bidder.key_pkcs8);
     let out = dir.join(format!("{name}.sealed"));
     let who = |args: &[&str]| -> Vec<std::ffi::OsString> {
         let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
@@ -522,7 +534,7 @@ async fn cli_bid(
             "--cert".into(),
             cert.clone().into_os_string(),
             "--key".into(),
-            key.clone().into_os_string(),
+            key.clone(),
         ]);
         all.extend(["--server".into(), r.app.base.clone().into()]);
         all
@@ -534,7 +546,7 @@ async fn cli_bid(
         ]),
         who(&["bid", "submit", &out_text]),
     ] {
-        let run = crate::helpers::run_cli(args).await;
+        let run = crate::helpers::run_cli_with(args, env.clone()).await;
         assert!(
             run.status.success(),
             "{}",
@@ -1707,7 +1719,11 @@ async fn a_bid_sealed_in_the_browser_opens_with_bids_sealed_by_the_cli(backend: 
     let trade_key = crate::helpers::write(
         dir.path(),
         "custodian-trade-key.pem",
-        r.committee.secrets[0].0.to_pkcs8_pem().as_bytes(),
+        r.committee.secrets[0]
+            .0
+            .to_pkcs8_pem()
+            .unwrap_or_else(|| panic!("an X25519 key"))
+            .as_bytes(),
     );
     custodian
         .goto(&format!("{}/#/trades/{}/opening", r.app.base, r.trade))

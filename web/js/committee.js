@@ -35,6 +35,7 @@ const LABEL = utf8.encode('tradehall-custodian-key-v1');
  * checkpoint. Throws CommitteeError naming the first key that fails.
  */
 export async function checkCommittee(trade, get) {
+  if ((trade.committee.suite ?? 1) !== 1) throw new CommitteeError(null, 'suite_cli', `the trade seals with envelope suite ${trade.committee.suite}, which this page cannot`);
   if (trade.committee_ready !== true) throw new CommitteeError(null, 'not_ready', 'the opening committee has not registered all its keys yet');
   const [{ roots }, { keys: platformKeys }, note] = await Promise.all([get('/api/v1/trust/roots'), get('/api/v1/platform/keys'), get('/api/v1/log/checkpoint')]);
   const checkpoint = await verifyCheckpoint(note, platformKeys);

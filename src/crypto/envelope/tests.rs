@@ -19,6 +19,10 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_for(Suite::Hpke)
+}
+
+fn fixture_for(suite: Suite) -> Fixture {
     let now = Utc::now();
     let ca = DevCa::new(
         "Envelope Test",
@@ -41,7 +45,9 @@ fn fixture() -> Fixture {
         .crl(&[], now - Duration::days(1), now + Duration::days(7))
         .unwrap_or_else(|e| panic!("{e}"));
     let trust = TrustStore::new(vec![ca.cert_der()], vec![crl]).unwrap_or_else(|e| panic!("{e}"));
-    let custodians = (0..3).map(|_| CustodianSecretKey::generate()).collect();
+    let custodians = (0..3)
+        .map(|_| CustodianSecretKey::generate_for(suite))
+        .collect();
     Fixture {
         trust,
         bidder,
@@ -150,7 +156,13 @@ fn shares_from(f: &Fixture, inspected: &Inspected, which: &[usize]) -> Vec<Zeroi
 
 #[test]
 fn a_sealed_bid_opens_with_two_of_three_custodians_and_not_with_one() {
-    let f = fixture();
+    for suite in Suite::ALL {
+        opens_with_two_of_three(suite);
+    }
+}
+
+fn opens_with_two_of_three(suite: Suite) {
+    let f = fixture_for(suite);
     let big = vec![0xAB; 3 * CHUNK_LEN + 17];
     let (bytes, sealed) = seal_with(
         &f,
@@ -188,6 +200,72 @@ fn a_sealed_bid_opens_with_two_of_three_custodians_and_not_with_one() {
 }
 
 #[test]
+fn suite_2_seals_shares_with_sm2_and_digests_with_sm3() {
+    let f = fixture_for(Suite::Gm);
+    let (bytes, sealed) = seal_with(&f, &[("a.txt", b"attachment".to_vec())]);
+    let inspected = accept(&f, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(inspected.header.suite, "SM2-C1C3C2/SM3/SM4-GCM");
+    for share in &inspected.header.shares {
+        assert_eq!(share.enc, None);
+        assert_eq!(
+            unb64(&share.ct, "ct").map(|c| c.len()).ok(),
+            Some(65 + 32 + 65)
+        );
+    }
+    // Header and body digests are SM3; the commitment stays SHA-256.
+    let header_end = usize::try_from(inspected.payload_offset).unwrap_or(0) - 8;
+    assert_eq!(inspected.header_digest, gm::sm3(&bytes[..header_end]));
+    let body_end = bytes.len() - 2 - inspected.signature.len();
+    assert_eq!(inspected.body_digest, gm::sm3(&bytes[..body_end]));
+    assert_eq!(
+        hex::encode(sealed.commitment),
+        crate::crypto::digest::sha256_hex(&bytes)
+    );
+    // A share cannot be opened as suite 1's, nor a suite-1 custodian key take a suite-2 share.
+    let header = read_header(bytes.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(header.suite(), Suite::Gm);
+}
+
+#[test]
+fn a_committee_of_two_suites_is_refused_and_headers_must_match_their_suite() {
+    let f = fixture();
+    let (bytes, _) = seal_with(&f, &[]);
+    let mut committee: Vec<CustodianPublicKey> =
+        f.custodians.iter().map(|(_, pk)| pk.clone()).collect();
+    committee[1] = CustodianSecretKey::generate_for(Suite::Gm).1;
+    let request = SealRequest {
+        manifest: manifest(vec![]),
+        attachments: vec![],
+        certificate_chain: vec![f.bidder.cert_der.clone()],
+        committee,
+        threshold: 2,
+    };
+    let signer = Signer::from_pkcs8_der(&f.bidder.key_pkcs8_der).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        seal(request, &signer, &[1; 32], &mut rng(), io::sink()),
+        Err(EnvelopeError::Format(_))
+    ));
+    // A header whose shares are not sealed as its suite says is refused.
+    let header = read_header(bytes.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+    let framed = |header: &Header| {
+        let json = serde_json::to_vec(header).unwrap_or_default();
+        let h = u32::try_from(json.len()).unwrap_or(0).to_be_bytes();
+        [MAGIC.as_slice(), &VERSION.to_be_bytes(), &h, &json].concat()
+    };
+    assert!(read_header(framed(&header).as_slice()).is_ok());
+    let renamed = Header {
+        suite: Suite::Gm.name().into(),
+        ..header.clone()
+    };
+    assert!(read_header(framed(&renamed).as_slice()).is_err());
+    let mut stripped = header;
+    for share in &mut stripped.shares {
+        share.enc = None;
+    }
+    assert!(read_header(framed(&stripped).as_slice()).is_err());
+}
+
+#[test]
 fn the_price_is_nowhere_in_the_envelope_bytes() {
     let f = fixture();
     let (bytes, _) = seal_with(&f, &[]);
@@ -197,7 +275,13 @@ fn the_price_is_nowhere_in_the_envelope_bytes() {
 
 #[test]
 fn a_single_flipped_byte_anywhere_is_refused() {
-    let f = fixture();
+    for suite in Suite::ALL {
+        flipped_bytes_are_refused(suite);
+    }
+}
+
+fn flipped_bytes_are_refused(suite: Suite) {
+    let f = fixture_for(suite);
     let (bytes, _) = seal_with(&f, &[("a.txt", b"attachment".to_vec())]);
     assert!(accept(&f, &bytes).is_ok());
     for i in 0..bytes.len() {

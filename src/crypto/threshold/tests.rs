@@ -46,13 +46,36 @@ fn impossible_committees_are_refused() {
 
 #[test]
 fn a_sealed_share_opens_only_for_its_custodian_trade_and_bidder() {
-    let (sk, pk) = CustodianSecretKey::generate();
-    let (other_sk, _) = CustodianSecretKey::generate();
+    for suite in Suite::ALL {
+        opens_only_under_its_binding(suite);
+    }
+}
+
+fn opens_only_under_its_binding(suite: Suite) {
+    let (sk, pk) = CustodianSecretKey::generate_for(suite);
+    let (other_sk, _) = CustodianSecretKey::generate_for(suite);
     let id = pk.key_id();
     let share = [1u8; SHARE_LEN];
     let sealed =
         seal_share(&pk, &binding(&id), &share, &mut rng()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(sealed.ciphertext.len(), SHARE_LEN + 16);
+    match suite {
+        Suite::Hpke => assert_eq!(sealed.ciphertext.len(), SHARE_LEN + 16),
+        // C1 ‖ C3 ‖ C2, C2 = SM3(info) ‖ share.
+        Suite::Gm => {
+            assert_eq!(sealed.enc, None);
+            assert_eq!(sealed.ciphertext.len(), 65 + 32 + 32 + SHARE_LEN);
+        }
+    }
+    // A key of the other suite never opens it.
+    let other_suite = Suite::ALL
+        .into_iter()
+        .find(|s| *s != suite)
+        .unwrap_or_default();
+    let (wrong_kind, _) = CustodianSecretKey::generate_for(other_suite);
+    assert_eq!(
+        open_share(&wrong_kind, &binding(&id), &sealed).err(),
+        Some(ThresholdError::Open)
+    );
     let opened = open_share(&sk, &binding(&id), &sealed).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(opened.as_slice(), &share);
 
@@ -95,6 +118,19 @@ fn derived_keys_are_deterministic_and_round_trip() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(open_share(&restored, &binding(&id), &sealed).is_ok());
     assert!(CustodianPublicKey::from_bytes(&[0; 31]).is_err());
+    assert!(
+        CustodianPublicKey::from_bytes(&[4; 65]).is_err(),
+        "not on the SM2 curve"
+    );
+    let (sm2, sm2_public) = CustodianSecretKey::generate_for(Suite::Gm);
+    assert_eq!(
+        CustodianPublicKey::from_bytes(sm2_public.as_bytes()).ok(),
+        Some(sm2_public.clone())
+    );
+    assert!(CustodianPublicKey::from_bytes_for(Suite::Hpke, sm2_public.as_bytes()).is_err());
+    let restored = CustodianSecretKey::from_bytes_for(Suite::Gm, &sm2.to_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(restored.public_key(), sm2_public);
 }
 
 #[test]
@@ -107,7 +143,13 @@ fn a_secret_key_is_never_printed_and_exports_as_rfc_8410_pkcs8() {
     assert!(!shown.contains(&raw));
 
     // The PEM a browser's WebCrypto imports: the X25519 PKCS#8 prefix, then the key.
-    let pem = sk.to_pkcs8_pem();
+    let pem = sk
+        .to_pkcs8_pem()
+        .unwrap_or_else(|| panic!("an X25519 key exports"));
+    assert!(CustodianSecretKey::generate_for(Suite::Gm)
+        .0
+        .to_pkcs8_pem()
+        .is_none());
     let body: String = pem
         .strip_prefix("-----BEGIN PRIVATE KEY-----\n")
         .and_then(|p| p.strip_suffix("-----END PRIVATE KEY-----\n"))

@@ -29,6 +29,12 @@ function Countdown({ until }) {
 
 /** What this browser found when it checked the committee's keys itself. */
 function CommitteeCheck({ committee, error }) {
+  if (error?.code === 'suite_cli') {
+    return html`<div class="notice" role="status" data-testid="suite-cli">
+      <p><strong>${t('bid.suite_cli_title')}</strong></p>
+      <p class="small">${t('bid.suite_cli')}</p>
+    </div>`;
+  }
   if (error) {
     return html`<div class="notice error" role="alert" data-testid="committee-refused">
       <p><strong>${t('bid.committee_refused')}</strong></p>

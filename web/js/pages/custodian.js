@@ -115,7 +115,12 @@ export function CustodianPage({ id }) {
     <p><a href=${`#/trades/${id}/opening`}>← ${t('hall.title')}</a></p>
     <h1>${t('custodian.title')}</h1>
     ${trade ? html`<p class="muted" lang="zh-CN">${trade.title}</p>` : null}
-    <p class="muted small">${t('custodian.intro')}</p>
+    ${(trade?.committee?.suite ?? 1) !== 1
+      ? html`<div class="notice" role="status" data-testid="suite-cli">
+          <p><strong>${t('custodian.suite_cli_title')}</strong></p>
+          <p class="small">${t('custodian.suite_cli')}</p>
+        </div>`
+      : html`<p class="muted small">${t('custodian.intro')}</p>
     <form onSubmit=${submit} data-testid="custodian-form">
       <div class="field"><label for="custodian-key">${t('custodian.key')}</label>
         <input id="custodian-key" name="tradekey" type="file" accept=".pem,.key" required />
@@ -124,7 +129,7 @@ export function CustodianPage({ id }) {
         ? null
         : html`<div class="field"><label for="custodian-identity">${t('signin.key')}</label><input id="custodian-identity" name="identity" type="file" accept=".pem,.key" required /></div>`}
       <button type="submit" class="primary" disabled=${busy}>${busy ? t('loading') : t('custodian.submit')}</button>
-    </form>
+    </form>`}
     ${outcome ? html`<p class=${outcome.ok ? 'notice ok' : 'notice error'} role="status" data-testid="custodian-outcome">${outcome.ok ? '✓ ' : '✗ '}${outcome.text()}</p>` : null}
   </section>`;
 }
