@@ -218,7 +218,7 @@ fn openssl_verifies_the_signatures_and_decrypts_a_share_of_a_suite_2_envelope() 
     write(
         dir,
         "outer.msg",
-        &envelope_signature_message(&inspected.body_digest),
+        &envelope_signature_message(&inspected.body_digest.unwrap_or_default()),
     );
     write(dir, "outer.sig", &inspected.signature);
     // `openssl pkeyutl -verify` with SM3 and the default distinguishing ID: whether it

@@ -60,7 +60,7 @@ fn crypto_ceiling(world: &World, envelopes: &[Vec<u8>], rounds: usize) -> f64 {
         let chain = inspected.certificate_chain().expect("chain");
         let cert = trust.verify_identity(&chain, now).expect("certificate");
         cert.verify_signature(
-            &envelope_signature_message(&inspected.body_digest),
+            &envelope_signature_message(&inspected.body_digest.unwrap_or_default()),
             &inspected.signature,
         )
         .expect("signature");

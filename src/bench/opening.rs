@@ -47,7 +47,8 @@ pub struct OpeningReport {
 fn ceiling(paths: &[(std::path::PathBuf, [u8; 32])]) -> anyhow::Result<f64> {
     let started = Instant::now();
     paths.par_iter().try_for_each(|(path, key)| {
-        let inspected = envelope::inspect(std::io::BufReader::new(std::fs::File::open(path)?))?;
+        let inspected =
+            envelope::inspect_stored(std::io::BufReader::new(std::fs::File::open(path)?))?;
         let opened = envelope::open(
             std::io::BufReader::new(std::fs::File::open(path)?),
             &inspected,
@@ -118,7 +119,10 @@ pub async fn run(options: &OpeningOptions) -> anyhow::Result<OpeningReport> {
         let signer = crate::crypto::signer::Signer::from_pkcs8_der(&issued.key_pkcs8_der)?;
         let keys = platform_keys.clone();
         let (secret, public) = (
-            crate::crypto::threshold::CustodianSecretKey::from_bytes(&secret.to_bytes())?,
+            crate::crypto::threshold::CustodianSecretKey::from_bytes_for(
+                public.suite(),
+                &secret.to_bytes(),
+            )?,
             public.clone(),
         );
         work.push(tokio::spawn(async move {

@@ -417,8 +417,9 @@ pub struct Inspected {
     /// Offset of the payload's first byte.
     pub payload_offset: u64,
     pub payload_len: u64,
-    /// The suite's digest of everything before the signature length.
-    pub body_digest: [u8; 32],
+    /// The suite's digest of everything before the signature length; `None` when read by
+    /// [`inspect_stored`].
+    pub body_digest: Option<[u8; 32]>,
     pub signature: Vec<u8>,
     /// SHA-256 of the whole envelope.
     pub commitment: [u8; 32],
@@ -544,11 +545,25 @@ fn read_header_part(r: &mut impl Read) -> Result<(Header, Vec<u8>), EnvelopeErro
 /// Reads and hashes a whole envelope in constant memory, checking its structure: magic,
 /// version, header, a payload length a stream can have, a signature, nothing after it.
 /// It checks no signature or certificate; the caller does that with the chain in the header.
-pub fn inspect(mut input: impl Read) -> Result<Inspected, EnvelopeError> {
+pub fn inspect(input: impl Read) -> Result<Inspected, EnvelopeError> {
+    inspect_with(input, true)
+}
+
+/// [`inspect`] for the opening, of an envelope taken in at intake (where its outer
+/// signature was verified): the commitment and the header digest, without the body
+/// digest, which in suite 2 would cost an SM3 pass over the whole payload for nothing.
+pub fn inspect_stored(input: impl Read) -> Result<Inspected, EnvelopeError> {
+    inspect_with(input, false)
+}
+
+fn inspect_with(mut input: impl Read, body: bool) -> Result<Inspected, EnvelopeError> {
     let (header, prefix) = read_header_part(&mut input)?;
     let mut digests = Digests::new(header.suite());
     digests.update(&prefix);
     let header_digest = digests.suite_digest();
+    if !body {
+        digests.sm3 = None;
+    }
     let mut r = DigestingReader {
         inner: input,
         digests,
@@ -565,7 +580,7 @@ pub fn inspect(mut input: impl Read) -> Result<Inspected, EnvelopeError> {
     if copied != payload_len {
         return Err(format_error("envelope ends in the payload"));
     }
-    let body_digest = r.digests.suite_digest();
+    let body_digest = body.then(|| r.digests.suite_digest());
     let s = u16::from_be_bytes(read_array(&mut r)?);
     let mut signature = vec![0u8; usize::from(s)];
     r.read_exact(&mut signature)

@@ -192,11 +192,6 @@ impl CustodianSecretKey {
         }
     }
 
-    /// An X25519 private key from its 32 bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ThresholdError> {
-        Self::from_bytes_for(Suite::Hpke, bytes)
-    }
-
     /// A private key of `suite` from its 32 bytes.
     pub fn from_bytes_for(suite: Suite, bytes: &[u8]) -> Result<Self, ThresholdError> {
         match suite {

@@ -243,7 +243,12 @@ impl Platform {
         }
         // docs/protocol.md: a bidder's signatures are DER-encoded; nothing else is taken.
         cert.verify_der_signature(
-            &envelope_signature_message(&inspected.body_digest),
+            &envelope_signature_message(&inspected.body_digest.ok_or_else(|| {
+                refused(
+                    "envelope_invalid",
+                    "the envelope was read without its body digest",
+                )
+            })?),
             &inspected.signature,
         )?;
         Ok(())

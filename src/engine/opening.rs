@@ -968,12 +968,13 @@ fn check_bid(
         )
     };
     let source = source.map_err(unreadable)?;
-    let inspected = envelope::inspect(source.reader().map_err(unreadable)?).map_err(|e| {
-        Invalid(
-            "envelope_unreadable",
-            format!("the stored envelope is damaged: {e}"),
-        )
-    })?;
+    let inspected =
+        envelope::inspect_stored(source.reader().map_err(unreadable)?).map_err(|e| {
+            Invalid(
+                "envelope_unreadable",
+                format!("the stored envelope is damaged: {e}"),
+            )
+        })?;
     entry.organization = RecordOrganization {
         name: inspected.header.organization.name.clone(),
         usci: inspected.header.organization.usci.clone(),

@@ -1226,7 +1226,8 @@ async fn an_expert_scores_and_signs_the_report_with_a_dissent_from_the_browser(b
 }
 
 /// A trading centre's first steps from its page (issue 31): a tender typed into the form
-/// as people write amounts (1亿, 6000万), checked against the rulebook as it is filled in
+/// as people write amounts (1亿, 6000万), sealed with 国密 (suite 2), checked against the
+/// rulebook as it is filled in
 /// (a deadline 19 days out breaks 招标投标法 第二十四条 and the form says so before anything
 /// is saved), saved as a draft once it keeps the rules, its document uploaded, and the
 /// announcement published after a confirmation. The server holds the terms as typed.
@@ -1277,6 +1278,8 @@ async fn a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_
             .click(&format!("[data-testid=tf-custodians] input[value='{id}']"))
             .await;
     }
+    // This centre seals with the Chinese national algorithms (国密, suite 2).
+    browser.select("#tf-suite", "2").await;
     let day = |days: i64| {
         (app.clock_now() + chrono::Duration::days(days))
             .with_timezone(
@@ -1342,6 +1345,7 @@ async fn a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_
         draft["committee"]["custodians"].as_array().map(Vec::len),
         Some(3)
     );
+    assert_eq!(draft["committee"]["suite"], 2, "{draft}");
 
     // Its document, then the announcement, confirmed.
     let document = crate::helpers::write(dir.path(), "招标文件.pdf", b"%PDF-1.7 tender documents");

@@ -129,7 +129,7 @@ fn accept(f: &Fixture, bytes: &[u8]) -> Result<Inspected, String> {
         .verify_identity(&chain, Utc::now())
         .map_err(|e| e.to_string())?;
     cert.verify_signature(
-        &envelope_signature_message(&inspected.body_digest),
+        &envelope_signature_message(&inspected.body_digest.unwrap_or_default()),
         &inspected.signature,
     )
     .map_err(|e| e.to_string())?;
@@ -216,7 +216,13 @@ fn suite_2_seals_shares_with_sm2_and_digests_with_sm3() {
     let header_end = usize::try_from(inspected.payload_offset).unwrap_or(0) - 8;
     assert_eq!(inspected.header_digest, gm::sm3(&bytes[..header_end]));
     let body_end = bytes.len() - 2 - inspected.signature.len();
-    assert_eq!(inspected.body_digest, gm::sm3(&bytes[..body_end]));
+    assert_eq!(inspected.body_digest, Some(gm::sm3(&bytes[..body_end])));
+    // The opening's reading: the same header digest and commitment, no body digest.
+    let stored = inspect_stored(bytes.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (stored.header_digest, stored.commitment, stored.body_digest),
+        (inspected.header_digest, inspected.commitment, None)
+    );
     assert_eq!(
         hex::encode(sealed.commitment),
         crate::crypto::digest::sha256_hex(&bytes)

@@ -112,7 +112,8 @@ fn derived_keys_are_deterministic_and_round_trip() {
     let (sk, pk) = CustodianSecretKey::derive(b"custodian test vector ikm 000001");
     let (_, again) = CustodianSecretKey::derive(b"custodian test vector ikm 000001");
     assert_eq!(pk, again);
-    let restored = CustodianSecretKey::from_bytes(&sk.to_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let restored = CustodianSecretKey::from_bytes_for(Suite::Hpke, &sk.to_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
     let id = pk.key_id();
     let sealed = seal_share(&pk, &binding(&id), &[2; SHARE_LEN], &mut rng())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -161,7 +162,8 @@ fn a_secret_key_is_never_printed_and_exports_as_rfc_8410_pkcs8() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(der.len(), 48);
     assert_eq!(hex::encode(&der[..16]), "302e020100300506032b656e04220420");
-    let again = CustodianSecretKey::from_bytes(&der[16..]).unwrap_or_else(|e| panic!("{e}"));
+    let again = CustodianSecretKey::from_bytes_for(Suite::Hpke, &der[16..])
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(hex::encode(again.to_bytes().as_slice()), raw);
     let (_, same) = CustodianSecretKey::derive(b"custodian-ikm-for-the-pkcs8-test");
     assert_eq!(same.key_id(), pk.key_id());

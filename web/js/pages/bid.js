@@ -32,7 +32,7 @@ function CommitteeCheck({ committee, error }) {
   if (error?.code === 'suite_cli') {
     return html`<div class="notice" role="status" data-testid="suite-cli">
       <p><strong>${t('bid.suite_cli_title')}</strong></p>
-      <p class="small">${t('bid.suite_cli')}</p>
+      <p class="small">${t('bid.suite_cli')} <code>tradehall bid seal</code> → <code>tradehall bid submit</code></p>
     </div>`;
   }
   if (error) {

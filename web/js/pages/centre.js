@@ -25,7 +25,7 @@ function beijing(date, time) {
 
 const EMPTY = {
   kind: '', procedure: '', title: '', principal: '', principalUsci: '', region: '650100',
-  estimate: '', bond: '', date: '', time: '10:00', custodians: [], threshold: '2',
+  estimate: '', bond: '', date: '', time: '10:00', custodians: [], threshold: '2', suite: '1',
   lots: [{ title: '', estimate: '' }], invited: '', method: 'lowest_evaluated_price', priceWeight: '30',
   criteria: [{ id: 'technical', name: '技术', weight: '60' }, { id: 'business', name: '商务', weight: '10' }],
   startPrice: '', increment: '', startDate: '', startTime: '10:00', endDate: '', endTime: '10:00',
@@ -67,7 +67,7 @@ function termsOf(f, procedure) {
     region_code: f.region,
     bid_deadline: need(beijing(f.date, f.time), live ? 'centre.cutoff' : 'centre.deadline'),
     bond_amount: need(parseAmount(f.bond), live ? 'centre.deposit' : 'centre.bond'),
-    committee: { custodians: f.custodians, threshold: Number(f.threshold) },
+    committee: { custodians: f.custodians, threshold: Number(f.threshold), suite: Number(f.suite) },
   };
   if (f.custodians.length === 0) missing.push('centre.custodians');
   if (live) {
@@ -247,6 +247,12 @@ function TradeForm({ token, onCreated }) {
       ${custodians.length === 0 ? html`<p class="muted small">${t('none')}</p>` : null}
       ${custodians.map((c) => html`<label class="check" key=${c.id}><input type="checkbox" value=${c.id} checked=${f.custodians.includes(c.id)} onChange=${() => toggleCustodian(c.id)} /> ${written(c.organization)} <span class="small muted" lang="zh-CN">${c.subject}</span></label>`)}
       <div class="field inline"><label for="tf-threshold">${t('centre.threshold')}</label><input id="tf-threshold" size="3" inputmode="numeric" value=${f.threshold} onInput=${(e) => set({ threshold: e.currentTarget.value })} /></div>
+      <div class="field"><label for="tf-suite">${t('centre.suite')}</label>
+        <select id="tf-suite" value=${f.suite} onChange=${(e) => set({ suite: e.currentTarget.value })}>
+          <option value="1">${t('centre.suite_1')}</option>
+          <option value="2">${t('centre.suite_2')}</option>
+        </select>
+        <p class="small muted">${t('centre.suite_hint')}</p></div>
     </fieldset>
     <${RuleCheck} state=${check} />
     <button type="submit" class="primary" disabled=${busy || !check.ok}>${t('centre.create')}</button>

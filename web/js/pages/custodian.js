@@ -118,7 +118,7 @@ export function CustodianPage({ id }) {
     ${(trade?.committee?.suite ?? 1) !== 1
       ? html`<div class="notice" role="status" data-testid="suite-cli">
           <p><strong>${t('custodian.suite_cli_title')}</strong></p>
-          <p class="small">${t('custodian.suite_cli')}</p>
+          <p class="small">${t('custodian.suite_cli')} <code>tradehall custodian open</code></p>
         </div>`
       : html`<p class="muted small">${t('custodian.intro')}</p>
     <form onSubmit=${submit} data-testid="custodian-form">
