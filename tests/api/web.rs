@@ -19,6 +19,7 @@ crate::on_both_backends!(
     a_centre_creates_a_tender_from_the_form_checked_live_against_the_rules_and_publishes_it,
     a_centre_answers_draws_answers_objections_awards_and_records_the_contract_on_its_page,
     the_browser_refuses_to_seal_to_a_committee_key_swapped_in_the_database,
+    a_suite_2_trade_sends_its_bidders_and_custodians_to_the_tradehall_client,
     a_live_auction_is_quoted_from_two_browser_sessions_until_it_ends,
     a_land_bidder_applies_from_the_page_and_follows_its_deposit_back_after_the_sale,
     a_centre_seals_a_land_sales_reserve_and_qualifies_its_applicant_on_its_page,
@@ -438,6 +439,67 @@ pub(crate) async fn sign_in(
     browser
         .wait_text("[data-testid=signed-in]", organization)
         .await;
+}
+
+/// A 国密 trade (its committee seals with suite 2), which this browser cannot seal or open:
+/// the bid page says so in the page's language and names the client's commands, and has no
+/// form to seal with; the custodian page says the opening needs the client. On a
+/// desktop and a phone, in Chinese and in English.
+async fn a_suite_2_trade_sends_its_bidders_and_custodians_to_the_tradehall_client(
+    backend: Backend,
+) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let r = crate::opening::round_with(app, |terms| {
+        terms["committee"]["suite"] = serde_json::json!(2);
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bidder = r.app.user("bidder").await;
+    let mut browser = Browser::open(&format!("suite-2-bid-{}", label(backend))).await;
+    sign_in(&browser, &r.app.base, &bidder, dir.path()).await;
+    browser
+        .goto(&format!("{}/#/trades/{}/bid", r.app.base, r.trade))
+        .await;
+    let notice = browser.wait_text("[data-testid=suite-cli]", "国密").await;
+    assert!(
+        notice.contains("tradehall bid seal") && notice.contains("tradehall bid submit"),
+        "{notice}"
+    );
+    let form = browser
+        .client
+        .execute(
+            "return document.querySelector('[data-testid=bid-form]') !== null;",
+            vec![],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        form,
+        serde_json::json!(false),
+        "no form to seal in the browser"
+    );
+    browser.screenshot("bid").await;
+    browser.switch_to_english("bid").await;
+    browser
+        .wait_text("[data-testid=suite-cli]", "Chinese national algorithms")
+        .await;
+    browser.set_size(390, 844).await;
+    browser.screenshot("bid-phone").await;
+    browser.finish().await;
+
+    let custodian = &r.committee.custodians[0];
+    let mut browser = Browser::open(&format!("suite-2-custodian-{}", label(backend))).await;
+    sign_in(&browser, &r.app.base, custodian, dir.path()).await;
+    browser
+        .goto(&format!("{}/#/trades/{}/custodian", r.app.base, r.trade))
+        .await;
+    let notice = browser.wait_text("[data-testid=suite-cli]", "SM2").await;
+    assert!(notice.contains("tradehall custodian open"), "{notice}");
+    browser.screenshot("custodian").await;
+    browser.switch_to_english("custodian").await;
+    browser.set_size(390, 844).await;
+    browser.screenshot("custodian-phone").await;
+    browser.finish().await;
 }
 
 /// A key swapped in the database behind the platform's back (here by an insider whose

@@ -4,7 +4,7 @@
 // showing it. The price goes through the price guard (web/js/price-guard.js): read in the
 // forms people type, restated in 大写, checked against the estimate, and confirmed.
 import { useEffect, useState } from 'preact/hooks';
-import { html } from '../html.js';
+import { html, written } from '../html.js';
 import { downloadJson } from '../download.js';
 import { api, serverNow } from '../api.js';
 import { t, formatInstant, formatMoney, formatBytes, formatCountdown } from '../i18n.js';
@@ -206,8 +206,10 @@ export function BidPage({ id }) {
 
   const lotNames = (lots) => trade.lots.filter((l) => lots.includes(l.id)).map((l) => `${l.id}. ${l.title}`).join('；');
   const open = trade.phase === 'bidding';
+  // A suite-2 (国密) trade is sealed with the tradehall client: CommitteeCheck says so.
+  const sealsHere = (trade.committee.suite ?? 1) === 1;
   return html`<section class="narrow wide">
-    <p><a href=${`#/trades/${id}`}>← ${trade.title}</a></p>
+    <p><a href=${`#/trades/${id}`}>← ${written(trade.title)}</a></p>
     <h1>${current ? t('bid.replace_title') : t('bid.title')}</h1>
     <dl class="facts">
       <dt>${t('trade.deadline')}</dt><dd>${formatInstant(trade.bid_deadline)} · <${Countdown} until=${trade.bid_deadline} /></dd>
@@ -217,7 +219,7 @@ export function BidPage({ id }) {
     ${open ? html`<${CommitteeCheck} committee=${committee} error=${committeeError} />` : null}
     ${current && !pending ? html`<${CurrentBid} bid=${current} busy=${busy || !open} onWithdraw=${() => setPending({ kind: 'withdraw' })} />` : null}
     ${withdrawn ? html`<p class="notice" role="status" data-testid="bid-withdrawn">${t('bid.withdrawn')}</p>` : null}
-    <p class="muted small">${t('bid.sealed_here')}</p>
+    ${sealsHere ? html`<p class="muted small">${t('bid.sealed_here')}</p>` : null}
     ${pending?.kind === 'seal'
       ? html`<${Confirmation} id="seal" title=${current ? t('bid.confirm_replace') : t('bid.confirm_title')}
           facts=${[[t('bid.confirm_trade'), `${trade.title}（${trade.id}）`], [t('trade.lots'), lotNames(pending.lots)], [t('bid.files'), pending.files.length ? pending.files.map((f) => `${f.name}（${formatBytes(f.size)}）`).join('；') : t('bid.no_files')]]}
@@ -234,13 +236,13 @@ export function BidPage({ id }) {
           </div>
         </section>`
       : null}
-    ${open
+    ${open && !sealsHere ? null : open
       ? html`<form onSubmit=${prepare} data-testid="bid-form" hidden=${pending !== null}>
           <${AmountField} id="bid-price" label=${t('bid.price')} value=${price} onInput=${setPrice}
             warnings=${(fen) => warningsFor(fen, trade.lots.map((l) => l.id))} />
           ${trade.lots.length > 1
             ? html`<fieldset class="field"><legend>${t('trade.lots')}</legend>
-                ${trade.lots.map((l) => html`<label key=${l.id} class="check"><input type="checkbox" name=${`lot-${l.id}`} checked /> ${l.id}. ${l.title}</label>`)}</fieldset>`
+                ${trade.lots.map((l) => html`<label key=${l.id} class="check"><input type="checkbox" name=${`lot-${l.id}`} checked /> ${l.id}. ${written(l.title)}</label>`)}</fieldset>`
             : null}
           <div class="field"><label for="bid-files">${t('bid.files')}</label><input id="bid-files" name="files" type="file" multiple /></div>
           ${sessionSigner()
