@@ -348,13 +348,13 @@ pub fn seal<W: Write>(
     sealer.write_all(&manifest_signature)?;
     for attachment in attachments {
         // Re-hash while encrypting: a file that changed since it was listed is refused.
-        let mut hashing = HashingReader {
+        let mut hashing = DigestingReader {
             inner: attachment.content,
-            ctx: Context::new(&SHA256),
+            digests: Digests::new(Suite::Hpke),
             len: 0,
         };
         io::copy(&mut hashing, &mut sealer)?;
-        if hex::encode(hashing.ctx.finish()) != attachment.entry.sha256
+        if hex::encode(hashing.digests.commitment()) != attachment.entry.sha256
             || hashing.len != attachment.entry.size
         {
             return Err(EnvelopeError::Attachment {
@@ -375,22 +375,8 @@ pub fn seal<W: Write>(
     })
 }
 
-struct HashingReader<R> {
-    inner: R,
-    ctx: Context,
-    len: u64,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.ctx.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-}
-
-/// A reader that hashes what passes through it into an envelope's digests.
+/// A reader that hashes what passes through it: an envelope's digests, or (with suite
+/// 1's) an attachment's SHA-256.
 struct DigestingReader<R> {
     inner: R,
     digests: Digests,
